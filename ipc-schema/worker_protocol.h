@@ -1,0 +1,31 @@
+// What a worker tells the supervisor outside of RPC: its file descriptors, its exit codes and
+// the report lines it writes to stderr. Part of the contract, like cordon.capnp.
+#pragma once
+
+namespace cordon::protocol {
+
+// File descriptors a worker starts with; every other descriptor is closed before plugin code runs.
+inline constexpr int kReportFd = 2;  // stderr: report lines below, then anything the plugin prints
+inline constexpr int kRpcFd = 3;     // Cap'n Proto RPC (Unix stream socket)
+inline constexpr int kSpecFd = 4;    // SandboxSpec message; read and closed during setup
+
+// Exit codes. Anything else (or a signal) is a crash.
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitSetupFailed = 70;      // the sandbox could not be built; nothing ran
+inline constexpr int kExitPluginRejected = 71;   // the plugin did not load or has a wrong ABI
+inline constexpr int kExitSeccompViolation = 159;  // 128 + SIGSYS, after a violation report
+inline constexpr int kExitMemoryLimit = 160;     // an allocation failed at the memory limit
+
+// Report lines start with this prefix and are one line each. They are written by worker code
+// (the SIGSYS handler, the allocator), but a plugin can write to stderr too, so the supervisor
+// believes a report only when the exit code agrees with it.
+inline constexpr char kReportPrefix[] = "cordon-worker: ";
+
+// A host call the gate denied fails with an exception whose description starts with this.
+inline constexpr char kDeniedMarker[] = "policy denial: ";
+// A host call that would exceed a budget the policy sets (bytes, calls) fails with this.
+inline constexpr char kBudgetMarker[] = "budget exhausted: ";
+// A host call naming an input the step does not have fails with this.
+inline constexpr char kNotFoundMarker[] = "not found: ";
+
+}  // namespace cordon::protocol

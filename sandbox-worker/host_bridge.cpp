@@ -1,0 +1,121 @@
+#include "host_bridge.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "worker_protocol.h"
+
+namespace cordon::worker {
+namespace {
+
+constexpr uint32_t kReadChunkBytes = 1u << 20;
+
+// A failed host call becomes a status the plugin can act on; the supervisor has already audited
+// and recorded the cause.
+cordon_status statusOf(const kj::Exception& e) {
+  std::string description = e.getDescription().cStr();
+  if (description.find(protocol::kDeniedMarker) != std::string::npos) return CORDON_ERR_DENIED;
+  if (description.find(protocol::kBudgetMarker) != std::string::npos) return CORDON_ERR_LIMIT;
+  if (description.find(protocol::kNotFoundMarker) != std::string::npos) return CORDON_ERR_NOT_FOUND;
+  return CORDON_ERR_HOST;
+}
+
+template <typename Fn>
+cordon_status callHost(cordon_host* host, Fn&& fn) {
+  if (host == nullptr) return CORDON_ERR_BAD_INPUT;
+  cordon_status status = CORDON_OK;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { fn(); })) {
+    status = statusOf(*e);
+  }
+  return status;
+}
+
+}  // namespace
+
+void fillCallResult(ipc::CallResult::Builder result, cordon_status status, const cordon_host& host) {
+  switch (status) {
+    case CORDON_OK: result.setStatus(ipc::Status::OK); break;
+    case CORDON_ERR_DENIED: result.setStatus(ipc::Status::DENIED); break;
+    case CORDON_ERR_LIMIT: result.setStatus(ipc::Status::RESOURCE_LIMIT); break;
+    case CORDON_ERR_BAD_INPUT:
+    case CORDON_ERR_NOT_FOUND: result.setStatus(ipc::Status::BAD_INPUT); break;
+    default: result.setStatus(ipc::Status::PLUGIN_ERROR); break;
+  }
+  if (status != CORDON_OK) {
+    result.setMessage(host.error.empty() ? "plugin returned status " + std::to_string(status)
+                                         : host.error);
+  }
+}
+
+}  // namespace cordon::worker
+
+using cordon::worker::callHost;
+
+extern "C" {
+
+cordon_status cordon_log(cordon_host* host, cordon_log_level level, const char* message) {
+  if (message == nullptr) return CORDON_ERR_BAD_INPUT;
+  return callHost(host, [&]() {
+    auto request = host->host.logRequest();
+    request.setLevel(static_cast<cordon::ipc::LogLevel>(std::clamp(static_cast<int>(level), 0, 3)));
+    request.setMessage(message);
+    request.send().wait(host->waitScope);
+  });
+}
+
+const char* cordon_config(cordon_host* host, const char* key) {
+  if (host == nullptr || key == nullptr) return nullptr;
+  for (const auto& [name, value] : host->config) {
+    if (name == key) return value.c_str();
+  }
+  return nullptr;
+}
+
+size_t cordon_input_count(cordon_host* host) { return host == nullptr ? 0 : host->inputs.size(); }
+
+const char* cordon_input_name(cordon_host* host, size_t index) {
+  if (host == nullptr || index >= host->inputs.size()) return nullptr;
+  return host->inputs[index].first.c_str();
+}
+
+cordon_status cordon_input_size(cordon_host* host, const char* name, uint64_t* size) {
+  if (host == nullptr || name == nullptr || size == nullptr) return CORDON_ERR_BAD_INPUT;
+  for (const auto& [input, bytes] : host->inputs) {
+    if (input == name) {
+      *size = bytes;
+      return CORDON_OK;
+    }
+  }
+  return CORDON_ERR_NOT_FOUND;
+}
+
+cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t offset, void* buffer,
+                                size_t capacity, size_t* read) {
+  if (name == nullptr || (buffer == nullptr && capacity != 0) || read == nullptr) {
+    return CORDON_ERR_BAD_INPUT;
+  }
+  *read = 0;
+  return callHost(host, [&]() {
+    auto request = host->host.readInputRequest();
+    request.setName(name);
+    request.setOffset(offset);
+    request.setMaxBytes(static_cast<uint32_t>(std::min<size_t>(capacity, cordon::worker::kReadChunkBytes)));
+    auto response = request.send().wait(host->waitScope);
+    auto data = response.getData();
+    size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length
+    std::memcpy(buffer, data.begin(), n);
+    *read = n;
+  });
+}
+
+cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data, size_t size) {
+  if (host == nullptr || name == nullptr || (data == nullptr && size != 0)) return CORDON_ERR_BAD_INPUT;
+  host->outputs[name].assign(static_cast<const char*>(data), size);
+  return CORDON_OK;
+}
+
+void cordon_set_error(cordon_host* host, const char* message) {
+  if (host != nullptr && message != nullptr) host->error = message;
+}
+
+}  // extern "C"

@@ -1,0 +1,30 @@
+// The SDK's host functions (cordon_log, cordon_read_input, ...) implemented over the Host
+// capability. A cordon_host lives for one plugin callback; its calls block on RPC replies, which
+// is allowed because callbacks run at the top of the worker's loop, never inside an event.
+#pragma once
+
+#include <cordon/plugin.h>
+#include <kj/async.h>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cordon.capnp.h"
+
+struct cordon_host {
+  kj::WaitScope& waitScope;
+  cordon::ipc::Host::Client host;
+  std::vector<std::pair<std::string, std::string>> config;
+  std::vector<std::pair<std::string, uint64_t>> inputs;  // name, size
+  std::map<std::string, std::string> outputs;
+  std::string error;
+};
+
+namespace cordon::worker {
+
+// Copies a failed status and the error message a plugin left into an RPC result.
+void fillCallResult(ipc::CallResult::Builder result, cordon_status status, const cordon_host& host);
+
+}  // namespace cordon::worker

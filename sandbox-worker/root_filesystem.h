@@ -1,0 +1,13 @@
+// Step: an empty root. The worker's view of the filesystem becomes a read-only tmpfs that holds
+// the plugin and nothing else, so even code running while the loader may still open files (ELF
+// constructors) finds nothing to open.
+#pragma once
+
+#include <string>
+
+namespace cordon::worker {
+
+// Returns the plugin's path inside the new root.
+std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName);
+
+}  // namespace cordon::worker

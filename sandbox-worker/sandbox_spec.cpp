@@ -1,0 +1,43 @@
+#include "sandbox_spec.h"
+
+#include <capnp/serialize.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "cordon.capnp.h"
+
+namespace cordon::worker {
+namespace {
+
+std::vector<sock_filter> toFilter(capnp::Data::Reader bytes, const char* which) {
+  if (bytes.size() == 0 || bytes.size() % sizeof(sock_filter) != 0) {
+    throw std::runtime_error(std::string("sandbox spec: ") + which + " is not a BPF program");
+  }
+  std::vector<sock_filter> program(bytes.size() / sizeof(sock_filter));
+  std::memcpy(program.data(), bytes.begin(), bytes.size());
+  return program;
+}
+
+}  // namespace
+
+SandboxSpec readSandboxSpec(int fd) {
+  capnp::StreamFdMessageReader message(fd);
+  auto reader = message.getRoot<ipc::SandboxSpec>();
+  SandboxSpec spec;
+  spec.pluginPath = reader.getPluginPath();
+  spec.pluginName = reader.getPluginName();
+  if (spec.pluginPath.empty() || spec.pluginName.empty() ||
+      spec.pluginName.find('/') != std::string::npos) {
+    throw std::runtime_error("sandbox spec: plugin path or name missing or invalid");
+  }
+  auto limits = reader.getLimits();
+  spec.limits = {limits.getAddressSpaceBytes(), limits.getCpuSeconds(), limits.getOpenFiles(),
+                 limits.getProcesses(), limits.getFileSizeBytes()};
+  spec.loaderFilter = toFilter(reader.getLoaderFilter(), "loaderFilter");
+  spec.runtimeFilter = toFilter(reader.getRuntimeFilter(), "runtimeFilter");
+  spec.maxRpcMessageWords = reader.getMaxRpcMessageWords();
+  return spec;
+}
+
+}  // namespace cordon::worker

@@ -1,0 +1,32 @@
+// The worker's instructions from the supervisor, read once from fd 4 before anything else.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cordon::worker {
+
+struct ResourceLimits {
+  uint64_t addressSpaceBytes = 0;
+  uint64_t cpuSeconds = 0;
+  uint64_t openFiles = 0;
+  uint64_t processes = 0;
+  uint64_t fileSizeBytes = 0;
+};
+
+struct SandboxSpec {
+  std::string pluginPath;  // on the host; bind-mounted into the empty root
+  std::string pluginName;
+  ResourceLimits limits;
+  std::vector<sock_filter> loaderFilter;
+  std::vector<sock_filter> runtimeFilter;
+  uint64_t maxRpcMessageWords = 0;
+};
+
+// Reads and validates the spec; throws std::runtime_error naming what is wrong.
+SandboxSpec readSandboxSpec(int fd);
+
+}  // namespace cordon::worker

@@ -1,0 +1,136 @@
+#include "violation_report.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "setup_error.h"
+#include "worker_protocol.h"
+
+extern "C" {
+void* __libc_malloc(size_t size);
+void* __libc_calloc(size_t count, size_t size);
+void* __libc_realloc(void* pointer, size_t size);
+}
+
+namespace cordon::worker {
+namespace {
+
+std::atomic<bool> memoryReportsArmed{false};
+
+// Async-signal-safe line builder: no allocation, no locale, no stdio.
+class ReportLine {
+ public:
+  ReportLine& text(const char* s) {
+    while (*s != '\0' && used_ < sizeof buffer_ - 1) buffer_[used_++] = *s++;
+    return *this;
+  }
+  ReportLine& number(uint64_t value, bool hex = false) {
+    char digits[24];
+    int n = 0;
+    const unsigned base = hex ? 16 : 10;
+    do {
+      digits[n++] = "0123456789abcdef"[value % base];
+      value /= base;
+    } while (value != 0);
+    if (hex) text("0x");
+    while (n > 0 && used_ < sizeof buffer_ - 1) buffer_[used_++] = digits[--n];
+    return *this;
+  }
+  [[noreturn]] void sendAndExit(int code) {
+    buffer_[used_++] = '\n';
+    ssize_t ignored = write(protocol::kReportFd, buffer_, used_);
+    (void)ignored;
+    syscall(SYS_exit_group, code);
+    __builtin_unreachable();
+  }
+
+ private:
+  char buffer_[512];
+  size_t used_ = 0;
+};
+
+void onSigsys(int, siginfo_t* info, void* context) {
+  ReportLine line;
+  line.text(protocol::kReportPrefix).text("seccomp-violation syscall=").number(info->si_syscall);
+  line.text(" arch=").number(info->si_arch, true).text(" args=");
+#if defined(__x86_64__)
+  const greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
+  const uint64_t args[6] = {static_cast<uint64_t>(regs[REG_RDI]), static_cast<uint64_t>(regs[REG_RSI]),
+                            static_cast<uint64_t>(regs[REG_RDX]), static_cast<uint64_t>(regs[REG_R10]),
+                            static_cast<uint64_t>(regs[REG_R8]),  static_cast<uint64_t>(regs[REG_R9])};
+#elif defined(__aarch64__)
+  const auto* regs = static_cast<ucontext_t*>(context)->uc_mcontext.regs;
+  const uint64_t args[6] = {regs[0], regs[1], regs[2], regs[3], regs[4], regs[5]};
+#else
+  (void)context;
+  const uint64_t args[6] = {};
+#endif
+  for (int i = 0; i < 6; ++i) line.text(i == 0 ? "" : ",").number(args[i], true);
+  line.sendAndExit(protocol::kExitSeccompViolation);
+}
+
+[[noreturn]] void reportMemoryLimit(size_t requested) {
+  ReportLine line;
+  line.text(protocol::kReportPrefix).text("memory-limit requested=").number(requested);
+  line.sendAndExit(protocol::kExitMemoryLimit);
+}
+
+}  // namespace
+
+void installViolationHandler() {
+  struct sigaction action {};
+  action.sa_sigaction = onSigsys;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  checkSys(sigaction(SIGSYS, &action, nullptr), "sigaction SIGSYS");
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, SIGSYS);
+  checkSys(sigprocmask(SIG_UNBLOCK, &unblock, nullptr), "unblock SIGSYS");
+}
+
+void armMemoryLimitReports() { memoryReportsArmed.store(true, std::memory_order_relaxed); }
+
+}  // namespace cordon::worker
+
+// The worker exports these, so the plugin's and libstdc++'s allocations come here too. Memory
+// itself still comes from glibc; only a failure is noticed.
+extern "C" {
+
+void* malloc(size_t size) {
+  void* pointer = __libc_malloc(size);
+  if (pointer == nullptr && size != 0 &&
+      cordon::worker::memoryReportsArmed.load(std::memory_order_relaxed)) {
+    cordon::worker::reportMemoryLimit(size);
+  }
+  return pointer;
+}
+
+void* calloc(size_t count, size_t size) {
+  void* pointer = __libc_calloc(count, size);
+  size_t total = 0;
+  bool overflow = __builtin_mul_overflow(count, size, &total);  // a bad request, not a limit
+  if (pointer == nullptr && total != 0 && !overflow &&
+      cordon::worker::memoryReportsArmed.load(std::memory_order_relaxed)) {
+    cordon::worker::reportMemoryLimit(total);
+  }
+  return pointer;
+}
+
+void* realloc(void* old, size_t size) {
+  void* pointer = __libc_realloc(old, size);
+  if (pointer == nullptr && size != 0 &&
+      cordon::worker::memoryReportsArmed.load(std::memory_order_relaxed)) {
+    cordon::worker::reportMemoryLimit(size);
+  }
+  return pointer;
+}
+
+}  // extern "C"

@@ -1,0 +1,31 @@
+// The cordon subcommands. Each returns the process exit code (docs/errors.md):
+// 0 success, 1 the workflow failed, 2 bad input (usage, a workflow or policy that does not
+// validate, a missing plugin or input).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cordon {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitWorkflowFailed = 1;
+inline constexpr int kExitBadInput = 2;
+
+struct RunOptions {
+  std::string workflow;
+  std::string policy;
+  std::string auditLog = "cordon-audit.jsonl";
+  std::vector<std::string> pluginPath;
+  std::string workerBinary;
+  std::map<std::string, std::string> inputFiles;
+  std::string outputDir;
+  bool json = false;
+};
+
+int runCommand(const RunOptions& options);
+int validateCommand(const RunOptions& options);
+int auditVerifyCommand(const std::string& path, bool json);
+
+}  // namespace cordon

@@ -1,0 +1,41 @@
+#include "cli/console_observer.h"
+
+namespace cordon {
+namespace {
+
+// Plugin text is untrusted: no terminal escapes reach the operator's screen.
+std::string printable(const std::string& text) {
+  std::string clean;
+  for (unsigned char c : text.substr(0, 1000)) clean += (c >= 0x20 && c != 0x7f) || c == '\t' ? static_cast<char>(c) : '?';
+  return clean;
+}
+
+}  // namespace
+
+void ConsoleObserver::stepStarted(size_t index, size_t total, const std::string& step,
+                                  const std::string& plugin) {
+  counter_ = "[" + std::to_string(index) + "/" + std::to_string(total) + "]";
+  std::fprintf(out_, "%s %s (%s) ...\n", counter_.c_str(), step.c_str(), plugin.c_str());
+  std::fflush(out_);
+}
+
+void ConsoleObserver::stepFinished(const std::string& step, const Error* error, double milliseconds) {
+  if (error == nullptr) {
+    std::fprintf(out_, "%s %s ok (%.1f ms)\n", counter_.c_str(), step.c_str(), milliseconds);
+  } else {
+    std::fprintf(out_, "%s %s FAILED (%.1f ms): %s\n", counter_.c_str(), step.c_str(), milliseconds,
+                 printable(error->describe()).c_str());
+  }
+  std::fflush(out_);
+}
+
+void ConsoleObserver::stepSkipped(const std::string& step, const std::string& reason) {
+  std::fprintf(out_, "[-] %s skipped (%s)\n", step.c_str(), reason.c_str());
+}
+
+void ConsoleObserver::pluginLog(const std::string& step, const std::string& level,
+                                const std::string& message) {
+  std::fprintf(out_, "    %s %s: %s\n", step.c_str(), level.c_str(), printable(message).c_str());
+}
+
+}  // namespace cordon

@@ -1,0 +1,27 @@
+#include "core/error.h"
+
+namespace cordon {
+
+std::string_view categoryName(ErrorCategory category) {
+  switch (category) {
+    case ErrorCategory::kPluginError: return "plugin_error";
+    case ErrorCategory::kPolicyDenial: return "policy_denial";
+    case ErrorCategory::kSandboxViolation: return "sandbox_violation";
+    case ErrorCategory::kTimeout: return "timeout";
+    case ErrorCategory::kCrash: return "crash";
+    case ErrorCategory::kResourceLimit: return "resource_limit";
+    case ErrorCategory::kProtocolError: return "protocol_error";
+    case ErrorCategory::kBadInput: return "bad_input";
+    case ErrorCategory::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+std::string Error::describe() const {
+  std::string text;
+  if (!step.empty()) text += "step '" + step + "': ";
+  text += std::string(categoryName(category)) + ": " + message;
+  return text;
+}
+
+}  // namespace cordon

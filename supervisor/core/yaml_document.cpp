@@ -1,0 +1,105 @@
+#include "core/yaml_document.h"
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace cordon {
+namespace {
+
+std::string joinKeys(const std::set<std::string>& keys) {
+  std::string text;
+  for (const auto& key : keys) text += (text.empty() ? "" : ", ") + key;
+  return text;
+}
+
+}  // namespace
+
+YamlDocument YamlDocument::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
+
+YamlDocument YamlDocument::parse(const std::string& text, const std::string& name) {
+  try {
+    return YamlDocument(YAML::Load(text), name);
+  } catch (const YAML::Exception& e) {
+    throw InputError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+}
+
+void YamlDocument::fail(const YAML::Node& node, const std::string& field,
+                        const std::string& message) const {
+  std::string where = path_;
+  if (node.IsDefined() && !node.Mark().is_null()) where += ":" + std::to_string(node.Mark().line + 1);
+  throw InputError(where + ": field '" + field + "': " + message);
+}
+
+YAML::Node YamlDocument::requireMap(const YAML::Node& node, const std::string& field) const {
+  if (!node.IsMap()) fail(node, field, node.IsDefined() ? "must be a mapping" : "is required");
+  return node;
+}
+
+YAML::Node YamlDocument::requireSequence(const YAML::Node& node,
+                                                const std::string& field) const {
+  if (!node.IsSequence()) fail(node, field, node.IsDefined() ? "must be a list" : "is required");
+  return node;
+}
+
+std::string YamlDocument::requireString(const YAML::Node& parent, const std::string& key,
+                                        const std::string& field) const {
+  const YAML::Node node = parent[key];
+  if (!node.IsDefined() || node.IsNull()) fail(parent, field, "is required");
+  return scalar(node, field);
+}
+
+std::string YamlDocument::scalar(const YAML::Node& node, const std::string& field) const {
+  if (!node.IsDefined() || node.IsNull()) fail(root_, field, "is required");
+  if (!node.IsScalar()) fail(node, field, "must be a single value");
+  return node.Scalar();
+}
+
+uint64_t YamlDocument::unsignedInteger(const YAML::Node& node, const std::string& field,
+                                       uint64_t min, uint64_t max) const {
+  std::string text = scalar(node, field);
+  uint64_t value = 0;
+  size_t used = 0;
+  try {
+    if (text.empty() || text[0] == '-') throw std::invalid_argument("negative");
+    value = std::stoull(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) fail(node, field, "must be a whole number, got '" + text + "'");
+  if (value < min || value > max) {
+    fail(node, field,
+         "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + text);
+  }
+  return value;
+}
+
+std::vector<std::string> YamlDocument::stringList(const YAML::Node& node,
+                                                  const std::string& field) const {
+  requireSequence(node, field);
+  std::vector<std::string> values;
+  for (size_t i = 0; i < node.size(); ++i) {
+    values.push_back(scalar(node[i], field + "[" + std::to_string(i) + "]"));
+  }
+  return values;
+}
+
+void YamlDocument::rejectUnknownKeys(const YAML::Node& map, const std::string& field,
+                                     const std::set<std::string>& known) const {
+  for (const auto& entry : map) {
+    std::string key = entry.first.Scalar();
+    if (known.count(key) == 0) {
+      fail(entry.first, field.empty() ? key : field + "." + key,
+           "unknown field (expected one of: " + joinKeys(known) + ")");
+    }
+  }
+}
+
+}  // namespace cordon

@@ -1,0 +1,190 @@
+#include "gate/gate.h"
+
+#include <capnp/membrane.h>
+
+#include "cordon.capnp.h"
+#include "worker_protocol.h"
+
+namespace cordon {
+namespace {
+
+constexpr char kToPlugin[] = "supervisor->plugin";
+constexpr char kToHost[] = "plugin->host";
+
+class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
+ public:
+  GateMembrane(Gate& gate, std::shared_ptr<std::shared_ptr<CallScope>> current)
+      : gate_(gate), current_(std::move(current)) {}
+
+  kj::Maybe<capnp::Capability::Client> inboundCall(uint64_t interfaceId, uint16_t methodId,
+                                                   capnp::Capability::Client) override {
+    CallScope& scope = **current_;
+    std::optional<Error> denial;
+    if (interfaceId == capnp::typeId<ipc::Plugin>() && methodId <= 3) {
+      denial = gate_.admitPluginCall(scope, static_cast<PluginMethod>(methodId));
+    } else {
+      denial = makeError(ErrorCategory::kPolicyDenial, "unknown interface or method");
+    }
+    if (denial) kj::throwFatalException(denialException(*denial));
+    return nullptr;
+  }
+
+  kj::Maybe<capnp::Capability::Client> outboundCall(uint64_t interfaceId, uint16_t methodId,
+                                                    capnp::Capability::Client) override {
+    CallScope& scope = **current_;
+    std::optional<Error> denial;
+    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 1) {
+      denial = gate_.admitHostCall(scope, static_cast<HostCapability>(methodId));
+    } else {
+      // Only capabilities the supervisor handed in may be called; anything else is forged.
+      denial = gate_.admitHostCall(scope, static_cast<HostCapability>(-1));
+    }
+    if (denial) kj::throwFatalException(denialException(*denial));
+    return nullptr;
+  }
+
+  kj::Own<capnp::MembranePolicy> addRef() override { return kj::addRef(*this); }
+  bool shouldResolveBeforeRedirecting() override { return false; }
+
+ private:
+  Gate& gate_;
+  std::shared_ptr<std::shared_ptr<CallScope>> current_;
+};
+
+// Plugin and Host method ordinals are the enum values (ipc-schema/cordon.capnp).
+static_assert(static_cast<int>(PluginMethod::kDescribe) == 0 &&
+              static_cast<int>(PluginMethod::kShutdown) == 3);
+static_assert(static_cast<int>(HostCapability::kLog) == 0 &&
+              static_cast<int>(HostCapability::kReadInput) == 1);
+
+}  // namespace
+
+Outcome<const PluginPolicy*> admitPlugin(const Policy& policy, const std::string& plugin,
+                                         const std::string& step, AuditLog& audit) {
+  const PluginPolicy* section = policy.forPlugin(plugin);
+  if (section == nullptr) {
+    std::string reason = "the policy " + policy.path + " has no section for plugin '" + plugin +
+                         "' and no default section";
+    audit.record("gate.deny", {{"plugin", plugin},
+                               {"step", step},
+                               {"direction", "supervisor->plugin"},
+                               {"method", "start"},
+                               {"category", "policy_denial"},
+                               {"reason", reason}});
+    return makeError(ErrorCategory::kPolicyDenial, reason).withStep(step);
+  }
+  audit.record("gate.allow", {{"plugin", plugin},
+                              {"step", step},
+                              {"direction", "supervisor->plugin"},
+                              {"method", "start"},
+                              {"policy_section", section->name}});
+  return section;
+}
+
+kj::Exception denialException(const Error& denial) {
+  const char* marker = denial.category == ErrorCategory::kResourceLimit ? protocol::kBudgetMarker
+                                                                        : protocol::kDeniedMarker;
+  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                       kj::str(marker, denial.message.c_str()));
+}
+
+std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
+                                const std::string& direction, const std::string& method,
+                                const std::string& reason) {
+  Error error = makeError(category, reason);
+  error.step = scope.step;
+  audit_.record("gate.deny", {{"plugin", scope.plugin},
+                              {"step", scope.step},
+                              {"direction", direction},
+                              {"method", method},
+                              {"category", categoryName(category)},
+                              {"reason", reason}});
+  if (!scope.firstDenial) scope.firstDenial = error;
+  return error;
+}
+
+void Gate::allow(const CallScope& scope, const std::string& direction, const std::string& method) {
+  audit_.record("gate.allow", {{"plugin", scope.plugin},
+                               {"step", scope.step},
+                               {"direction", direction},
+                               {"method", method}});
+}
+
+std::optional<Error> Gate::admitPluginCall(CallScope& scope, PluginMethod method) {
+  const char* name = pluginMethodName(method);
+  if (!policy_.allows(method)) {
+    return deny(scope, ErrorCategory::kPolicyDenial, kToPlugin, name,
+                std::string("the policy does not let the supervisor call '") + name +
+                    "' on plugin '" + scope.plugin + "'");
+  }
+  allow(scope, kToPlugin, name);
+  return std::nullopt;
+}
+
+std::optional<Error> Gate::admitHostCall(CallScope& scope, HostCapability capability) {
+  const bool known = capability == HostCapability::kLog || capability == HostCapability::kReadInput;
+  const std::string name = known ? hostCapabilityName(capability) : "(unknown capability)";
+  if (!known) {
+    return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
+                "plugin '" + scope.plugin + "' called a capability the host never granted");
+  }
+  if (!scope.open) {
+    return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
+                "the call this capability belonged to has ended");
+  }
+  if (policy_.grant(capability) == nullptr) {
+    return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
+                "the policy does not grant host capability '" + name + "' to plugin '" +
+                    scope.plugin + "'");
+  }
+  allow(scope, kToHost, name);
+  return std::nullopt;
+}
+
+std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability capability,
+                                            uint64_t bytes) {
+  const std::string name = hostCapabilityName(capability);
+  const HostGrant* grant = policy_.grant(capability);
+  if (!scope.open || grant == nullptr) {
+    return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
+                !scope.open ? "the call this capability belonged to has ended"
+                            : "the policy does not grant host capability '" + name + "'");
+  }
+  uint64_t calls = ++scope.callsUsed[capability];
+  if (grant->maxCalls != 0 && calls > grant->maxCalls) {
+    return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
+                "more than " + std::to_string(grant->maxCalls) + " '" + name + "' calls in one call");
+  }
+  if (capability == HostCapability::kLog) {
+    if (bytes > grant->maxBytes) {
+      return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
+                  "log message of " + std::to_string(bytes) + " bytes exceeds max_bytes " +
+                      std::to_string(grant->maxBytes));
+    }
+  } else {
+    uint64_t total = scope.bytesUsed[capability] + bytes;
+    if (total > grant->maxBytes) {
+      return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
+                  "reading " + std::to_string(total) + " bytes exceeds max_bytes " +
+                      std::to_string(grant->maxBytes) + " for one call");
+    }
+    scope.bytesUsed[capability] = total;
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> Gate::admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes) {
+  if (totalBytes > policy_.maxOutputBytes) {
+    return deny(scope, ErrorCategory::kResourceLimit, "plugin->supervisor", "execute.outputs",
+                std::to_string(count) + " outputs of " + std::to_string(totalBytes) +
+                    " bytes exceed max_output_bytes " + std::to_string(policy_.maxOutputBytes));
+  }
+  return std::nullopt;
+}
+
+capnp::Capability::Client Gate::guard(capnp::Capability::Client plugin,
+                                      std::shared_ptr<std::shared_ptr<CallScope>> current) {
+  return capnp::membrane(kj::mv(plugin), kj::refcounted<GateMembrane>(*this, std::move(current)));
+}
+
+}  // namespace cordon

@@ -1,0 +1,60 @@
+// The gate: the one place that decides whether a call crossing a worker's boundary may proceed,
+// in either direction, and the one place that audits those decisions. Nothing else in Cordon
+// makes a policy decision.
+//
+//  supervisor -> plugin   admitPluginCall   (via the membrane around the plugin capability)
+//  plugin -> host         admitHostCall     (via the same membrane: the method is granted)
+//                         chargeHostBudget  (by the Host service: bytes and call budgets)
+//  plugin results         admitOutputs      (by the worker handle: output size)
+#pragma once
+
+#include <capnp/capability.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "gate/call_scope.h"
+#include "policy/policy.h"
+
+namespace cordon {
+
+class Gate {
+ public:
+  Gate(const PluginPolicy& policy, AuditLog& audit) : policy_(policy), audit_(audit) {}
+
+  // Each returns the denial (and audits it), or nullopt when the call may proceed.
+  std::optional<Error> admitPluginCall(CallScope& scope, PluginMethod method);
+  std::optional<Error> admitHostCall(CallScope& scope, HostCapability capability);
+  std::optional<Error> chargeHostBudget(CallScope& scope, HostCapability capability,
+                                        uint64_t bytes);
+  std::optional<Error> admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes);
+
+  // Wraps the worker's plugin capability in a membrane whose every crossing call, including
+  // calls on capabilities passed through it later (the Host), is put to admit*Call first.
+  // `current` names the scope of the call in flight; the caller keeps it up to date.
+  capnp::Capability::Client guard(capnp::Capability::Client plugin,
+                                  std::shared_ptr<std::shared_ptr<CallScope>> current);
+
+  const PluginPolicy& policy() const { return policy_; }
+
+ private:
+  std::optional<Error> deny(CallScope& scope, ErrorCategory category, const std::string& direction,
+                            const std::string& method, const std::string& reason);
+  void allow(const CallScope& scope, const std::string& direction, const std::string& method);
+
+  const PluginPolicy& policy_;
+  AuditLog& audit_;
+};
+
+// Whether `plugin` may run at all, and under which section of the policy. A plugin the policy
+// does not mention (and no `default:` section) is refused; the decision is audited either way.
+Outcome<const PluginPolicy*> admitPlugin(const Policy& policy, const std::string& plugin,
+                                         const std::string& step, AuditLog& audit);
+
+// The exception a denied call fails with; its text carries the marker the worker's SDK maps to
+// CORDON_ERR_DENIED or CORDON_ERR_LIMIT.
+kj::Exception denialException(const Error& denial);
+
+}  // namespace cordon

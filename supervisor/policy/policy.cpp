@@ -1,0 +1,58 @@
+#include "policy/policy.h"
+
+namespace cordon {
+namespace {
+
+constexpr std::pair<PluginMethod, const char*> kMethods[] = {
+    {PluginMethod::kDescribe, "describe"},
+    {PluginMethod::kInit, "init"},
+    {PluginMethod::kExecute, "execute"},
+    {PluginMethod::kShutdown, "shutdown"},
+};
+constexpr std::pair<HostCapability, const char*> kCapabilities[] = {
+    {HostCapability::kLog, "log"},
+    {HostCapability::kReadInput, "read_input"},
+};
+
+}  // namespace
+
+std::optional<PluginMethod> pluginMethodFromName(const std::string& name) {
+  for (const auto& [method, text] : kMethods) {
+    if (name == text) return method;
+  }
+  return std::nullopt;
+}
+
+std::optional<HostCapability> hostCapabilityFromName(const std::string& name) {
+  for (const auto& [capability, text] : kCapabilities) {
+    if (name == text) return capability;
+  }
+  return std::nullopt;
+}
+
+const char* pluginMethodName(PluginMethod method) {
+  for (const auto& [candidate, text] : kMethods) {
+    if (candidate == method) return text;
+  }
+  return "?";
+}
+
+const char* hostCapabilityName(HostCapability capability) {
+  for (const auto& [candidate, text] : kCapabilities) {
+    if (candidate == capability) return text;
+  }
+  return "?";
+}
+
+const HostGrant* PluginPolicy::grant(HostCapability capability) const {
+  auto it = host.find(capability);
+  return it == host.end() ? nullptr : &it->second;
+}
+
+const PluginPolicy* Policy::forPlugin(const std::string& plugin) const {
+  auto it = plugins.find(plugin);
+  if (it != plugins.end()) return &it->second;
+  return fallback ? &*fallback : nullptr;
+}
+
+}  // namespace cordon

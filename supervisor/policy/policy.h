@@ -1,0 +1,62 @@
+// What each plugin may do: the in-memory form of a policy file (docs/policy.md). Everything
+// absent is denied.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace cordon {
+
+// Supervisor -> plugin methods (the Plugin interface in ipc-schema/cordon.capnp).
+enum class PluginMethod { kDescribe, kInit, kExecute, kShutdown };
+// Plugin -> host capabilities (the Host interface).
+enum class HostCapability { kLog, kReadInput };
+
+std::optional<PluginMethod> pluginMethodFromName(const std::string& name);
+std::optional<HostCapability> hostCapabilityFromName(const std::string& name);
+const char* pluginMethodName(PluginMethod method);
+const char* hostCapabilityName(HostCapability capability);
+
+struct HostGrant {
+  uint64_t maxBytes = 0;  // log: per message; read_input: per execute call
+  uint64_t maxCalls = 0;  // per init/execute call; 0 = unlimited
+};
+
+struct ResourceLimits {
+  uint64_t memoryBytes = 256ull << 20;  // RLIMIT_AS of the worker
+  uint64_t cpuSeconds = 10;             // RLIMIT_CPU, for the worker's whole life
+  uint64_t openFiles = 32;
+  uint64_t processes = 1;
+  uint64_t fileSizeBytes = 0;           // plugins write no files unless granted
+};
+
+struct PluginPolicy {
+  std::string name;  // the plugin it applies to, or "default"
+  int line = 0;      // where it starts in the policy file
+  std::set<PluginMethod> calls;
+  std::map<HostCapability, HostGrant> host;
+  std::vector<std::string> syscallGroups;  // as written: group names and single syscalls
+  std::set<std::string> syscalls;          // expanded, without the runtime group
+  ResourceLimits limits;
+  std::chrono::milliseconds callTimeout{10000};
+  uint64_t maxOutputBytes = 16ull << 20;
+
+  bool allows(PluginMethod method) const { return calls.count(method) != 0; }
+  const HostGrant* grant(HostCapability capability) const;
+};
+
+struct Policy {
+  std::string path;
+  std::map<std::string, PluginPolicy> plugins;
+  std::optional<PluginPolicy> fallback;  // the `default:` section, for plugins not listed
+
+  // The section that governs `plugin`, or nullptr: that plugin may not run at all.
+  const PluginPolicy* forPlugin(const std::string& plugin) const;
+};
+
+}  // namespace cordon

@@ -1,0 +1,25 @@
+// Named syscall groups a policy may grant, and the groups the worker always needs. Each group
+// lists exactly the syscalls it opens (docs/policy.md prints the same table).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cordon {
+
+// What the worker itself needs to serve RPC after the plugin is loaded: granted to every plugin.
+const std::vector<std::string>& runtimeSyscalls();
+
+// What the dynamic loader needs while dlopen maps the plugin; closed again by the runtime filter
+// unless the policy grants them.
+const std::vector<std::string>& loaderSyscalls();
+
+// Groups a policy may name in `syscalls:`.
+const std::map<std::string, std::vector<std::string>>& syscallGroups();
+
+// Syscalls no policy may grant in this version: they reach past the sandbox.
+bool isForbiddenSyscall(const std::string& name);
+
+}  // namespace cordon

@@ -1,0 +1,232 @@
+#include "scheduler/scheduler.h"
+
+#include <sys/random.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gate/gate.h"
+#include "worker/sandbox_spec_builder.h"
+#include "worker/worker_handle.h"
+
+namespace cordon {
+namespace {
+
+std::string newRunId() {
+  unsigned char bytes[8] = {};
+  if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::memcpy(bytes, &now, sizeof bytes);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) id += {kHex[b >> 4], kHex[b & 15]};
+  return id;
+}
+
+Outcome<std::string> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(ErrorCategory::kBadInput, path + ": cannot read input file");
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Everything one run owns: its workers, compiled specs and the artifacts produced so far.
+class Run {
+ public:
+  Run(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, const SchedulerConfig& config,
+      const Policy& policy)
+      : io_(io), audit_(audit), observer_(observer), config_(config), policy_(policy) {}
+
+  Outcome<ArtifactMap> runStep(const Step& step, const ArtifactMap& workflowInputs) {
+    auto inputs = gatherInputs(step, workflowInputs);
+    if (!inputs.ok()) return inputs.error();
+    auto worker = workerFor(step);
+    if (!worker.ok()) return worker.error();
+    auto outputs = worker.value()->execute(step.name, step.config, inputs.value()).wait(io_.waitScope);
+    if (outputs.ok()) stepOutputs_[step.name] = outputs.value();
+    return outputs;
+  }
+
+  const ArtifactMap* outputsOf(const std::string& step) const {
+    auto it = stepOutputs_.find(step);
+    return it == stepOutputs_.end() ? nullptr : &it->second;
+  }
+
+  void stopWorkers() {
+    for (auto& [plugin, worker] : workers_) worker->stop().wait(io_.waitScope);
+    workers_.clear();
+  }
+
+ private:
+  Outcome<ArtifactMap> gatherInputs(const Step& step, const ArtifactMap& workflowInputs) {
+    ArtifactMap inputs;
+    for (const auto& input : step.inputs) {
+      const ArtifactMap* source = input.from.isWorkflowInput() ? &workflowInputs : outputsOf(input.from.source);
+      auto it = source == nullptr ? workflowInputs.end() : source->find(input.from.name);
+      if (source == nullptr || it == source->end()) {
+        return makeError(ErrorCategory::kBadInput, "input '" + input.name + "' reads '" +
+                                                       input.from.text() + "', which was not produced")
+            .withStep(step.name);
+      }
+      inputs[input.name] = it->second;
+    }
+    return inputs;
+  }
+
+  // The step's plugin's worker, started (and initialised) on first use or after it broke.
+  Outcome<WorkerHandle*> workerFor(const Step& step) {
+    auto existing = workers_.find(step.plugin);
+    if (existing != workers_.end() && existing->second->usable()) return existing->second.get();
+    if (existing != workers_.end()) {
+      existing->second->stop().wait(io_.waitScope);
+      workers_.erase(existing);
+    }
+    auto section = admitPlugin(policy_, step.plugin, step.name, audit_);
+    if (!section.ok()) return section.error();
+    auto path = config_.locator.locate(step.plugin);
+    if (!path.ok()) return std::move(path.error()).withStep(step.name);
+    auto spec = buildSandboxSpec(step.plugin, path.value(), *section.value());
+    if (!spec.ok()) return std::move(spec.error()).withStep(step.name);
+    WorkerLaunch launch{step.plugin, path.value(), config_.workerBinary, section.value(),
+                        std::move(spec.value())};
+    auto started = WorkerHandle::start(io_, audit_, observer_, launch).wait(io_.waitScope);
+    if (!started.ok()) return std::move(started.error()).withStep(step.name);
+    WorkerHandle* worker = started.value().get();
+    workers_[step.plugin] = std::move(started.value());
+    auto initialised = worker->init({}).wait(io_.waitScope);
+    if (!initialised.ok()) return std::move(initialised.error()).withStep(step.name);
+    return worker;
+  }
+
+  kj::AsyncIoContext& io_;
+  AuditLog& audit_;
+  RunObserver& observer_;
+  const SchedulerConfig& config_;
+  const Policy& policy_;
+  std::map<std::string, std::unique_ptr<WorkerHandle>> workers_;
+  std::map<std::string, ArtifactMap> stepOutputs_;
+};
+
+nlohmann::json errorJson(const Error& error) {
+  return {{"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
+}
+
+}  // namespace
+
+Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
+                                        const std::map<std::string, std::string>& fileOverrides) {
+  ArtifactMap inputs;
+  const std::filesystem::path base = std::filesystem::path(workflow.path).parent_path();
+  for (const auto& input : workflow.inputs) {
+    auto override = fileOverrides.find(input.name);
+    if (override != fileOverrides.end()) {
+      auto content = readFile(override->second);
+      if (!content.ok()) return content.error();
+      inputs[input.name] = makeArtifact(std::move(content.value()));
+    } else if (input.value) {
+      inputs[input.name] = makeArtifact(*input.value);
+    } else {
+      auto content = readFile((base / *input.file).string());
+      if (!content.ok()) {
+        return makeError(ErrorCategory::kBadInput,
+                         workflow.path + ":" + std::to_string(input.line) + ": field 'inputs." +
+                             input.name + ".file': " + content.error().message);
+      }
+      inputs[input.name] = makeArtifact(std::move(content.value()));
+    }
+  }
+  for (const auto& [name, path] : fileOverrides) {
+    if (inputs.count(name) == 0) {
+      return makeError(ErrorCategory::kBadInput, "--input " + name + ": the workflow has no input of that name");
+    }
+  }
+  return inputs;
+}
+
+Scheduler::Scheduler(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
+                     SchedulerConfig config)
+    : io_(io), audit_(audit), observer_(observer), config_(std::move(config)) {}
+
+RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
+                         const std::map<std::string, std::string>& inputFileOverrides) {
+  const Workflow& workflow = *graph.workflow;
+  RunReport report;
+  report.workflow = workflow.name;
+  report.runId = newRunId();
+  audit_.setRunId(report.runId);
+  audit_.record("run.start", {{"workflow", workflow.path},
+                              {"name", workflow.name},
+                              {"policy", policy.path},
+                              {"steps", workflow.steps.size()}});
+
+  auto inputs = loadWorkflowInputs(workflow, inputFileOverrides);
+  if (!inputs.ok()) {
+    report.error = inputs.error();
+    audit_.record("input.rejected", errorJson(*report.error));
+  }
+
+  Run run(io_, audit_, observer_, config_, policy);
+  size_t position = 0;
+  for (size_t index : graph.order) {
+    const Step& step = *graph.nodes[index].step;
+    StepReport stepReport{step.name, step.plugin, StepState::kSkipped, std::nullopt, 0, {}};
+    ++position;
+    if (report.error) {
+      std::string reason = "not run: " + (report.error->step.empty() ? std::string("the run failed")
+                                                                     : "step '" + report.error->step + "' failed");
+      observer_.stepSkipped(step.name, reason);
+      audit_.record("step.skipped", {{"step", step.name}, {"plugin", step.plugin}, {"reason", reason}});
+      report.steps.push_back(std::move(stepReport));
+      continue;
+    }
+    observer_.stepStarted(position, graph.order.size(), step.name, step.plugin);
+    audit_.record("step.start", {{"step", step.name}, {"plugin", step.plugin}});
+    auto started = std::chrono::steady_clock::now();
+    auto outcome = run.runStep(step, inputs.value());
+    stepReport.milliseconds =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    nlohmann::json endFields = {{"step", step.name}, {"plugin", step.plugin}, {"ms", stepReport.milliseconds}};
+    if (outcome.ok()) {
+      stepReport.state = StepState::kSucceeded;
+      for (const auto& [name, data] : outcome.value()) stepReport.outputSizes[name] = data->size();
+      endFields["status"] = "succeeded";
+    } else {
+      Error error = outcome.error();
+      if (error.step.empty()) error.step = step.name;
+      stepReport.state = StepState::kFailed;
+      stepReport.error = error;
+      report.error = error;
+      endFields["status"] = "failed";
+      endFields["error"] = errorJson(error);
+    }
+    audit_.record("step.end", endFields);
+    observer_.stepFinished(step.name, stepReport.error ? &*stepReport.error : nullptr,
+                           stepReport.milliseconds);
+    report.steps.push_back(std::move(stepReport));
+  }
+  run.stopWorkers();
+
+  if (!report.error) {
+    for (const auto& output : workflow.outputs) {
+      const ArtifactMap* source = output.from.isWorkflowInput() ? &inputs.value() : run.outputsOf(output.from.source);
+      auto it = source == nullptr ? inputs.value().end() : source->find(output.from.name);
+      if (source == nullptr || it == source->end()) {
+        report.error = makeError(ErrorCategory::kBadInput, "workflow output '" + output.name + "' reads '" +
+                                                               output.from.text() + "', which was not produced");
+        break;
+      }
+      report.outputs[output.name] = it->second;
+    }
+  }
+  nlohmann::json endFields = {{"status", report.ok() ? "succeeded" : "failed"}};
+  if (report.error) endFields["error"] = errorJson(*report.error);
+  audit_.record("run.end", endFields);
+  return report;
+}
+
+}  // namespace cordon

@@ -1,0 +1,99 @@
+#include "worker/exit_classifier.h"
+
+#include <signal.h>
+
+#include <sstream>
+
+#include "policy/seccomp_compiler.h"
+#include "worker_protocol.h"
+
+namespace cordon {
+namespace {
+
+// The last report line the worker wrote ("cordon-worker: KIND rest"), or "".
+std::string reportLine(const std::string& stderrTail, const std::string& kind) {
+  const std::string prefix = std::string(protocol::kReportPrefix) + kind;
+  auto at = stderrTail.rfind(prefix);
+  if (at == std::string::npos) return "";
+  auto end = stderrTail.find('\n', at);
+  return stderrTail.substr(at + prefix.size(), end == std::string::npos ? std::string::npos : end - at - prefix.size());
+}
+
+std::string field(const std::string& line, const std::string& key) {
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    if (word.rfind(key + "=", 0) == 0) return word.substr(key.size() + 1);
+  }
+  return "";
+}
+
+ExitVerdict verdict(ErrorCategory category, std::string message, std::string event,
+                    nlohmann::json fields) {
+  fields["category"] = categoryName(category);
+  fields["detail"] = message;
+  return {makeError(category, std::move(message)), std::move(event), std::move(fields)};
+}
+
+}  // namespace
+
+ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& policy,
+                               bool killedForTimeout) {
+  nlohmann::json fields = {{"exit", exit.describe()},
+                           {"max_rss_kib", exit.maxRssKib},
+                           {"cpu_seconds", exit.cpuSeconds}};
+  if (killedForTimeout) {
+    return verdict(ErrorCategory::kTimeout,
+                   "no answer within " + std::to_string(policy.callTimeout.count()) +
+                       " ms; the worker was killed",
+                   "plugin.timeout", fields);
+  }
+  if (!exit.signaled && exit.code == protocol::kExitSeccompViolation) {
+    std::string line = reportLine(exit.stderrTail, "seccomp-violation");
+    std::string number = field(line, "syscall");
+    std::string name = number.empty() ? "an unreported syscall" : syscallName(std::stoi(number));
+    fields["syscall"] = name;
+    fields["args"] = field(line, "args");
+    return verdict(ErrorCategory::kSandboxViolation,
+                   "the plugin called " + name + ", which its policy does not allow; the worker "
+                   "was stopped",
+                   "sandbox.violation", fields);
+  }
+  if (exit.signaled && exit.code == SIGSYS) {
+    return verdict(ErrorCategory::kSandboxViolation,
+                   "killed by SIGSYS (a forbidden syscall with the violation report blocked)",
+                   "sandbox.violation", fields);
+  }
+  if (!exit.signaled && exit.code == protocol::kExitMemoryLimit) {
+    std::string requested = field(reportLine(exit.stderrTail, "memory-limit"), "requested");
+    return verdict(ErrorCategory::kResourceLimit,
+                   "memory limit of " + std::to_string(policy.limits.memoryBytes >> 20) +
+                       " MiB reached (an allocation of " + (requested.empty() ? "?" : requested) +
+                       " bytes failed)",
+                   "resource.limit", fields);
+  }
+  if (exit.signaled && (exit.code == SIGXCPU ||
+                        (exit.code == SIGKILL && exit.cpuSeconds + 0.05 >=
+                                                     static_cast<double>(policy.limits.cpuSeconds)))) {
+    return verdict(ErrorCategory::kResourceLimit,
+                   "CPU limit of " + std::to_string(policy.limits.cpuSeconds) + " s reached",
+                   "resource.limit", fields);
+  }
+  if (exit.signaled && exit.code == SIGXFSZ) {
+    return verdict(ErrorCategory::kResourceLimit, "file size limit reached", "resource.limit", fields);
+  }
+  if (!exit.signaled && exit.code == protocol::kExitSetupFailed) {
+    return verdict(ErrorCategory::kInternal,
+                   "the sandbox could not be set up:" + reportLine(exit.stderrTail, "setup-failed"),
+                   "sandbox.setup_failed", fields);
+  }
+  if (!exit.signaled && exit.code == protocol::kExitPluginRejected) {
+    return verdict(ErrorCategory::kBadInput,
+                   "the plugin could not be loaded:" + reportLine(exit.stderrTail, "plugin-rejected"),
+                   "plugin.rejected", fields);
+  }
+  return verdict(ErrorCategory::kCrash, "the worker died mid-call (" + exit.describe() + ")",
+                 "plugin.crash", fields);
+}
+
+}  // namespace cordon

@@ -1,0 +1,43 @@
+#include "worker/sandbox_spec_builder.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "cordon.capnp.h"
+#include "policy/seccomp_compiler.h"
+
+namespace cordon {
+
+uint64_t maxRpcMessageWords(const PluginPolicy& policy) {
+  // Outputs are the largest thing a worker sends; inputs travel in readInput chunks of 1 MiB.
+  constexpr uint64_t kSlackWords = (4ull << 20) / 8;
+  return policy.maxOutputBytes / 8 + kSlackWords;
+}
+
+Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginName,
+                                                     const std::string& pluginPath,
+                                                     const PluginPolicy& policy) {
+  auto programs = compileSeccompPrograms(policy);
+  if (!programs.ok()) return programs.error();
+  capnp::MallocMessageBuilder message;
+  auto spec = message.initRoot<ipc::SandboxSpec>();
+  spec.setPluginPath(pluginPath);
+  spec.setPluginName(pluginName);
+  auto limits = spec.initLimits();
+  limits.setAddressSpaceBytes(policy.limits.memoryBytes);
+  limits.setCpuSeconds(policy.limits.cpuSeconds);
+  limits.setOpenFiles(policy.limits.openFiles);
+  limits.setProcesses(policy.limits.processes);
+  limits.setFileSizeBytes(policy.limits.fileSizeBytes);
+  auto asData = [](const std::vector<unsigned char>& bytes) {
+    return capnp::Data::Reader(bytes.data(), bytes.size());
+  };
+  spec.setLoaderFilter(asData(programs.value().loader));
+  spec.setRuntimeFilter(asData(programs.value().runtime));
+  spec.setMaxRpcMessageWords(maxRpcMessageWords(policy));
+  auto words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return std::vector<unsigned char>(bytes.begin(), bytes.end());
+}
+
+}  // namespace cordon

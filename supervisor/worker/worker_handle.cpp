@@ -1,0 +1,292 @@
+#include "worker/worker_handle.h"
+
+#include <set>
+#include <variant>
+
+#include "worker/exit_classifier.h"
+#include "worker/host_service.h"
+#include "worker/sandbox_spec_builder.h"
+
+namespace cordon {
+namespace {
+
+// How a call ended, before it is turned into an Outcome.
+struct TimedOut {};
+template <typename T>
+using CallEnd = std::variant<Outcome<T>, kj::Exception, TimedOut>;
+
+// A worker that lost its connection normally exits within milliseconds; one that does not is
+// killed after this long.
+constexpr kj::Duration kExitGrace = 2 * kj::SECONDS;
+
+capnp::ReaderOptions readerOptionsFor(const PluginPolicy& policy) {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = maxRpcMessageWords(policy);
+  return options;
+}
+
+void setConfig(capnp::List<ipc::KeyValue>::Builder list, const KeyValues& config) {
+  for (unsigned i = 0; i < config.size(); ++i) {
+    list[i].setKey(config[i].first);
+    list[i].setValue(config[i].second);
+  }
+}
+
+bool isOutputName(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+
+}  // namespace
+
+WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
+                           const WorkerLaunch& launch, std::unique_ptr<WorkerProcess> process)
+    : io_(io),
+      audit_(audit),
+      observer_(observer),
+      pluginName_(launch.pluginName),
+      policy_(*launch.policy),
+      gate_(*launch.policy, audit),
+      process_(std::move(process)),
+      stream_(process_->takeRpcStream()),
+      network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
+                                                   readerOptionsFor(policy_))),
+      rpc_(kj::heap(capnp::makeRpcClient(*network_))),
+      currentScope_(std::make_shared<std::shared_ptr<CallScope>>(newScope("", PluginMethod::kDescribe))),
+      plugin_(nullptr) {
+  capnp::word scratch[4] = {};
+  capnp::MallocMessageBuilder message(scratch);
+  auto vatId = message.getRoot<capnp::rpc::twoparty::VatId>();
+  vatId.setSide(capnp::rpc::twoparty::Side::SERVER);
+  plugin_ = gate_.guard(rpc_->bootstrap(vatId), currentScope_).castAs<ipc::Plugin>();
+}
+
+WorkerHandle::~WorkerHandle() = default;
+
+kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(kj::AsyncIoContext& io,
+                                                                        AuditLog& audit,
+                                                                        RunObserver& observer,
+                                                                        const WorkerLaunch& launch) {
+  auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec);
+  if (!process.ok()) {
+    audit.record("plugin.start_failed",
+                 {{"plugin", launch.pluginName}, {"reason", process.error().message}});
+    return Outcome<std::unique_ptr<WorkerHandle>>(process.error());
+  }
+  std::unique_ptr<WorkerHandle> handle(
+      new WorkerHandle(io, audit, observer, launch, std::move(process.value())));
+  audit.record("plugin.start", {{"plugin", launch.pluginName},
+                                {"path", launch.pluginPath},
+                                {"pid", handle->pid()},
+                                {"memory_bytes", launch.policy->limits.memoryBytes},
+                                {"cpu_seconds", launch.policy->limits.cpuSeconds}});
+  WorkerHandle& ref = *handle;
+  return ref.describe().then(
+      [handle = std::move(handle)](Outcome<PluginIdentity> identity) mutable
+      -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
+        if (!identity.ok()) {
+          Error error = identity.error();
+          WorkerHandle& doomed = *handle;
+          return doomed.stop().then([handle = std::move(handle), error]() mutable {
+            return Outcome<std::unique_ptr<WorkerHandle>>(error);
+          });
+        }
+        handle->identity_ = identity.value();
+        return Outcome<std::unique_ptr<WorkerHandle>>(std::move(handle));
+      });
+}
+
+std::shared_ptr<CallScope> WorkerHandle::newScope(const std::string& step, PluginMethod method) {
+  auto scope = std::make_shared<CallScope>();
+  scope->plugin = pluginName_;
+  scope->step = step;
+  scope->method = method;
+  return scope;
+}
+
+template <typename T>
+kj::Promise<Outcome<T>> WorkerHandle::guarded(std::shared_ptr<CallScope> scope,
+                                              kj::Promise<Outcome<T>> call) {
+  *currentScope_ = scope;
+  auto ended = call.then([](Outcome<T> result) { return CallEnd<T>(std::move(result)); },
+                         [](kj::Exception&& e) { return CallEnd<T>(kj::mv(e)); });
+  auto deadline = io_.provider->getTimer()
+                      .afterDelay(policy_.callTimeout.count() * kj::MILLISECONDS)
+                      .then([]() { return CallEnd<T>(TimedOut{}); });
+  return ended.exclusiveJoin(kj::mv(deadline))
+      .then([this, scope](CallEnd<T> end) -> kj::Promise<Outcome<T>> {
+        scope->open = false;  // revokes the Host capability handed out for this call
+        if (auto* result = std::get_if<Outcome<T>>(&end)) return std::move(*result);
+        if (std::holds_alternative<TimedOut>(end)) {
+          broken_ = true;
+          process_->kill();
+          return collectDeath(scope->step, true, nullptr).then([](Error e) { return Outcome<T>(e); });
+        }
+        kj::Exception& exception = std::get<kj::Exception>(end);
+        if (scope->firstDenial && exception.getType() != kj::Exception::Type::DISCONNECTED) {
+          return Outcome<T>(*scope->firstDenial);  // the gate refused the call; the worker is fine
+        }
+        broken_ = true;
+        return collectDeath(scope->step, false, kj::mv(exception))
+            .then([](Error e) { return Outcome<T>(e); });
+      });
+}
+
+kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool killedForTimeout,
+                                              kj::Maybe<kj::Exception> cause) {
+  bool disconnected = true;
+  std::string causeText;
+  KJ_IF_MAYBE(e, cause) {
+    disconnected = e->getType() == kj::Exception::Type::DISCONNECTED;
+    causeText = e->getDescription().cStr();
+  }
+  // A worker that is still connected but sent something the RPC layer rejected is stopped now.
+  if (!disconnected) process_->kill();
+  auto grace = io_.provider->getTimer().afterDelay(kExitGrace).then([this]() {
+    process_->kill();
+    return process_->exited();
+  });
+  return process_->exited().exclusiveJoin(kj::mv(grace)).then(
+      [this, step, killedForTimeout, disconnected, causeText](WorkerExit exit) {
+        ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout);
+        if (!killedForTimeout && (!disconnected || (!exit.signaled && exit.code == 0))) {
+          verdict.error = makeError(ErrorCategory::kProtocolError,
+                                    "the worker broke the RPC contract: " + causeText);
+          verdict.auditEvent = "protocol.error";
+          verdict.auditFields["category"] = "protocol_error";
+          verdict.auditFields["detail"] = verdict.error.message;
+        }
+        verdict.auditFields["plugin"] = pluginName_;
+        verdict.auditFields["step"] = step;
+        verdict.auditFields["pid"] = process_->pid();
+        audit_.record(verdict.auditEvent, verdict.auditFields);
+        audit_.record("plugin.stop", {{"plugin", pluginName_},
+                                      {"pid", process_->pid()},
+                                      {"exit", exit.describe()},
+                                      {"max_rss_kib", exit.maxRssKib},
+                                      {"cpu_seconds", exit.cpuSeconds}});
+        stopped_ = true;
+        return std::move(verdict.error).withStep(step);
+      });
+}
+
+Error WorkerHandle::resultError(const CallScope& scope, ipc::CallResult::Reader result) {
+  std::string message = result.getMessage();
+  if (message.empty()) message = "(no message)";
+  if (scope.firstDenial) {
+    // The plugin failed after the gate refused it something: the refusal is the cause.
+    Error error = *scope.firstDenial;
+    error.message += "; the plugin then failed: " + message;
+    return error;
+  }
+  switch (result.getStatus()) {
+    case ipc::Status::DENIED: return makeError(ErrorCategory::kPolicyDenial, message);
+    case ipc::Status::RESOURCE_LIMIT: return makeError(ErrorCategory::kResourceLimit, message);
+    case ipc::Status::BAD_INPUT: return makeError(ErrorCategory::kBadInput, message);
+    default: return makeError(ErrorCategory::kPluginError, message);
+  }
+}
+
+kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
+  auto scope = newScope("", PluginMethod::kDescribe);
+  auto call = plugin_.describeRequest().send().then(
+      [this](capnp::Response<ipc::Plugin::DescribeResults> response) -> Outcome<PluginIdentity> {
+        auto info = response.getInfo();
+        PluginIdentity identity{info.getName(), info.getVersion(), info.getDescription()};
+        if (identity.name != pluginName_) {
+          return makeError(ErrorCategory::kBadInput, "the plugin file for '" + pluginName_ +
+                                                         "' declares itself as '" + identity.name + "'");
+        }
+        return identity;
+      });
+  return guarded(scope, kj::mv(call));
+}
+
+kj::Promise<Outcome<Done>> WorkerHandle::init(const KeyValues& config) {
+  auto scope = newScope("", PluginMethod::kInit);
+  auto request = plugin_.initRequest();
+  setConfig(request.initConfig(static_cast<unsigned>(config.size())), config);
+  request.setHost(kj::heap<HostService>(gate_, scope, ArtifactMap{}, observer_));
+  auto call = request.send().then(
+      [this, scope](capnp::Response<ipc::Plugin::InitResults> response) -> Outcome<Done> {
+        if (response.getResult().getStatus() != ipc::Status::OK) {
+          return resultError(*scope, response.getResult());
+        }
+        return Done{};
+      });
+  return guarded(scope, kj::mv(call));
+}
+
+kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
+                                                        const KeyValues& config,
+                                                        const ArtifactMap& inputs) {
+  auto scope = newScope(step, PluginMethod::kExecute);
+  auto request = plugin_.executeRequest();
+  setConfig(request.initConfig(static_cast<unsigned>(config.size())), config);
+  auto infos = request.initInputs(static_cast<unsigned>(inputs.size()));
+  unsigned i = 0;
+  for (const auto& [name, data] : inputs) {
+    infos[i].setName(name);
+    infos[i].setSize(data->size());
+    ++i;
+  }
+  request.setHost(kj::heap<HostService>(gate_, scope, inputs, observer_));
+  auto call = request.send().then(
+      [this, scope](capnp::Response<ipc::Plugin::ExecuteResults> response) -> Outcome<ArtifactMap> {
+        if (response.getResult().getStatus() != ipc::Status::OK) {
+          return std::move(resultError(*scope, response.getResult())).withStep(scope->step);
+        }
+        ArtifactMap outputs;
+        uint64_t total = 0;
+        for (auto output : response.getOutputs()) {
+          std::string name = output.getName();
+          if (!isOutputName(name) || outputs.count(name) != 0) {
+            return makeError(ErrorCategory::kPluginError,
+                             "output name '" + name.substr(0, 64) + "' is invalid or repeated")
+                .withStep(scope->step);
+          }
+          auto data = output.getData();
+          total += data.size();
+          outputs[name] = makeArtifact(std::string(reinterpret_cast<const char*>(data.begin()), data.size()));
+        }
+        if (auto denial = gate_.admitOutputs(*scope, outputs.size(), total)) return *denial;
+        return outputs;
+      });
+  return guarded(scope, kj::mv(call)).then([step](Outcome<ArtifactMap> result) {
+    if (!result.ok() && result.error().step.empty()) result.error().step = step;
+    return result;
+  });
+}
+
+kj::Promise<void> WorkerHandle::stop() {
+  if (stopped_) return kj::READY_NOW;
+  kj::Promise<void> farewell = kj::READY_NOW;
+  if (!broken_) {
+    auto scope = newScope("", PluginMethod::kShutdown);
+    auto call = plugin_.shutdownRequest().send().then(
+        [](capnp::Response<ipc::Plugin::ShutdownResults>) -> Outcome<Done> { return Done{}; });
+    farewell = guarded(scope, kj::mv(call)).ignoreResult();
+  }
+  return farewell.then([this]() -> kj::Promise<void> {
+    if (stopped_) return kj::READY_NOW;  // the shutdown call itself found the worker dead
+    stopped_ = true;
+    // Dropping the connection is the worker's signal to exit.
+    plugin_ = nullptr;
+    rpc_ = nullptr;
+    network_ = nullptr;
+    stream_ = nullptr;
+    auto grace = io_.provider->getTimer().afterDelay(kExitGrace).then([this]() {
+      process_->kill();
+      return process_->exited();
+    });
+    return process_->exited().exclusiveJoin(kj::mv(grace)).then([this](WorkerExit exit) {
+      audit_.record("plugin.stop", {{"plugin", pluginName_},
+                                    {"pid", process_->pid()},
+                                    {"exit", exit.describe()},
+                                    {"max_rss_kib", exit.maxRssKib},
+                                    {"cpu_seconds", exit.cpuSeconds}});
+    });
+  });
+}
+
+}  // namespace cordon

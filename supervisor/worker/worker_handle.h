@@ -1,0 +1,86 @@
+// The supervisor's handle on one sandboxed plugin: the worker process, its RPC connection, and
+// the gate every call passes through. Every call has a wall-clock budget; a worker that dies,
+// hangs or breaks the protocol becomes an Error with the right category, never a crash here.
+#pragma once
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include <memory>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "core/error.h"
+#include "cordon.capnp.h"
+#include "gate/gate.h"
+#include "policy/policy.h"
+#include "scheduler/artifacts.h"
+#include "scheduler/run_observer.h"
+#include "worker/worker_process.h"
+#include "workflow/workflow.h"
+
+namespace cordon {
+
+struct PluginIdentity {
+  std::string name;
+  std::string version;
+  std::string description;
+};
+
+struct WorkerLaunch {
+  std::string pluginName;
+  std::string pluginPath;
+  std::string workerBinary;
+  const PluginPolicy* policy = nullptr;
+  std::vector<unsigned char> sandboxSpec;  // from buildSandboxSpec
+};
+
+class WorkerHandle {
+ public:
+  // Spawns the worker and checks that the plugin it loaded is the one asked for.
+  static kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> start(kj::AsyncIoContext& io,
+                                                                   AuditLog& audit,
+                                                                   RunObserver& observer,
+                                                                   const WorkerLaunch& launch);
+  ~WorkerHandle();
+
+  kj::Promise<Outcome<Done>> init(const KeyValues& config);
+  kj::Promise<Outcome<ArtifactMap>> execute(const std::string& step, const KeyValues& config,
+                                            const ArtifactMap& inputs);
+  // Asks the plugin to shut down, closes the connection and reaps the worker.
+  kj::Promise<void> stop();
+
+  bool usable() const { return !broken_; }
+  pid_t pid() const { return process_->pid(); }
+  const PluginIdentity& identity() const { return identity_; }
+
+ private:
+  WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
+               const WorkerLaunch& launch, std::unique_ptr<WorkerProcess> process);
+
+  std::shared_ptr<CallScope> newScope(const std::string& step, PluginMethod method);
+  template <typename T>
+  kj::Promise<Outcome<T>> guarded(std::shared_ptr<CallScope> scope, kj::Promise<Outcome<T>> call);
+  kj::Promise<Error> collectDeath(const std::string& step, bool killedForTimeout,
+                                  kj::Maybe<kj::Exception> cause);
+  Error resultError(const CallScope& scope, ipc::CallResult::Reader result);
+  kj::Promise<Outcome<PluginIdentity>> describe();
+
+  kj::AsyncIoContext& io_;
+  AuditLog& audit_;
+  RunObserver& observer_;
+  std::string pluginName_;
+  const PluginPolicy& policy_;
+  Gate gate_;
+  std::unique_ptr<WorkerProcess> process_;
+  kj::Own<kj::AsyncIoStream> stream_;
+  kj::Own<capnp::TwoPartyVatNetwork> network_;
+  kj::Own<capnp::RpcSystem<capnp::rpc::twoparty::VatId>> rpc_;
+  std::shared_ptr<std::shared_ptr<CallScope>> currentScope_;
+  ipc::Plugin::Client plugin_;
+  PluginIdentity identity_;
+  bool broken_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace cordon

@@ -1,0 +1,62 @@
+// A cordon-worker child process: spawned with exactly the descriptors of worker_protocol.h and an
+// empty environment, watched through a pidfd, reaped once with its resource usage.
+#pragma once
+
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace cordon {
+
+struct WorkerExit {
+  bool signaled = false;
+  int code = 0;    // exit code, or the signal number when signaled
+  uint64_t maxRssKib = 0;
+  double cpuSeconds = 0;
+  std::string stderrTail;  // the last few KiB the worker wrote to fd 2
+  std::string describe() const;  // "exit code 3" / "signal SIGSEGV"
+};
+
+class WorkerProcess {
+ public:
+  // `spec` is the serialized SandboxSpec message handed over on fd 4.
+  static Outcome<std::unique_ptr<WorkerProcess>> spawn(kj::AsyncIoContext& io,
+                                                       const std::string& workerBinary,
+                                                       const std::vector<unsigned char>& spec);
+  ~WorkerProcess();
+
+  pid_t pid() const { return pid_; }
+  kj::Own<kj::AsyncIoStream> takeRpcStream() { return kj::mv(rpcStream_); }
+
+  // SIGKILL; harmless after the worker is gone (the pidfd never names another process).
+  void kill();
+
+  // Resolves once the worker has exited and its stderr is drained. May be called many times.
+  kj::Promise<WorkerExit> exited() { return exit_.addBranch(); }
+  bool hasExited() const { return reaped_; }
+
+ private:
+  WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd, kj::Own<kj::AsyncIoStream> rpc,
+                kj::Own<kj::AsyncInputStream> stderrPipe);
+  kj::Promise<void> drainStderr();
+  WorkerExit reap();
+
+  pid_t pid_;
+  int pidfd_;
+  bool reaped_ = false;
+  kj::Own<kj::AsyncIoStream> rpcStream_;
+  kj::Own<kj::AsyncInputStream> stderr_;
+  std::string stderrTail_;
+  char readBuffer_[4096];
+  kj::UnixEventPort::FdObserver pidObserver_;
+  kj::ForkedPromise<WorkerExit> exit_;
+};
+
+}  // namespace cordon
