@@ -52,7 +52,7 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver&
       network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
                                                    readerOptionsFor(policy_))),
       rpc_(kj::heap(capnp::makeRpcClient(*network_))),
-      currentScope_(std::make_shared<std::shared_ptr<CallScope>>(newScope("", PluginMethod::kDescribe))),
+      currentScope_(std::make_shared<std::shared_ptr<CallScope>>()),
       plugin_(nullptr) {
   capnp::word scratch[4] = {};
   capnp::MallocMessageBuilder message(scratch);
@@ -96,18 +96,20 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(kj::Asyn
       });
 }
 
-std::shared_ptr<CallScope> WorkerHandle::newScope(const std::string& step, PluginMethod method) {
+std::shared_ptr<CallScope> WorkerHandle::beginCall(const std::string& step, PluginMethod method) {
   auto scope = std::make_shared<CallScope>();
   scope->plugin = pluginName_;
   scope->step = step;
   scope->method = method;
+  // The gate's membrane reads the current scope when a request is sent, so it is set here,
+  // before the request is built, not when its promise is guarded.
+  *currentScope_ = scope;
   return scope;
 }
 
 template <typename T>
 kj::Promise<Outcome<T>> WorkerHandle::guarded(std::shared_ptr<CallScope> scope,
                                               kj::Promise<Outcome<T>> call) {
-  *currentScope_ = scope;
   auto ended = call.then([](Outcome<T> result) { return CallEnd<T>(std::move(result)); },
                          [](kj::Exception&& e) { return CallEnd<T>(kj::mv(e)); });
   auto deadline = io_.provider->getTimer()
@@ -188,7 +190,7 @@ Error WorkerHandle::resultError(const CallScope& scope, ipc::CallResult::Reader 
 }
 
 kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
-  auto scope = newScope("", PluginMethod::kDescribe);
+  auto scope = beginCall("", PluginMethod::kDescribe);
   auto call = plugin_.describeRequest().send().then(
       [this](capnp::Response<ipc::Plugin::DescribeResults> response) -> Outcome<PluginIdentity> {
         auto info = response.getInfo();
@@ -203,7 +205,7 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
 }
 
 kj::Promise<Outcome<Done>> WorkerHandle::init(const KeyValues& config) {
-  auto scope = newScope("", PluginMethod::kInit);
+  auto scope = beginCall("", PluginMethod::kInit);
   auto request = plugin_.initRequest();
   setConfig(request.initConfig(static_cast<unsigned>(config.size())), config);
   request.setHost(kj::heap<HostService>(gate_, scope, ArtifactMap{}, observer_));
@@ -220,7 +222,7 @@ kj::Promise<Outcome<Done>> WorkerHandle::init(const KeyValues& config) {
 kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
                                                         const KeyValues& config,
                                                         const ArtifactMap& inputs) {
-  auto scope = newScope(step, PluginMethod::kExecute);
+  auto scope = beginCall(step, PluginMethod::kExecute);
   auto request = plugin_.executeRequest();
   setConfig(request.initConfig(static_cast<unsigned>(config.size())), config);
   auto infos = request.initInputs(static_cast<unsigned>(inputs.size()));
@@ -262,7 +264,7 @@ kj::Promise<void> WorkerHandle::stop() {
   if (stopped_) return kj::READY_NOW;
   kj::Promise<void> farewell = kj::READY_NOW;
   if (!broken_) {
-    auto scope = newScope("", PluginMethod::kShutdown);
+    auto scope = beginCall("", PluginMethod::kShutdown);
     auto call = plugin_.shutdownRequest().send().then(
         [](capnp::Response<ipc::Plugin::ShutdownResults>) -> Outcome<Done> { return Done{}; });
     farewell = guarded(scope, kj::mv(call)).ignoreResult();

@@ -58,7 +58,7 @@ class WorkerHandle {
   WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
                const WorkerLaunch& launch, std::unique_ptr<WorkerProcess> process);
 
-  std::shared_ptr<CallScope> newScope(const std::string& step, PluginMethod method);
+  std::shared_ptr<CallScope> beginCall(const std::string& step, PluginMethod method);
   template <typename T>
   kj::Promise<Outcome<T>> guarded(std::shared_ptr<CallScope> scope, kj::Promise<Outcome<T>> call);
   kj::Promise<Error> collectDeath(const std::string& step, bool killedForTimeout,

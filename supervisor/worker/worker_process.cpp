@@ -1,6 +1,7 @@
 #include "worker/worker_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -99,9 +100,9 @@ WorkerProcess::WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd,
       pidfd_(pidfd),
       rpcStream_(kj::mv(rpc)),
       stderr_(kj::mv(err)),
-      pidObserver_(io.unixEventPort, pidfd, kj::UnixEventPort::FdObserver::OBSERVE_READ),
+      pidObserver_(io.unixEventPort, pidfd_.get(), kj::UnixEventPort::FdObserver::OBSERVE_READ),
       exit_(drainStderr()
-                .then([this]() { return pidObserver_.whenBecomesReadable(); })
+                .then([this]() { return awaitExit(); })
                 .then([this]() { return reap(); })
                 .fork()) {}
 
@@ -110,11 +111,10 @@ WorkerProcess::~WorkerProcess() {
     kill();
     waitpid(pid_, nullptr, 0);  // the process is already dying: this does not block for long
   }
-  close(pidfd_);
 }
 
 void WorkerProcess::kill() {
-  if (!reaped_) syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+  if (!reaped_) syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 
 kj::Promise<void> WorkerProcess::drainStderr() {
@@ -126,6 +126,14 @@ kj::Promise<void> WorkerProcess::drainStderr() {
     }
     return drainStderr();
   });
+}
+
+kj::Promise<void> WorkerProcess::awaitExit() {
+  // The observer is edge-triggered: an exit that happened before we started waiting would never
+  // fire, so look first.
+  struct pollfd probe {pidfd_.get(), POLLIN, 0};
+  if (poll(&probe, 1, 0) == 1) return kj::READY_NOW;
+  return pidObserver_.whenBecomesReadable().then([this]() { return awaitExit(); });
 }
 
 WorkerExit WorkerProcess::reap() {

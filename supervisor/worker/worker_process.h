@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kj/async-io.h>
+#include <kj/io.h>
 #include <kj/async-unix.h>
 #include <sys/types.h>
 
@@ -46,10 +47,11 @@ class WorkerProcess {
   WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd, kj::Own<kj::AsyncIoStream> rpc,
                 kj::Own<kj::AsyncInputStream> stderrPipe);
   kj::Promise<void> drainStderr();
+  kj::Promise<void> awaitExit();
   WorkerExit reap();
 
   pid_t pid_;
-  int pidfd_;
+  kj::AutoCloseFd pidfd_;  // declared before pidObserver_: closed only after it is gone
   bool reaped_ = false;
   kj::Own<kj::AsyncIoStream> rpcStream_;
   kj::Own<kj::AsyncInputStream> stderr_;
