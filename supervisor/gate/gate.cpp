@@ -25,7 +25,9 @@ class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
     } else {
       denial = makeError(ErrorCategory::kPolicyDenial, "unknown interface or method");
     }
-    if (denial) kj::throwFatalException(denialException(*denial));
+    // A denied call is redirected to a broken capability: the caller gets the denial as its
+    // call's exception and the connection stays up. (Throwing here would break the connection.)
+    if (denial) return capnp::Capability::Client(denialException(*denial));
     return nullptr;
   }
 
@@ -39,7 +41,9 @@ class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
       // Only capabilities the supervisor handed in may be called; anything else is forged.
       denial = gate_.admitHostCall(scope, static_cast<HostCapability>(-1));
     }
-    if (denial) kj::throwFatalException(denialException(*denial));
+    // A denied call is redirected to a broken capability: the caller gets the denial as its
+    // call's exception and the connection stays up. (Throwing here would break the connection.)
+    if (denial) return capnp::Capability::Client(denialException(*denial));
     return nullptr;
   }
 

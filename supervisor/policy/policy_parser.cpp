@@ -1,5 +1,7 @@
 #include "policy/policy_parser.h"
 
+#include <seccomp.h>
+
 #include "policy/syscall_groups.h"
 
 namespace cordon {
@@ -47,11 +49,10 @@ void parseSyscalls(const YamlDocument& doc, const YAML::Node& node, const std::s
       policy.syscalls.insert(group->second.begin(), group->second.end());
     } else if (isForbiddenSyscall(name)) {
       doc.fail(node[i], itemField, "'" + name + "' may not be granted to a plugin");
-    } else if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                                   std::string::npos) {
+    } else if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR) {
       doc.fail(node[i], itemField, "'" + name + "' is neither a syscall group nor a syscall name");
     } else {
-      policy.syscalls.insert(name);  // the seccomp compiler rejects names the kernel lacks
+      policy.syscalls.insert(name);
     }
   }
 }

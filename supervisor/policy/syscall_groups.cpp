@@ -9,6 +9,7 @@ const std::vector<std::string>& runtimeSyscalls() {
       // RPC over the inherited socket and the event loop
       "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom", "sendto",
       "epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "fcntl", "close", "lseek",
+      "shutdown",  // kj half-closes the RPC socket when the connection ends
       // memory (mmap/mprotect lose PROT_EXEC in the runtime filter)
       "brk", "mmap", "munmap", "mprotect", "mremap", "madvise",
       // signals (rt_sigaction may not touch SIGSYS: the compiler adds that condition)

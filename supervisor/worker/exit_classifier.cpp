@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cstring>
 #include <sstream>
 
 #include "policy/seccomp_compiler.h"
@@ -66,6 +67,7 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
   }
   if (!exit.signaled && exit.code == protocol::kExitMemoryLimit) {
     std::string requested = field(reportLine(exit.stderrTail, "memory-limit"), "requested");
+    fields["limit"] = "memory";
     return verdict(ErrorCategory::kResourceLimit,
                    "memory limit of " + std::to_string(policy.limits.memoryBytes >> 20) +
                        " MiB reached (an allocation of " + (requested.empty() ? "?" : requested) +
@@ -75,11 +77,13 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
   if (exit.signaled && (exit.code == SIGXCPU ||
                         (exit.code == SIGKILL && exit.cpuSeconds + 0.05 >=
                                                      static_cast<double>(policy.limits.cpuSeconds)))) {
+    fields["limit"] = "cpu";
     return verdict(ErrorCategory::kResourceLimit,
                    "CPU limit of " + std::to_string(policy.limits.cpuSeconds) + " s reached",
                    "resource.limit", fields);
   }
   if (exit.signaled && exit.code == SIGXFSZ) {
+    fields["limit"] = "file_size";
     return verdict(ErrorCategory::kResourceLimit, "file size limit reached", "resource.limit", fields);
   }
   if (!exit.signaled && exit.code == protocol::kExitSetupFailed) {
@@ -91,6 +95,10 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
     return verdict(ErrorCategory::kBadInput,
                    "the plugin could not be loaded:" + reportLine(exit.stderrTail, "plugin-rejected"),
                    "plugin.rejected", fields);
+  }
+  if (exit.signaled) {
+    const char* name = sigabbrev_np(exit.code);
+    fields["signal"] = name ? std::string("SIG") + name : std::to_string(exit.code);
   }
   return verdict(ErrorCategory::kCrash, "the worker died mid-call (" + exit.describe() + ")",
                  "plugin.crash", fields);

@@ -144,14 +144,21 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
   }
   // A worker that is still connected but sent something the RPC layer rejected is stopped now.
   if (!disconnected) process_->kill();
-  auto grace = io_.provider->getTimer().afterDelay(kExitGrace).then([this]() {
+  // kj reports a message it could not parse as a DISCONNECTED exception too, so a dead
+  // connection alone does not say who broke it. A worker that crashed or was stopped by the
+  // sandbox is gone within milliseconds; one that is still there after the grace period lost its
+  // connection because the supervisor dropped it for a protocol violation.
+  auto lingered = std::make_shared<bool>(false);
+  auto grace = io_.provider->getTimer().afterDelay(kExitGrace).then([this, lingered]() {
+    *lingered = true;
     process_->kill();
     return process_->exited();
   });
   return process_->exited().exclusiveJoin(kj::mv(grace)).then(
-      [this, step, killedForTimeout, disconnected, causeText](WorkerExit exit) {
+      [this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
         ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout);
-        if (!killedForTimeout && (!disconnected || (!exit.signaled && exit.code == 0))) {
+        bool cleanExit = !exit.signaled && exit.code == 0;
+        if (!killedForTimeout && (!disconnected || *lingered || cleanExit)) {
           verdict.error = makeError(ErrorCategory::kProtocolError,
                                     "the worker broke the RPC contract: " + causeText);
           verdict.auditEvent = "protocol.error";

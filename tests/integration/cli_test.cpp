@@ -1,0 +1,140 @@
+// The cordon command as a user meets it: --help, exit codes 0/1/2, errors that name the file,
+// line and field, --json, and `audit verify`.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "test_support.h"
+
+using namespace cordon;
+
+namespace {
+
+struct Command {
+  int exitCode;
+  std::string output;  // stdout and stderr together
+};
+
+Command runCordon(const std::string& args) {
+  std::string line = "CORDON_PLUGIN_PATH=" + test::pluginDirectories()[0] + ":" +
+                     test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() +
+                     " " + test::cordonBinary() + " " + args + " 2>&1";
+  FILE* pipe = popen(line.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 4096> buffer;
+  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("every command has --help") {
+  for (const char* command : {"", "run", "validate", "audit", "audit verify"}) {
+    Command help = runCordon(std::string(command) + " --help");
+    INFO("cordon " << command << " --help");
+    CHECK(help.exitCode == 0);
+    CHECK(contains(help.output, "Usage"));
+  }
+}
+
+TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
+  test::TempDir dir;
+  Command run = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                       " --policy " + test::sourcePath("policies/default.yaml") + " --audit-log " +
+                       dir.path("audit.jsonl") + " --output-dir " + dir.path("out"));
+  INFO(run.output);
+  CHECK(run.exitCode == 0);
+  CHECK(contains(run.output, "sha256: 3b9efae7055ea7368b03d297be72cfcafcc954c47984c5ccadcd75ebc59deea7"));
+  CHECK(contains(run.output, "[3/3] digest ok"));
+
+  Command verify = runCordon("audit verify " + dir.path("audit.jsonl"));
+  CHECK(verify.exitCode == 0);
+  CHECK(contains(verify.output, "chain intact"));
+}
+
+TEST_CASE("run: 1 when the workflow fails, with the category and the step") {
+  test::TempDir dir;
+  std::string workflow = dir.write("attack.yaml", test::oneStepWorkflow("segfault", "result"));
+  Command run = runCordon("run " + workflow + " --policy " +
+                       test::sourcePath("tests/policies/hostile.yaml") + " --audit-log " +
+                       dir.path("audit.jsonl") + " --json");
+  INFO(run.output);
+  CHECK(run.exitCode == 1);
+  CHECK(contains(run.output, "\"category\": \"crash\""));
+  CHECK(contains(run.output, "\"step\": \"attack\""));
+}
+
+TEST_CASE("run and validate: 2 for a workflow that does not validate, naming file:line:field") {
+  test::TempDir dir;
+  std::string workflow = dir.write("broken.yaml", "name: broken\nsteps:\n  - name: a\n    plugin: 7up!\n");
+  for (const char* command : {"run", "validate"}) {
+    std::string audit = std::string(command) == "run" ? " --audit-log " + dir.path("audit.jsonl") : "";
+    Command result = runCordon(std::string(command) + " " + workflow + " --policy " +
+                               test::sourcePath("policies/default.yaml") + audit);
+    INFO(result.output);
+    CHECK(result.exitCode == 2);
+    CHECK(contains(result.output, workflow + ":4"));
+    CHECK(contains(result.output, "steps[0].plugin"));
+  }
+  // The rejected run is audited.
+  auto records = test::readAudit(dir.path("audit.jsonl"));
+  CHECK(test::withEvent(records, "input.rejected").size() == 1);
+}
+
+TEST_CASE("validate: 2 for a policy that does not validate") {
+  test::TempDir dir;
+  std::string policy = dir.write("policy.yaml", "version: 1\nplugins:\n  text-transform:\n    calls: [execute]\n    syscalls: [ptrace]\n");
+  Command result = runCordon("validate " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                          " --policy " + policy);
+  INFO(result.output);
+  CHECK(result.exitCode == 2);
+  CHECK(contains(result.output, policy + ":5"));
+  CHECK(contains(result.output, "plugins.text-transform.syscalls[0]"));
+}
+
+TEST_CASE("validate: 0 for the example, 2 for a plugin that does not exist") {
+  Command good = runCordon("validate " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                        " --policy " + test::sourcePath("policies/default.yaml"));
+  CHECK(good.exitCode == 0);
+  test::TempDir dir;
+  std::string workflow = dir.write("ghost.yaml", test::oneStepWorkflow("no-such-plugin"));
+  Command ghost = runCordon("validate " + workflow + " --policy " + test::sourcePath("policies/default.yaml"));
+  CHECK(ghost.exitCode == 2);
+  CHECK(contains(ghost.output, "no-such-plugin"));
+}
+
+TEST_CASE("usage errors exit 2") {
+  CHECK(runCordon("").exitCode == 2);
+  CHECK(runCordon("run").exitCode == 2);
+  CHECK(runCordon("frobnicate").exitCode == 2);
+}
+
+TEST_CASE("audit verify: 1 for a tampered log, naming the line") {
+  test::TempDir dir;
+  Command run = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                       " --policy " + test::sourcePath("policies/default.yaml") + " --audit-log " +
+                       dir.path("audit.jsonl"));
+  REQUIRE(run.exitCode == 0);
+  std::string text;
+  {
+    std::ifstream in(dir.path("audit.jsonl"));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto at = text.find("\"succeeded\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 11, "\"failed!!!\"");
+  dir.write("audit.jsonl", text);
+  Command verify = runCordon("audit verify " + dir.path("audit.jsonl"));
+  CHECK(verify.exitCode == 1);
+  CHECK(contains(verify.output, "audit.jsonl:"));
+}

@@ -1,0 +1,100 @@
+// Hostile plugins against the real worker. Each attack must be stopped, reported with the right
+// category and the step's name, audited, and leave this same supervisor able to run the next
+// (benign) workflow, with the audit chain intact.
+#include <doctest/doctest.h>
+
+#include "test_support.h"
+
+using namespace cordon;
+
+namespace {
+
+struct Expected {
+  const char* plugin;
+  ErrorCategory category;
+  const char* auditEvent;   // the record that explains the stop
+  const char* auditDetail;  // a field of that record ("syscall" or "signal"), or nullptr
+  const char* detailValue;
+};
+
+void attackThenRecover(const Expected& expected) {
+  test::TempDir dir;
+  const std::string audit = dir.path("audit.jsonl");
+  const std::string policy = test::sourcePath("tests/policies/hostile.yaml");
+  std::string workflow = dir.write("attack.yaml", test::oneStepWorkflow(expected.plugin, "result"));
+
+  auto attack = test::runWorkflow(workflow, policy, audit);
+  REQUIRE_FALSE_MESSAGE(attack.report.ok(), "the attack by " << expected.plugin << " succeeded");
+  const Error& error = *attack.report.error;
+  INFO("error: " << error.describe());
+  CHECK(error.category == expected.category);
+  CHECK(error.step == "attack");
+  CHECK(attack.report.outputs.empty());
+
+  auto explained = test::withEvent(attack.audit, expected.auditEvent);
+  REQUIRE_MESSAGE(!explained.empty(), "no '" << expected.auditEvent << "' audit record");
+  CHECK(explained[0]["plugin"] == expected.plugin);
+  if (expected.auditDetail != nullptr) {
+    CHECK(explained[0][expected.auditDetail] == expected.detailValue);
+  }
+  CHECK(test::withEvent(attack.audit, "run.end").at(0)["status"] == "failed");
+  CHECK(test::withEvent(attack.audit, "plugin.stop").size() == 1);
+
+  // The same process, the same audit log: the next workflow runs as if nothing happened.
+  auto next = test::runWorkflow(test::sourcePath("examples/text-pipeline/workflow.yaml"),
+                                test::sourcePath("policies/default.yaml"), audit);
+  CHECK_MESSAGE(next.report.ok(), "the run after the attack failed");
+  CHECK(next.report.outputs.size() == 3);
+  auto verified = verifyAuditLog(audit);
+  std::string why = verified.ok() ? std::string() : verified.error().message;
+  CHECK_MESSAGE(verified.ok(), why);
+}
+
+}  // namespace
+
+TEST_CASE("hostile: reading /etc/passwd is a sandbox violation") {
+  attackThenRecover({"read-passwd", ErrorCategory::kSandboxViolation, "sandbox.violation",
+                     "syscall", "openat"});
+}
+
+TEST_CASE("hostile: opening a socket is a sandbox violation") {
+  attackThenRecover({"open-socket", ErrorCategory::kSandboxViolation, "sandbox.violation",
+                     "syscall", "socket"});
+}
+
+TEST_CASE("hostile: fork is a sandbox violation even with room for processes") {
+  attackThenRecover({"fork-child", ErrorCategory::kSandboxViolation, "sandbox.violation",
+                     "syscall", "clone"});
+}
+
+TEST_CASE("hostile: execve is a sandbox violation") {
+  attackThenRecover({"exec-shell", ErrorCategory::kSandboxViolation, "sandbox.violation",
+                     "syscall", "execve"});
+}
+
+TEST_CASE("hostile: an endless loop is stopped by the call timeout") {
+  attackThenRecover({"endless-loop", ErrorCategory::kTimeout, "plugin.timeout", nullptr, nullptr});
+}
+
+TEST_CASE("hostile: a segfault is a crash") {
+  attackThenRecover({"segfault", ErrorCategory::kCrash, "plugin.crash", "signal", "SIGSEGV"});
+}
+
+TEST_CASE("hostile: a host capability the policy does not grant is a policy denial") {
+  attackThenRecover({"ungranted-log", ErrorCategory::kPolicyDenial, "gate.deny", "method", "log"});
+}
+
+TEST_CASE("hostile: exceeding the memory limit is a resource limit") {
+  attackThenRecover({"memory-hog", ErrorCategory::kResourceLimit, "resource.limit",
+                     "limit", "memory"});
+}
+
+TEST_CASE("hostile: an ELF constructor is already inside the sandbox") {
+  attackThenRecover({"constructor-socket", ErrorCategory::kSandboxViolation, "sandbox.violation",
+                     "syscall", "socket"});
+}
+
+TEST_CASE("hostile: garbage on the RPC socket is a protocol error") {
+  attackThenRecover({"rpc-garbage", ErrorCategory::kProtocolError, "protocol.error", nullptr,
+                     nullptr});
+}

@@ -1,0 +1,93 @@
+#include "test_support.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "cli/preflight.h"
+
+namespace cordon::test {
+
+std::string sourcePath(const std::string& relative) {
+  return std::string(CORDON_TEST_SOURCE_DIR) + "/" + relative;
+}
+std::string workerBinary() { return CORDON_TEST_WORKER; }
+std::string cordonBinary() { return CORDON_TEST_CORDON; }
+std::vector<std::string> pluginDirectories() {
+  return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR};
+}
+
+TempDir::TempDir() {
+  std::random_device random;
+  root_ = std::filesystem::temp_directory_path() /
+          ("cordon-test-" + std::to_string(getpid()) + "-" + std::to_string(random()));
+  std::filesystem::create_directories(root_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(root_, ignored);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& text) const {
+  std::string file = path(name);
+  std::ofstream(file, std::ios::binary) << text;
+  return file;
+}
+
+kj::AsyncIoContext& eventLoop() {
+  static kj::AsyncIoContext io = kj::setupAsyncIo();
+  return io;
+}
+
+RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
+                      const std::string& auditPath) {
+  auto checked = preflight(workflowPath, policyPath, PluginLocator(pluginDirectories()));
+  if (!checked.ok()) FAIL("preflight rejected the workflow: " << checked.error().describe());
+  auto opened = AuditLog::open(auditPath);
+  if (!opened.ok()) FAIL("cannot open the audit log: " << opened.error().describe());
+  size_t before = readAudit(auditPath).size();
+
+  RecordingObserver observer;
+  Scheduler scheduler(eventLoop(), *opened.value(), observer,
+                      {workerBinary(), PluginLocator(pluginDirectories())});
+  RunResult result{scheduler.run(checked.value()->graph, checked.value()->policy), {}, {}};
+  opened.value().reset();
+  auto all = readAudit(auditPath);
+  result.audit.assign(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
+  result.logs = observer.logs;
+  return result;
+}
+
+std::vector<nlohmann::json> readAudit(const std::string& path) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) records.push_back(nlohmann::json::parse(line));
+  }
+  return records;
+}
+
+std::vector<nlohmann::json> withEvent(const std::vector<nlohmann::json>& records,
+                                      const std::string& event) {
+  std::vector<nlohmann::json> matching;
+  for (const auto& record : records) {
+    if (record.value("event", "") == event) matching.push_back(record);
+  }
+  return matching;
+}
+
+std::string oneStepWorkflow(const std::string& plugin, const std::string& output) {
+  std::ostringstream yaml;
+  yaml << "name: one-" << plugin << "\n"
+       << "inputs:\n  text: { value: \"some text for the plugin\" }\n"
+       << "steps:\n  - name: attack\n    plugin: " << plugin << "\n"
+       << "    inputs: { text: inputs.text }\n";
+  if (!output.empty()) yaml << "outputs:\n  result: attack." << output << "\n";
+  return yaml.str();
+}
+
+}  // namespace cordon::test

@@ -1,0 +1,75 @@
+// What the tests share: where the build put the worker and the plugins, scratch directories,
+// and a harness that runs a workflow through the real scheduler, real workers and a real audit
+// log, in this process, as `cordon run` does.
+#pragma once
+
+#include <kj/async-io.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "audit/audit_log.h"
+#include "scheduler/run_observer.h"
+#include "scheduler/scheduler.h"
+
+namespace cordon::test {
+
+std::string sourcePath(const std::string& relative);  // in the source tree
+std::string workerBinary();
+std::string cordonBinary();
+std::vector<std::string> pluginDirectories();  // example plugins, then hostile ones
+
+// A fresh directory, removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path(const std::string& name) const { return (root_ / name).string(); }
+  std::string write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+// The kj event loop of this process: one per thread, made on first use.
+kj::AsyncIoContext& eventLoop();
+
+class RecordingObserver final : public RunObserver {
+ public:
+  void stepStarted(size_t, size_t, const std::string&, const std::string&) override {}
+  void stepFinished(const std::string&, const Error*, double) override {}
+  void stepSkipped(const std::string& step, const std::string&) override { skipped.push_back(step); }
+  void pluginLog(const std::string& step, const std::string& level, const std::string& message) override {
+    logs.push_back(step + " " + level + ": " + message);
+  }
+  std::vector<std::string> logs;
+  std::vector<std::string> skipped;
+};
+
+struct RunResult {
+  RunReport report;
+  std::vector<nlohmann::json> audit;  // the records this run appended
+  std::vector<std::string> logs;
+};
+
+// Runs `workflowPath` under `policyPath`, appending to the audit log at `auditPath`. Fails the
+// current test (not the process) when preflight rejects the workflow.
+RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
+                      const std::string& auditPath);
+
+std::vector<nlohmann::json> readAudit(const std::string& path);
+
+// Records of `event` (optionally only those whose field `key` equals `value`).
+std::vector<nlohmann::json> withEvent(const std::vector<nlohmann::json>& records,
+                                      const std::string& event);
+
+// A one-step workflow: plugin `plugin` reads a literal text input and its outputs are the
+// workflow's `result` (when it has one).
+std::string oneStepWorkflow(const std::string& plugin, const std::string& output = "");
+
+}  // namespace cordon::test

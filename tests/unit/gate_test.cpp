@@ -1,0 +1,113 @@
+// The gate's decisions, one by one: every call in either direction is allowed only when the
+// policy grants it, budgets are charged per call, and every decision is audited.
+#include <doctest/doctest.h>
+
+#include "gate/gate.h"
+#include "policy/policy_parser.h"
+#include "test_support.h"
+
+using namespace cordon;
+
+namespace {
+
+struct GateFixture {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(R"(version: 1
+plugins:
+  p:
+    calls: [describe, execute]
+    host:
+      read_input: { max_bytes: 100, max_calls: 3 }
+      log: { max_bytes: 10 }
+    max_output_bytes: 50
+)",
+                                                  "policy.yaml"));
+  std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  Gate gate{*policy.forPlugin("p"), *audit};
+  CallScope scope{"p", "step-1", PluginMethod::kExecute, true, {}, {}, {}};
+
+  std::vector<nlohmann::json> records() const { return test::readAudit(dir.path("audit.jsonl")); }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(GateFixture, "supervisor->plugin calls pass only when granted, and are audited") {
+  CHECK_FALSE(gate.admitPluginCall(scope, PluginMethod::kExecute).has_value());
+  auto denial = gate.admitPluginCall(scope, PluginMethod::kInit);
+  REQUIRE(denial.has_value());
+  CHECK(denial->category == ErrorCategory::kPolicyDenial);
+  CHECK(denial->step == "step-1");
+  auto log = records();
+  REQUIRE(log.size() == 2);
+  CHECK(log[0]["event"] == "gate.allow");
+  CHECK(log[0]["method"] == "execute");
+  CHECK(log[1]["event"] == "gate.deny");
+  CHECK(log[1]["method"] == "init");
+  CHECK(log[1]["direction"] == "supervisor->plugin");
+  CHECK(log[1]["category"] == "policy_denial");
+  CHECK(scope.firstDenial.has_value());
+}
+
+TEST_CASE_FIXTURE(GateFixture, "plugin->host calls pass only when granted and while the call is open") {
+  CHECK_FALSE(gate.admitHostCall(scope, HostCapability::kReadInput).has_value());
+  CHECK_FALSE(gate.admitHostCall(scope, HostCapability::kLog).has_value());
+  scope.open = false;  // the execute call returned: its Host capability is dead
+  auto late = gate.admitHostCall(scope, HostCapability::kReadInput);
+  REQUIRE(late.has_value());
+  CHECK(late->category == ErrorCategory::kPolicyDenial);
+  CHECK(records().back()["event"] == "gate.deny");
+}
+
+TEST_CASE("a capability the policy leaves out is denied") {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse("version: 1\nplugins:\n  p: { calls: [execute] }\n", "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  Gate gate(*policy.forPlugin("p"), *audit);
+  CallScope scope{"p", "s", PluginMethod::kExecute, true, {}, {}, {}};
+  auto denial = gate.admitHostCall(scope, HostCapability::kLog);
+  REQUIRE(denial.has_value());
+  CHECK(denial->message.find("does not grant host capability 'log'") != std::string::npos);
+  auto record = test::readAudit(dir.path("audit.jsonl")).back();
+  CHECK(record["direction"] == "plugin->host");
+  CHECK(record["method"] == "log");
+}
+
+TEST_CASE_FIXTURE(GateFixture, "host budgets are charged per call and run out") {
+  CHECK_FALSE(gate.chargeHostBudget(scope, HostCapability::kReadInput, 60).has_value());
+  auto tooMuch = gate.chargeHostBudget(scope, HostCapability::kReadInput, 41);
+  REQUIRE(tooMuch.has_value());
+  CHECK(tooMuch->category == ErrorCategory::kResourceLimit);
+
+  CallScope next{"p", "step-2", PluginMethod::kExecute, true, {}, {}, {}};
+  CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kReadInput, 1).has_value());
+  CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kReadInput, 1).has_value());
+  CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kReadInput, 1).has_value());
+  auto fourth = gate.chargeHostBudget(next, HostCapability::kReadInput, 1);
+  REQUIRE(fourth.has_value());  // max_calls: 3
+  CHECK(fourth->category == ErrorCategory::kResourceLimit);
+
+  CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kLog, 10).has_value());
+  CHECK(gate.chargeHostBudget(next, HostCapability::kLog, 11).has_value());
+}
+
+TEST_CASE_FIXTURE(GateFixture, "outputs over max_output_bytes are refused") {
+  CHECK_FALSE(gate.admitOutputs(scope, 2, 50).has_value());
+  auto big = gate.admitOutputs(scope, 2, 51);
+  REQUIRE(big.has_value());
+  CHECK(big->category == ErrorCategory::kResourceLimit);
+}
+
+TEST_CASE("a plugin without a policy section may not start, and that is audited") {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse("version: 1\nplugins:\n  known: {}\n", "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  CHECK(admitPlugin(policy, "known", "s", *audit).ok());
+  auto refused = admitPlugin(policy, "stranger", "s", *audit);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().category == ErrorCategory::kPolicyDenial);
+  CHECK(refused.error().step == "s");
+  auto log = test::readAudit(dir.path("audit.jsonl"));
+  REQUIRE(log.size() == 2);
+  CHECK(log[1]["event"] == "gate.deny");
+  CHECK(log[1]["plugin"] == "stranger");
+}
