@@ -36,6 +36,15 @@ void bindReadOnly(const std::string& source, const std::string& target) {
 }  // namespace
 
 std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName) {
+  // Held open before the staging tmpfs goes up: the plugin may live under the staging directory
+  // (a plugin in /tmp), which that mount would otherwise hide.
+  int plugin = open(hostPluginPath.c_str(), O_PATH | O_CLOEXEC);
+  checkSys(plugin, "open " + hostPluginPath);
+  struct stat info {};
+  checkSys(fstat(plugin, &info), "stat " + hostPluginPath);
+  if (!S_ISREG(info.st_mode)) throw SetupError(hostPluginPath + " is not a regular file");
+  const std::string pluginHandle = "/proc/self/fd/" + std::to_string(plugin);
+
   // Nothing we mount may leak back to the host.
   checkSys(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
   checkSys(mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k"),
@@ -47,7 +56,8 @@ std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string&
   int placeholder = open(pluginFile.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
   checkSys(placeholder, "create " + pluginFile);
   close(placeholder);
-  bindReadOnly(hostPluginPath, pluginFile);
+  bindReadOnly(pluginHandle, pluginFile);
+  close(plugin);
 
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only ours.
   checkSys(chdir(kStaging), "chdir new root");

@@ -2,6 +2,8 @@
 // that stop the run, and the audit trail they leave.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "cli/preflight.h"
 #include "test_support.h"
 
@@ -58,6 +60,18 @@ outputs:
   CHECK(*run.report.outputs.at("result") == "XOBDNAS OLLEH");
   CHECK(test::withEvent(run.audit, "plugin.start").size() == 1);
   CHECK(test::withEvent(run.audit, "step.end").size() == 2);
+}
+
+TEST_CASE("a plugin installed under /tmp is visible inside its sandbox") {
+  // The worker stages its empty root on a tmpfs over /tmp; a plugin there must still be found.
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path("plugins"));
+  std::filesystem::copy_file(test::pluginDirectories()[0] + "/text-transform.so",
+                             dir.path("plugins/text-transform.so"));
+  std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
+  auto run = test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"), {dir.path("plugins")});
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(*run.report.outputs.at("result") == "SOME TEXT FOR THE PLUGIN");
 }
 
 TEST_CASE("a plugin error stops the run, names the step, and skips what depends on it") {

@@ -44,8 +44,8 @@ kj::AsyncIoContext& eventLoop() {
 }
 
 RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
-                      const std::string& auditPath) {
-  auto checked = preflight(workflowPath, policyPath, PluginLocator(pluginDirectories()));
+                      const std::string& auditPath, const std::vector<std::string>& pluginDirs) {
+  auto checked = preflight(workflowPath, policyPath, PluginLocator(pluginDirs));
   if (!checked.ok()) FAIL("preflight rejected the workflow: " << checked.error().describe());
   auto opened = AuditLog::open(auditPath);
   if (!opened.ok()) FAIL("cannot open the audit log: " << opened.error().describe());
@@ -53,7 +53,7 @@ RunResult runWorkflow(const std::string& workflowPath, const std::string& policy
 
   RecordingObserver observer;
   Scheduler scheduler(eventLoop(), *opened.value(), observer,
-                      {workerBinary(), PluginLocator(pluginDirectories())});
+                      {workerBinary(), PluginLocator(pluginDirs)});
   RunResult result{scheduler.run(checked.value()->graph, checked.value()->policy), {}, {}};
   opened.value().reset();
   auto all = readAudit(auditPath);

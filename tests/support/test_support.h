@@ -60,7 +60,8 @@ struct RunResult {
 // Runs `workflowPath` under `policyPath`, appending to the audit log at `auditPath`. Fails the
 // current test (not the process) when preflight rejects the workflow.
 RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
-                      const std::string& auditPath);
+                      const std::string& auditPath,
+                      const std::vector<std::string>& pluginDirs = pluginDirectories());
 
 std::vector<nlohmann::json> readAudit(const std::string& path);
 

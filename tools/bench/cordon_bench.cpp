@@ -1,0 +1,255 @@
+// cordon-bench: what Cordon's isolation costs, against floors measured in the same run.
+//
+//   cold_start_us        spawn a sandboxed worker with a plugin loaded, until its first RPC reply
+//   floor_exec_us        posix_spawn + wait of /bin/true
+//   call_us              an empty execute() through the gate (membrane, policy check, audit
+//                        record) into the sandboxed worker and back
+//   floor_capnp_call_us  a bare Cap'n Proto call to another process (no sandbox, no gate)
+//   floor_socketpair_us  a 1-byte ping-pong over a socketpair between two processes
+//   worker_rss_kib       resident memory of an idle worker (worker_private_kib: its anonymous part)
+//
+// Figures are medians in microseconds; only ratios carry between machines.
+#include <capnp/rpc-twoparty.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "audit/audit_log.h"
+#include "cordon.capnp.h"
+#include "policy/policy_parser.h"
+#include "worker/sandbox_spec_builder.h"
+#include "worker/worker_handle.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+extern "C" char** environ;
+
+struct Summary {
+  double median = 0;
+  double p10 = 0;
+  double p90 = 0;
+  size_t samples = 0;
+};
+
+Summary summarize(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  auto at = [&](double q) { return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1))]; };
+  return {at(0.5), at(0.1), at(0.9), values.size()};
+}
+
+double microsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "cordon-bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void progress(const char* what) { std::fprintf(stderr, "cordon-bench: measuring %s...\n", what); }
+
+// Starts `argv` with one end of a socketpair as its fd 3; returns the other end.
+pid_t spawnWithSocket(std::vector<std::string> args, int& parentEnd) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) fail("socketpair");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pair[1], 3);
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) fail("spawn " + args[0]);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pair[1]);
+  parentEnd = pair[0];
+  return pid;
+}
+
+Summary floorExec(int runs) {
+  std::vector<double> samples;
+  for (int i = 0; i < runs; ++i) {
+    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    auto start = Clock::now();
+    pid_t pid = -1;
+    if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) fail("spawn /bin/true");
+    waitpid(pid, nullptr, 0);
+    samples.push_back(microsSince(start));
+  }
+  return summarize(samples);
+}
+
+Summary floorSocketpair(const std::string& peer, int runs) {
+  int fd = -1;
+  pid_t pid = spawnWithSocket({peer, "echo"}, fd);
+  std::vector<double> samples;
+  char byte = 'x';
+  for (int i = 0; i < runs + runs / 10; ++i) {
+    auto start = Clock::now();
+    if (write(fd, &byte, 1) != 1 || read(fd, &byte, 1) != 1) fail("echo peer");
+    if (i >= runs / 10) samples.push_back(microsSince(start));  // the first tenth warms up
+  }
+  close(fd);
+  waitpid(pid, nullptr, 0);
+  return summarize(samples);
+}
+
+Summary floorCapnpCall(kj::AsyncIoContext& io, const std::string& peer, int runs) {
+  int fd = -1;
+  pid_t pid = spawnWithSocket({peer, "capnp"}, fd);
+  std::vector<double> samples;
+  {
+    auto stream = io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    capnp::TwoPartyClient client(*stream);
+    auto plugin = client.bootstrap().castAs<cordon::ipc::Plugin>();
+    for (int i = 0; i < runs + runs / 10; ++i) {
+      auto start = Clock::now();
+      plugin.describeRequest().send().wait(io.waitScope);
+      if (i >= runs / 10) samples.push_back(microsSince(start));
+    }
+  }
+  waitpid(pid, nullptr, 0);
+  return summarize(samples);
+}
+
+struct WorkerFigures {
+  Summary coldStart;
+  Summary call;
+  uint64_t rssKib = 0;
+  uint64_t privateKib = 0;
+};
+
+uint64_t statusField(pid_t pid, const std::string& key) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(key + ":", 0) == 0) return std::stoull(line.substr(key.size() + 1));
+  }
+  return 0;
+}
+
+WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBinary,
+                            const std::string& pluginPath, int spawnRuns, int callRuns) {
+  cordon::Policy policy = cordon::parsePolicy(cordon::YamlDocument::parse(R"(version: 1
+plugins:
+  noop:
+    calls: [describe, init, execute, shutdown]
+    limits: { memory_mb: 256, cpu_seconds: 600 }
+    timeout_ms: 10000
+)",
+                                                                          "(benchmark policy)"));
+  const cordon::PluginPolicy& section = *policy.forPlugin("noop");
+  auto spec = cordon::buildSandboxSpec("noop", pluginPath, section);
+  if (!spec.ok()) fail(spec.error().describe());
+  cordon::WorkerLaunch launch{"noop", pluginPath, workerBinary, &section, spec.value()};
+
+  auto directory = std::filesystem::temp_directory_path() / ("cordon-bench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(directory);
+  auto audit = cordon::AuditLog::open((directory / "audit.jsonl").string());
+  if (!audit.ok()) fail(audit.error().describe());
+  cordon::SilentObserver observer;
+  WorkerFigures figures;
+
+  progress("cold start of a sandboxed worker");
+  std::vector<double> starts;
+  for (int i = 0; i < spawnRuns; ++i) {
+    auto start = Clock::now();
+    auto worker = cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
+    starts.push_back(microsSince(start));
+    if (!worker.ok()) fail(worker.error().describe());
+    worker.value()->stop().wait(io.waitScope);
+  }
+  figures.coldStart = summarize(starts);
+
+  progress("calls through the gate");
+  auto worker = cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
+  if (!worker.ok()) fail(worker.error().describe());
+  auto& handle = *worker.value();
+  if (!handle.init({}).wait(io.waitScope).ok()) fail("init failed");
+  std::vector<double> calls;
+  for (int i = 0; i < callRuns + callRuns / 10; ++i) {
+    auto start = Clock::now();
+    auto result = handle.execute("bench", {}, {}).wait(io.waitScope);
+    if (i >= callRuns / 10) calls.push_back(microsSince(start));
+    if (!result.ok()) fail(result.error().describe());
+  }
+  figures.call = summarize(calls);
+  figures.rssKib = statusField(handle.pid(), "VmRSS");
+  figures.privateKib = statusField(handle.pid(), "RssAnon");
+  handle.stop().wait(io.waitScope);
+  worker.value().reset();
+  audit.value().reset();
+  std::filesystem::remove_all(directory);
+  return figures;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cordon-bench: the cost of Cordon's sandbox and gate, against floors measured in the same run"};
+  int spawnRuns = 40;
+  int callRuns = 2000;
+  bool json = false;
+  std::string workerBinary = CORDON_BENCH_WORKER;
+  std::string pluginPath = CORDON_BENCH_PLUGIN;
+  std::string peer = CORDON_BENCH_PEER;
+  app.add_option("--spawns", spawnRuns, "Process starts per spawn figure")->check(CLI::Range(3, 10000))->capture_default_str();
+  app.add_option("--calls", callRuns, "Calls per call figure")->check(CLI::Range(10, 10000000))->capture_default_str();
+  app.add_flag("--json", json, "Print one JSON object instead of the table");
+  app.add_option("--worker", workerBinary, "cordon-worker binary")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+
+  // The floors that spawn children run before the event loop exists (see ../shared/STACK.md).
+  progress("floor: spawn of /bin/true");
+  Summary exec = floorExec(spawnRuns);
+  progress("floor: socketpair ping-pong");
+  Summary socketpair = floorSocketpair(peer, callRuns);
+  auto io = kj::setupAsyncIo();
+  progress("floor: bare Cap'n Proto call");
+  Summary capnpCall = floorCapnpCall(io, peer, callRuns);
+  WorkerFigures worker = measureWorker(io, workerBinary, pluginPath, spawnRuns, callRuns);
+
+  if (json) {
+    nlohmann::json out = {
+        {"cold_start_us", worker.coldStart.median},
+        {"floor_exec_us", exec.median},
+        {"call_us", worker.call.median},
+        {"floor_capnp_call_us", capnpCall.median},
+        {"floor_socketpair_us", socketpair.median},
+        {"worker_rss_kib", worker.rssKib},
+        {"worker_private_kib", worker.privateKib},
+        {"cold_start_vs_exec", worker.coldStart.median / exec.median},
+        {"call_vs_capnp_call", worker.call.median / capnpCall.median},
+        {"spawns", spawnRuns},
+        {"calls", callRuns},
+    };
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-22s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "n", "ratio to its floor");
+  auto row = [](const char* name, const Summary& s, const char* versus, double floor) {
+    std::printf("%-22s %10.1fus %10.1fus %10.1fus %8zu", name, s.median, s.p10, s.p90, s.samples);
+    if (versus != nullptr) std::printf("  %.2fx %s", s.median / floor, versus);
+    std::printf("\n");
+  };
+  row("cold_start_us", worker.coldStart, "floor_exec_us", exec.median);
+  row("floor_exec_us", exec, nullptr, 0);
+  row("call_us", worker.call, "floor_capnp_call_us", capnpCall.median);
+  row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
+  row("floor_socketpair_us", socketpair, nullptr, 0);
+  std::printf("%-22s %10llu KiB (private %llu KiB)\n", "worker_rss_kib",
+              static_cast<unsigned long long>(worker.rssKib),
+              static_cast<unsigned long long>(worker.privateKib));
+  return 0;
+}
