@@ -2,6 +2,8 @@
 // the report lines it writes to stderr. Part of the contract, like cordon.capnp.
 #pragma once
 
+#include <cstdint>
+
 namespace cordon::protocol {
 
 // File descriptors a worker starts with; every other descriptor is closed before plugin code runs.
@@ -20,6 +22,10 @@ inline constexpr int kExitMemoryLimit = 160;     // an allocation failed at the 
 // (the SIGSYS handler, the allocator), but a plugin can write to stderr too, so the supervisor
 // believes a report only when the exit code agrees with it.
 inline constexpr char kReportPrefix[] = "cordon-worker: ";
+
+// The most one Host.readInput answer carries; larger requests are served this much. Bounds the
+// size of any message the supervisor builds for a plugin, whatever the plugin asks.
+inline constexpr uint32_t kMaxReadChunkBytes = 1u << 20;
 
 // A host call the gate denied fails with an exception whose description starts with this.
 inline constexpr char kDeniedMarker[] = "policy denial: ";

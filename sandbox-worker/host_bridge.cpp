@@ -8,8 +8,6 @@
 namespace cordon::worker {
 namespace {
 
-constexpr uint32_t kReadChunkBytes = 1u << 20;
-
 // A failed host call becomes a status the plugin can act on; the supervisor has already audited
 // and recorded the cause.
 cordon_status statusOf(const kj::Exception& e) {
@@ -99,7 +97,7 @@ cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t of
     auto request = host->host.readInputRequest();
     request.setName(name);
     request.setOffset(offset);
-    request.setMaxBytes(static_cast<uint32_t>(std::min<size_t>(capacity, cordon::worker::kReadChunkBytes)));
+    request.setMaxBytes(static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
     auto response = request.send().wait(host->waitScope);
     auto data = response.getData();
     size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length

@@ -76,8 +76,8 @@ int validateCommand(const RunOptions& options) {
     return kExitBadInput;
   }
   const Preflight& p = *checked.value();
-  std::printf("ok: workflow '%s' (%zu steps) is valid under policy %s\n", p.workflow->name.c_str(),
-              p.workflow->steps.size(), options.policy.c_str());
+  std::printf("ok: workflow '%s' (%zu step%s) is valid under policy %s\n", p.workflow->name.c_str(),
+              p.workflow->steps.size(), p.workflow->steps.size() == 1 ? "" : "s", options.policy.c_str());
   return kExitOk;
 }
 
@@ -103,8 +103,8 @@ int runCommand(const RunOptions& options) {
     return kExitBadInput;
   }
 
-  std::fprintf(stderr, "cordon: running '%s' (%zu steps) under %s; audit log %s\n",
-               p.workflow->name.c_str(), p.workflow->steps.size(), options.policy.c_str(),
+  std::fprintf(stderr, "cordon: running '%s' (%zu step%s) under %s; audit log %s\n",
+               p.workflow->name.c_str(), p.workflow->steps.size(), p.workflow->steps.size() == 1 ? "" : "s", options.policy.c_str(),
                options.auditLog.c_str());
   auto io = kj::setupAsyncIo();
   ConsoleObserver observer;

@@ -41,7 +41,8 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
   }
   const std::string& data = *it->second;
   uint64_t offset = std::min<uint64_t>(params.getOffset(), data.size());
-  uint64_t length = std::min<uint64_t>(params.getMaxBytes(), data.size() - offset);
+  uint64_t length = std::min<uint64_t>({params.getMaxBytes(), protocol::kMaxReadChunkBytes,
+                                       data.size() - offset});
   if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kReadInput, length)) {
     return denialException(*denial);
   }
