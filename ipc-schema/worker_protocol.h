@@ -13,10 +13,10 @@ inline constexpr int kSpecFd = 4;    // SandboxSpec message; read and closed dur
 
 // Exit codes. Anything else (or a signal) is a crash.
 inline constexpr int kExitClean = 0;
-inline constexpr int kExitSetupFailed = 70;      // the sandbox could not be built; nothing ran
-inline constexpr int kExitPluginRejected = 71;   // the plugin did not load or has a wrong ABI
+inline constexpr int kExitSetupFailed = 70;        // the sandbox could not be built; nothing ran
+inline constexpr int kExitPluginRejected = 71;     // the plugin did not load or has a wrong ABI
 inline constexpr int kExitSeccompViolation = 159;  // 128 + SIGSYS, after a violation report
-inline constexpr int kExitMemoryLimit = 160;     // an allocation failed at the memory limit
+inline constexpr int kExitMemoryLimit = 160;       // an allocation failed at the memory limit
 
 // Report lines start with this prefix and are one line each. They are written by worker code
 // (the SIGSYS handler, the allocator), but a plugin can write to stderr too, so the supervisor

@@ -22,7 +22,7 @@ template <typename Fn>
 cordon_status callHost(cordon_host* host, Fn&& fn) {
   if (host == nullptr) return CORDON_ERR_BAD_INPUT;
   cordon_status status = CORDON_OK;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { fn(); })) {
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { fn(); })) {
     status = statusOf(*e);
   }
   return status;
@@ -30,14 +30,25 @@ cordon_status callHost(cordon_host* host, Fn&& fn) {
 
 }  // namespace
 
-void fillCallResult(ipc::CallResult::Builder result, cordon_status status, const cordon_host& host) {
+void fillCallResult(ipc::CallResult::Builder result, cordon_status status,
+                    const cordon_host& host) {
   switch (status) {
-    case CORDON_OK: result.setStatus(ipc::Status::OK); break;
-    case CORDON_ERR_DENIED: result.setStatus(ipc::Status::DENIED); break;
-    case CORDON_ERR_LIMIT: result.setStatus(ipc::Status::RESOURCE_LIMIT); break;
+    case CORDON_OK:
+      result.setStatus(ipc::Status::OK);
+      break;
+    case CORDON_ERR_DENIED:
+      result.setStatus(ipc::Status::DENIED);
+      break;
+    case CORDON_ERR_LIMIT:
+      result.setStatus(ipc::Status::RESOURCE_LIMIT);
+      break;
     case CORDON_ERR_BAD_INPUT:
-    case CORDON_ERR_NOT_FOUND: result.setStatus(ipc::Status::BAD_INPUT); break;
-    default: result.setStatus(ipc::Status::PLUGIN_ERROR); break;
+    case CORDON_ERR_NOT_FOUND:
+      result.setStatus(ipc::Status::BAD_INPUT);
+      break;
+    default:
+      result.setStatus(ipc::Status::PLUGIN_ERROR);
+      break;
   }
   if (status != CORDON_OK) {
     result.setMessage(host.error.empty() ? "plugin returned status " + std::to_string(status)
@@ -69,7 +80,9 @@ const char* cordon_config(cordon_host* host, const char* key) {
   return nullptr;
 }
 
-size_t cordon_input_count(cordon_host* host) { return host == nullptr ? 0 : host->inputs.size(); }
+size_t cordon_input_count(cordon_host* host) {
+  return host == nullptr ? 0 : host->inputs.size();
+}
 
 const char* cordon_input_name(cordon_host* host, size_t index) {
   if (host == nullptr || index >= host->inputs.size()) return nullptr;
@@ -97,7 +110,8 @@ cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t of
     auto request = host->host.readInputRequest();
     request.setName(name);
     request.setOffset(offset);
-    request.setMaxBytes(static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
+    request.setMaxBytes(
+        static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
     auto response = request.send().wait(host->waitScope);
     auto data = response.getData();
     size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length
@@ -106,8 +120,10 @@ cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t of
   });
 }
 
-cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data, size_t size) {
-  if (host == nullptr || name == nullptr || (data == nullptr && size != 0)) return CORDON_ERR_BAD_INPUT;
+cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data,
+                                size_t size) {
+  if (host == nullptr || name == nullptr || (data == nullptr && size != 0))
+    return CORDON_ERR_BAD_INPUT;
   host->outputs[name].assign(static_cast<const char*>(data), size);
   return CORDON_OK;
 }

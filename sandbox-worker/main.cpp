@@ -81,9 +81,10 @@ int main(int argc, char** argv) {
   auto rpc = capnp::makeRpcServer(network, kj::heap<worker::PluginServer>(plugin, jobs));
   auto disconnected = network.onDisconnect().fork();
   for (;;) {
-    auto next = jobs.next().then([](worker::Job job) { return kj::Maybe<worker::Job>(kj::mv(job)); });
+    auto next =
+        jobs.next().then([](worker::Job job) { return kj::Maybe<worker::Job>(kj::mv(job)); });
     auto gone = disconnected.addBranch().then([]() { return kj::Maybe<worker::Job>(nullptr); });
-    KJ_IF_MAYBE(job, next.exclusiveJoin(kj::mv(gone)).wait(io.waitScope)) {
+    KJ_IF_MAYBE (job, next.exclusiveJoin(kj::mv(gone)).wait(io.waitScope)) {
       (*job)(io.waitScope);
     } else {
       break;

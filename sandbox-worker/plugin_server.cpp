@@ -18,7 +18,7 @@ std::vector<std::pair<std::string, std::string>> readConfig(
 
 void JobQueue::push(Job job) {
   jobs_.push_back(kj::mv(job));
-  KJ_IF_MAYBE(waiter, waiter_) {
+  KJ_IF_MAYBE (waiter, waiter_) {
     (*waiter)->fulfill();
     waiter_ = nullptr;
   }
@@ -64,7 +64,8 @@ kj::Promise<void> PluginServer::execute(ExecuteContext context) {
   jobs_.push([this, context, done = kj::mv(paf.fulfiller)](kj::WaitScope& ws) mutable {
     auto params = context.getParams();
     cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}};
-    for (auto input : params.getInputs()) host.inputs.emplace_back(input.getName(), input.getSize());
+    for (auto input : params.getInputs())
+      host.inputs.emplace_back(input.getName(), input.getSize());
     cordon_status status = plugin_.api().execute(&host);
     auto results = context.getResults();
     fillCallResult(results.initResult(), status, host);
@@ -73,7 +74,8 @@ kj::Promise<void> PluginServer::execute(ExecuteContext context) {
       unsigned i = 0;
       for (const auto& [name, data] : host.outputs) {
         outputs[i].setName(name);
-        outputs[i].setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
+        outputs[i].setData(
+            kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
         ++i;
       }
     }

@@ -10,7 +10,9 @@ namespace cordon::worker {
 namespace {
 
 void limit(int resource, const char* name, rlim_t soft, rlim_t hard) {
-  struct rlimit value {soft, hard};
+  struct rlimit value {
+    soft, hard
+  };
   checkSys(setrlimit(resource, &value), std::string("setrlimit ") + name);
 }
 

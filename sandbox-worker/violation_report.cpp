@@ -62,9 +62,10 @@ void onSigsys(int, siginfo_t* info, void* context) {
   line.text(" arch=").number(info->si_arch, true).text(" args=");
 #if defined(__x86_64__)
   const greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
-  const uint64_t args[6] = {static_cast<uint64_t>(regs[REG_RDI]), static_cast<uint64_t>(regs[REG_RSI]),
-                            static_cast<uint64_t>(regs[REG_RDX]), static_cast<uint64_t>(regs[REG_R10]),
-                            static_cast<uint64_t>(regs[REG_R8]),  static_cast<uint64_t>(regs[REG_R9])};
+  const uint64_t args[6] = {
+      static_cast<uint64_t>(regs[REG_RDI]), static_cast<uint64_t>(regs[REG_RSI]),
+      static_cast<uint64_t>(regs[REG_RDX]), static_cast<uint64_t>(regs[REG_R10]),
+      static_cast<uint64_t>(regs[REG_R8]),  static_cast<uint64_t>(regs[REG_R9])};
 #elif defined(__aarch64__)
   const auto* regs = static_cast<ucontext_t*>(context)->uc_mcontext.regs;
   const uint64_t args[6] = {regs[0], regs[1], regs[2], regs[3], regs[4], regs[5]};
@@ -96,7 +97,9 @@ void installViolationHandler() {
   checkSys(sigprocmask(SIG_UNBLOCK, &unblock, nullptr), "unblock SIGSYS");
 }
 
-void armMemoryLimitReports() { memoryReportsArmed.store(true, std::memory_order_relaxed); }
+void armMemoryLimitReports() {
+  memoryReportsArmed.store(true, std::memory_order_relaxed);
+}
 
 }  // namespace cordon::worker
 

@@ -67,8 +67,9 @@ Outcome<AuditVerification> verifyAuditLog(const std::string& path) {
     }
     if (record["prev"] != result.lastHash) {
       return makeError(ErrorCategory::kBadInput,
-                       where + "field 'prev' does not match the previous record (a record was "
-                               "removed, inserted or reordered)");
+                       where +
+                           "field 'prev' does not match the previous record (a record was "
+                           "removed, inserted or reordered)");
     }
     if (record["seq"] != result.records) {
       return makeError(ErrorCategory::kBadInput, where + "field 'seq' is out of sequence");
@@ -76,8 +77,9 @@ Outcome<AuditVerification> verifyAuditLog(const std::string& path) {
     std::string claimed = record["hash"];
     record.erase("hash");
     if (auditRecordHash(record) != claimed) {
-      return makeError(ErrorCategory::kBadInput, where + "field 'hash' does not match the record "
-                                                         "(the record was altered)");
+      return makeError(ErrorCategory::kBadInput, where +
+                                                     "field 'hash' does not match the record "
+                                                     "(the record was altered)");
     }
     result.lastHash = claimed;
     ++result.records;
@@ -91,22 +93,25 @@ Outcome<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
   if (access(path.c_str(), F_OK) == 0) {
     auto existing = verifyAuditLog(path);
     if (!existing.ok()) {
-      return makeError(ErrorCategory::kBadInput,
-                       "refusing to extend an audit log that does not verify: " +
-                           existing.error().message);
+      return makeError(
+          ErrorCategory::kBadInput,
+          "refusing to extend an audit log that does not verify: " + existing.error().message);
     }
     nextSeq = existing.value().records;
     lastHash = existing.value().lastHash;
   }
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return makeError(ErrorCategory::kBadInput, path + ": cannot open audit log for writing");
+  if (fd < 0)
+    return makeError(ErrorCategory::kBadInput, path + ": cannot open audit log for writing");
   return std::unique_ptr<AuditLog>(new AuditLog(path, fd, nextSeq, lastHash));
 }
 
 AuditLog::AuditLog(std::string path, int fd, uint64_t nextSeq, std::string lastHash)
     : path_(std::move(path)), fd_(fd), nextSeq_(nextSeq), lastHash_(std::move(lastHash)) {}
 
-AuditLog::~AuditLog() { close(fd_); }
+AuditLog::~AuditLog() {
+  close(fd_);
+}
 
 void AuditLog::record(std::string_view event, nlohmann::json fields) {
   nlohmann::json record = fields.is_object() ? std::move(fields) : nlohmann::json::object();

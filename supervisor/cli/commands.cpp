@@ -27,7 +27,8 @@ bool isPrintable(const std::string& text) {
 }
 
 nlohmann::json errorJson(const Error& error) {
-  return {{"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
+  return {
+      {"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
 }
 
 nlohmann::json reportJson(const RunReport& report, const std::string& auditPath) {
@@ -36,8 +37,11 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
     const char* state = step.state == StepState::kSucceeded ? "succeeded"
                         : step.state == StepState::kFailed  ? "failed"
                                                             : "skipped";
-    nlohmann::json entry = {{"name", step.name}, {"plugin", step.plugin}, {"state", state},
-                            {"ms", step.milliseconds}, {"output_bytes", step.outputSizes}};
+    nlohmann::json entry = {{"name", step.name},
+                            {"plugin", step.plugin},
+                            {"state", state},
+                            {"ms", step.milliseconds},
+                            {"output_bytes", step.outputSizes}};
     if (step.error) entry["error"] = errorJson(*step.error);
     steps.push_back(entry);
   }
@@ -47,9 +51,12 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
     if (isPrintable(*data)) output["text"] = *data;
     outputs[name] = output;
   }
-  nlohmann::json json = {{"workflow", report.workflow}, {"run", report.runId},
+  nlohmann::json json = {{"workflow", report.workflow},
+                         {"run", report.runId},
                          {"status", report.ok() ? "succeeded" : "failed"},
-                         {"steps", steps}, {"outputs", outputs}, {"audit_log", auditPath}};
+                         {"steps", steps},
+                         {"outputs", outputs},
+                         {"audit_log", auditPath}};
   if (report.error) json["error"] = errorJson(*report.error);
   return json;
 }
@@ -60,12 +67,15 @@ Outcome<Done> writeOutputs(const RunReport& report, const std::string& directory
   for (const auto& [name, data] : report.outputs) {
     std::ofstream out(std::filesystem::path(directory) / name, std::ios::binary);
     out << *data;
-    if (!out) return makeError(ErrorCategory::kBadInput, directory + "/" + name + ": cannot write output");
+    if (!out)
+      return makeError(ErrorCategory::kBadInput, directory + "/" + name + ": cannot write output");
   }
   return Done{};
 }
 
-PluginLocator locatorFor(const RunOptions& options) { return PluginLocator(options.pluginPath); }
+PluginLocator locatorFor(const RunOptions& options) {
+  return PluginLocator(options.pluginPath);
+}
 
 }  // namespace
 
@@ -77,7 +87,8 @@ int validateCommand(const RunOptions& options) {
   }
   const Preflight& p = *checked.value();
   std::printf("ok: workflow '%s' (%zu step%s) is valid under policy %s\n", p.workflow->name.c_str(),
-              p.workflow->steps.size(), p.workflow->steps.size() == 1 ? "" : "s", options.policy.c_str());
+              p.workflow->steps.size(), p.workflow->steps.size() == 1 ? "" : "s",
+              options.policy.c_str());
   return kExitOk;
 }
 
@@ -90,7 +101,8 @@ int runCommand(const RunOptions& options) {
   AuditLog& log = *audit.value();
   auto checked = preflight(options.workflow, options.policy, locatorFor(options));
   if (!checked.ok()) {
-    log.record("input.rejected", {{"workflow", options.workflow}, {"policy", options.policy},
+    log.record("input.rejected", {{"workflow", options.workflow},
+                                  {"policy", options.policy},
                                   {"error", errorJson(checked.error())}});
     printError(checked.error());
     return kExitBadInput;
@@ -98,13 +110,15 @@ int runCommand(const RunOptions& options) {
   const Preflight& p = *checked.value();
   auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles);
   if (!inputs.ok()) {
-    log.record("input.rejected", {{"workflow", options.workflow}, {"error", errorJson(inputs.error())}});
+    log.record("input.rejected",
+               {{"workflow", options.workflow}, {"error", errorJson(inputs.error())}});
     printError(inputs.error());
     return kExitBadInput;
   }
 
   std::fprintf(stderr, "cordon: running '%s' (%zu step%s) under %s; audit log %s\n",
-               p.workflow->name.c_str(), p.workflow->steps.size(), p.workflow->steps.size() == 1 ? "" : "s", options.policy.c_str(),
+               p.workflow->name.c_str(), p.workflow->steps.size(),
+               p.workflow->steps.size() == 1 ? "" : "s", options.policy.c_str(),
                options.auditLog.c_str());
   auto io = kj::setupAsyncIo();
   ConsoleObserver observer;
@@ -120,7 +134,8 @@ int runCommand(const RunOptions& options) {
   } else if (report.ok()) {
     for (const auto& [name, data] : report.outputs) {
       if (isPrintable(*data)) {
-        std::printf("%s: %s%s", name.c_str(), data->c_str(), data->empty() || data->back() != '\n' ? "\n" : "");
+        std::printf("%s: %s%s", name.c_str(), data->c_str(),
+                    data->empty() || data->back() != '\n' ? "\n" : "");
       } else {
         std::printf("%s: (%zu bytes)\n", name.c_str(), data->size());
       }
@@ -128,7 +143,8 @@ int runCommand(const RunOptions& options) {
   }
   if (!report.ok()) {
     printError(*report.error);
-    std::fprintf(stderr, "cordon: workflow failed; run %s, see %s\n", report.runId.c_str(), options.auditLog.c_str());
+    std::fprintf(stderr, "cordon: workflow failed; run %s, see %s\n", report.runId.c_str(),
+                 options.auditLog.c_str());
     return kExitWorkflowFailed;
   }
   std::fprintf(stderr, "cordon: workflow succeeded; run %s\n", report.runId.c_str());
@@ -148,7 +164,8 @@ int auditVerifyCommand(const std::string& path, bool json) {
     std::printf("%s\n", result.dump(2).c_str());
   } else if (verified.ok()) {
     std::printf("ok: %s: %llu records, chain intact, last hash %s\n", path.c_str(),
-                static_cast<unsigned long long>(verified.value().records), verified.value().lastHash.c_str());
+                static_cast<unsigned long long>(verified.value().records),
+                verified.value().lastHash.c_str());
   } else {
     std::fprintf(stderr, "cordon: error: %s\n", verified.error().message.c_str());
   }

@@ -6,7 +6,8 @@ namespace {
 // Plugin text is untrusted: no terminal escapes reach the operator's screen.
 std::string printable(const std::string& text) {
   std::string clean;
-  for (unsigned char c : text.substr(0, 1000)) clean += (c >= 0x20 && c != 0x7f) || c == '\t' ? static_cast<char>(c) : '?';
+  for (unsigned char c : text.substr(0, 1000))
+    clean += (c >= 0x20 && c != 0x7f) || c == '\t' ? static_cast<char>(c) : '?';
   return clean;
 }
 
@@ -19,7 +20,8 @@ void ConsoleObserver::stepStarted(size_t index, size_t total, const std::string&
   std::fflush(out_);
 }
 
-void ConsoleObserver::stepFinished(const std::string& step, const Error* error, double milliseconds) {
+void ConsoleObserver::stepFinished(const std::string& step, const Error* error,
+                                   double milliseconds) {
   if (error == nullptr) {
     std::fprintf(out_, "%s %s ok (%.1f ms)\n", counter_.c_str(), step.c_str(), milliseconds);
   } else {

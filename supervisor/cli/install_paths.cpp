@@ -21,8 +21,9 @@ std::filesystem::path executableDirectory() {
 std::string defaultWorkerBinary() {
   if (const char* env = std::getenv("CORDON_WORKER"); env != nullptr && *env != '\0') return env;
   const auto dir = executableDirectory();
-  for (const auto& candidate : {dir / "cordon-worker", dir / ".." / "sandbox-worker" / "cordon-worker",
-                                dir / ".." / "libexec" / "cordon" / "cordon-worker"}) {
+  for (const auto& candidate :
+       {dir / "cordon-worker", dir / ".." / "sandbox-worker" / "cordon-worker",
+        dir / ".." / "libexec" / "cordon" / "cordon-worker"}) {
     if (access(candidate.c_str(), X_OK) == 0) return std::filesystem::weakly_canonical(candidate);
   }
   return dir / "cordon-worker";
@@ -34,7 +35,8 @@ std::vector<std::string> defaultPluginDirectories() {
   }
   const auto dir = executableDirectory();
   std::vector<std::string> directories;
-  for (const auto& candidate : {dir / ".." / "plugins", dir / ".." / "lib" / "cordon" / "plugins"}) {
+  for (const auto& candidate :
+       {dir / ".." / "plugins", dir / ".." / "lib" / "cordon" / "plugins"}) {
     std::error_code error;
     if (std::filesystem::is_directory(candidate, error)) {
       directories.push_back(std::filesystem::weakly_canonical(candidate));

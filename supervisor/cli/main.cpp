@@ -15,8 +15,9 @@ void addRunOptions(CLI::App& command, cordon::RunOptions& options, std::string& 
   command.add_option("workflow", options.workflow, "Workflow file (YAML, see docs/workflow.md)")
       ->required()
       ->check(CLI::ExistingFile);
-  command.add_option("--policy", options.policy,
-                     "Policy file (YAML, see docs/policy.md); default $CORDON_POLICY")
+  command
+      .add_option("--policy", options.policy,
+                  "Policy file (YAML, see docs/policy.md); default $CORDON_POLICY")
       ->envname("CORDON_POLICY")
       ->required();
   command.add_option("--plugin-path", pluginPath,
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   std::string pluginPath;
   std::vector<std::string> inputs;
 
-  CLI::App* run = app.add_subcommand("run", "Run a workflow; exit 0 on success, 1 if it failed, 2 on bad input");
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a workflow; exit 0 on success, 1 if it failed, 2 on bad input");
   addRunOptions(*run, options, pluginPath);
   run->add_option("--audit-log", options.auditLog, "Audit log to append to (JSON lines)")
       ->capture_default_str();
@@ -45,14 +47,16 @@ int main(int argc, char** argv) {
   run->add_option("--output-dir", options.outputDir, "Write each workflow output to DIR/NAME");
   run->add_flag("--json", options.json, "Print the run report as JSON on stdout");
 
-  CLI::App* validate = app.add_subcommand("validate", "Check a workflow and policy without running anything");
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check a workflow and policy without running anything");
   addRunOptions(*validate, options, pluginPath);
 
   CLI::App* audit = app.add_subcommand("audit", "Work with audit logs");
   audit->require_subcommand(1);
   std::string auditPath;
   bool auditJson = false;
-  CLI::App* verify = audit->add_subcommand("verify", "Check an audit log's hash chain; exit 1 if broken");
+  CLI::App* verify =
+      audit->add_subcommand("verify", "Check an audit log's hash chain; exit 1 if broken");
   verify->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
   verify->add_flag("--json", auditJson, "Print the result as JSON");
 

@@ -28,7 +28,8 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
     if (!checked.insert(step.plugin).second) continue;
     const std::string where = workflowPath + ":" + std::to_string(step.line) + ": field 'plugin': ";
     auto path = locator.locate(step.plugin);
-    if (!path.ok()) return makeError(ErrorCategory::kBadInput, where + path.error().message).withStep(step.name);
+    if (!path.ok())
+      return makeError(ErrorCategory::kBadInput, where + path.error().message).withStep(step.name);
     const PluginPolicy* section = result->policy.forPlugin(step.plugin);
     if (section == nullptr) {
       return makeError(ErrorCategory::kPolicyDenial,
@@ -38,8 +39,8 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
     }
     auto programs = compileSeccompPrograms(*section);
     if (!programs.ok()) {
-      return makeError(ErrorCategory::kBadInput,
-                       policyPath + ":" + std::to_string(section->line) + ": " + programs.error().message);
+      return makeError(ErrorCategory::kBadInput, policyPath + ":" + std::to_string(section->line) +
+                                                     ": " + programs.error().message);
     }
   }
   return result;

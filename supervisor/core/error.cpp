@@ -4,15 +4,24 @@ namespace cordon {
 
 std::string_view categoryName(ErrorCategory category) {
   switch (category) {
-    case ErrorCategory::kPluginError: return "plugin_error";
-    case ErrorCategory::kPolicyDenial: return "policy_denial";
-    case ErrorCategory::kSandboxViolation: return "sandbox_violation";
-    case ErrorCategory::kTimeout: return "timeout";
-    case ErrorCategory::kCrash: return "crash";
-    case ErrorCategory::kResourceLimit: return "resource_limit";
-    case ErrorCategory::kProtocolError: return "protocol_error";
-    case ErrorCategory::kBadInput: return "bad_input";
-    case ErrorCategory::kInternal: return "internal";
+    case ErrorCategory::kPluginError:
+      return "plugin_error";
+    case ErrorCategory::kPolicyDenial:
+      return "policy_denial";
+    case ErrorCategory::kSandboxViolation:
+      return "sandbox_violation";
+    case ErrorCategory::kTimeout:
+      return "timeout";
+    case ErrorCategory::kCrash:
+      return "crash";
+    case ErrorCategory::kResourceLimit:
+      return "resource_limit";
+    case ErrorCategory::kProtocolError:
+      return "protocol_error";
+    case ErrorCategory::kBadInput:
+      return "bad_input";
+    case ErrorCategory::kInternal:
+      return "internal";
   }
   return "internal";
 }

@@ -34,7 +34,8 @@ YamlDocument YamlDocument::parse(const std::string& text, const std::string& nam
 void YamlDocument::fail(const YAML::Node& node, const std::string& field,
                         const std::string& message) const {
   std::string where = path_;
-  if (node.IsDefined() && !node.Mark().is_null()) where += ":" + std::to_string(node.Mark().line + 1);
+  if (node.IsDefined() && !node.Mark().is_null())
+    where += ":" + std::to_string(node.Mark().line + 1);
   throw InputError(where + ": field '" + field + "': " + message);
 }
 
@@ -43,8 +44,7 @@ YAML::Node YamlDocument::requireMap(const YAML::Node& node, const std::string& f
   return node;
 }
 
-YAML::Node YamlDocument::requireSequence(const YAML::Node& node,
-                                                const std::string& field) const {
+YAML::Node YamlDocument::requireSequence(const YAML::Node& node, const std::string& field) const {
   if (!node.IsSequence()) fail(node, field, node.IsDefined() ? "must be a list" : "is required");
   return node;
 }
@@ -73,10 +73,12 @@ uint64_t YamlDocument::unsignedInteger(const YAML::Node& node, const std::string
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size()) fail(node, field, "must be a whole number, got '" + text + "'");
+  if (used == 0 || used != text.size())
+    fail(node, field, "must be a whole number, got '" + text + "'");
   if (value < min || value > max) {
-    fail(node, field,
-         "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + text);
+    fail(
+        node, field,
+        "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + text);
   }
   return value;
 }

@@ -156,8 +156,9 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
   }
   uint64_t calls = ++scope.callsUsed[capability];
   if (grant->maxCalls != 0 && calls > grant->maxCalls) {
-    return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
-                "more than " + std::to_string(grant->maxCalls) + " '" + name + "' calls in one call");
+    return deny(
+        scope, ErrorCategory::kResourceLimit, kToHost, name,
+        "more than " + std::to_string(grant->maxCalls) + " '" + name + "' calls in one call");
   }
   if (capability == HostCapability::kLog) {
     if (bytes > grant->maxBytes) {

@@ -30,8 +30,8 @@ Outcome<std::string> PluginLocator::locate(const std::string& pluginName) const 
     return makeError(ErrorCategory::kBadInput, "plugin '" + pluginName + "' not found (searched " +
                                                    (searched.empty() ? "nothing" : searched) + ")");
   }
-  return makeError(ErrorCategory::kBadInput, "plugin '" + pluginName + "' is ambiguous: " +
-                                                 found[0] + " and " + found[1]);
+  return makeError(ErrorCategory::kBadInput,
+                   "plugin '" + pluginName + "' is ambiguous: " + found[0] + " and " + found[1]);
 }
 
 }  // namespace cordon

@@ -11,7 +11,8 @@ namespace cordon {
 
 class PluginLocator {
  public:
-  explicit PluginLocator(std::vector<std::string> directories) : directories_(std::move(directories)) {}
+  explicit PluginLocator(std::vector<std::string> directories)
+      : directories_(std::move(directories)) {}
 
   // "a:b:c" as in $CORDON_PLUGIN_PATH.
   static std::vector<std::string> splitSearchPath(const std::string& path);

@@ -32,7 +32,7 @@ struct ResourceLimits {
   uint64_t cpuSeconds = 10;             // RLIMIT_CPU, for the worker's whole life
   uint64_t openFiles = 32;
   uint64_t processes = 1;
-  uint64_t fileSizeBytes = 0;           // plugins write no files unless granted
+  uint64_t fileSizeBytes = 0;  // plugins write no files unless granted
 };
 
 struct PluginPolicy {

@@ -63,11 +63,18 @@ void parseLimits(const YamlDocument& doc, const YAML::Node& node, const std::str
   doc.rejectUnknownKeys(node, field,
                         {"memory_mb", "cpu_seconds", "open_files", "processes", "file_size_mb"});
   // Lower bounds are what the worker itself needs to start; upper bounds catch unit mistakes.
-  if (node["memory_mb"]) limits.memoryBytes = doc.unsignedInteger(node["memory_mb"], field + ".memory_mb", 32, 1 << 20) * kMiB;
-  if (node["cpu_seconds"]) limits.cpuSeconds = doc.unsignedInteger(node["cpu_seconds"], field + ".cpu_seconds", 1, 86400);
-  if (node["open_files"]) limits.openFiles = doc.unsignedInteger(node["open_files"], field + ".open_files", 16, 65536);
-  if (node["processes"]) limits.processes = doc.unsignedInteger(node["processes"], field + ".processes", 1, 4096);
-  if (node["file_size_mb"]) limits.fileSizeBytes = doc.unsignedInteger(node["file_size_mb"], field + ".file_size_mb", 0, 1 << 20) * kMiB;
+  if (node["memory_mb"])
+    limits.memoryBytes =
+        doc.unsignedInteger(node["memory_mb"], field + ".memory_mb", 32, 1 << 20) * kMiB;
+  if (node["cpu_seconds"])
+    limits.cpuSeconds = doc.unsignedInteger(node["cpu_seconds"], field + ".cpu_seconds", 1, 86400);
+  if (node["open_files"])
+    limits.openFiles = doc.unsignedInteger(node["open_files"], field + ".open_files", 16, 65536);
+  if (node["processes"])
+    limits.processes = doc.unsignedInteger(node["processes"], field + ".processes", 1, 4096);
+  if (node["file_size_mb"])
+    limits.fileSizeBytes =
+        doc.unsignedInteger(node["file_size_mb"], field + ".file_size_mb", 0, 1 << 20) * kMiB;
 }
 
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
@@ -109,7 +116,8 @@ Policy parsePolicy(const YamlDocument& doc) {
   const YAML::Node& root = doc.root();
   doc.requireMap(root, "(top level)");
   doc.rejectUnknownKeys(root, "", {"version", "plugins", "default"});
-  if (doc.unsignedInteger(root["version"], "version", 1, 1) != 1) doc.fail(root, "version", "must be 1");
+  if (doc.unsignedInteger(root["version"], "version", 1, 1) != 1)
+    doc.fail(root, "version", "must be 1");
   Policy policy;
   policy.path = doc.path();
   if (root["plugins"]) {
@@ -120,10 +128,13 @@ Policy parsePolicy(const YamlDocument& doc) {
       policy.plugins.emplace(name, parsePluginPolicy(doc, entry.second, name, "plugins." + name));
     }
   }
-  if (root["default"]) policy.fallback = parsePluginPolicy(doc, root["default"], "default", "default");
+  if (root["default"])
+    policy.fallback = parsePluginPolicy(doc, root["default"], "default", "default");
   return policy;
 }
 
-Policy loadPolicy(const std::string& path) { return parsePolicy(YamlDocument::load(path)); }
+Policy loadPolicy(const std::string& path) {
+  return parsePolicy(YamlDocument::load(path));
+}
 
 }  // namespace cordon

@@ -36,7 +36,9 @@ Outcome<std::vector<unsigned char>> exportProgram(scmp_filter_ctx ctx) {
   return bytes;
 }
 
-int resolve(const std::string& name) { return seccomp_syscall_resolve_name(name.c_str()); }
+int resolve(const std::string& name) {
+  return seccomp_syscall_resolve_name(name.c_str());
+}
 
 Outcome<std::vector<unsigned char>> compileLoader(const PluginPolicy& policy) {
   FilterContext ctx(seccomp_init(SCMP_ACT_TRAP), seccomp_release);
@@ -62,7 +64,8 @@ Outcome<std::vector<unsigned char>> compileLoader(const PluginPolicy& policy) {
   // The worker stacks the runtime filter after dlopen. Stacking can only narrow what is allowed,
   // and flags (listeners, TSYNC) stay forbidden; the runtime filter closes seccomp entirely.
   if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, resolve("seccomp"), 2,
-                       SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER), SCMP_A1(SCMP_CMP_EQ, 0)) != 0) {
+                       SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                       SCMP_A1(SCMP_CMP_EQ, 0)) != 0) {
     return compileError(policy, "cannot add the rule for stacking the runtime filter");
   }
   return exportProgram(ctx.get());

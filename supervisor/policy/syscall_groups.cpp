@@ -7,8 +7,8 @@ namespace cordon {
 const std::vector<std::string>& runtimeSyscalls() {
   static const std::vector<std::string> kRuntime = {
       // RPC over the inherited socket and the event loop
-      "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom", "sendto",
-      "epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "fcntl", "close", "lseek",
+      "read", "write", "readv", "writev", "recvmsg", "sendmsg", "recvfrom", "sendto", "epoll_wait",
+      "epoll_pwait", "epoll_ctl", "poll", "ppoll", "fcntl", "close", "lseek",
       "shutdown",  // kj half-closes the RPC socket when the connection ends
       // memory (mmap/mprotect lose PROT_EXEC in the runtime filter)
       "brk", "mmap", "munmap", "mprotect", "mremap", "madvise",
@@ -35,12 +35,39 @@ const std::map<std::string, std::vector<std::string>>& syscallGroups() {
 }
 
 bool isForbiddenSyscall(const std::string& name) {
-  static const std::set<std::string> kForbidden = {
-      "ptrace", "bpf", "io_uring_setup", "io_uring_enter", "io_uring_register", "userfaultfd",
-      "perf_event_open", "keyctl", "add_key", "request_key", "kexec_load", "kexec_file_load",
-      "init_module", "finit_module", "delete_module", "mount", "umount2", "pivot_root", "chroot",
-      "unshare", "setns", "clone", "clone3", "fork", "vfork", "execve", "execveat",
-      "process_vm_writev", "process_vm_readv", "seccomp", "reboot", "swapon", "swapoff"};
+  static const std::set<std::string> kForbidden = {"ptrace",
+                                                   "bpf",
+                                                   "io_uring_setup",
+                                                   "io_uring_enter",
+                                                   "io_uring_register",
+                                                   "userfaultfd",
+                                                   "perf_event_open",
+                                                   "keyctl",
+                                                   "add_key",
+                                                   "request_key",
+                                                   "kexec_load",
+                                                   "kexec_file_load",
+                                                   "init_module",
+                                                   "finit_module",
+                                                   "delete_module",
+                                                   "mount",
+                                                   "umount2",
+                                                   "pivot_root",
+                                                   "chroot",
+                                                   "unshare",
+                                                   "setns",
+                                                   "clone",
+                                                   "clone3",
+                                                   "fork",
+                                                   "vfork",
+                                                   "execve",
+                                                   "execveat",
+                                                   "process_vm_writev",
+                                                   "process_vm_readv",
+                                                   "seccomp",
+                                                   "reboot",
+                                                   "swapon",
+                                                   "swapoff"};
   return kForbidden.count(name) != 0;
 }
 

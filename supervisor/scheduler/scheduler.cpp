@@ -47,7 +47,8 @@ class Run {
     if (!inputs.ok()) return inputs.error();
     auto worker = workerFor(step);
     if (!worker.ok()) return worker.error();
-    auto outputs = worker.value()->execute(step.name, step.config, inputs.value()).wait(io_.waitScope);
+    auto outputs =
+        worker.value()->execute(step.name, step.config, inputs.value()).wait(io_.waitScope);
     if (outputs.ok()) stepOutputs_[step.name] = outputs.value();
     return outputs;
   }
@@ -66,11 +67,13 @@ class Run {
   Outcome<ArtifactMap> gatherInputs(const Step& step, const ArtifactMap& workflowInputs) {
     ArtifactMap inputs;
     for (const auto& input : step.inputs) {
-      const ArtifactMap* source = input.from.isWorkflowInput() ? &workflowInputs : outputsOf(input.from.source);
+      const ArtifactMap* source =
+          input.from.isWorkflowInput() ? &workflowInputs : outputsOf(input.from.source);
       auto it = source == nullptr ? workflowInputs.end() : source->find(input.from.name);
       if (source == nullptr || it == source->end()) {
         return makeError(ErrorCategory::kBadInput, "input '" + input.name + "' reads '" +
-                                                       input.from.text() + "', which was not produced")
+                                                       input.from.text() +
+                                                       "', which was not produced")
             .withStep(step.name);
       }
       inputs[input.name] = it->second;
@@ -113,7 +116,8 @@ class Run {
 };
 
 nlohmann::json errorJson(const Error& error) {
-  return {{"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
+  return {
+      {"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
 }
 
 }  // namespace
@@ -142,7 +146,8 @@ Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
   }
   for (const auto& [name, path] : fileOverrides) {
     if (inputs.count(name) == 0) {
-      return makeError(ErrorCategory::kBadInput, "--input " + name + ": the workflow has no input of that name");
+      return makeError(ErrorCategory::kBadInput,
+                       "--input " + name + ": the workflow has no input of that name");
     }
   }
   return inputs;
@@ -177,10 +182,12 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
     StepReport stepReport{step.name, step.plugin, StepState::kSkipped, std::nullopt, 0, {}};
     ++position;
     if (report.error) {
-      std::string reason = "not run: " + (report.error->step.empty() ? std::string("the run failed")
-                                                                     : "step '" + report.error->step + "' failed");
+      std::string reason =
+          "not run: " + (report.error->step.empty() ? std::string("the run failed")
+                                                    : "step '" + report.error->step + "' failed");
       observer_.stepSkipped(step.name, reason);
-      audit_.record("step.skipped", {{"step", step.name}, {"plugin", step.plugin}, {"reason", reason}});
+      audit_.record("step.skipped",
+                    {{"step", step.name}, {"plugin", step.plugin}, {"reason", reason}});
       report.steps.push_back(std::move(stepReport));
       continue;
     }
@@ -189,8 +196,10 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
     auto started = std::chrono::steady_clock::now();
     auto outcome = run.runStep(step, inputs.value());
     stepReport.milliseconds =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    nlohmann::json endFields = {{"step", step.name}, {"plugin", step.plugin}, {"ms", stepReport.milliseconds}};
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    nlohmann::json endFields = {
+        {"step", step.name}, {"plugin", step.plugin}, {"ms", stepReport.milliseconds}};
     if (outcome.ok()) {
       stepReport.state = StepState::kSucceeded;
       for (const auto& [name, data] : outcome.value()) stepReport.outputSizes[name] = data->size();
@@ -213,11 +222,13 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
 
   if (!report.error) {
     for (const auto& output : workflow.outputs) {
-      const ArtifactMap* source = output.from.isWorkflowInput() ? &inputs.value() : run.outputsOf(output.from.source);
+      const ArtifactMap* source =
+          output.from.isWorkflowInput() ? &inputs.value() : run.outputsOf(output.from.source);
       auto it = source == nullptr ? inputs.value().end() : source->find(output.from.name);
       if (source == nullptr || it == source->end()) {
-        report.error = makeError(ErrorCategory::kBadInput, "workflow output '" + output.name + "' reads '" +
-                                                               output.from.text() + "', which was not produced");
+        report.error = makeError(ErrorCategory::kBadInput, "workflow output '" + output.name +
+                                                               "' reads '" + output.from.text() +
+                                                               "', which was not produced");
         break;
       }
       report.outputs[output.name] = it->second;

@@ -35,8 +35,8 @@ struct RunReport {
   std::string workflow;
   std::string runId;
   std::vector<StepReport> steps;
-  ArtifactMap outputs;          // the workflow's declared outputs
-  std::optional<Error> error;   // the first failure; empty when the run succeeded
+  ArtifactMap outputs;         // the workflow's declared outputs
+  std::optional<Error> error;  // the first failure; empty when the run succeeded
   bool ok() const { return !error.has_value(); }
 };
 

@@ -17,7 +17,8 @@ std::string reportLine(const std::string& stderrTail, const std::string& kind) {
   auto at = stderrTail.rfind(prefix);
   if (at == std::string::npos) return "";
   auto end = stderrTail.find('\n', at);
-  return stderrTail.substr(at + prefix.size(), end == std::string::npos ? std::string::npos : end - at - prefix.size());
+  return stderrTail.substr(at + prefix.size(),
+                           end == std::string::npos ? std::string::npos : end - at - prefix.size());
 }
 
 std::string field(const std::string& line, const std::string& key) {
@@ -40,9 +41,8 @@ ExitVerdict verdict(ErrorCategory category, std::string message, std::string eve
 
 ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& policy,
                                bool killedForTimeout) {
-  nlohmann::json fields = {{"exit", exit.describe()},
-                           {"max_rss_kib", exit.maxRssKib},
-                           {"cpu_seconds", exit.cpuSeconds}};
+  nlohmann::json fields = {
+      {"exit", exit.describe()}, {"max_rss_kib", exit.maxRssKib}, {"cpu_seconds", exit.cpuSeconds}};
   if (killedForTimeout) {
     return verdict(ErrorCategory::kTimeout,
                    "no answer within " + std::to_string(policy.callTimeout.count()) +
@@ -56,8 +56,9 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
     fields["syscall"] = name;
     fields["args"] = field(line, "args");
     return verdict(ErrorCategory::kSandboxViolation,
-                   "the plugin called " + name + ", which its policy does not allow; the worker "
-                   "was stopped",
+                   "the plugin called " + name +
+                       ", which its policy does not allow; the worker "
+                       "was stopped",
                    "sandbox.violation", fields);
   }
   if (exit.signaled && exit.code == SIGSYS) {
@@ -74,9 +75,10 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
                        " bytes failed)",
                    "resource.limit", fields);
   }
-  if (exit.signaled && (exit.code == SIGXCPU ||
-                        (exit.code == SIGKILL && exit.cpuSeconds + 0.05 >=
-                                                     static_cast<double>(policy.limits.cpuSeconds)))) {
+  if (exit.signaled &&
+      (exit.code == SIGXCPU ||
+       (exit.code == SIGKILL &&
+        exit.cpuSeconds + 0.05 >= static_cast<double>(policy.limits.cpuSeconds)))) {
     fields["limit"] = "cpu";
     return verdict(ErrorCategory::kResourceLimit,
                    "CPU limit of " + std::to_string(policy.limits.cpuSeconds) + " s reached",
@@ -84,7 +86,8 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
   }
   if (exit.signaled && exit.code == SIGXFSZ) {
     fields["limit"] = "file_size";
-    return verdict(ErrorCategory::kResourceLimit, "file size limit reached", "resource.limit", fields);
+    return verdict(ErrorCategory::kResourceLimit, "file size limit reached", "resource.limit",
+                   fields);
   }
   if (!exit.signaled && exit.code == protocol::kExitSetupFailed) {
     return verdict(ErrorCategory::kInternal,
@@ -92,9 +95,10 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
                    "sandbox.setup_failed", fields);
   }
   if (!exit.signaled && exit.code == protocol::kExitPluginRejected) {
-    return verdict(ErrorCategory::kBadInput,
-                   "the plugin could not be loaded:" + reportLine(exit.stderrTail, "plugin-rejected"),
-                   "plugin.rejected", fields);
+    return verdict(
+        ErrorCategory::kBadInput,
+        "the plugin could not be loaded:" + reportLine(exit.stderrTail, "plugin-rejected"),
+        "plugin.rejected", fields);
   }
   if (exit.signaled) {
     const char* name = sigabbrev_np(exit.code);

@@ -11,10 +11,14 @@ namespace {
 
 const char* levelName(ipc::LogLevel level) {
   switch (level) {
-    case ipc::LogLevel::DEBUG: return "debug";
-    case ipc::LogLevel::INFO: return "info";
-    case ipc::LogLevel::WARN: return "warn";
-    case ipc::LogLevel::ERROR: return "error";
+    case ipc::LogLevel::DEBUG:
+      return "debug";
+    case ipc::LogLevel::INFO:
+      return "info";
+    case ipc::LogLevel::WARN:
+      return "warn";
+    case ipc::LogLevel::ERROR:
+      return "error";
   }
   return "info";
 }
@@ -36,13 +40,13 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
   std::string name = params.getName();
   auto it = inputs_.find(name);
   if (it == inputs_.end()) {
-    return KJ_EXCEPTION(FAILED, kj::str(protocol::kNotFoundMarker, "no input named '",
-                                        name.c_str(), "' in this step"));
+    return KJ_EXCEPTION(FAILED, kj::str(protocol::kNotFoundMarker, "no input named '", name.c_str(),
+                                        "' in this step"));
   }
   const std::string& data = *it->second;
   uint64_t offset = std::min<uint64_t>(params.getOffset(), data.size());
-  uint64_t length = std::min<uint64_t>({params.getMaxBytes(), protocol::kMaxReadChunkBytes,
-                                       data.size() - offset});
+  uint64_t length = std::min<uint64_t>(
+      {params.getMaxBytes(), protocol::kMaxReadChunkBytes, data.size() - offset});
   if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kReadInput, length)) {
     return denialException(*denial);
   }

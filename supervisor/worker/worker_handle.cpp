@@ -63,10 +63,8 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver&
 
 WorkerHandle::~WorkerHandle() = default;
 
-kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(kj::AsyncIoContext& io,
-                                                                        AuditLog& audit,
-                                                                        RunObserver& observer,
-                                                                        const WorkerLaunch& launch) {
+kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
+    kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, const WorkerLaunch& launch) {
   auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec);
   if (!process.ok()) {
     audit.record("plugin.start_failed",
@@ -81,19 +79,18 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(kj::Asyn
                                 {"memory_bytes", launch.policy->limits.memoryBytes},
                                 {"cpu_seconds", launch.policy->limits.cpuSeconds}});
   WorkerHandle& ref = *handle;
-  return ref.describe().then(
-      [handle = std::move(handle)](Outcome<PluginIdentity> identity) mutable
-      -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
-        if (!identity.ok()) {
-          Error error = identity.error();
-          WorkerHandle& doomed = *handle;
-          return doomed.stop().then([handle = std::move(handle), error]() mutable {
-            return Outcome<std::unique_ptr<WorkerHandle>>(error);
-          });
-        }
-        handle->identity_ = identity.value();
-        return Outcome<std::unique_ptr<WorkerHandle>>(std::move(handle));
+  return ref.describe().then([handle = std::move(handle)](Outcome<PluginIdentity> identity) mutable
+                             -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
+    if (!identity.ok()) {
+      Error error = identity.error();
+      WorkerHandle& doomed = *handle;
+      return doomed.stop().then([handle = std::move(handle), error]() mutable {
+        return Outcome<std::unique_ptr<WorkerHandle>>(error);
       });
+    }
+    handle->identity_ = identity.value();
+    return Outcome<std::unique_ptr<WorkerHandle>>(std::move(handle));
+  });
 }
 
 std::shared_ptr<CallScope> WorkerHandle::beginCall(const std::string& step, PluginMethod method) {
@@ -122,15 +119,18 @@ kj::Promise<Outcome<T>> WorkerHandle::guarded(std::shared_ptr<CallScope> scope,
         if (std::holds_alternative<TimedOut>(end)) {
           broken_ = true;
           process_->kill();
-          return collectDeath(scope->step, true, nullptr).then([](Error e) { return Outcome<T>(e); });
+          return collectDeath(scope->step, true, nullptr).then([](Error e) {
+            return Outcome<T>(e);
+          });
         }
         kj::Exception& exception = std::get<kj::Exception>(end);
         if (scope->firstDenial && exception.getType() != kj::Exception::Type::DISCONNECTED) {
           return Outcome<T>(*scope->firstDenial);  // the gate refused the call; the worker is fine
         }
         broken_ = true;
-        return collectDeath(scope->step, false, kj::mv(exception))
-            .then([](Error e) { return Outcome<T>(e); });
+        return collectDeath(scope->step, false, kj::mv(exception)).then([](Error e) {
+          return Outcome<T>(e);
+        });
       });
 }
 
@@ -138,7 +138,7 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
                                               kj::Maybe<kj::Exception> cause) {
   bool disconnected = true;
   std::string causeText;
-  KJ_IF_MAYBE(e, cause) {
+  KJ_IF_MAYBE (e, cause) {
     disconnected = e->getType() == kj::Exception::Type::DISCONNECTED;
     causeText = e->getDescription().cStr();
   }
@@ -154,8 +154,9 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
     process_->kill();
     return process_->exited();
   });
-  return process_->exited().exclusiveJoin(kj::mv(grace)).then(
-      [this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
+  return process_->exited()
+      .exclusiveJoin(kj::mv(grace))
+      .then([this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
         ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout);
         bool cleanExit = !exit.signaled && exit.code == 0;
         if (!killedForTimeout && (!disconnected || *lingered || cleanExit)) {
@@ -189,10 +190,14 @@ Error WorkerHandle::resultError(const CallScope& scope, ipc::CallResult::Reader 
     return error;
   }
   switch (result.getStatus()) {
-    case ipc::Status::DENIED: return makeError(ErrorCategory::kPolicyDenial, message);
-    case ipc::Status::RESOURCE_LIMIT: return makeError(ErrorCategory::kResourceLimit, message);
-    case ipc::Status::BAD_INPUT: return makeError(ErrorCategory::kBadInput, message);
-    default: return makeError(ErrorCategory::kPluginError, message);
+    case ipc::Status::DENIED:
+      return makeError(ErrorCategory::kPolicyDenial, message);
+    case ipc::Status::RESOURCE_LIMIT:
+      return makeError(ErrorCategory::kResourceLimit, message);
+    case ipc::Status::BAD_INPUT:
+      return makeError(ErrorCategory::kBadInput, message);
+    default:
+      return makeError(ErrorCategory::kPluginError, message);
   }
 }
 
@@ -204,7 +209,8 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
         PluginIdentity identity{info.getName(), info.getVersion(), info.getDescription()};
         if (identity.name != pluginName_) {
           return makeError(ErrorCategory::kBadInput, "the plugin file for '" + pluginName_ +
-                                                         "' declares itself as '" + identity.name + "'");
+                                                         "' declares itself as '" + identity.name +
+                                                         "'");
         }
         return identity;
       });
@@ -256,7 +262,8 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
           }
           auto data = output.getData();
           total += data.size();
-          outputs[name] = makeArtifact(std::string(reinterpret_cast<const char*>(data.begin()), data.size()));
+          outputs[name] =
+              makeArtifact(std::string(reinterpret_cast<const char*>(data.begin()), data.size()));
         }
         if (auto denial = gate_.admitOutputs(*scope, outputs.size(), total)) return *denial;
         return outputs;

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "audit/audit_log.h"
-#include "core/error.h"
 #include "cordon.capnp.h"
+#include "core/error.h"
 #include "gate/gate.h"
 #include "policy/policy.h"
 #include "scheduler/artifacts.h"

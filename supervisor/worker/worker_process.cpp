@@ -21,7 +21,8 @@ namespace {
 constexpr size_t kStderrTailBytes = 8192;
 
 Error spawnError(const std::string& what) {
-  return makeError(ErrorCategory::kInternal, "cannot start worker: " + what + ": " + std::strerror(errno));
+  return makeError(ErrorCategory::kInternal,
+                   "cannot start worker: " + what + ": " + std::strerror(errno));
 }
 
 // Closes descriptors on every early return of spawn().
@@ -47,13 +48,14 @@ std::string WorkerExit::describe() const {
   return std::string("signal ") + (name ? std::string("SIG") + name : std::to_string(code));
 }
 
-Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext& io,
-                                                             const std::string& workerBinary,
-                                                             const std::vector<unsigned char>& spec) {
+Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
+    kj::AsyncIoContext& io, const std::string& workerBinary,
+    const std::vector<unsigned char>& spec) {
   enum { kRpcParent, kRpcChild, kErrRead, kErrWrite, kSpec, kPidfd };
   FdGuard fd;
   int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return spawnError("socketpair");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return spawnError("socketpair");
   fd.fds[kRpcParent] = pair[0];
   fd.fds[kRpcChild] = pair[1];
   int pipeFds[2];
@@ -91,7 +93,8 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
                                                kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   auto err = io.lowLevelProvider->wrapInputFd(fd.release(kErrRead),
                                               kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  return std::unique_ptr<WorkerProcess>(new WorkerProcess(io, pid, pidfd, kj::mv(rpc), kj::mv(err)));
+  return std::unique_ptr<WorkerProcess>(
+      new WorkerProcess(io, pid, pidfd, kj::mv(rpc), kj::mv(err)));
 }
 
 WorkerProcess::WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd,
@@ -118,20 +121,23 @@ void WorkerProcess::kill() {
 }
 
 kj::Promise<void> WorkerProcess::drainStderr() {
-  return stderr_->tryRead(readBuffer_, 1, sizeof readBuffer_).then([this](size_t n) -> kj::Promise<void> {
-    if (n == 0) return kj::READY_NOW;
-    stderrTail_.append(readBuffer_, n);
-    if (stderrTail_.size() > kStderrTailBytes) {
-      stderrTail_.erase(0, stderrTail_.size() - kStderrTailBytes);
-    }
-    return drainStderr();
-  });
+  return stderr_->tryRead(readBuffer_, 1, sizeof readBuffer_)
+      .then([this](size_t n) -> kj::Promise<void> {
+        if (n == 0) return kj::READY_NOW;
+        stderrTail_.append(readBuffer_, n);
+        if (stderrTail_.size() > kStderrTailBytes) {
+          stderrTail_.erase(0, stderrTail_.size() - kStderrTailBytes);
+        }
+        return drainStderr();
+      });
 }
 
 kj::Promise<void> WorkerProcess::awaitExit() {
   // The observer is edge-triggered: an exit that happened before we started waiting would never
   // fire, so look first.
-  struct pollfd probe {pidfd_.get(), POLLIN, 0};
+  struct pollfd probe {
+    pidfd_.get(), POLLIN, 0
+  };
   if (poll(&probe, 1, 0) == 1) return kj::READY_NOW;
   return pidObserver_.whenBecomesReadable().then([this]() { return awaitExit(); });
 }

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <kj/async-io.h>
-#include <kj/io.h>
 #include <kj/async-unix.h>
+#include <kj/io.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -18,10 +18,10 @@ namespace cordon {
 
 struct WorkerExit {
   bool signaled = false;
-  int code = 0;    // exit code, or the signal number when signaled
+  int code = 0;  // exit code, or the signal number when signaled
   uint64_t maxRssKib = 0;
   double cpuSeconds = 0;
-  std::string stderrTail;  // the last few KiB the worker wrote to fd 2
+  std::string stderrTail;        // the last few KiB the worker wrote to fd 2
   std::string describe() const;  // "exit code 3" / "signal SIGSEGV"
 };
 

@@ -9,8 +9,8 @@ namespace {
 Error badRef(const Workflow& workflow, const ArtifactRef& ref, const std::string& field,
              const std::string& why) {
   return makeError(ErrorCategory::kBadInput, workflow.path + ":" + std::to_string(ref.line) +
-                                                 ": field '" + field + "': '" + ref.text() +
-                                                 "' " + why);
+                                                 ": field '" + field + "': '" + ref.text() + "' " +
+                                                 why);
 }
 
 }  // namespace
@@ -28,7 +28,8 @@ Outcome<WorkflowGraph> WorkflowGraph::build(const Workflow& workflow) {
 
   auto resolve = [&](const ArtifactRef& ref, const std::string& field) -> Outcome<size_t> {
     if (ref.isWorkflowInput()) {
-      if (workflowInputs.count(ref.name) == 0) return badRef(workflow, ref, field, "names no workflow input");
+      if (workflowInputs.count(ref.name) == 0)
+        return badRef(workflow, ref, field, "names no workflow input");
       return SIZE_MAX;
     }
     auto it = indexOf.find(ref.source);
@@ -41,7 +42,9 @@ Outcome<WorkflowGraph> WorkflowGraph::build(const Workflow& workflow) {
     for (const auto& input : step.inputs) {
       auto dep = resolve(input.from, "steps[" + std::to_string(i) + "].inputs." + input.name);
       if (!dep.ok()) return dep.error();
-      if (dep.value() == i) return badRef(workflow, input.from, "steps[" + std::to_string(i) + "].inputs." + input.name, "is the step's own output");
+      if (dep.value() == i)
+        return badRef(workflow, input.from, "steps[" + std::to_string(i) + "].inputs." + input.name,
+                      "is the step's own output");
       if (dep.value() != SIZE_MAX) graph.nodes[i].dependsOn.push_back(dep.value());
     }
   }

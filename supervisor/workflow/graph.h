@@ -18,8 +18,8 @@ struct GraphNode {
 
 struct WorkflowGraph {
   const Workflow* workflow = nullptr;
-  std::vector<GraphNode> nodes;     // in the workflow's order
-  std::vector<size_t> order;        // a topological order: dependencies first, ties by position
+  std::vector<GraphNode> nodes;  // in the workflow's order
+  std::vector<size_t> order;     // a topological order: dependencies first, ties by position
 
   // Errors are kBadInput and name the file, line and field.
   static Outcome<WorkflowGraph> build(const Workflow& workflow);

@@ -109,6 +109,8 @@ Workflow parseWorkflow(const YamlDocument& doc) {
   return workflow;
 }
 
-Workflow loadWorkflow(const std::string& path) { return parseWorkflow(YamlDocument::load(path)); }
+Workflow loadWorkflow(const std::string& path) {
+  return parseWorkflow(YamlDocument::load(path));
+}
 
 }  // namespace cordon

@@ -5,7 +5,9 @@
 
 #include <sys/socket.h>
 
-__attribute__((constructor)) static void escape_early(void) { socket(AF_INET, SOCK_DGRAM, 0); }
+__attribute__((constructor)) static void escape_early(void) {
+  socket(AF_INET, SOCK_DGRAM, 0);
+}
 
 static cordon_status execute(cordon_host* host) {
   return cordon_set_output(host, "result", "constructor ran unconfined", 26);

@@ -3,7 +3,8 @@
 #include <cordon/plugin.h>
 
 static cordon_status execute(cordon_host* host) {
-  cordon_status status = cordon_log(host, CORDON_LOG_WARN, "let me write to the operator's console");
+  cordon_status status =
+      cordon_log(host, CORDON_LOG_WARN, "let me write to the operator's console");
   if (status != CORDON_OK) return status;
   return cordon_set_output(host, "result", "logged", 6);
 }

@@ -21,13 +21,14 @@ struct Command {
 
 Command runCordon(const std::string& args) {
   std::string line = "CORDON_PLUGIN_PATH=" + test::pluginDirectories()[0] + ":" +
-                     test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() +
-                     " " + test::cordonBinary() + " " + args + " 2>&1";
+                     test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() + " " +
+                     test::cordonBinary() + " " + args + " 2>&1";
   FILE* pipe = popen(line.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
   std::array<char, 4096> buffer;
-  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) output.append(buffer.data(), n);
+  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    output.append(buffer.data(), n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
 }
@@ -49,12 +50,14 @@ TEST_CASE("every command has --help") {
 
 TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
   test::TempDir dir;
-  Command run = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
-                       " --policy " + test::sourcePath("policies/default.yaml") + " --audit-log " +
-                       dir.path("audit.jsonl") + " --output-dir " + dir.path("out"));
+  Command run =
+      runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") + " --policy " +
+                test::sourcePath("policies/default.yaml") + " --audit-log " +
+                dir.path("audit.jsonl") + " --output-dir " + dir.path("out"));
   INFO(run.output);
   CHECK(run.exitCode == 0);
-  CHECK(contains(run.output, "sha256: 3b9efae7055ea7368b03d297be72cfcafcc954c47984c5ccadcd75ebc59deea7"));
+  CHECK(contains(run.output,
+                 "sha256: 3b9efae7055ea7368b03d297be72cfcafcc954c47984c5ccadcd75ebc59deea7"));
   CHECK(contains(run.output, "[3/3] digest ok"));
 
   Command verify = runCordon("audit verify " + dir.path("audit.jsonl"));
@@ -65,9 +68,9 @@ TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
 TEST_CASE("run: 1 when the workflow fails, with the category and the step") {
   test::TempDir dir;
   std::string workflow = dir.write("attack.yaml", test::oneStepWorkflow("segfault", "result"));
-  Command run = runCordon("run " + workflow + " --policy " +
-                       test::sourcePath("tests/policies/hostile.yaml") + " --audit-log " +
-                       dir.path("audit.jsonl") + " --json");
+  Command run =
+      runCordon("run " + workflow + " --policy " + test::sourcePath("tests/policies/hostile.yaml") +
+                " --audit-log " + dir.path("audit.jsonl") + " --json");
   INFO(run.output);
   CHECK(run.exitCode == 1);
   CHECK(contains(run.output, "\"category\": \"crash\""));
@@ -76,9 +79,11 @@ TEST_CASE("run: 1 when the workflow fails, with the category and the step") {
 
 TEST_CASE("run and validate: 2 for a workflow that does not validate, naming file:line:field") {
   test::TempDir dir;
-  std::string workflow = dir.write("broken.yaml", "name: broken\nsteps:\n  - name: a\n    plugin: 7up!\n");
+  std::string workflow =
+      dir.write("broken.yaml", "name: broken\nsteps:\n  - name: a\n    plugin: 7up!\n");
   for (const char* command : {"run", "validate"}) {
-    std::string audit = std::string(command) == "run" ? " --audit-log " + dir.path("audit.jsonl") : "";
+    std::string audit =
+        std::string(command) == "run" ? " --audit-log " + dir.path("audit.jsonl") : "";
     Command result = runCordon(std::string(command) + " " + workflow + " --policy " +
                                test::sourcePath("policies/default.yaml") + audit);
     INFO(result.output);
@@ -93,9 +98,12 @@ TEST_CASE("run and validate: 2 for a workflow that does not validate, naming fil
 
 TEST_CASE("validate: 2 for a policy that does not validate") {
   test::TempDir dir;
-  std::string policy = dir.write("policy.yaml", "version: 1\nplugins:\n  text-transform:\n    calls: [execute]\n    syscalls: [ptrace]\n");
-  Command result = runCordon("validate " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
-                          " --policy " + policy);
+  std::string policy = dir.write(
+      "policy.yaml",
+      "version: 1\nplugins:\n  text-transform:\n    calls: [execute]\n    syscalls: [ptrace]\n");
+  Command result =
+      runCordon("validate " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                " --policy " + policy);
   INFO(result.output);
   CHECK(result.exitCode == 2);
   CHECK(contains(result.output, policy + ":5"));
@@ -104,11 +112,12 @@ TEST_CASE("validate: 2 for a policy that does not validate") {
 
 TEST_CASE("validate: 0 for the example, 2 for a plugin that does not exist") {
   Command good = runCordon("validate " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
-                        " --policy " + test::sourcePath("policies/default.yaml"));
+                           " --policy " + test::sourcePath("policies/default.yaml"));
   CHECK(good.exitCode == 0);
   test::TempDir dir;
   std::string workflow = dir.write("ghost.yaml", test::oneStepWorkflow("no-such-plugin"));
-  Command ghost = runCordon("validate " + workflow + " --policy " + test::sourcePath("policies/default.yaml"));
+  Command ghost =
+      runCordon("validate " + workflow + " --policy " + test::sourcePath("policies/default.yaml"));
   CHECK(ghost.exitCode == 2);
   CHECK(contains(ghost.output, "no-such-plugin"));
 }
@@ -122,8 +131,8 @@ TEST_CASE("usage errors exit 2") {
 TEST_CASE("audit verify: 1 for a tampered log, naming the line") {
   test::TempDir dir;
   Command run = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
-                       " --policy " + test::sourcePath("policies/default.yaml") + " --audit-log " +
-                       dir.path("audit.jsonl"));
+                          " --policy " + test::sourcePath("policies/default.yaml") +
+                          " --audit-log " + dir.path("audit.jsonl"));
   REQUIRE(run.exitCode == 0);
   std::string text;
   {

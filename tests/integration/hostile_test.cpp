@@ -53,23 +53,23 @@ void attackThenRecover(const Expected& expected) {
 }  // namespace
 
 TEST_CASE("hostile: reading /etc/passwd is a sandbox violation") {
-  attackThenRecover({"read-passwd", ErrorCategory::kSandboxViolation, "sandbox.violation",
-                     "syscall", "openat"});
+  attackThenRecover(
+      {"read-passwd", ErrorCategory::kSandboxViolation, "sandbox.violation", "syscall", "openat"});
 }
 
 TEST_CASE("hostile: opening a socket is a sandbox violation") {
-  attackThenRecover({"open-socket", ErrorCategory::kSandboxViolation, "sandbox.violation",
-                     "syscall", "socket"});
+  attackThenRecover(
+      {"open-socket", ErrorCategory::kSandboxViolation, "sandbox.violation", "syscall", "socket"});
 }
 
 TEST_CASE("hostile: fork is a sandbox violation even with room for processes") {
-  attackThenRecover({"fork-child", ErrorCategory::kSandboxViolation, "sandbox.violation",
-                     "syscall", "clone"});
+  attackThenRecover(
+      {"fork-child", ErrorCategory::kSandboxViolation, "sandbox.violation", "syscall", "clone"});
 }
 
 TEST_CASE("hostile: execve is a sandbox violation") {
-  attackThenRecover({"exec-shell", ErrorCategory::kSandboxViolation, "sandbox.violation",
-                     "syscall", "execve"});
+  attackThenRecover(
+      {"exec-shell", ErrorCategory::kSandboxViolation, "sandbox.violation", "syscall", "execve"});
 }
 
 TEST_CASE("hostile: an endless loop is stopped by the call timeout") {
@@ -85,8 +85,8 @@ TEST_CASE("hostile: a host capability the policy does not grant is a policy deni
 }
 
 TEST_CASE("hostile: exceeding the memory limit is a resource limit") {
-  attackThenRecover({"memory-hog", ErrorCategory::kResourceLimit, "resource.limit",
-                     "limit", "memory"});
+  attackThenRecover(
+      {"memory-hog", ErrorCategory::kResourceLimit, "resource.limit", "limit", "memory"});
 }
 
 TEST_CASE("hostile: an ELF constructor is already inside the sandbox") {
@@ -95,6 +95,6 @@ TEST_CASE("hostile: an ELF constructor is already inside the sandbox") {
 }
 
 TEST_CASE("hostile: garbage on the RPC socket is a protocol error") {
-  attackThenRecover({"rpc-garbage", ErrorCategory::kProtocolError, "protocol.error", nullptr,
-                     nullptr});
+  attackThenRecover(
+      {"rpc-garbage", ErrorCategory::kProtocolError, "protocol.error", nullptr, nullptr});
 }

@@ -11,8 +11,12 @@ using namespace cordon;
 
 namespace {
 
-std::string exampleWorkflow() { return test::sourcePath("examples/text-pipeline/workflow.yaml"); }
-std::string examplePolicy() { return test::sourcePath("policies/default.yaml"); }
+std::string exampleWorkflow() {
+  return test::sourcePath("examples/text-pipeline/workflow.yaml");
+}
+std::string examplePolicy() {
+  return test::sourcePath("policies/default.yaml");
+}
 
 }  // namespace
 
@@ -69,7 +73,8 @@ TEST_CASE("a plugin installed under /tmp is visible inside its sandbox") {
   std::filesystem::copy_file(test::pluginDirectories()[0] + "/text-transform.so",
                              dir.path("plugins/text-transform.so"));
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
-  auto run = test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"), {dir.path("plugins")});
+  auto run =
+      test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"), {dir.path("plugins")});
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
   CHECK(*run.report.outputs.at("result") == "SOME TEXT FOR THE PLUGIN");
 }
@@ -90,7 +95,8 @@ steps:
 )");
   auto run = test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"));
   REQUIRE_FALSE(run.report.ok());
-  CHECK(run.report.error->category == ErrorCategory::kBadInput);  // the plugin said CORDON_ERR_BAD_INPUT
+  CHECK(run.report.error->category ==
+        ErrorCategory::kBadInput);  // the plugin said CORDON_ERR_BAD_INPUT
   CHECK(run.report.error->step == "transform");
   CHECK(run.report.error->message.find("mode") != std::string::npos);
   REQUIRE(run.report.steps.size() == 2);
@@ -100,7 +106,9 @@ steps:
 
 TEST_CASE("a plugin the policy does not know is refused before anything starts") {
   test::TempDir dir;
-  std::string policy = dir.write("narrow.yaml", "version: 1\nplugins:\n  word-count:\n    calls: [describe, init, execute, shutdown]\n    host: { read_input: {} }\n");
+  std::string policy = dir.write("narrow.yaml",
+                                 "version: 1\nplugins:\n  word-count:\n    calls: [describe, init, "
+                                 "execute, shutdown]\n    host: { read_input: {} }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
   auto checked = preflight(workflow, policy, PluginLocator(test::pluginDirectories()));
   REQUIRE_FALSE(checked.ok());
@@ -112,7 +120,9 @@ TEST_CASE("a plugin the policy does not know is refused before anything starts")
 TEST_CASE("a method the policy does not grant is refused at the gate") {
   test::TempDir dir;
   // describe and execute, but no init: the supervisor's own init call is denied.
-  std::string policy = dir.write("no-init.yaml", "version: 1\nplugins:\n  text-transform:\n    calls: [describe, execute, shutdown]\n    host: { read_input: {} }\n");
+  std::string policy = dir.write("no-init.yaml",
+                                 "version: 1\nplugins:\n  text-transform:\n    calls: [describe, "
+                                 "execute, shutdown]\n    host: { read_input: {} }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   REQUIRE_FALSE(run.report.ok());
@@ -125,7 +135,10 @@ TEST_CASE("a method the policy does not grant is refused at the gate") {
 
 TEST_CASE("a host budget that runs out fails the step as a resource limit") {
   test::TempDir dir;
-  std::string policy = dir.write("small.yaml", "version: 1\nplugins:\n  text-transform:\n    calls: [describe, init, execute, shutdown]\n    host: { read_input: { max_bytes: 4 } }\n");
+  std::string policy =
+      dir.write("small.yaml",
+                "version: 1\nplugins:\n  text-transform:\n    calls: [describe, init, execute, "
+                "shutdown]\n    host: { read_input: { max_bytes: 4 } }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   REQUIRE_FALSE(run.report.ok());

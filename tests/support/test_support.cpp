@@ -14,8 +14,12 @@ namespace cordon::test {
 std::string sourcePath(const std::string& relative) {
   return std::string(CORDON_TEST_SOURCE_DIR) + "/" + relative;
 }
-std::string workerBinary() { return CORDON_TEST_WORKER; }
-std::string cordonBinary() { return CORDON_TEST_CORDON; }
+std::string workerBinary() {
+  return CORDON_TEST_WORKER;
+}
+std::string cordonBinary() {
+  return CORDON_TEST_CORDON;
+}
 std::vector<std::string> pluginDirectories() {
   return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR};
 }

@@ -43,8 +43,11 @@ class RecordingObserver final : public RunObserver {
  public:
   void stepStarted(size_t, size_t, const std::string&, const std::string&) override {}
   void stepFinished(const std::string&, const Error*, double) override {}
-  void stepSkipped(const std::string& step, const std::string&) override { skipped.push_back(step); }
-  void pluginLog(const std::string& step, const std::string& level, const std::string& message) override {
+  void stepSkipped(const std::string& step, const std::string&) override {
+    skipped.push_back(step);
+  }
+  void pluginLog(const std::string& step, const std::string& level,
+                 const std::string& message) override {
     logs.push_back(step + " " + level + ": " + message);
   }
   std::vector<std::string> logs;

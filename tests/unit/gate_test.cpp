@@ -48,7 +48,8 @@ TEST_CASE_FIXTURE(GateFixture, "supervisor->plugin calls pass only when granted,
   CHECK(scope.firstDenial.has_value());
 }
 
-TEST_CASE_FIXTURE(GateFixture, "plugin->host calls pass only when granted and while the call is open") {
+TEST_CASE_FIXTURE(GateFixture,
+                  "plugin->host calls pass only when granted and while the call is open") {
   CHECK_FALSE(gate.admitHostCall(scope, HostCapability::kReadInput).has_value());
   CHECK_FALSE(gate.admitHostCall(scope, HostCapability::kLog).has_value());
   scope.open = false;  // the execute call returned: its Host capability is dead
@@ -60,7 +61,8 @@ TEST_CASE_FIXTURE(GateFixture, "plugin->host calls pass only when granted and wh
 
 TEST_CASE("a capability the policy leaves out is denied") {
   test::TempDir dir;
-  Policy policy = parsePolicy(YamlDocument::parse("version: 1\nplugins:\n  p: { calls: [execute] }\n", "p.yaml"));
+  Policy policy = parsePolicy(
+      YamlDocument::parse("version: 1\nplugins:\n  p: { calls: [execute] }\n", "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
   Gate gate(*policy.forPlugin("p"), *audit);
   CallScope scope{"p", "s", PluginMethod::kExecute, true, {}, {}, {}};

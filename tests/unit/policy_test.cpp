@@ -7,7 +7,9 @@ using namespace cordon;
 
 namespace {
 
-Policy parse(const std::string& text) { return parsePolicy(YamlDocument::parse(text, "policy.yaml")); }
+Policy parse(const std::string& text) {
+  return parsePolicy(YamlDocument::parse(text, "policy.yaml"));
+}
 
 std::string parseError(const std::string& text) {
   try {

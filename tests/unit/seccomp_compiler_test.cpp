@@ -52,7 +52,9 @@ SeccompPrograms compile(const std::string& syscalls) {
   return programs.value();
 }
 
-bool killedBySigsys(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS; }
+bool killedBySigsys(int status) {
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+}
 
 }  // namespace
 

@@ -75,14 +75,14 @@ TEST_CASE("workflow errors name the file, the line and the field") {
     CHECK(e.find("inptus") != std::string::npos);
   }
   SUBCASE("a bad reference") {
-    std::string e = parseError(
-        "name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { text: nodot }\n");
+    std::string e =
+        parseError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { text: nodot }\n");
     CHECK(e.find("flow.yaml:5") != std::string::npos);
     CHECK(e.find("steps[0].inputs.text") != std::string::npos);
   }
   SUBCASE("a repeated step name") {
-    std::string e = parseError(
-        "name: x\nsteps:\n  - name: a\n    plugin: p\n  - name: a\n    plugin: q\n");
+    std::string e =
+        parseError("name: x\nsteps:\n  - name: a\n    plugin: p\n  - name: a\n    plugin: q\n");
     CHECK(e.find("flow.yaml:5") != std::string::npos);
     CHECK(e.find("steps[1].name") != std::string::npos);
   }
@@ -137,17 +137,20 @@ steps:
     CHECK(e.find("flow.yaml:") != std::string::npos);
   }
   SUBCASE("a reference to a step that does not exist") {
-    std::string e = graphError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { x: ghost.out }\n");
+    std::string e =
+        graphError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { x: ghost.out }\n");
     CHECK(e.find("flow.yaml:5") != std::string::npos);
     CHECK(e.find("steps[0].inputs.x") != std::string::npos);
     CHECK(e.find("names no step") != std::string::npos);
   }
   SUBCASE("a workflow input that is not declared") {
-    std::string e = graphError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { x: inputs.nope }\n");
+    std::string e =
+        graphError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { x: inputs.nope }\n");
     CHECK(e.find("names no workflow input") != std::string::npos);
   }
   SUBCASE("a step that reads its own output") {
-    std::string e = graphError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { x: a.out }\n");
+    std::string e =
+        graphError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { x: a.out }\n");
     CHECK(e.find("own output") != std::string::npos);
   }
 }

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -44,7 +44,9 @@ struct Summary {
 
 Summary summarize(std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  auto at = [&](double q) { return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1))]; };
+  auto at = [&](double q) {
+    return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1))];
+  };
   return {at(0.5), at(0.1), at(0.9), values.size()};
 }
 
@@ -57,7 +59,9 @@ double microsSince(Clock::time_point start) {
   std::exit(1);
 }
 
-void progress(const char* what) { std::fprintf(stderr, "cordon-bench: measuring %s...\n", what); }
+void progress(const char* what) {
+  std::fprintf(stderr, "cordon-bench: measuring %s...\n", what);
+}
 
 // Starts `argv` with one end of a socketpair as its fd 3; returns the other end.
 pid_t spawnWithSocket(std::vector<std::string> args, int& parentEnd) {
@@ -70,7 +74,8 @@ pid_t spawnWithSocket(std::vector<std::string> args, int& parentEnd) {
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) fail("spawn " + args[0]);
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0)
+    fail("spawn " + args[0]);
   posix_spawn_file_actions_destroy(&actions);
   close(pair[1]);
   parentEnd = pair[0];
@@ -83,7 +88,8 @@ Summary floorExec(int runs) {
     char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
     auto start = Clock::now();
     pid_t pid = -1;
-    if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) fail("spawn /bin/true");
+    if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0)
+      fail("spawn /bin/true");
     waitpid(pid, nullptr, 0);
     samples.push_back(microsSince(start));
   }
@@ -110,7 +116,8 @@ Summary floorCapnpCall(kj::AsyncIoContext& io, const std::string& peer, int runs
   pid_t pid = spawnWithSocket({peer, "capnp"}, fd);
   std::vector<double> samples;
   {
-    auto stream = io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    auto stream =
+        io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
     capnp::TwoPartyClient client(*stream);
     auto plugin = client.bootstrap().castAs<cordon::ipc::Plugin>();
     for (int i = 0; i < runs + runs / 10; ++i) {
@@ -153,7 +160,8 @@ plugins:
   if (!spec.ok()) fail(spec.error().describe());
   cordon::WorkerLaunch launch{"noop", pluginPath, workerBinary, &section, spec.value()};
 
-  auto directory = std::filesystem::temp_directory_path() / ("cordon-bench-" + std::to_string(getpid()));
+  auto directory =
+      std::filesystem::temp_directory_path() / ("cordon-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(directory);
   auto audit = cordon::AuditLog::open((directory / "audit.jsonl").string());
   if (!audit.ok()) fail(audit.error().describe());
@@ -164,7 +172,8 @@ plugins:
   std::vector<double> starts;
   for (int i = 0; i < spawnRuns; ++i) {
     auto start = Clock::now();
-    auto worker = cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
+    auto worker =
+        cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
     starts.push_back(microsSince(start));
     if (!worker.ok()) fail(worker.error().describe());
     worker.value()->stop().wait(io.waitScope);
@@ -172,7 +181,8 @@ plugins:
   figures.coldStart = summarize(starts);
 
   progress("calls through the gate");
-  auto worker = cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
+  auto worker =
+      cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
   if (!worker.ok()) fail(worker.error().describe());
   auto& handle = *worker.value();
   if (!handle.init({}).wait(io.waitScope).ok()) fail("init failed");
@@ -196,15 +206,21 @@ plugins:
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cordon-bench: the cost of Cordon's sandbox and gate, against floors measured in the same run"};
+  CLI::App app{
+      "cordon-bench: the cost of Cordon's sandbox and gate, against floors measured in the same "
+      "run"};
   int spawnRuns = 40;
   int callRuns = 2000;
   bool json = false;
   std::string workerBinary = CORDON_BENCH_WORKER;
   std::string pluginPath = CORDON_BENCH_PLUGIN;
   std::string peer = CORDON_BENCH_PEER;
-  app.add_option("--spawns", spawnRuns, "Process starts per spawn figure")->check(CLI::Range(3, 10000))->capture_default_str();
-  app.add_option("--calls", callRuns, "Calls per call figure")->check(CLI::Range(10, 10000000))->capture_default_str();
+  app.add_option("--spawns", spawnRuns, "Process starts per spawn figure")
+      ->check(CLI::Range(3, 10000))
+      ->capture_default_str();
+  app.add_option("--calls", callRuns, "Calls per call figure")
+      ->check(CLI::Range(10, 10000000))
+      ->capture_default_str();
   app.add_flag("--json", json, "Print one JSON object instead of the table");
   app.add_option("--worker", workerBinary, "cordon-worker binary")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -237,7 +253,8 @@ int main(int argc, char** argv) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  std::printf("%-22s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "n", "ratio to its floor");
+  std::printf("%-22s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "n",
+              "ratio to its floor");
   auto row = [](const char* name, const Summary& s, const char* versus, double floor) {
     std::printf("%-22s %10.1fus %10.1fus %10.1fus %8zu", name, s.median, s.p10, s.p90, s.samples);
     if (versus != nullptr) std::printf("  %.2fx %s", s.median / floor, versus);

@@ -22,12 +22,12 @@ extern "C" {
 
 typedef enum cordon_status {
   CORDON_OK = 0,
-  CORDON_ERR_PLUGIN = 1,      /* the plugin failed on its own terms */
-  CORDON_ERR_DENIED = 2,      /* the policy denied a host call */
-  CORDON_ERR_LIMIT = 3,       /* a budget (bytes, calls, memory) is exhausted */
-  CORDON_ERR_BAD_INPUT = 4,   /* config or input is not what the plugin accepts */
-  CORDON_ERR_NOT_FOUND = 5,   /* no input or config key of that name */
-  CORDON_ERR_HOST = 6         /* the host could not be reached */
+  CORDON_ERR_PLUGIN = 1,    /* the plugin failed on its own terms */
+  CORDON_ERR_DENIED = 2,    /* the policy denied a host call */
+  CORDON_ERR_LIMIT = 3,     /* a budget (bytes, calls, memory) is exhausted */
+  CORDON_ERR_BAD_INPUT = 4, /* config or input is not what the plugin accepts */
+  CORDON_ERR_NOT_FOUND = 5, /* no input or config key of that name */
+  CORDON_ERR_HOST = 6       /* the host could not be reached */
 } cordon_status;
 
 typedef enum cordon_log_level {
@@ -57,12 +57,11 @@ cordon_status cordon_input_size(cordon_host* host, const char* name, uint64_t* s
 
 /* Reads up to `capacity` bytes of input `name` starting at `offset` into `buffer`; `*read` is 0
  * at the end. Subject to the policy's `read_input` grant and byte budget. */
-cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t offset,
-                                void* buffer, size_t capacity, size_t* read);
+cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t offset, void* buffer,
+                                size_t capacity, size_t* read);
 
 /* Sets output `name` to a copy of `data`. Setting the same name again replaces it. */
-cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data,
-                                size_t size);
+cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data, size_t size);
 
 /* Attaches a message to the failure status the callback is about to return. */
 void cordon_set_error(cordon_host* host, const char* message);
@@ -85,9 +84,9 @@ typedef struct cordon_plugin {
 #define CORDON_PLUGIN_SYMBOL "cordon_plugin_v1"
 
 /* Declares the plugin: CORDON_PLUGIN("name", "1.0.0", "what it does", init, execute, shutdown) */
-#define CORDON_PLUGIN(NAME, VERSION, DESCRIPTION, INIT, EXECUTE, SHUTDOWN)                     \
-  extern const cordon_plugin cordon_plugin_v1 __attribute__((visibility("default")));       \
-  const cordon_plugin cordon_plugin_v1 = {                                                   \
+#define CORDON_PLUGIN(NAME, VERSION, DESCRIPTION, INIT, EXECUTE, SHUTDOWN)            \
+  extern const cordon_plugin cordon_plugin_v1 __attribute__((visibility("default"))); \
+  const cordon_plugin cordon_plugin_v1 = {                                            \
       CORDON_PLUGIN_ABI_VERSION, NAME, VERSION, DESCRIPTION, INIT, EXECUTE, SHUTDOWN}
 
 #ifdef __cplusplus

@@ -1,7 +1,7 @@
 // Cordon plugin SDK: a thin C++ layer over plugin.h. Header-only; the ABI stays the C one.
 //
-//   class WordCount : public cordon::Plugin { cordon::Status execute(cordon::Host& host) override; };
-//   CORDON_CPP_PLUGIN(WordCount, "word-count", "1.0.0", "Counts words")
+//   class WordCount : public cordon::Plugin { cordon::Status execute(cordon::Host& host) override;
+//   }; CORDON_CPP_PLUGIN(WordCount, "word-count", "1.0.0", "Counts words")
 #pragma once
 
 #include <cordon/plugin.h>
@@ -33,7 +33,8 @@ class Host {
 
   std::vector<std::string> inputNames() const {
     std::vector<std::string> names;
-    for (size_t i = 0; i < cordon_input_count(raw_); ++i) names.emplace_back(cordon_input_name(raw_, i));
+    for (size_t i = 0; i < cordon_input_count(raw_); ++i)
+      names.emplace_back(cordon_input_name(raw_, i));
     return names;
   }
 
@@ -43,7 +44,8 @@ class Host {
     char buffer[64 * 1024];
     for (;;) {
       size_t got = 0;
-      Status status = cordon_read_input(raw_, name.c_str(), out.size(), buffer, sizeof buffer, &got);
+      Status status =
+          cordon_read_input(raw_, name.c_str(), out.size(), buffer, sizeof buffer, &got);
       if (status != CORDON_OK) return status;
       if (got == 0) return CORDON_OK;
       out.append(buffer, got);
@@ -91,21 +93,24 @@ Status guarded(cordon_host* raw, Fn&& fn) {
 }  // namespace detail
 }  // namespace cordon
 
-#define CORDON_CPP_PLUGIN(TYPE, NAME, VERSION, DESCRIPTION)                                      \
-  namespace {                                                                                    \
-  TYPE& cordonInstance() {                                                                       \
-    static TYPE instance;                                                                        \
-    return instance;                                                                             \
-  }                                                                                              \
-  cordon_status cordonInit(cordon_host* h) {                                                     \
-    return cordon::detail::guarded(h, [](cordon::Host& host) { return cordonInstance().init(host); }); \
-  }                                                                                              \
-  cordon_status cordonExecute(cordon_host* h) {                                                  \
-    return cordon::detail::guarded(h,                                                            \
-                                   [](cordon::Host& host) { return cordonInstance().execute(host); }); \
-  }                                                                                              \
-  void cordonShutdown() { cordonInstance().shutdown(); }                                         \
-  }                                                                                              \
-  extern "C" {                                                                                   \
-  CORDON_PLUGIN(NAME, VERSION, DESCRIPTION, cordonInit, cordonExecute, cordonShutdown);          \
+#define CORDON_CPP_PLUGIN(TYPE, NAME, VERSION, DESCRIPTION)                             \
+  namespace {                                                                           \
+  TYPE& cordonInstance() {                                                              \
+    static TYPE instance;                                                               \
+    return instance;                                                                    \
+  }                                                                                     \
+  cordon_status cordonInit(cordon_host* h) {                                            \
+    return cordon::detail::guarded(                                                     \
+        h, [](cordon::Host& host) { return cordonInstance().init(host); });             \
+  }                                                                                     \
+  cordon_status cordonExecute(cordon_host* h) {                                         \
+    return cordon::detail::guarded(                                                     \
+        h, [](cordon::Host& host) { return cordonInstance().execute(host); });          \
+  }                                                                                     \
+  void cordonShutdown() {                                                               \
+    cordonInstance().shutdown();                                                        \
+  }                                                                                     \
+  }                                                                                     \
+  extern "C" {                                                                          \
+  CORDON_PLUGIN(NAME, VERSION, DESCRIPTION, cordonInit, cordonExecute, cordonShutdown); \
   }
