@@ -26,11 +26,6 @@ bool isPrintable(const std::string& text) {
   return true;
 }
 
-nlohmann::json errorJson(const Error& error) {
-  return {
-      {"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
-}
-
 nlohmann::json reportJson(const RunReport& report, const std::string& auditPath) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& step : report.steps) {
@@ -42,7 +37,7 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
                             {"state", state},
                             {"ms", step.milliseconds},
                             {"output_bytes", step.outputSizes}};
-    if (step.error) entry["error"] = errorJson(*step.error);
+    if (step.error) entry["error"] = toJson(*step.error);
     steps.push_back(entry);
   }
   nlohmann::json outputs = nlohmann::json::object();
@@ -57,7 +52,7 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
                          {"steps", steps},
                          {"outputs", outputs},
                          {"audit_log", auditPath}};
-  if (report.error) json["error"] = errorJson(*report.error);
+  if (report.error) json["error"] = toJson(*report.error);
   return json;
 }
 
@@ -103,7 +98,7 @@ int runCommand(const RunOptions& options) {
   if (!checked.ok()) {
     log.record("input.rejected", {{"workflow", options.workflow},
                                   {"policy", options.policy},
-                                  {"error", errorJson(checked.error())}});
+                                  {"error", toJson(checked.error())}});
     printError(checked.error());
     return kExitBadInput;
   }
@@ -111,7 +106,7 @@ int runCommand(const RunOptions& options) {
   auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles);
   if (!inputs.ok()) {
     log.record("input.rejected",
-               {{"workflow", options.workflow}, {"error", errorJson(inputs.error())}});
+               {{"workflow", options.workflow}, {"error", toJson(inputs.error())}});
     printError(inputs.error());
     return kExitBadInput;
   }

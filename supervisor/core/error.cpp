@@ -33,4 +33,9 @@ std::string Error::describe() const {
   return text;
 }
 
+nlohmann::json toJson(const Error& error) {
+  return {
+      {"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
+}
+
 }  // namespace cordon

@@ -2,6 +2,7 @@
 // person can act on. They travel up to the CLI unchanged (docs/errors.md).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ struct Error {
   }
   std::string describe() const;  // "step 'count': timeout: ..." or "bad_input: ..."
 };
+
+// {"category", "message", "step"}: how an error appears in the audit log and in --json reports.
+nlohmann::json toJson(const Error& error);
 
 inline Error makeError(ErrorCategory category, std::string message) {
   return Error{category, std::move(message), {}};

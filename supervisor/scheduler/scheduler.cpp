@@ -115,11 +115,6 @@ class Run {
   std::map<std::string, ArtifactMap> stepOutputs_;
 };
 
-nlohmann::json errorJson(const Error& error) {
-  return {
-      {"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
-}
-
 }  // namespace
 
 Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
@@ -172,7 +167,8 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
   auto inputs = loadWorkflowInputs(workflow, inputFileOverrides);
   if (!inputs.ok()) {
     report.error = inputs.error();
-    audit_.record("input.rejected", errorJson(*report.error));
+    audit_.record("input.rejected",
+                  {{"workflow", workflow.path}, {"error", toJson(*report.error)}});
   }
 
   Run run(io_, audit_, observer_, config_, policy);
@@ -211,7 +207,7 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
       stepReport.error = error;
       report.error = error;
       endFields["status"] = "failed";
-      endFields["error"] = errorJson(error);
+      endFields["error"] = toJson(error);
     }
     audit_.record("step.end", endFields);
     observer_.stepFinished(step.name, stepReport.error ? &*stepReport.error : nullptr,
@@ -235,7 +231,7 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
     }
   }
   nlohmann::json endFields = {{"status", report.ok() ? "succeeded" : "failed"}};
-  if (report.error) endFields["error"] = errorJson(*report.error);
+  if (report.error) endFields["error"] = toJson(*report.error);
   audit_.record("run.end", endFields);
   return report;
 }

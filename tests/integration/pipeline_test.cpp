@@ -18,6 +18,15 @@ std::string examplePolicy() {
   return test::sourcePath("policies/default.yaml");
 }
 
+// Runs a one-step text-transform workflow under a policy whose text-transform section is
+// `section` (YAML, indented as a section's body).
+test::RunResult runTextTransformUnder(const test::TempDir& dir, const std::string& section) {
+  std::string policy =
+      dir.write("policy.yaml", "version: 1\nplugins:\n  text-transform:\n" + section);
+  std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
+  return test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+}
+
 }  // namespace
 
 TEST_CASE("the example pipeline runs through three sandboxed workers") {
@@ -120,11 +129,8 @@ TEST_CASE("a plugin the policy does not know is refused before anything starts")
 TEST_CASE("a method the policy does not grant is refused at the gate") {
   test::TempDir dir;
   // describe and execute, but no init: the supervisor's own init call is denied.
-  std::string policy = dir.write("no-init.yaml",
-                                 "version: 1\nplugins:\n  text-transform:\n    calls: [describe, "
-                                 "execute, shutdown]\n    host: { read_input: {} }\n");
-  std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
-  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  auto run = runTextTransformUnder(
+      dir, "    calls: [describe, execute, shutdown]\n    host: { read_input: {} }\n");
   REQUIRE_FALSE(run.report.ok());
   CHECK(run.report.error->category == ErrorCategory::kPolicyDenial);
   auto denials = test::withEvent(run.audit, "gate.deny");
@@ -135,12 +141,9 @@ TEST_CASE("a method the policy does not grant is refused at the gate") {
 
 TEST_CASE("a host budget that runs out fails the step as a resource limit") {
   test::TempDir dir;
-  std::string policy =
-      dir.write("small.yaml",
-                "version: 1\nplugins:\n  text-transform:\n    calls: [describe, init, execute, "
-                "shutdown]\n    host: { read_input: { max_bytes: 4 } }\n");
-  std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
-  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  auto run = runTextTransformUnder(dir,
+                                   "    calls: [describe, init, execute, shutdown]\n"
+                                   "    host: { read_input: { max_bytes: 4 } }\n");
   REQUIRE_FALSE(run.report.ok());
   CHECK(run.report.error->category == ErrorCategory::kResourceLimit);
   CHECK(run.report.error->step == "attack");
