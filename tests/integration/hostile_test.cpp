@@ -98,3 +98,12 @@ TEST_CASE("hostile: garbage on the RPC socket is a protocol error") {
   attackThenRecover(
       {"rpc-garbage", ErrorCategory::kProtocolError, "protocol.error", nullptr, nullptr});
 }
+
+TEST_CASE("hostile: burning CPU past cpu_seconds is a resource limit") {
+  attackThenRecover({"cpu-burn", ErrorCategory::kResourceLimit, "resource.limit", "limit", "cpu"});
+}
+
+TEST_CASE("hostile: output over max_output_bytes is refused at the gate") {
+  attackThenRecover({"huge-output", ErrorCategory::kResourceLimit, "gate.deny", "method",
+                     "execute.outputs"});
+}
