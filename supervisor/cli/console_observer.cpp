@@ -15,7 +15,9 @@ std::string printable(const std::string& text) {
 
 void ConsoleObserver::stepStarted(size_t index, size_t total, const std::string& step,
                                   const std::string& plugin) {
-  counter_ = "[" + std::to_string(index) + "/" + std::to_string(total) + "]";
+  char counter[48];
+  std::snprintf(counter, sizeof counter, "[%zu/%zu]", index, total);
+  counter_ = counter;
   std::fprintf(out_, "%s %s (%s) ...\n", counter_.c_str(), step.c_str(), plugin.c_str());
   std::fflush(out_);
 }

@@ -104,6 +104,6 @@ TEST_CASE("hostile: burning CPU past cpu_seconds is a resource limit") {
 }
 
 TEST_CASE("hostile: output over max_output_bytes is refused at the gate") {
-  attackThenRecover({"huge-output", ErrorCategory::kResourceLimit, "gate.deny", "method",
-                     "execute.outputs"});
+  attackThenRecover(
+      {"huge-output", ErrorCategory::kResourceLimit, "gate.deny", "method", "execute.outputs"});
 }

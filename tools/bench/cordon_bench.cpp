@@ -6,6 +6,7 @@
 //                        record) into the sandboxed worker and back
 //   floor_capnp_call_us  a bare Cap'n Proto call to another process (no sandbox, no gate)
 //   floor_socketpair_us  a 1-byte ping-pong over a socketpair between two processes
+//   gate_decision_us     one gate decision with its audit record (SHA-256 + write), in-process
 //   worker_rss_kib       resident memory of an idle worker (worker_private_kib: its anonymous part)
 //
 // Figures are medians in microseconds; only ratios carry between machines.
@@ -26,6 +27,7 @@
 
 #include "audit/audit_log.h"
 #include "cordon.capnp.h"
+#include "gate/gate.h"
 #include "policy/policy_parser.h"
 #include "worker/sandbox_spec_builder.h"
 #include "worker/worker_handle.h"
@@ -133,6 +135,7 @@ Summary floorCapnpCall(kj::AsyncIoContext& io, const std::string& peer, int runs
 struct WorkerFigures {
   Summary coldStart;
   Summary call;
+  Summary gateDecision;
   uint64_t rssKib = 0;
   uint64_t privateKib = 0;
 };
@@ -194,6 +197,18 @@ plugins:
     if (!result.ok()) fail(result.error().describe());
   }
   figures.call = summarize(calls);
+
+  // The gate's own share of a call: one decision and its audit record, in this process.
+  progress("gate decisions in-process");
+  cordon::Gate gate(section, *audit.value());
+  cordon::CallScope scope{"noop", "bench", cordon::PluginMethod::kExecute, true, {}, {}, {}};
+  std::vector<double> decisions;
+  for (int i = 0; i < callRuns; ++i) {
+    auto start = Clock::now();
+    if (gate.admitPluginCall(scope, cordon::PluginMethod::kExecute)) fail("gate denied execute");
+    decisions.push_back(microsSince(start));
+  }
+  figures.gateDecision = summarize(decisions);
   figures.rssKib = statusField(handle.pid(), "VmRSS");
   figures.privateKib = statusField(handle.pid(), "RssAnon");
   handle.stop().wait(io.waitScope);
@@ -243,6 +258,7 @@ int main(int argc, char** argv) {
         {"call_us", worker.call.median},
         {"floor_capnp_call_us", capnpCall.median},
         {"floor_socketpair_us", socketpair.median},
+        {"gate_decision_us", worker.gateDecision.median},
         {"worker_rss_kib", worker.rssKib},
         {"worker_private_kib", worker.privateKib},
         {"cold_start_vs_exec", worker.coldStart.median / exec.median},
@@ -265,6 +281,7 @@ int main(int argc, char** argv) {
   row("call_us", worker.call, "floor_capnp_call_us", capnpCall.median);
   row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
   row("floor_socketpair_us", socketpair, nullptr, 0);
+  row("gate_decision_us", worker.gateDecision, "call_us", worker.call.median);
   std::printf("%-22s %10llu KiB (private %llu KiB)\n", "worker_rss_kib",
               static_cast<unsigned long long>(worker.rssKib),
               static_cast<unsigned long long>(worker.privateKib));
