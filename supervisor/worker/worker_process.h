@@ -56,7 +56,7 @@ class WorkerProcess {
   kj::Own<kj::AsyncIoStream> rpcStream_;
   kj::Own<kj::AsyncInputStream> stderr_;
   std::string stderrTail_;
-  char readBuffer_[4096];
+  char readBuffer_[4096] = {};
   kj::UnixEventPort::FdObserver pidObserver_;
   kj::ForkedPromise<WorkerExit> exit_;
 };

@@ -24,10 +24,10 @@ std::vector<std::string> pluginDirectories() {
   return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR};
 }
 
-TempDir::TempDir() {
-  std::random_device random;
-  root_ = std::filesystem::temp_directory_path() /
-          ("cordon-test-" + std::to_string(getpid()) + "-" + std::to_string(random()));
+TempDir::TempDir()
+    : root_(std::filesystem::temp_directory_path() /
+            ("cordon-test-" + std::to_string(getpid()) + "-" +
+             std::to_string(std::random_device()()))) {
   std::filesystem::create_directories(root_);
 }
 

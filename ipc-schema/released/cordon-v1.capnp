@@ -1,0 +1,98 @@
+# The contract between the trusted supervisor (`cordon`) and an untrusted worker
+# (`cordon-worker` with one plugin loaded). Everything that crosses the process boundary is
+# described here; nothing else does. Evolve compatibly only: add fields and methods at new
+# ordinals, never renumber, retype or remove.
+@0x8d3c96d3c786bb08;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("cordon::ipc");
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+struct PluginInfo {
+  name @0 :Text;
+  version @1 :Text;
+  description @2 :Text;
+  abiVersion @3 :UInt32;
+}
+
+struct InputInfo {
+  # An input artifact the plugin may pull with Host.readInput. Data is not sent up front so that
+  # the policy can meter every byte the plugin reads.
+  name @0 :Text;
+  size @1 :UInt64;
+}
+
+struct Artifact {
+  name @0 :Text;
+  data @1 :Data;
+}
+
+enum Status {
+  ok @0;
+  pluginError @1;     # the plugin reported a failure of its own
+  denied @2;          # the plugin gave up after a host call was denied
+  resourceLimit @3;   # the plugin ran out of memory or another budget
+  badInput @4;        # the plugin rejected its config or inputs
+}
+
+struct CallResult {
+  status @0 :Status;
+  message @1 :Text;   # empty when status is ok
+}
+
+interface Plugin {
+  # Served by the worker, called by the supervisor. Every call passes the supervisor's gate.
+
+  describe @0 () -> (info :PluginInfo);
+
+  init @1 (config :List(KeyValue), host :Host) -> (result :CallResult);
+  # Once per worker, before the first execute. `host` is valid for this call only.
+
+  execute @2 (config :List(KeyValue), inputs :List(InputInfo), host :Host)
+      -> (result :CallResult, outputs :List(Artifact));
+  # One workflow step. `host` may read only this step's inputs and is revoked when the call ends.
+
+  shutdown @3 () -> ();
+}
+
+enum LogLevel {
+  debug @0;
+  info @1;
+  warn @2;
+  error @3;
+}
+
+interface Host {
+  # Served by the supervisor, called by the plugin (through the worker's SDK). Every call passes
+  # the gate, which checks the plugin's policy grants and budgets.
+
+  log @0 (level :LogLevel, message :Text) -> ();
+
+  readInput @1 (name :Text, offset :UInt64, maxBytes :UInt32) -> (data :Data, totalSize :UInt64);
+  # Reads up to maxBytes of a named input artifact from offset. An empty `data` at an offset
+  # below totalSize never happens; an empty `data` means end of artifact.
+}
+
+struct SandboxSpec {
+  # Handed to a new worker on fd 4 before it reads anything else; built by the supervisor from
+  # the policy. Not an RPC message: the worker applies it before any plugin byte is mapped.
+  pluginPath @0 :Text;          # host path of the plugin shared object, bind-mounted read-only
+  pluginName @1 :Text;
+
+  limits @2 :Limits;
+  struct Limits {
+    addressSpaceBytes @0 :UInt64;
+    cpuSeconds @1 :UInt64;
+    openFiles @2 :UInt64;
+    processes @3 :UInt64;
+    fileSizeBytes @4 :UInt64;
+  }
+
+  loaderFilter @3 :Data;        # seccomp BPF (struct sock_filter[]) in force while dlopen runs
+  runtimeFilter @4 :Data;       # stacked after dlopen: closes the loader's extra surface
+  maxRpcMessageWords @5 :UInt64;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The folders are the architecture; this keeps them honest.
+#  - plugins/sdk/ is all a plugin author sees: it includes only the C/C++ standard library and itself.
+#  - sandbox-worker/ (untrusted side) never includes supervisor code.
+#  - plugins/ never include Cap'n Proto or anything of Cordon's beyond the SDK.
+#  - only supervisor/gate/ makes call-time policy decisions (PluginPolicy::allows / ::grant).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+status=0
+fail() { echo "layering: $*" >&2; status=1; }
+
+while IFS= read -r line; do fail "SDK includes something outside itself: $line"; done < <(
+  grep -rn '#include' plugins/sdk | grep -v -E '#include <(cordon/[a-z_.]+|[a-z_]+\.h|[a-z_]+)>' || true)
+while IFS= read -r line; do fail "plugin includes more than the SDK: $line"; done < <(
+  grep -rn --include=*.c --include=*.cpp --include=*.h '#include' plugins tests/hostile-plugins tools/bench/noop_plugin.c |
+    grep -v '^plugins/sdk/' | grep -E 'capnp|kj/|"' || true)
+supervisor_dirs=$(cd supervisor && ls -d */ | tr -d / | paste -sd'|')
+while IFS= read -r line; do fail "worker includes supervisor code: $line"; done < <(
+  grep -rn '#include "' sandbox-worker | grep -E "#include \"($supervisor_dirs)/" || true)
+while IFS= read -r line; do fail "policy decision outside the gate: $line"; done < <(
+  grep -rn -E '(\.|->)(allows|grant)\(' supervisor sandbox-worker |
+    grep -v -E '^supervisor/(gate|policy)/' || true)
+
+[ "$status" -eq 0 ] && echo "layering: ok"
+exit "$status"

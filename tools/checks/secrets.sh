@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fails when something that looks like a private key is committed outside tests/fixtures/.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+pattern='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|minisign encrypted secret key|untrusted comment: .*secret key'
+found=$(git ls-files -co --exclude-standard | grep -v '^tests/fixtures/' | grep -v '^tools/checks/secrets.sh$' |
+  xargs -d '\n' grep -l -E -- "$pattern" 2>/dev/null || true)
+if [ -n "$found" ]; then
+  echo "secrets: private key material outside tests/fixtures/:" >&2
+  echo "$found" >&2
+  exit 1
+fi
+echo "secrets: none found"
