@@ -29,7 +29,7 @@ void keepOnlyProtocolFds() {
 
 std::string containProcess(const SandboxSpec& spec) {
   keepOnlyProtocolFds();
-  enterNamespaces();
+  configureNamespaces();
   std::string pluginPath = enterEmptyRoot(spec.pluginPath, spec.pluginName);
   applyResourceLimits(spec.limits);
   dropPrivileges();

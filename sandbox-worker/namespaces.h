@@ -1,12 +1,11 @@
-// Step: new namespaces. What exists for the worker is decided here; what it may call is decided
-// by seccomp later.
+// Step: namespaces. They are created by the supervisor when it clones the worker (a PID namespace
+// can only be entered by a new process, and ids must be mapped before exec); here the worker
+// checks it is in them and configures what is left. What it may call is decided by seccomp later.
 #pragma once
 
 namespace cordon::worker {
 
-// Unshares user, mount, network, IPC, UTS and cgroup namespaces and maps the caller's uid and
-// gid to 0 inside (the worker drops every capability of that mapping before plugin code runs).
-// PID namespaces need a fork and come with full isolation (issue #3).
-void enterNamespaces();
+// Throws SetupError when the worker is not PID 1 of a fresh PID namespace.
+void configureNamespaces();
 
 }  // namespace cordon::worker

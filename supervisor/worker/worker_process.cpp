@@ -1,9 +1,10 @@
 #include "worker/worker_process.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "worker_protocol.h"
@@ -39,6 +41,48 @@ struct FdGuard {
     return fd;
   }
 };
+
+// The worker gets its namespaces at birth: a PID namespace can only be entered by a new process,
+// and a user namespace made here lets the child map its ids before it execs (after the exec it
+// would hold no capability to do so). The worker configures the rest (docs/architecture.md).
+constexpr uint64_t kWorkerNamespaces = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
+                                       CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+
+// Everything the child needs, prepared before the clone: between clone and exec it may only make
+// async-signal-safe calls (no allocation: the parent's heap locks may be held).
+struct SpawnPlan {
+  const char* binary;
+  int errWrite;
+  int rpcChild;
+  int spec;
+  char uidMap[32];
+  char gidMap[32];
+};
+
+bool writeProcFile(const char* path, const char* text) {
+  int file = open(path, O_WRONLY | O_CLOEXEC);
+  if (file < 0) return false;
+  ssize_t length = static_cast<ssize_t>(std::strlen(text));
+  bool ok = write(file, text, static_cast<size_t>(length)) == length;
+  close(file);
+  return ok;
+}
+
+[[noreturn]] void execWorker(const SpawnPlan& plan) {
+  // The child: map uid and gid (setgroups must be denied first), wire fds 2/3/4, exec.
+  bool mapped = writeProcFile("/proc/self/setgroups", "deny") &&
+                writeProcFile("/proc/self/uid_map", plan.uidMap) &&
+                writeProcFile("/proc/self/gid_map", plan.gidMap);
+  if (mapped && dup2(plan.errWrite, protocol::kReportFd) >= 0 &&
+      dup2(plan.rpcChild, protocol::kRpcFd) >= 0 && dup2(plan.spec, protocol::kSpecFd) >= 0) {
+    char* argv[] = {const_cast<char*>(plan.binary), nullptr};
+    char* envp[] = {nullptr};  // the worker starts with an empty environment
+    execve(plan.binary, argv, envp);
+  }
+  static const char kFailed[] = "cordon-worker: setup-failed: cannot map ids or exec the worker\n";
+  if (write(plan.errWrite, kFailed, sizeof kFailed - 1) < 0) _exit(protocol::kExitSetupFailed);
+  _exit(protocol::kExitSetupFailed);
+}
 
 }  // namespace
 
@@ -69,26 +113,26 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
     return spawnError("write sandbox spec");
   }
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fd.fds[kErrWrite], protocol::kReportFd);
-  posix_spawn_file_actions_adddup2(&actions, fd.fds[kRpcChild], protocol::kRpcFd);
-  posix_spawn_file_actions_adddup2(&actions, fd.fds[kSpec], protocol::kSpecFd);
-  char* argv[] = {const_cast<char*>(workerBinary.c_str()), nullptr};
-  char* envp[] = {nullptr};  // the worker starts with an empty environment
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, workerBinary.c_str(), &actions, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    errno = rc;
-    return spawnError(workerBinary);
+  // Every source descriptor moves above the protocol's numbers first, so the child's dup2 calls
+  // can never overwrite one another.
+  for (int index : {kErrWrite, kRpcChild, kSpec}) {
+    int moved = fcntl(fd.fds[index], F_DUPFD_CLOEXEC, 10);
+    if (moved < 0) return spawnError("fcntl F_DUPFD_CLOEXEC");
+    close(fd.fds[index]);
+    fd.fds[index] = moved;
   }
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    ::kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return spawnError("pidfd_open");
-  }
+  SpawnPlan plan{workerBinary.c_str(), fd.fds[kErrWrite], fd.fds[kRpcChild], fd.fds[kSpec], {}, {}};
+  std::snprintf(plan.uidMap, sizeof plan.uidMap, "0 %u 1", static_cast<unsigned>(geteuid()));
+  std::snprintf(plan.gidMap, sizeof plan.gidMap, "0 %u 1", static_cast<unsigned>(getegid()));
+
+  int pidfd = -1;
+  struct clone_args args {};
+  args.flags = CLONE_PIDFD | kWorkerNamespaces;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) return spawnError("clone3 with new namespaces");
+  if (pid == 0) execWorker(plan);  // never returns
   auto rpc = io.lowLevelProvider->wrapSocketFd(fd.release(kRpcParent),
                                                kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   auto err = io.lowLevelProvider->wrapInputFd(fd.release(kErrRead),

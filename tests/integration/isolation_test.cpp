@@ -1,0 +1,131 @@
+// The sandbox as the kernel sees it: a live worker, inspected from outside through /proc. These
+// are the properties docs/architecture.md promises before any plugin code runs.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "policy/policy_parser.h"
+#include "test_support.h"
+#include "worker/sandbox_spec_builder.h"
+#include "worker/worker_handle.h"
+
+using namespace cordon;
+
+namespace {
+
+std::string statusField(pid_t pid, const std::string& key) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(key + ":", 0) == 0) {
+      auto value = line.substr(key.size() + 1);
+      return value.substr(value.find_first_not_of(" \t"));
+    }
+  }
+  return "";
+}
+
+std::string namespaceOf(const std::string& pid, const char* kind) {
+  return std::filesystem::read_symlink("/proc/" + pid + "/ns/" + kind).string();
+}
+
+struct LiveWorker {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(R"(version: 1
+plugins:
+  text-transform:
+    calls: [describe, init, execute, shutdown]
+    limits: { memory_mb: 128, cpu_seconds: 7, open_files: 20 }
+)",
+                                                  "policy.yaml"));
+  std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  SilentObserver observer;
+  std::unique_ptr<WorkerHandle> worker;
+
+  LiveWorker() {
+    const PluginPolicy& section = *policy.forPlugin("text-transform");
+    std::string plugin = test::pluginDirectories()[0] + "/text-transform.so";
+    auto spec = buildSandboxSpec("text-transform", plugin, section);
+    REQUIRE(spec.ok());
+    WorkerLaunch launch{"text-transform", plugin, test::workerBinary(), &section, spec.value()};
+    auto started = WorkerHandle::start(test::eventLoop(), *audit, observer, launch)
+                       .wait(test::eventLoop().waitScope);
+    REQUIRE_MESSAGE(started.ok(), started.error().describe());
+    worker = std::move(started.value());
+  }
+  ~LiveWorker() { worker->stop().wait(test::eventLoop().waitScope); }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(LiveWorker, "a worker lives in namespaces of its own") {
+  std::string pid = std::to_string(worker->pid());
+  for (const char* kind : {"user", "pid", "mnt", "net", "ipc", "uts", "cgroup"}) {
+    INFO("namespace " << kind);
+    CHECK(namespaceOf(pid, kind) != namespaceOf("self", kind));
+  }
+  CHECK(statusField(worker->pid(), "NSpid").find("\t1") != std::string::npos);  // PID 1 inside
+}
+
+TEST_CASE_FIXTURE(LiveWorker, "a worker holds no privileges and is under seccomp") {
+  CHECK(statusField(worker->pid(), "NoNewPrivs") == "1");
+  CHECK(statusField(worker->pid(), "Seccomp") == "2");          // filter mode
+  CHECK(statusField(worker->pid(), "Seccomp_filters") == "2");  // loader + runtime
+  CHECK(statusField(worker->pid(), "CapEff") == "0000000000000000");
+  CHECK(statusField(worker->pid(), "CapPrm") == "0000000000000000");
+  CHECK(statusField(worker->pid(), "CapBnd") == "0000000000000000");
+  CHECK(statusField(worker->pid(), "CapAmb") == "0000000000000000");
+}
+
+TEST_CASE_FIXTURE(LiveWorker,
+                  "a worker has the policy's rlimits, an empty environment and fds 0-3 only") {
+  std::ifstream limits("/proc/" + std::to_string(worker->pid()) + "/limits");
+  std::string text((std::istreambuf_iterator<char>(limits)), {});
+  CHECK(text.find("Max cpu time              7                    8") != std::string::npos);
+  CHECK(text.find("Max open files            20                   20") != std::string::npos);
+  CHECK(text.find("Max address space         134217728            134217728") != std::string::npos);
+  CHECK(text.find("Max file size             0                    0") != std::string::npos);
+
+  if (geteuid() != 0) {
+    WARN("not root: /proc of a non-dumpable worker is closed to us; environment and fds unchecked");
+    return;
+  }
+  std::ifstream environ("/proc/" + std::to_string(worker->pid()) + "/environ");
+  CHECK(std::string((std::istreambuf_iterator<char>(environ)), {}).empty());
+  std::map<int, std::string> fds;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(worker->pid()) + "/fd")) {
+    fds[std::stoi(entry.path().filename().string())] =
+        std::filesystem::read_symlink(entry).string();
+  }
+  // 0-1 /dev/null, 2 the report pipe, 3 the RPC socket. Past those only what the worker's event
+  // loop made itself after the sandbox was built (epoll, eventfd): nothing inherited, no file,
+  // no other socket, not the spec memfd.
+  CHECK(fds.at(0) == "/dev/null");
+  CHECK(fds.at(1) == "/dev/null");
+  CHECK(fds.at(2).rfind("pipe:", 0) == 0);
+  CHECK(fds.at(3).rfind("socket:", 0) == 0);
+  for (const auto& [fd, target] : fds) {
+    if (fd <= 3) continue;
+    INFO("fd " << fd << " -> " << target);
+    CHECK(target.rfind("anon_inode:", 0) == 0);
+  }
+}
+
+TEST_CASE_FIXTURE(LiveWorker, "a worker's root holds nothing but its plugin") {
+  if (geteuid() != 0) {
+    WARN("not root: the worker's root is closed to us");
+    return;
+  }
+  std::string root = "/proc/" + std::to_string(worker->pid()) + "/root";
+  std::set<std::string> top;
+  for (const auto& entry : std::filesystem::directory_iterator(root)) {
+    top.insert(entry.path().filename().string());
+  }
+  CHECK(top == std::set<std::string>{"plugin"});
+  CHECK(std::filesystem::exists(root + "/plugin/text-transform.so"));
+  CHECK_FALSE(std::filesystem::exists(root + "/etc/passwd"));
+}
