@@ -172,15 +172,23 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
   }
 
   Run run(io_, audit_, observer_, config_, policy);
+  // A step that failed or was skipped blocks every step that reads from it, and only those:
+  // independent branches of the graph still run, so one hostile plugin costs only its own data.
+  std::vector<bool> blocked(graph.nodes.size(), false);
   size_t position = 0;
   for (size_t index : graph.order) {
     const Step& step = *graph.nodes[index].step;
     StepReport stepReport{step.name, step.plugin, StepState::kSkipped, std::nullopt, 0, {}};
     ++position;
-    if (report.error) {
-      std::string reason =
-          "not run: " + (report.error->step.empty() ? std::string("the run failed")
-                                                    : "step '" + report.error->step + "' failed");
+    std::string blocker = inputs.ok() ? "" : "the workflow's inputs could not be read";
+    for (size_t dependency : graph.nodes[index].dependsOn) {
+      if (blocker.empty() && blocked[dependency]) {
+        blocker = "step '" + graph.nodes[dependency].step->name + "' did not succeed";
+      }
+    }
+    if (!blocker.empty()) {
+      blocked[index] = true;
+      std::string reason = "not run: " + blocker;
       observer_.stepSkipped(step.name, reason);
       audit_.record("step.skipped",
                     {{"step", step.name}, {"plugin", step.plugin}, {"reason", reason}});
@@ -205,7 +213,8 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
       if (error.step.empty()) error.step = step.name;
       stepReport.state = StepState::kFailed;
       stepReport.error = error;
-      report.error = error;
+      blocked[index] = true;
+      if (!report.error) report.error = error;  // the first failure is the run's
       endFields["status"] = "failed";
       endFields["error"] = toJson(error);
     }
@@ -216,18 +225,17 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
   }
   run.stopWorkers();
 
-  if (!report.error) {
-    for (const auto& output : workflow.outputs) {
-      const ArtifactMap* source =
-          output.from.isWorkflowInput() ? &inputs.value() : run.outputsOf(output.from.source);
-      auto it = source == nullptr ? inputs.value().end() : source->find(output.from.name);
-      if (source == nullptr || it == source->end()) {
-        report.error = makeError(ErrorCategory::kBadInput, "workflow output '" + output.name +
-                                                               "' reads '" + output.from.text() +
-                                                               "', which was not produced");
-        break;
-      }
+  // A failed run still reports the outputs its surviving branches produced.
+  for (const auto& output : inputs.ok() ? workflow.outputs : std::vector<WorkflowOutput>{}) {
+    const ArtifactMap* source =
+        output.from.isWorkflowInput() ? &inputs.value() : run.outputsOf(output.from.source);
+    auto it = source == nullptr ? inputs.value().end() : source->find(output.from.name);
+    if (source != nullptr && it != source->end()) {
       report.outputs[output.name] = it->second;
+    } else if (!report.error) {
+      report.error =
+          makeError(ErrorCategory::kBadInput, "workflow output '" + output.name + "' reads '" +
+                                                  output.from.text() + "', which was not produced");
     }
   }
   nlohmann::json endFields = {{"status", report.ok() ? "succeeded" : "failed"}};

@@ -1,5 +1,6 @@
 // Runs a validated workflow graph: one worker per plugin, kept for every step that uses it;
-// steps in topological order; the first failure stops the run and skips what depends on it.
+// steps in topological order. A failed step fails the run and skips every step that depends on
+// it; steps that do not depend on it still run.
 #pragma once
 
 #include <kj/async-io.h>

@@ -1,6 +1,7 @@
 // Hostile plugins against the real worker. Each attack must be stopped, reported with the right
-// category and the step's name, audited, and leave this same supervisor able to run the next
-// (benign) workflow, with the audit chain intact.
+// category and the step's name, audited, cost nothing but its own step (an independent sibling
+// step in the same workflow still produces its output), and leave this same supervisor able to
+// run the next workflow, with the audit chain intact.
 #include <doctest/doctest.h>
 
 #include "test_support.h"
@@ -21,7 +22,7 @@ void attackThenRecover(const Expected& expected) {
   test::TempDir dir;
   const std::string audit = dir.path("audit.jsonl");
   const std::string policy = test::sourcePath("tests/policies/hostile.yaml");
-  std::string workflow = dir.write("attack.yaml", test::oneStepWorkflow(expected.plugin, "result"));
+  std::string workflow = dir.write("attack.yaml", test::attackWithSibling(expected.plugin));
 
   auto attack = test::runWorkflow(workflow, policy, audit);
   REQUIRE_FALSE_MESSAGE(attack.report.ok(), "the attack by " << expected.plugin << " succeeded");
@@ -29,7 +30,9 @@ void attackThenRecover(const Expected& expected) {
   INFO("error: " << error.describe());
   CHECK(error.category == expected.category);
   CHECK(error.step == "attack");
-  CHECK(attack.report.outputs.empty());
+  // The attack cost only its own branch: the independent sibling step ran and is right.
+  REQUIRE(attack.report.outputs.count("sibling") == 1);
+  CHECK(*attack.report.outputs.at("sibling") == "SOME TEXT FOR THE PLUGIN");
 
   auto explained = test::withEvent(attack.audit, expected.auditEvent);
   REQUIRE_MESSAGE(!explained.empty(), "no '" << expected.auditEvent << "' audit record");
@@ -38,7 +41,8 @@ void attackThenRecover(const Expected& expected) {
     CHECK(explained[0][expected.auditDetail] == expected.detailValue);
   }
   CHECK(test::withEvent(attack.audit, "run.end").at(0)["status"] == "failed");
-  CHECK(test::withEvent(attack.audit, "plugin.stop").size() == 1);
+  CHECK(test::withEvent(attack.audit, "plugin.stop").size() ==
+        2);  // the attacker's and the sibling's
 
   // The same process, the same audit log: the next workflow runs as if nothing happened.
   auto next = test::runWorkflow(test::sourcePath("examples/text-pipeline/workflow.yaml"),

@@ -94,4 +94,16 @@ std::string oneStepWorkflow(const std::string& plugin, const std::string& output
   return yaml.str();
 }
 
+std::string attackWithSibling(const std::string& plugin) {
+  return "name: attack-" + plugin + "\n" +
+         "inputs:\n  text: { value: \"some text for the plugin\" }\n"
+         "steps:\n"
+         "  - name: attack\n    plugin: " +
+         plugin +
+         "\n    inputs: { text: inputs.text }\n"
+         "  - name: sibling\n    plugin: text-transform\n    config: { mode: upper }\n"
+         "    inputs: { text: inputs.text }\n"
+         "outputs:\n  sibling: sibling.text\n";
+}
+
 }  // namespace cordon::test

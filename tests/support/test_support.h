@@ -76,4 +76,8 @@ std::vector<nlohmann::json> withEvent(const std::vector<nlohmann::json>& records
 // workflow's `result` (when it has one).
 std::string oneStepWorkflow(const std::string& plugin, const std::string& output = "");
 
+// Step `attack` runs `plugin`; an independent step `sibling` upper-cases the same input with
+// text-transform (its output is the workflow's `sibling`, "SOME TEXT FOR THE PLUGIN").
+std::string attackWithSibling(const std::string& plugin);
+
 }  // namespace cordon::test
