@@ -97,14 +97,30 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
                                 const std::string& reason) {
   Error error = makeError(category, reason);
   error.step = scope.step;
+  if (!scope.firstDenial) scope.firstDenial = error;
+  if (scope.denialsRecorded >= kDenialRecordsPerCall) {
+    ++scope.denialsSuppressed;
+    return error;
+  }
+  ++scope.denialsRecorded;
   audit_.record("gate.deny", {{"plugin", scope.plugin},
                               {"step", scope.step},
                               {"direction", direction},
                               {"method", method},
                               {"category", categoryName(category)},
                               {"reason", reason}});
-  if (!scope.firstDenial) scope.firstDenial = error;
   return error;
+}
+
+void Gate::closeScope(CallScope& scope) {
+  scope.open = false;
+  if (scope.denialsSuppressed == 0) return;
+  audit_.record("gate.deny_suppressed", {{"plugin", scope.plugin},
+                                         {"step", scope.step},
+                                         {"method", pluginMethodName(scope.method)},
+                                         {"recorded", scope.denialsRecorded},
+                                         {"suppressed", scope.denialsSuppressed}});
+  scope.denialsSuppressed = 0;
 }
 
 void Gate::allow(const CallScope& scope, const std::string& direction, const std::string& method) {

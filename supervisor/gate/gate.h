@@ -31,6 +31,14 @@ class Gate {
                                         uint64_t bytes);
   std::optional<Error> admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes);
 
+  // Ends the call: its Host capability is revoked, and denials past the per-call record cap are
+  // summarised in one gate.deny_suppressed record.
+  void closeScope(CallScope& scope);
+
+  // A plugin that hammers a refused capability must not flood the operator's audit log: past
+  // this many gate.deny records in one call, further denials are counted, not written.
+  static constexpr uint64_t kDenialRecordsPerCall = 16;
+
   // Wraps the worker's plugin capability in a membrane whose every crossing call, including
   // calls on capabilities passed through it later (the Host), is put to admit*Call first.
   // `current` names the scope of the call in flight; the caller keeps it up to date.

@@ -2,9 +2,11 @@
 
 #include <linux/seccomp.h>
 #include <seccomp.h>
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <cstdlib>
 #include <memory>
@@ -60,6 +62,12 @@ Outcome<std::vector<unsigned char>> compileLoader(const PluginPolicy& policy) {
       rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 0);
     }
     if (rc != 0) return compileError(policy, "cannot add rule for '" + name + "'");
+  }
+  // glibc tries clone3 first and falls back to clone when the kernel says ENOSYS; answering
+  // ENOSYS keeps that fallback (and so thread and process creation) on the path the filter
+  // inspects and traps, instead of a syscall whose arguments live in memory it cannot read.
+  if (seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), resolve("clone3"), 0) != 0) {
+    return compileError(policy, "cannot add the clone3 rule");
   }
   // The worker stacks the runtime filter after dlopen. Stacking can only narrow what is allowed,
   // and flags (listeners, TSYNC) stay forbidden; the runtime filter closes seccomp entirely.

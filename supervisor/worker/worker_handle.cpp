@@ -1,5 +1,6 @@
 #include "worker/worker_handle.h"
 
+#include <chrono>
 #include <set>
 #include <variant>
 
@@ -17,7 +18,24 @@ using CallEnd = std::variant<Outcome<T>, kj::Exception, TimedOut>;
 
 // A worker that lost its connection normally exits within milliseconds; one that does not is
 // killed after this long.
-constexpr kj::Duration kExitGrace = 2 * kj::SECONDS;
+constexpr std::chrono::milliseconds kExitGrace{2000};
+
+// Resolves once `delay` of real time has passed from now. kj's timer measures from the time of
+// the event loop's last turn, which is stale after long synchronous work (reading a large input,
+// verifying a large audit log): a budget taken from it would be silently shortened. So the
+// deadline is fixed on the steady clock and re-armed until it has really passed.
+kj::Promise<void> realDelay(kj::Timer& timer, std::chrono::steady_clock::time_point end) {
+  auto now = std::chrono::steady_clock::now();
+  if (now >= end) return kj::READY_NOW;
+  auto remaining = std::chrono::duration_cast<std::chrono::nanoseconds>(end - now).count();
+  return timer.afterDelay(remaining * kj::NANOSECONDS).then([&timer, end]() {
+    return realDelay(timer, end);
+  });
+}
+
+kj::Promise<void> realDelay(kj::Timer& timer, std::chrono::milliseconds delay) {
+  return realDelay(timer, std::chrono::steady_clock::now() + delay);
+}
 
 capnp::ReaderOptions readerOptionsFor(const PluginPolicy& policy) {
   capnp::ReaderOptions options;
@@ -109,12 +127,12 @@ kj::Promise<Outcome<T>> WorkerHandle::guarded(std::shared_ptr<CallScope> scope,
                                               kj::Promise<Outcome<T>> call) {
   auto ended = call.then([](Outcome<T> result) { return CallEnd<T>(std::move(result)); },
                          [](kj::Exception&& e) { return CallEnd<T>(kj::mv(e)); });
-  auto deadline = io_.provider->getTimer()
-                      .afterDelay(policy_.callTimeout.count() * kj::MILLISECONDS)
-                      .then([]() { return CallEnd<T>(TimedOut{}); });
+  auto deadline = realDelay(io_.provider->getTimer(), policy_.callTimeout).then([]() {
+    return CallEnd<T>(TimedOut{});
+  });
   return ended.exclusiveJoin(kj::mv(deadline))
       .then([this, scope](CallEnd<T> end) -> kj::Promise<Outcome<T>> {
-        scope->open = false;  // revokes the Host capability handed out for this call
+        gate_.closeScope(*scope);  // revokes the Host capability handed out for this call
         if (auto* result = std::get_if<Outcome<T>>(&end)) return std::move(*result);
         if (std::holds_alternative<TimedOut>(end)) {
           broken_ = true;
@@ -149,7 +167,7 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
   // sandbox is gone within milliseconds; one that is still there after the grace period lost its
   // connection because the supervisor dropped it for a protocol violation.
   auto lingered = std::make_shared<bool>(false);
-  auto grace = io_.provider->getTimer().afterDelay(kExitGrace).then([this, lingered]() {
+  auto grace = realDelay(io_.provider->getTimer(), kExitGrace).then([this, lingered]() {
     *lingered = true;
     process_->kill();
     return process_->exited();
@@ -291,7 +309,7 @@ kj::Promise<void> WorkerHandle::stop() {
     rpc_ = nullptr;
     network_ = nullptr;
     stream_ = nullptr;
-    auto grace = io_.provider->getTimer().afterDelay(kExitGrace).then([this]() {
+    auto grace = realDelay(io_.provider->getTimer(), kExitGrace).then([this]() {
       process_->kill();
       return process_->exited();
     });

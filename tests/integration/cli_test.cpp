@@ -68,9 +68,9 @@ TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
 TEST_CASE("run: 1 when the workflow fails, with the category and the step") {
   test::TempDir dir;
   std::string workflow = dir.write("attack.yaml", test::oneStepWorkflow("segfault", "result"));
-  Command run =
-      runCordon("run " + workflow + " --policy " + test::sourcePath("tests/policies/hostile.yaml") +
-                " --audit-log " + dir.path("audit.jsonl") + " --json");
+  Command run = runCordon("run " + workflow + " --policy " +
+                          test::sourcePath("tests/security/hostile-policy.yaml") + " --audit-log " +
+                          dir.path("audit.jsonl") + " --json");
   INFO(run.output);
   CHECK(run.exitCode == 1);
   CHECK(contains(run.output, "\"category\": \"crash\""));

@@ -2,7 +2,9 @@
 // that stop the run, and the audit trail they leave.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "cli/preflight.h"
 #include "test_support.h"
@@ -151,4 +153,20 @@ TEST_CASE("a host budget that runs out fails the step as a resource limit") {
   REQUIRE_FALSE(denials.empty());
   CHECK(denials[0]["method"] == "read_input");
   CHECK(denials[0]["category"] == "resource_limit");
+}
+
+TEST_CASE("a call's timeout runs from when the call starts, not from the event loop's last turn") {
+  // kj's timer only advances when the loop turns; long synchronous work before a call (a large
+  // input read, a large audit log verified) must not eat into that call's budget.
+  test::TempDir dir;
+  auto warmup = runTextTransformUnder(dir,
+                                      "    calls: [describe, init, execute, shutdown]\n"
+                                      "    host: { read_input: {} }\n");
+  REQUIRE(warmup.report.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the loop does not turn
+  auto run = runTextTransformUnder(dir,
+                                   "    calls: [describe, init, execute, shutdown]\n"
+                                   "    host: { read_input: {} }\n"
+                                   "    timeout_ms: 1000\n");
+  CHECK_MESSAGE(run.report.ok(), run.report.error->describe());
 }

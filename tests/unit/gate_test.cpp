@@ -24,7 +24,7 @@ plugins:
                                                   "policy.yaml"));
   std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
   Gate gate{*policy.forPlugin("p"), *audit};
-  CallScope scope{"p", "step-1", PluginMethod::kExecute, true, {}, {}, {}};
+  CallScope scope{"p", "step-1", PluginMethod::kExecute};
 
   std::vector<nlohmann::json> records() const { return test::readAudit(dir.path("audit.jsonl")); }
 };
@@ -65,7 +65,7 @@ TEST_CASE("a capability the policy leaves out is denied") {
       YamlDocument::parse("version: 1\nplugins:\n  p: { calls: [execute] }\n", "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
   Gate gate(*policy.forPlugin("p"), *audit);
-  CallScope scope{"p", "s", PluginMethod::kExecute, true, {}, {}, {}};
+  CallScope scope{"p", "s", PluginMethod::kExecute};
   auto denial = gate.admitHostCall(scope, HostCapability::kLog);
   REQUIRE(denial.has_value());
   CHECK(denial->message.find("does not grant host capability 'log'") != std::string::npos);
@@ -80,7 +80,7 @@ TEST_CASE_FIXTURE(GateFixture, "host budgets are charged per call and run out") 
   REQUIRE(tooMuch.has_value());
   CHECK(tooMuch->category == ErrorCategory::kResourceLimit);
 
-  CallScope next{"p", "step-2", PluginMethod::kExecute, true, {}, {}, {}};
+  CallScope next{"p", "step-2", PluginMethod::kExecute};
   CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kReadInput, 1).has_value());
   CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kReadInput, 1).has_value());
   CHECK_FALSE(gate.chargeHostBudget(next, HostCapability::kReadInput, 1).has_value());
@@ -112,4 +112,16 @@ TEST_CASE("a plugin without a policy section may not start, and that is audited"
   REQUIRE(log.size() == 2);
   CHECK(log[1]["event"] == "gate.deny");
   CHECK(log[1]["plugin"] == "stranger");
+}
+
+TEST_CASE_FIXTURE(GateFixture, "a flood of denials in one call is capped in the audit log") {
+  for (int i = 0; i < 1000; ++i) gate.admitPluginCall(scope, PluginMethod::kInit);
+  gate.closeScope(scope);
+  auto log = records();
+  CHECK(test::withEvent(log, "gate.deny").size() == Gate::kDenialRecordsPerCall);
+  auto summary = test::withEvent(log, "gate.deny_suppressed");
+  REQUIRE(summary.size() == 1);
+  CHECK(summary[0]["suppressed"] == 1000 - Gate::kDenialRecordsPerCall);
+  CHECK(summary[0]["recorded"] == Gate::kDenialRecordsPerCall);
+  CHECK_FALSE(scope.open);
 }

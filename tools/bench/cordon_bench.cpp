@@ -201,7 +201,7 @@ plugins:
   // The gate's own share of a call: one decision and its audit record, in this process.
   progress("gate decisions in-process");
   cordon::Gate gate(section, *audit.value());
-  cordon::CallScope scope{"noop", "bench", cordon::PluginMethod::kExecute, true, {}, {}, {}};
+  cordon::CallScope scope{"noop", "bench", cordon::PluginMethod::kExecute};
   std::vector<double> decisions;
   for (int i = 0; i < callRuns; ++i) {
     auto start = Clock::now();

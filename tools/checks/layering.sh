@@ -12,7 +12,7 @@ fail() { echo "layering: $*" >&2; status=1; }
 while IFS= read -r line; do fail "SDK includes something outside itself: $line"; done < <(
   grep -rn '#include' plugins/sdk | grep -v -E '#include <(cordon/[a-z_.]+|[a-z_]+\.h|[a-z_]+)>' || true)
 while IFS= read -r line; do fail "plugin includes more than the SDK: $line"; done < <(
-  grep -rn --include=*.c --include=*.cpp --include=*.h '#include' plugins tests/hostile-plugins tools/bench/noop_plugin.c |
+  grep -rn --include=*.c --include=*.cpp --include=*.h '#include' plugins tests/security/plugins tools/bench/noop_plugin.c |
     grep -v '^plugins/sdk/' | grep -E 'capnp|kj/|"' || true)
 supervisor_dirs=$(cd supervisor && ls -d */ | tr -d / | paste -sd'|')
 while IFS= read -r line; do fail "worker includes supervisor code: $line"; done < <(

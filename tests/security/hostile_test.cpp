@@ -21,7 +21,7 @@ struct Expected {
 void attackThenRecover(const Expected& expected) {
   test::TempDir dir;
   const std::string audit = dir.path("audit.jsonl");
-  const std::string policy = test::sourcePath("tests/policies/hostile.yaml");
+  const std::string policy = test::sourcePath("tests/security/hostile-policy.yaml");
   std::string workflow = dir.write("attack.yaml", test::attackWithSibling(expected.plugin));
 
   auto attack = test::runWorkflow(workflow, policy, audit);
@@ -47,7 +47,8 @@ void attackThenRecover(const Expected& expected) {
   // The same process, the same audit log: the next workflow runs as if nothing happened.
   auto next = test::runWorkflow(test::sourcePath("examples/text-pipeline/workflow.yaml"),
                                 test::sourcePath("policies/default.yaml"), audit);
-  CHECK_MESSAGE(next.report.ok(), "the run after the attack failed");
+  std::string nextError = next.report.ok() ? "" : next.report.error->describe();
+  CHECK_MESSAGE(next.report.ok(), "the run after the attack failed: " << nextError);
   CHECK(next.report.outputs.size() == 3);
   auto verified = verifyAuditLog(audit);
   std::string why = verified.ok() ? std::string() : verified.error().message;
@@ -110,4 +111,72 @@ TEST_CASE("hostile: burning CPU past cpu_seconds is a resource limit") {
 TEST_CASE("hostile: output over max_output_bytes is refused at the gate") {
   attackThenRecover(
       {"huge-output", ErrorCategory::kResourceLimit, "gate.deny", "method", "execute.outputs"});
+}
+
+TEST_CASE("hostile: flooding a host capability is stopped at its budget") {
+  attackThenRecover({"log-flood", ErrorCategory::kResourceLimit, "gate.deny", "method", "log"});
+}
+
+TEST_CASE("hostile: an RPC message past every bound is a protocol error") {
+  attackThenRecover(
+      {"oversized-message", ErrorCategory::kProtocolError, "protocol.error", nullptr, nullptr});
+}
+
+TEST_CASE("hostile: a forged violation report on stderr is not believed") {
+  test::TempDir dir;
+  std::string workflow = dir.write("forged.yaml", test::oneStepWorkflow("forged-report", "result"));
+  auto run = test::runWorkflow(workflow, test::sourcePath("tests/security/hostile-policy.yaml"),
+                               dir.path("audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(*run.report.outputs.at("result") == "innocent");
+  CHECK(test::withEvent(run.audit, "sandbox.violation").empty());
+  CHECK(test::withEvent(run.audit, "plugin.stop").at(0)["exit"] == "exit code 0");
+}
+
+TEST_CASE("hostile: single-syscall escape attempts are each stopped at their syscall") {
+  // plugin (tests/security/plugins/syscall_attempts.c) -> the syscall the sandbox stops it at
+  const std::pair<const char*, const char*> attempts[] = {
+      {"ptrace-attach", "ptrace"},
+      {"kill-others", "kill"},
+      {"bpf-load", "bpf"},
+      {"io-uring", "io_uring_setup"},
+      {"userfaultfd", "userfaultfd"},
+      {"perf-event", "perf_event_open"},
+      {"keyctl", "add_key"},
+      {"mount-tmpfs", "mount"},
+      {"unshare-userns", "unshare"},
+      {"setns", "setns"},
+      {"chroot", "chroot"},
+      {"execveat", "execveat"},
+      // glibc blocks every signal around clone, so the kernel kills the worker with SIGSYS
+      // before the in-process reporter can name the call: the category is right, the name is
+      // unknown (seccomp user notification would name it; issue #3).
+      {"thread-bomb", nullptr},
+      {"tiocsti", "ioctl"},
+      {"proc-self-mem", "openat"},
+      {"dotdot-shadow", "openat"},
+      {"proc-one-root", "openat"},
+      {"write-file", "openat"},
+      {"symlink", "symlink"},
+      {"mprotect-exec", "mprotect"},
+      {"mmap-exec", "mmap"},
+      {"memfd-exec", "memfd_create"},
+      {"unix-socket", "socket"},
+      {"netlink-socket", "socket"},
+      {"packet-socket", "socket"},
+      {"inet6-socket", "socket"},
+      {"socketpair", "socketpair"},
+      {"fd-exhaustion", "dup"},
+      {"process-vm-read", "process_vm_readv"},
+      {"seccomp-escape", "seccomp"},
+      {"sigsys-handler", "rt_sigaction"},
+      {"personality", "personality"},
+      {"prctl-dumpable", "prctl"},
+  };
+  for (const auto& [plugin, syscall] : attempts) {
+    SUBCASE(plugin) {
+      attackThenRecover({plugin, ErrorCategory::kSandboxViolation, "sandbox.violation",
+                         syscall == nullptr ? nullptr : "syscall", syscall});
+    }
+  }
 }
