@@ -92,7 +92,9 @@ struct SandboxSpec {
     fileSizeBytes @4 :UInt64;
   }
 
-  loaderFilter @3 :Data;        # seccomp BPF (struct sock_filter[]) in force while dlopen runs
-  runtimeFilter @4 :Data;       # stacked after dlopen: closes the loader's extra surface
+  loaderFilter @3 :Data;        # the seccomp BPF program (struct sock_filter[]), installed with a
+                                # user-notification listener before dlopen; in force for good
+  runtimeFilter @4 :Data;       # unused since the supervisor answers notifications (kept: the
+                                # contract only grows); must be empty
   maxRpcMessageWords @5 :UInt64;
 }

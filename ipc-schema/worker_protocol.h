@@ -7,16 +7,17 @@
 namespace cordon::protocol {
 
 // File descriptors a worker starts with; every other descriptor is closed before plugin code runs.
-inline constexpr int kReportFd = 2;  // stderr: report lines below, then anything the plugin prints
-inline constexpr int kRpcFd = 3;     // Cap'n Proto RPC (Unix stream socket)
-inline constexpr int kSpecFd = 4;    // SandboxSpec message; read and closed during setup
+inline constexpr int kReportFd = 2;   // stderr: report lines below, then anything the plugin prints
+inline constexpr int kRpcFd = 3;      // Cap'n Proto RPC (Unix stream socket)
+inline constexpr int kSpecFd = 4;     // SandboxSpec message; read and closed during setup
+inline constexpr int kControlFd = 5;  // Unix socket: the seccomp listener goes to the supervisor
+                                      // here (SCM_RIGHTS, with one byte); closed right after
 
 // Exit codes. Anything else (or a signal) is a crash.
 inline constexpr int kExitClean = 0;
-inline constexpr int kExitSetupFailed = 70;        // the sandbox could not be built; nothing ran
-inline constexpr int kExitPluginRejected = 71;     // the plugin did not load or has a wrong ABI
-inline constexpr int kExitSeccompViolation = 159;  // 128 + SIGSYS, after a violation report
-inline constexpr int kExitMemoryLimit = 160;       // an allocation failed at the memory limit
+inline constexpr int kExitSetupFailed = 70;     // the sandbox could not be built; nothing ran
+inline constexpr int kExitPluginRejected = 71;  // the plugin did not load or has a wrong ABI
+inline constexpr int kExitMemoryLimit = 160;    // an allocation failed at the memory limit
 
 // Report lines start with this prefix and are one line each. They are written by worker code
 // (the SIGSYS handler, the allocator), but a plugin can write to stderr too, so the supervisor

@@ -9,16 +9,12 @@
 namespace cordon::worker {
 
 // Steps 1-5: descriptors, namespaces, empty root, rlimits, privileges. Returns the plugin's
-// path inside the new root. Runs before the event loop exists (unshare(CLONE_NEWUSER) needs a
-// single-threaded process).
+// path inside the new root. Runs before the event loop exists.
 std::string containProcess(const SandboxSpec& spec);
 
-// Step 6: the loader-stage seccomp filter. After this, only the policy's syscalls plus what the
-// dynamic loader needs are reachable, and violations are reported.
-void enterLoaderFilter(const SandboxSpec& spec);
-
-// Step 8 (after the plugin is loaded): the runtime filter, which forbids opening files and
-// creating executable memory from here on.
-void enterRuntimeFilter(const SandboxSpec& spec);
+// Step 6: the seccomp filter, for good. After this only the runtime set and the policy's
+// syscalls run by themselves; everything else waits for the supervisor's answer, which allows
+// what the dynamic loader needs until the plugin is loaded and nothing after.
+void enterSeccomp(const SandboxSpec& spec);
 
 }  // namespace cordon::worker

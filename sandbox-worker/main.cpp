@@ -1,8 +1,8 @@
 // cordon-worker: one plugin in one sandbox, serving the Plugin interface on fd 3.
 //
 // Started only by the supervisor. The order below is the security argument: the spec is read,
-// the process is contained, the loader-stage seccomp filter is installed, and only then is the
-// plugin mapped (its ELF constructors included); the runtime filter follows before the first RPC.
+// the process is contained, the seccomp filter is installed (its listener handed to the
+// supervisor), and only then is the plugin mapped, its ELF constructors included.
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER, readerOptions);
 
   try {
-    worker::enterLoaderFilter(spec);
+    worker::enterSeccomp(spec);
   } catch (const std::exception& e) {
     die(protocol::kExitSetupFailed, "setup-failed", e.what());
   }
@@ -71,7 +71,6 @@ int main(int argc, char** argv) {
   kj::Maybe<worker::LoadedPlugin> loaded;
   try {
     loaded = worker::LoadedPlugin::load(pluginPath);
-    worker::enterRuntimeFilter(spec);
   } catch (const std::exception& e) {
     die(protocol::kExitPluginRejected, "plugin-rejected", e.what());
   }

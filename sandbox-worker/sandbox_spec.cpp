@@ -34,8 +34,10 @@ SandboxSpec readSandboxSpec(int fd) {
   auto limits = reader.getLimits();
   spec.limits = {limits.getAddressSpaceBytes(), limits.getCpuSeconds(), limits.getOpenFiles(),
                  limits.getProcesses(), limits.getFileSizeBytes()};
-  spec.loaderFilter = toFilter(reader.getLoaderFilter(), "loaderFilter");
-  spec.runtimeFilter = toFilter(reader.getRuntimeFilter(), "runtimeFilter");
+  spec.filter = toFilter(reader.getLoaderFilter(), "loaderFilter");
+  if (reader.getRuntimeFilter().size() != 0) {
+    throw std::runtime_error("sandbox spec: runtimeFilter is no longer used and must be empty");
+  }
   spec.maxRpcMessageWords = reader.getMaxRpcMessageWords();
   return spec;
 }

@@ -21,8 +21,7 @@ struct SandboxSpec {
   std::string pluginPath;  // on the host; bind-mounted into the empty root
   std::string pluginName;
   ResourceLimits limits;
-  std::vector<sock_filter> loaderFilter;
-  std::vector<sock_filter> runtimeFilter;
+  std::vector<sock_filter> filter;  // seccomp, installed with a listener before dlopen
   uint64_t maxRpcMessageWords = 0;
 };
 

@@ -1,5 +1,7 @@
-// Step: seccomp. The programs were compiled by the supervisor from the policy; the worker only
-// installs them (filters stack: the strictest answer of all installed filters wins).
+// Step: seccomp. The program was compiled by the supervisor from the policy; the worker installs
+// it with a user-notification listener and hands the listener to the supervisor, which from then
+// on answers every syscall the filter does not allow (gate/): the kernel reports them, so a
+// plugin can neither forge nor suppress the report.
 #pragma once
 
 #include <linux/filter.h>
@@ -8,6 +10,7 @@
 
 namespace cordon::worker {
 
-void installSeccompFilter(const std::vector<sock_filter>& program, const char* stage);
+// Installs `program` and sends its listener over protocol::kControlFd, then closes both.
+void installSeccompFilter(const std::vector<sock_filter>& program);
 
 }  // namespace cordon::worker

@@ -3,6 +3,7 @@
 #include <capnp/membrane.h>
 
 #include "cordon.capnp.h"
+#include "policy/seccomp_compiler.h"
 #include "worker_protocol.h"
 
 namespace cordon {
@@ -110,6 +111,10 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
                               {"category", categoryName(category)},
                               {"reason", reason}});
   return error;
+}
+
+bool Gate::admitSyscall(bool loading, int number) const {
+  return loading && allowedWhileLoading(number);
 }
 
 void Gate::closeScope(CallScope& scope) {

@@ -31,6 +31,12 @@ class Gate {
                                         uint64_t bytes);
   std::optional<Error> admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes);
 
+  // A syscall the worker's seccomp filter sent to the supervisor (user notification). Allowed
+  // only while the plugin is being loaded and only what the dynamic loader needs
+  // (allowedWhileLoading); anything else is a violation, which the caller turns into a stopped
+  // worker and a sandbox.violation record.
+  bool admitSyscall(bool loading, int number) const;
+
   // Ends the call: its Host capability is revoked, and denials past the per-call record cap are
   // summarised in one gate.deny_suppressed record.
   void closeScope(CallScope& scope);

@@ -42,22 +42,25 @@ int resolve(const std::string& name) {
   return seccomp_syscall_resolve_name(name.c_str());
 }
 
-Outcome<std::vector<unsigned char>> compileLoader(const PluginPolicy& policy) {
-  FilterContext ctx(seccomp_init(SCMP_ACT_TRAP), seccomp_release);
+Outcome<std::vector<unsigned char>> compileFilter(const PluginPolicy& policy) {
+  // Anything not allowed below goes to the supervisor (user notification): the kernel, not the
+  // worker, reports the syscall and its arguments, and the supervisor decides (gate/).
+  FilterContext ctx(seccomp_init(SCMP_ACT_NOTIFY), seccomp_release);
   if (!ctx) return makeError(ErrorCategory::kInternal, "seccomp_init failed");
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 
   std::set<std::string> allowed(runtimeSyscalls().begin(), runtimeSyscalls().end());
-  allowed.insert(loaderSyscalls().begin(), loaderSyscalls().end());
   allowed.insert(policy.syscalls.begin(), policy.syscalls.end());
   for (const std::string& name : allowed) {
     int number = resolve(name);
     if (number == __NR_SCMP_ERROR) return compileError(policy, "unknown syscall '" + name + "'");
     if (number < 0) continue;  // not a syscall on this architecture (e.g. a legacy name)
     int rc = 0;
-    if (name == "rt_sigaction") {
-      // The SIGSYS handler reports violations; a plugin may not replace it.
-      rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 1, SCMP_A0(SCMP_CMP_NE, SIGSYS));
+    if (name == "mmap" || name == "mprotect") {
+      // No new code: executable mappings go to the supervisor, which allows them only while
+      // the plugin is being loaded.
+      rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 1,
+                            SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     } else {
       rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 0);
     }
@@ -65,50 +68,28 @@ Outcome<std::vector<unsigned char>> compileLoader(const PluginPolicy& policy) {
   }
   // glibc tries clone3 first and falls back to clone when the kernel says ENOSYS; answering
   // ENOSYS keeps that fallback (and so thread and process creation) on the path the filter
-  // inspects and traps, instead of a syscall whose arguments live in memory it cannot read.
+  // inspects, instead of a syscall whose arguments live in memory it cannot read.
   if (seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), resolve("clone3"), 0) != 0) {
     return compileError(policy, "cannot add the clone3 rule");
-  }
-  // The worker stacks the runtime filter after dlopen. Stacking can only narrow what is allowed,
-  // and flags (listeners, TSYNC) stay forbidden; the runtime filter closes seccomp entirely.
-  if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, resolve("seccomp"), 2,
-                       SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
-                       SCMP_A1(SCMP_CMP_EQ, 0)) != 0) {
-    return compileError(policy, "cannot add the rule for stacking the runtime filter");
-  }
-  return exportProgram(ctx.get());
-}
-
-Outcome<std::vector<unsigned char>> compileRuntime(const PluginPolicy& policy) {
-  FilterContext ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
-  if (!ctx) return makeError(ErrorCategory::kInternal, "seccomp_init failed");
-  seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-  for (const std::string& name : loaderSyscalls()) {
-    if (policy.syscalls.count(name) != 0) continue;
-    if (seccomp_rule_add(ctx.get(), SCMP_ACT_TRAP, resolve(name), 0) != 0) {
-      return compileError(policy, "cannot close loader syscall '" + name + "'");
-    }
-  }
-  if (seccomp_rule_add(ctx.get(), SCMP_ACT_TRAP, resolve("seccomp"), 0) != 0) {
-    return compileError(policy, "cannot close seccomp");
-  }
-  // No new executable memory once the plugin is mapped.
-  for (const char* name : {"mmap", "mprotect", "pkey_mprotect"}) {
-    int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_TRAP, resolve(name), 1,
-                              SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
-    if (rc != 0) return compileError(policy, std::string("cannot restrict '") + name + "'");
   }
   return exportProgram(ctx.get());
 }
 
 }  // namespace
 
+bool allowedWhileLoading(int number) {
+  static const std::set<int> kLoading = [] {
+    std::set<int> numbers{resolve("mmap"), resolve("mprotect")};
+    for (const std::string& name : loaderSyscalls()) numbers.insert(resolve(name));
+    return numbers;
+  }();
+  return kLoading.count(number) != 0;
+}
+
 Outcome<SeccompPrograms> compileSeccompPrograms(const PluginPolicy& policy) {
-  auto loader = compileLoader(policy);
-  if (!loader.ok()) return loader.error();
-  auto runtime = compileRuntime(policy);
-  if (!runtime.ok()) return runtime.error();
-  return SeccompPrograms{std::move(loader.value()), std::move(runtime.value())};
+  auto filter = compileFilter(policy);
+  if (!filter.ok()) return filter.error();
+  return SeccompPrograms{std::move(filter.value())};
 }
 
 std::string syscallName(int number) {

@@ -12,8 +12,8 @@ namespace cordon {
 // What the worker itself needs to serve RPC after the plugin is loaded: granted to every plugin.
 const std::vector<std::string>& runtimeSyscalls();
 
-// What the dynamic loader needs while dlopen maps the plugin; closed again by the runtime filter
-// unless the policy grants them.
+// What the dynamic loader needs, beyond the runtime set, while dlopen maps the plugin: the
+// supervisor lets these through only until the plugin is loaded (allowedWhileLoading).
 const std::vector<std::string>& loaderSyscalls();
 
 // Groups a policy may name in `syscalls:`.

@@ -2,10 +2,10 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
-#include "policy/seccomp_compiler.h"
 #include "worker_protocol.h"
 
 namespace cordon {
@@ -40,7 +40,8 @@ ExitVerdict verdict(ErrorCategory category, std::string message, std::string eve
 }  // namespace
 
 ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& policy,
-                               bool killedForTimeout) {
+                               bool killedForTimeout,
+                               const std::optional<SyscallViolation>& violation) {
   nlohmann::json fields = {
       {"exit", exit.describe()}, {"max_rss_kib", exit.maxRssKib}, {"cpu_seconds", exit.cpuSeconds}};
   if (killedForTimeout) {
@@ -49,21 +50,25 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
                        " ms; the worker was killed",
                    "plugin.timeout", fields);
   }
-  if (!exit.signaled && exit.code == protocol::kExitSeccompViolation) {
-    std::string line = reportLine(exit.stderrTail, "seccomp-violation");
-    std::string number = field(line, "syscall");
-    std::string name = number.empty() ? "an unreported syscall" : syscallName(std::stoi(number));
-    fields["syscall"] = name;
-    fields["args"] = field(line, "args");
+  if (violation) {
+    std::string args;
+    for (uint64_t arg : violation->args) {
+      char hex[24];
+      std::snprintf(hex, sizeof hex, "%s0x%llx", args.empty() ? "" : ",",
+                    static_cast<unsigned long long>(arg));
+      args += hex;
+    }
+    fields["syscall"] = violation->name;
+    fields["args"] = args;
     return verdict(ErrorCategory::kSandboxViolation,
-                   "the plugin called " + name +
-                       ", which its policy does not allow; the worker "
-                       "was stopped",
+                   "the plugin called " + violation->name +
+                       ", which its policy does not allow; the worker was stopped",
                    "sandbox.violation", fields);
   }
   if (exit.signaled && exit.code == SIGSYS) {
+    // Only a foreign architecture's syscall ends a worker this way (SECCOMP_RET_KILL_PROCESS).
     return verdict(ErrorCategory::kSandboxViolation,
-                   "killed by SIGSYS (a forbidden syscall with the violation report blocked)",
+                   "killed by the seccomp filter (a syscall of a foreign architecture)",
                    "sandbox.violation", fields);
   }
   if (!exit.signaled && exit.code == protocol::kExitMemoryLimit) {

@@ -32,8 +32,7 @@ Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginNa
   auto asData = [](const std::vector<unsigned char>& bytes) {
     return capnp::Data::Reader(bytes.data(), bytes.size());
   };
-  spec.setLoaderFilter(asData(programs.value().loader));
-  spec.setRuntimeFilter(asData(programs.value().runtime));
+  spec.setLoaderFilter(asData(programs.value().filter));
   spec.setMaxRpcMessageWords(maxRpcMessageWords(policy));
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();

@@ -1,9 +1,15 @@
 #include "worker/worker_handle.h"
 
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <variant>
 
+#include "policy/seccomp_compiler.h"
 #include "worker/exit_classifier.h"
 #include "worker/host_service.h"
 #include "worker/sandbox_spec_builder.h"
@@ -77,6 +83,48 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver&
   auto vatId = message.getRoot<capnp::rpc::twoparty::VatId>();
   vatId.setSide(capnp::rpc::twoparty::Side::SERVER);
   plugin_ = gate_.guard(rpc_->bootstrap(vatId), currentScope_).castAs<ipc::Plugin>();
+  syscallWatch_ = process_->receiveSeccompListener()
+                      .then([this](kj::AutoCloseFd listener) {
+                        seccompListener_ = kj::mv(listener);
+                        listenerObserver_ = kj::heap<kj::UnixEventPort::FdObserver>(
+                            io_.unixEventPort, seccompListener_.get(),
+                            kj::UnixEventPort::FdObserver::OBSERVE_READ);
+                        return watchSyscalls();
+                      })
+                      .eagerlyEvaluate([](kj::Exception&&) {
+                        // The worker died before installing its filter: its exit says why.
+                      });
+}
+
+kj::Promise<void> WorkerHandle::watchSyscalls() {
+  // The observer is edge-triggered: drain what is pending before waiting for more.
+  for (;;) {
+    struct pollfd probe {
+      seccompListener_.get(), POLLIN, 0
+    };
+    if (poll(&probe, 1, 0) != 1) break;
+    if ((probe.revents & POLLIN) == 0) return kj::READY_NOW;  // hung up: the worker is gone
+    answerSyscall();
+  }
+  return listenerObserver_->whenBecomesReadable().then([this]() { return watchSyscalls(); });
+}
+
+void WorkerHandle::answerSyscall() {
+  struct seccomp_notif request {};
+  if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) return;  // it died
+  int number = request.data.nr;
+  if (gate_.admitSyscall(loading_, number)) {
+    struct seccomp_notif_resp response {};
+    response.id = request.id;
+    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
+    return;
+  }
+  // Refused: the worker stays blocked in the syscall until it is killed, so it cannot go on.
+  SyscallViolation violation{number, syscallName(number), {}};
+  std::copy(std::begin(request.data.args), std::end(request.data.args), violation.args.begin());
+  if (!violation_) violation_ = violation;
+  process_->kill();
 }
 
 WorkerHandle::~WorkerHandle() = default;
@@ -175,9 +223,9 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
   return process_->exited()
       .exclusiveJoin(kj::mv(grace))
       .then([this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
-        ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout);
+        ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout, violation_);
         bool cleanExit = !exit.signaled && exit.code == 0;
-        if (!killedForTimeout && (!disconnected || *lingered || cleanExit)) {
+        if (!killedForTimeout && !violation_ && (!disconnected || *lingered || cleanExit)) {
           verdict.error = makeError(ErrorCategory::kProtocolError,
                                     "the worker broke the RPC contract: " + causeText);
           verdict.auditEvent = "protocol.error";
@@ -223,6 +271,9 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
   auto scope = beginCall("", PluginMethod::kDescribe);
   auto call = plugin_.describeRequest().send().then(
       [this](capnp::Response<ipc::Plugin::DescribeResults> response) -> Outcome<PluginIdentity> {
+        // The worker answers only once dlopen and the constructors are done: loading is over,
+        // and the syscalls the loader needed are violations from now on.
+        loading_ = false;
         auto info = response.getInfo();
         PluginIdentity identity{info.getName(), info.getVersion(), info.getDescription()};
         if (identity.name != pluginName_) {

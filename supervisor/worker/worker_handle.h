@@ -7,6 +7,7 @@
 #include <kj/async-io.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "audit/audit_log.h"
@@ -16,6 +17,7 @@
 #include "policy/policy.h"
 #include "scheduler/artifacts.h"
 #include "scheduler/run_observer.h"
+#include "worker/exit_classifier.h"
 #include "worker/worker_process.h"
 #include "workflow/workflow.h"
 
@@ -61,6 +63,9 @@ class WorkerHandle {
   std::shared_ptr<CallScope> beginCall(const std::string& step, PluginMethod method);
   template <typename T>
   kj::Promise<Outcome<T>> guarded(std::shared_ptr<CallScope> scope, kj::Promise<Outcome<T>> call);
+  // Answers the worker's seccomp notifications for as long as it lives (see gate/).
+  kj::Promise<void> watchSyscalls();
+  void answerSyscall();
   kj::Promise<Error> collectDeath(const std::string& step, bool killedForTimeout,
                                   kj::Maybe<kj::Exception> cause);
   Error resultError(const CallScope& scope, ipc::CallResult::Reader result);
@@ -79,6 +84,11 @@ class WorkerHandle {
   std::shared_ptr<std::shared_ptr<CallScope>> currentScope_;
   ipc::Plugin::Client plugin_;
   PluginIdentity identity_;
+  kj::AutoCloseFd seccompListener_;
+  kj::Own<kj::UnixEventPort::FdObserver> listenerObserver_;
+  kj::Promise<void> syscallWatch_ = nullptr;
+  bool loading_ = true;  // until describe answers: the plugin is being mapped
+  std::optional<SyscallViolation> violation_;
   bool broken_ = false;
   bool stopped_ = false;
 };

@@ -29,7 +29,7 @@ Error spawnError(const std::string& what) {
 
 // Closes descriptors on every early return of spawn().
 struct FdGuard {
-  int fds[6] = {-1, -1, -1, -1, -1, -1};
+  int fds[7] = {-1, -1, -1, -1, -1, -1, -1};
   ~FdGuard() {
     for (int fd : fds) {
       if (fd >= 0) close(fd);
@@ -55,6 +55,7 @@ struct SpawnPlan {
   int errWrite;
   int rpcChild;
   int spec;
+  int control;
   char uidMap[32];
   char gidMap[32];
 };
@@ -74,7 +75,8 @@ bool writeProcFile(const char* path, const char* text) {
                 writeProcFile("/proc/self/uid_map", plan.uidMap) &&
                 writeProcFile("/proc/self/gid_map", plan.gidMap);
   if (mapped && dup2(plan.errWrite, protocol::kReportFd) >= 0 &&
-      dup2(plan.rpcChild, protocol::kRpcFd) >= 0 && dup2(plan.spec, protocol::kSpecFd) >= 0) {
+      dup2(plan.rpcChild, protocol::kRpcFd) >= 0 && dup2(plan.spec, protocol::kSpecFd) >= 0 &&
+      dup2(plan.control, protocol::kControlFd) >= 0) {
     char* argv[] = {const_cast<char*>(plan.binary), nullptr};
     char* envp[] = {nullptr};  // the worker starts with an empty environment
     execve(plan.binary, argv, envp);
@@ -95,7 +97,7 @@ std::string WorkerExit::describe() const {
 Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
     kj::AsyncIoContext& io, const std::string& workerBinary,
     const std::vector<unsigned char>& spec) {
-  enum { kRpcParent, kRpcChild, kErrRead, kErrWrite, kSpec, kPidfd };
+  enum { kRpcParent, kRpcChild, kErrRead, kErrWrite, kSpec, kControlParent, kControlChild };
   FdGuard fd;
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
@@ -106,6 +108,12 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
   if (pipe2(pipeFds, O_CLOEXEC) != 0) return spawnError("pipe2");
   fd.fds[kErrRead] = pipeFds[0];
   fd.fds[kErrWrite] = pipeFds[1];
+  int controlPair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, controlPair) != 0) {
+    return spawnError("socketpair");
+  }
+  fd.fds[kControlParent] = controlPair[0];
+  fd.fds[kControlChild] = controlPair[1];
   fd.fds[kSpec] = memfd_create("cordon-sandbox-spec", MFD_CLOEXEC);
   if (fd.fds[kSpec] < 0) return spawnError("memfd_create");
   if (write(fd.fds[kSpec], spec.data(), spec.size()) != static_cast<ssize_t>(spec.size()) ||
@@ -115,13 +123,19 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
 
   // Every source descriptor moves above the protocol's numbers first, so the child's dup2 calls
   // can never overwrite one another.
-  for (int index : {kErrWrite, kRpcChild, kSpec}) {
+  for (int index : {kErrWrite, kRpcChild, kSpec, kControlChild}) {
     int moved = fcntl(fd.fds[index], F_DUPFD_CLOEXEC, 10);
     if (moved < 0) return spawnError("fcntl F_DUPFD_CLOEXEC");
     close(fd.fds[index]);
     fd.fds[index] = moved;
   }
-  SpawnPlan plan{workerBinary.c_str(), fd.fds[kErrWrite], fd.fds[kRpcChild], fd.fds[kSpec], {}, {}};
+  SpawnPlan plan{workerBinary.c_str(),
+                 fd.fds[kErrWrite],
+                 fd.fds[kRpcChild],
+                 fd.fds[kSpec],
+                 fd.fds[kControlChild],
+                 {},
+                 {}};
   std::snprintf(plan.uidMap, sizeof plan.uidMap, "0 %u 1", static_cast<unsigned>(geteuid()));
   std::snprintf(plan.gidMap, sizeof plan.gidMap, "0 %u 1", static_cast<unsigned>(getegid()));
 
@@ -137,16 +151,20 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
                                                kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   auto err = io.lowLevelProvider->wrapInputFd(fd.release(kErrRead),
                                               kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  return std::unique_ptr<WorkerProcess>(
-      new WorkerProcess(io, pid, pidfd, kj::mv(rpc), kj::mv(err)));
+  auto control = io.lowLevelProvider->wrapUnixSocketFd(fd.release(kControlParent),
+                                                       kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  return std::unique_ptr<WorkerProcess>(new WorkerProcess(
+      io, static_cast<pid_t>(pid), pidfd, kj::mv(rpc), kj::mv(err), kj::mv(control)));
 }
 
 WorkerProcess::WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd,
-                             kj::Own<kj::AsyncIoStream> rpc, kj::Own<kj::AsyncInputStream> err)
+                             kj::Own<kj::AsyncIoStream> rpc, kj::Own<kj::AsyncInputStream> err,
+                             kj::Own<kj::AsyncCapabilityStream> control)
     : pid_(pid),
       pidfd_(pidfd),
       rpcStream_(kj::mv(rpc)),
       stderr_(kj::mv(err)),
+      control_(kj::mv(control)),
       pidObserver_(io.unixEventPort, pidfd_.get(), kj::UnixEventPort::FdObserver::OBSERVE_READ),
       exit_(drainStderr()
                 .then([this]() { return awaitExit(); })
@@ -174,6 +192,10 @@ kj::Promise<void> WorkerProcess::drainStderr() {
         }
         return drainStderr();
       });
+}
+
+kj::Promise<kj::AutoCloseFd> WorkerProcess::receiveSeccompListener() {
+  return control_->receiveFd().attach(kj::mv(control_));
 }
 
 kj::Promise<void> WorkerProcess::awaitExit() {

@@ -39,13 +39,18 @@ class WorkerProcess {
   // SIGKILL; harmless after the worker is gone (the pidfd never names another process).
   void kill();
 
+  // The worker's seccomp listener, sent once it has installed its filter (before the plugin is
+  // loaded). Fails if the worker dies first. Call once.
+  kj::Promise<kj::AutoCloseFd> receiveSeccompListener();
+
   // Resolves once the worker has exited and its stderr is drained. May be called many times.
   kj::Promise<WorkerExit> exited() { return exit_.addBranch(); }
   bool hasExited() const { return reaped_; }
 
  private:
   WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd, kj::Own<kj::AsyncIoStream> rpc,
-                kj::Own<kj::AsyncInputStream> stderrPipe);
+                kj::Own<kj::AsyncInputStream> stderrPipe,
+                kj::Own<kj::AsyncCapabilityStream> control);
   kj::Promise<void> drainStderr();
   kj::Promise<void> awaitExit();
   WorkerExit reap();
@@ -55,6 +60,7 @@ class WorkerProcess {
   bool reaped_ = false;
   kj::Own<kj::AsyncIoStream> rpcStream_;
   kj::Own<kj::AsyncInputStream> stderr_;
+  kj::Own<kj::AsyncCapabilityStream> control_;
   std::string stderrTail_;
   char readBuffer_[4096] = {};
   kj::UnixEventPort::FdObserver pidObserver_;

@@ -1,6 +1,7 @@
 // The gate's decisions, one by one: every call in either direction is allowed only when the
 // policy grants it, budgets are charged per call, and every decision is audited.
 #include <doctest/doctest.h>
+#include <sys/syscall.h>
 
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
@@ -124,4 +125,13 @@ TEST_CASE_FIXTURE(GateFixture, "a flood of denials in one call is capped in the 
   CHECK(summary[0]["suppressed"] == 1000 - Gate::kDenialRecordsPerCall);
   CHECK(summary[0]["recorded"] == Gate::kDenialRecordsPerCall);
   CHECK_FALSE(scope.open);
+}
+
+TEST_CASE_FIXTURE(
+    GateFixture, "syscalls sent to the supervisor pass only while loading, and only the loader's") {
+  CHECK(gate.admitSyscall(true, SYS_openat));
+  CHECK(gate.admitSyscall(true, SYS_mmap));
+  CHECK_FALSE(gate.admitSyscall(false, SYS_openat));
+  CHECK_FALSE(gate.admitSyscall(true, SYS_socket));
+  CHECK_FALSE(gate.admitSyscall(true, SYS_execve));
 }

@@ -110,8 +110,13 @@ static void attempt(void) {
   syscall(SYS_process_vm_readv, 4242, &local, 1, &remote, 1, 0);
 #elif defined(ATTEMPT_SECCOMP_ESCAPE)
   syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 1 /* TSYNC */, NULL);
-#elif defined(ATTEMPT_SIGSYS_HANDLER)
-  signal(SIGSYS, SIG_IGN); /* silence the violation reporter before misbehaving */
+#elif defined(ATTEMPT_OPEN_BY_HANDLE)
+  /* The "shocker" container escape: open a host inode by handle, bypassing the mount tree. */
+  struct {
+    struct file_handle header;
+    unsigned char bytes[8];
+  } handle = {{8, 1}, {2, 0, 0, 0, 0, 0, 0, 0}};
+  syscall(SYS_open_by_handle_at, AT_FDCWD, &handle.header, O_RDONLY);
 #elif defined(ATTEMPT_PERSONALITY)
   personality(READ_IMPLIES_EXEC);
 #elif defined(ATTEMPT_PRCTL)

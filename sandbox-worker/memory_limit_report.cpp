@@ -1,8 +1,6 @@
-#include "violation_report.h"
+#include "memory_limit_report.h"
 
-#include <signal.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,7 +8,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "setup_error.h"
 #include "worker_protocol.h"
 
 extern "C" {
@@ -56,27 +53,6 @@ class ReportLine {
   size_t used_ = 0;
 };
 
-void onSigsys(int, siginfo_t* info, void* context) {
-  ReportLine line;
-  line.text(protocol::kReportPrefix).text("seccomp-violation syscall=").number(info->si_syscall);
-  line.text(" arch=").number(info->si_arch, true).text(" args=");
-#if defined(__x86_64__)
-  const greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
-  const uint64_t args[6] = {
-      static_cast<uint64_t>(regs[REG_RDI]), static_cast<uint64_t>(regs[REG_RSI]),
-      static_cast<uint64_t>(regs[REG_RDX]), static_cast<uint64_t>(regs[REG_R10]),
-      static_cast<uint64_t>(regs[REG_R8]),  static_cast<uint64_t>(regs[REG_R9])};
-#elif defined(__aarch64__)
-  const auto* regs = static_cast<ucontext_t*>(context)->uc_mcontext.regs;
-  const uint64_t args[6] = {regs[0], regs[1], regs[2], regs[3], regs[4], regs[5]};
-#else
-  (void)context;
-  const uint64_t args[6] = {};
-#endif
-  for (int i = 0; i < 6; ++i) line.text(i == 0 ? "" : ",").number(args[i], true);
-  line.sendAndExit(protocol::kExitSeccompViolation);
-}
-
 [[noreturn]] void reportMemoryLimit(size_t requested) {
   ReportLine line;
   line.text(protocol::kReportPrefix).text("memory-limit requested=").number(requested);
@@ -84,18 +60,6 @@ void onSigsys(int, siginfo_t* info, void* context) {
 }
 
 }  // namespace
-
-void installViolationHandler() {
-  struct sigaction action {};
-  action.sa_sigaction = onSigsys;
-  action.sa_flags = SA_SIGINFO;
-  sigemptyset(&action.sa_mask);
-  checkSys(sigaction(SIGSYS, &action, nullptr), "sigaction SIGSYS");
-  sigset_t unblock;
-  sigemptyset(&unblock);
-  sigaddset(&unblock, SIGSYS);
-  checkSys(sigprocmask(SIG_UNBLOCK, &unblock, nullptr), "unblock SIGSYS");
-}
 
 void armMemoryLimitReports() {
   memoryReportsArmed.store(true, std::memory_order_relaxed);
