@@ -6,13 +6,19 @@
 //                        record) into the sandboxed worker and back
 //   floor_capnp_call_us  a bare Cap'n Proto call to another process (no sandbox, no gate)
 //   floor_socketpair_us  a 1-byte ping-pong over a socketpair between two processes
+//   floor_bwrap_us       bubblewrap --unshare-all (+ /usr, /dev, /proc) starting true
 //   gate_decision_us     one gate decision with its audit record (SHA-256 + write), in-process
+//   seccomp_overhead_pct a getpid() loop under the worker's seccomp filter against without
 //   worker_rss_kib       resident memory of an idle worker (worker_private_kib: its anonymous part)
 //
 // Figures are medians in microseconds; only ratios carry between machines.
 #include <capnp/rpc-twoparty.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,11 +30,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "audit/audit_log.h"
 #include "cordon.capnp.h"
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
+#include "policy/seccomp_compiler.h"
 #include "worker/sandbox_spec_builder.h"
 #include "worker/worker_handle.h"
 
@@ -84,18 +92,88 @@ pid_t spawnWithSocket(std::vector<std::string> args, int& parentEnd) {
   return pid;
 }
 
-Summary floorExec(int runs) {
+// Median time to spawn `args` and wait for it; nullopt when it cannot run here.
+std::optional<Summary> spawnAndWait(std::vector<std::string> args, int runs) {
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
   std::vector<double> samples;
   for (int i = 0; i < runs; ++i) {
-    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
     auto start = Clock::now();
     pid_t pid = -1;
-    if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0)
-      fail("spawn /bin/true");
-    waitpid(pid, nullptr, 0);
+    if (posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return {};
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
     samples.push_back(microsSince(start));
   }
   return summarize(samples);
+}
+
+Summary floorExec(int runs) {
+  auto summary = spawnAndWait({"/bin/true"}, runs);
+  if (!summary) fail("cannot run /bin/true");
+  return *summary;
+}
+
+// bubblewrap with every namespace it offers, starting `true`: the reference sandbox floor.
+std::optional<Summary> floorBwrap(int runs) {
+  return spawnAndWait({"bwrap",     "--unshare-all", "--die-with-parent",
+                       "--ro-bind", "/usr",          "/usr",
+                       "--symlink", "usr/lib",       "/lib",
+                       "--symlink", "usr/lib64",     "/lib64",
+                       "--symlink", "usr/bin",       "/bin",
+                       "--dev",     "/dev",          "--proc",
+                       "/proc",     "/usr/bin/true"},
+                      runs);
+}
+
+// Nanoseconds per getpid() over `count` calls in a forked child, under the worker's seccomp
+// filter or not. Forked before the event loop exists; the child only computes and writes.
+double nanosPerSyscall(const std::vector<unsigned char>* filter, int count) {
+  int pipeFds[2];
+  if (pipe(pipeFds) != 0) fail("pipe");
+  pid_t pid = fork();
+  if (pid < 0) fail("fork");
+  if (pid == 0) {
+    if (filter != nullptr) {
+      sock_fprog prog{static_cast<unsigned short>(filter->size() / sizeof(sock_filter)),
+                      reinterpret_cast<sock_filter*>(const_cast<unsigned char*>(filter->data()))};
+      if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+          syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+        _exit(1);
+      }
+    }
+    auto start = Clock::now();
+    for (int i = 0; i < count; ++i) syscall(SYS_getpid);
+    double nanos = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / count;
+    _exit(write(pipeFds[1], &nanos, sizeof nanos) == sizeof nanos ? 0 : 1);
+  }
+  close(pipeFds[1]);
+  double nanos = 0;
+  bool ok = read(pipeFds[0], &nanos, sizeof nanos) == sizeof nanos;
+  close(pipeFds[0]);
+  waitpid(pid, nullptr, 0);
+  if (!ok) fail("syscall loop child failed");
+  return nanos;
+}
+
+struct SeccompOverhead {
+  double plainNs = 0;
+  double filteredNs = 0;
+  double percent = 0;
+};
+
+SeccompOverhead seccompOverhead(const std::vector<unsigned char>& filter) {
+  constexpr int kCalls = 2'000'000;
+  std::vector<double> plain, filtered;
+  for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits both alike
+    plain.push_back(nanosPerSyscall(nullptr, kCalls));
+    filtered.push_back(nanosPerSyscall(&filter, kCalls));
+  }
+  SeccompOverhead result{summarize(plain).median, summarize(filtered).median, 0};
+  result.percent = 100.0 * (result.filteredNs - result.plainNs) / result.plainNs;
+  return result;
 }
 
 Summary floorSocketpair(const std::string& peer, int runs) {
@@ -148,16 +226,20 @@ uint64_t statusField(pid_t pid, const std::string& key) {
   return 0;
 }
 
-WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBinary,
-                            const std::string& pluginPath, int spawnRuns, int callRuns) {
-  cordon::Policy policy = cordon::parsePolicy(cordon::YamlDocument::parse(R"(version: 1
+cordon::Policy benchPolicy() {
+  return cordon::parsePolicy(cordon::YamlDocument::parse(R"(version: 1
 plugins:
   noop:
     calls: [describe, init, execute, shutdown]
     limits: { memory_mb: 256, cpu_seconds: 600 }
     timeout_ms: 10000
 )",
-                                                                          "(benchmark policy)"));
+                                                         "(benchmark policy)"));
+}
+
+WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBinary,
+                            const std::string& pluginPath, int spawnRuns, int callRuns) {
+  cordon::Policy policy = benchPolicy();
   const cordon::PluginPolicy& section = *policy.forPlugin("noop");
   auto spec = cordon::buildSandboxSpec("noop", pluginPath, section);
   if (!spec.ok()) fail(spec.error().describe());
@@ -244,6 +326,13 @@ int main(int argc, char** argv) {
   // The floors that spawn children run before the event loop exists (see ../shared/STACK.md).
   progress("floor: spawn of /bin/true");
   Summary exec = floorExec(spawnRuns);
+  progress("floor: bubblewrap --unshare-all starting true");
+  std::optional<Summary> bwrap = floorBwrap(spawnRuns);
+  progress("seccomp overhead on a syscall loop");
+  cordon::Policy noopPolicy = benchPolicy();
+  auto programs = cordon::compileSeccompPrograms(*noopPolicy.forPlugin("noop"));
+  if (!programs.ok()) fail(programs.error().describe());
+  SeccompOverhead seccomp = seccompOverhead(programs.value().filter);
   progress("floor: socketpair ping-pong");
   Summary socketpair = floorSocketpair(peer, callRuns);
   auto io = kj::setupAsyncIo();
@@ -263,6 +352,12 @@ int main(int argc, char** argv) {
         {"worker_private_kib", worker.privateKib},
         {"cold_start_vs_exec", worker.coldStart.median / exec.median},
         {"call_vs_capnp_call", worker.call.median / capnpCall.median},
+        {"floor_bwrap_us", bwrap ? nlohmann::json(bwrap->median) : nlohmann::json()},
+        {"cold_start_vs_bwrap",
+         bwrap ? nlohmann::json(worker.coldStart.median / bwrap->median) : nlohmann::json()},
+        {"syscall_ns", seccomp.plainNs},
+        {"syscall_filtered_ns", seccomp.filteredNs},
+        {"seccomp_overhead_pct", seccomp.percent},
         {"spawns", spawnRuns},
         {"calls", callRuns},
     };
@@ -277,11 +372,22 @@ int main(int argc, char** argv) {
     std::printf("\n");
   };
   row("cold_start_us", worker.coldStart, "floor_exec_us", exec.median);
+  if (bwrap) {
+    std::printf("%-22s %12s %12s %12s %8s  %.2fx floor_bwrap_us\n", "", "", "", "", "",
+                worker.coldStart.median / bwrap->median);
+  }
   row("floor_exec_us", exec, nullptr, 0);
+  if (bwrap) {
+    row("floor_bwrap_us", *bwrap, "floor_exec_us", exec.median);
+  } else {
+    std::printf("%-22s %12s  (bwrap missing or not permitted here)\n", "floor_bwrap_us", "n/a");
+  }
   row("call_us", worker.call, "floor_capnp_call_us", capnpCall.median);
   row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
   row("floor_socketpair_us", socketpair, nullptr, 0);
   row("gate_decision_us", worker.gateDecision, "call_us", worker.call.median);
+  std::printf("%-22s %10.1f%%     (getpid: %.0f ns plain, %.0f ns under the worker's filter)\n",
+              "seccomp_overhead_pct", seccomp.percent, seccomp.plainNs, seccomp.filteredNs);
   std::printf("%-22s %10llu KiB (private %llu KiB)\n", "worker_rss_kib",
               static_cast<unsigned long long>(worker.rssKib),
               static_cast<unsigned long long>(worker.privateKib));
