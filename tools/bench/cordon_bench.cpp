@@ -164,12 +164,11 @@ struct SeccompOverhead {
   double percent = 0;
 };
 
-SeccompOverhead seccompOverhead(const std::vector<unsigned char>& filter) {
-  constexpr int kCalls = 2'000'000;
+SeccompOverhead seccompOverhead(const std::vector<unsigned char>& filter, int calls) {
   std::vector<double> plain, filtered;
   for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits both alike
-    plain.push_back(nanosPerSyscall(nullptr, kCalls));
-    filtered.push_back(nanosPerSyscall(&filter, kCalls));
+    plain.push_back(nanosPerSyscall(nullptr, calls));
+    filtered.push_back(nanosPerSyscall(&filter, calls));
   }
   SeccompOverhead result{summarize(plain).median, summarize(filtered).median, 0};
   result.percent = 100.0 * (result.filteredNs - result.plainNs) / result.plainNs;
@@ -308,6 +307,7 @@ int main(int argc, char** argv) {
       "run"};
   int spawnRuns = 40;
   int callRuns = 2000;
+  int syscallRuns = 2'000'000;
   bool json = false;
   std::string workerBinary = CORDON_BENCH_WORKER;
   std::string pluginPath = CORDON_BENCH_PLUGIN;
@@ -317,6 +317,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--calls", callRuns, "Calls per call figure")
       ->check(CLI::Range(10, 10000000))
+      ->capture_default_str();
+  app.add_option("--syscalls", syscallRuns, "getpid() calls per seccomp overhead sample")
+      ->check(CLI::Range(1000, 1000000000))
       ->capture_default_str();
   app.add_flag("--json", json, "Print one JSON object instead of the table");
   app.add_option("--worker", workerBinary, "cordon-worker binary")->capture_default_str();
@@ -332,7 +335,7 @@ int main(int argc, char** argv) {
   cordon::Policy noopPolicy = benchPolicy();
   auto programs = cordon::compileSeccompPrograms(*noopPolicy.forPlugin("noop"));
   if (!programs.ok()) fail(programs.error().describe());
-  SeccompOverhead seccomp = seccompOverhead(programs.value().filter);
+  SeccompOverhead seccomp = seccompOverhead(programs.value().filter, syscallRuns);
   progress("floor: socketpair ping-pong");
   Summary socketpair = floorSocketpair(peer, callRuns);
   auto io = kj::setupAsyncIo();
