@@ -4,6 +4,7 @@
 
 #include "cordon.capnp.h"
 #include "policy/seccomp_compiler.h"
+#include "policy/syscall_groups.h"
 #include "worker_protocol.h"
 
 namespace cordon {
@@ -113,8 +114,15 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
   return error;
 }
 
-bool Gate::admitSyscall(bool loading, int number) const {
-  return loading && allowedWhileLoading(number);
+Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int number) {
+  using Kind = SyscallDecision::Kind;
+  if (loading && allowedWhileLoading(number)) return {Kind::kAllow};
+  std::string name = syscallName(number);
+  if (!policy_.violationErrno || isForbiddenSyscall(name)) return {Kind::kStopWorker};
+  deny(scope, ErrorCategory::kSandboxViolation, "plugin->kernel", name,
+       "syscall '" + name + "' is outside the policy's allowlist; it failed with errno " +
+           std::to_string(*policy_.violationErrno) + " (on_violation)");
+  return {Kind::kFailWithErrno, *policy_.violationErrno};
 }
 
 void Gate::closeScope(CallScope& scope) {

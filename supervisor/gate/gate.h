@@ -33,9 +33,14 @@ class Gate {
 
   // A syscall the worker's seccomp filter sent to the supervisor (user notification). Allowed
   // only while the plugin is being loaded and only what the dynamic loader needs
-  // (allowedWhileLoading); anything else is a violation, which the caller turns into a stopped
-  // worker and a sandbox.violation record.
-  bool admitSyscall(bool loading, int number) const;
+  // (allowedWhileLoading). Anything else is refused: with the errno the policy's on_violation
+  // names (audited here as gate.deny, plugin->kernel), or, by default and always for the
+  // forbidden syscalls, by stopping the worker (the caller records sandbox.violation).
+  struct SyscallDecision {
+    enum class Kind { kAllow, kFailWithErrno, kStopWorker } kind;
+    int error = 0;
+  };
+  SyscallDecision admitSyscall(CallScope& scope, bool loading, int number);
 
   // Ends the call: its Host capability is revoked, and denials past the per-call record cap are
   // summarised in one gate.deny_suppressed record.

@@ -45,6 +45,9 @@ struct PluginPolicy {
   ResourceLimits limits;
   std::chrono::milliseconds callTimeout{10000};
   uint64_t maxOutputBytes = 16ull << 20;
+  // A syscall outside the allowlist stops the worker (nullopt, the default) or fails with this
+  // errno. The syscalls no policy may grant (isForbiddenSyscall) always stop the worker.
+  std::optional<int> violationErrno;
 
   bool allows(PluginMethod method) const { return calls.count(method) != 0; }
   const HostGrant* grant(HostCapability capability) const;

@@ -2,6 +2,10 @@
 
 #include <seccomp.h>
 
+#include <cerrno>
+#include <map>
+#include <optional>
+
 #include "policy/syscall_groups.h"
 
 namespace cordon {
@@ -77,11 +81,35 @@ void parseLimits(const YamlDocument& doc, const YAML::Node& node, const std::str
         doc.unsignedInteger(node["file_size_mb"], field + ".file_size_mb", 0, 1 << 20) * kMiB;
 }
 
+// `kill` (the default) or `{ errno: NAME }`: what a syscall outside the allowlist gets.
+std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Node& node,
+                                        const std::string& field) {
+  static const std::map<std::string, int> kErrnos = {
+      {"EPERM", EPERM},   {"EACCES", EACCES},   {"ENOSYS", ENOSYS},
+      {"EINVAL", EINVAL}, {"ENOTSUP", ENOTSUP}, {"EAFNOSUPPORT", EAFNOSUPPORT},
+      {"ENOENT", ENOENT}};
+  if (node.IsScalar() && node.Scalar() == "kill") return std::nullopt;
+  if (node.IsMap()) {
+    doc.rejectUnknownKeys(node, field, {"errno"});
+    std::string name = doc.scalar(node["errno"], field + ".errno");
+    auto known = kErrnos.find(name);
+    if (known == kErrnos.end()) {
+      doc.fail(node["errno"], field + ".errno",
+               "'" + name +
+                   "' is not one of EPERM, EACCES, ENOSYS, EINVAL, ENOTSUP, "
+                   "EAFNOSUPPORT, ENOENT");
+    }
+    return known->second;
+  }
+  doc.fail(node, field, "must be 'kill' or { errno: NAME }");
+}
+
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
                                const std::string& name, const std::string& field) {
   doc.requireMap(node, field);
-  doc.rejectUnknownKeys(node, field,
-                        {"calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes"});
+  doc.rejectUnknownKeys(
+      node, field,
+      {"calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes", "on_violation"});
   PluginPolicy policy;
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -106,6 +134,10 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
   if (node["max_output_bytes"]) {
     policy.maxOutputBytes =
         doc.unsignedInteger(node["max_output_bytes"], field + ".max_output_bytes", 0, 1ull << 32);
+  }
+  if (node["on_violation"]) {
+    policy.violationErrno =
+        parseViolationAction(doc, node["on_violation"], field + ".on_violation");
   }
   return policy;
 }

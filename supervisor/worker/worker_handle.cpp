@@ -113,10 +113,17 @@ void WorkerHandle::answerSyscall() {
   struct seccomp_notif request {};
   if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) return;  // it died
   int number = request.data.nr;
-  if (gate_.admitSyscall(loading_, number)) {
+  CallScope outsideAnyCall(pluginName_, "", PluginMethod::kDescribe);
+  CallScope& scope = *currentScope_ ? **currentScope_ : outsideAnyCall;
+  auto decision = gate_.admitSyscall(scope, loading_, number);
+  if (decision.kind != Gate::SyscallDecision::Kind::kStopWorker) {
     struct seccomp_notif_resp response {};
     response.id = request.id;
-    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (decision.kind == Gate::SyscallDecision::Kind::kAllow) {
+      response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    } else {
+      response.error = -decision.error;
+    }
     ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
     return;
   }

@@ -133,6 +133,39 @@ TEST_CASE("hostile: a forged violation report on stderr is not believed") {
   CHECK(test::withEvent(run.audit, "plugin.stop").at(0)["exit"] == "exit code 0");
 }
 
+TEST_CASE("on_violation errno: a refused syscall fails and the plugin carries on, audited") {
+  test::TempDir dir;
+  std::string workflow = dir.write("probe.yaml", test::oneStepWorkflow("socket-probe", "result"));
+  auto run = test::runWorkflow(workflow, test::sourcePath("tests/security/hostile-policy.yaml"),
+                               dir.path("audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(*run.report.outputs.at("result") == "socket refused: errno 1");  // EPERM
+  auto denials = test::withEvent(run.audit, "gate.deny");
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0]["direction"] == "plugin->kernel");
+  CHECK(denials[0]["method"] == "socket");
+  CHECK(test::withEvent(run.audit, "sandbox.violation").empty());
+}
+
+TEST_CASE("on_violation errno never covers a forbidden syscall") {
+  test::TempDir dir;
+  std::string workflow = dir.write("probe.yaml", R"(name: probe-then-ptrace
+inputs: { text: { value: "x" } }
+steps:
+  - name: attack
+    plugin: socket-probe
+    config: { then: ptrace }
+    inputs: { text: inputs.text }
+)");
+  auto run = test::runWorkflow(workflow, test::sourcePath("tests/security/hostile-policy.yaml"),
+                               dir.path("audit.jsonl"));
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kSandboxViolation);
+  auto violations = test::withEvent(run.audit, "sandbox.violation");
+  REQUIRE(violations.size() == 1);
+  CHECK(violations[0]["syscall"] == "ptrace");
+}
+
 TEST_CASE("hostile: single-syscall escape attempts are each stopped at their syscall") {
   // plugin (tests/security/plugins/syscall_attempts.c) -> the syscall the sandbox stops it at
   const std::pair<const char*, const char*> attempts[] = {

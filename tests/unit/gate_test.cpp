@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <sys/syscall.h>
 
+#include <cerrno>
+
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
 #include "test_support.h"
@@ -127,11 +129,33 @@ TEST_CASE_FIXTURE(GateFixture, "a flood of denials in one call is capped in the 
   CHECK_FALSE(scope.open);
 }
 
-TEST_CASE_FIXTURE(
-    GateFixture, "syscalls sent to the supervisor pass only while loading, and only the loader's") {
-  CHECK(gate.admitSyscall(true, SYS_openat));
-  CHECK(gate.admitSyscall(true, SYS_mmap));
-  CHECK_FALSE(gate.admitSyscall(false, SYS_openat));
-  CHECK_FALSE(gate.admitSyscall(true, SYS_socket));
-  CHECK_FALSE(gate.admitSyscall(true, SYS_execve));
+TEST_CASE_FIXTURE(GateFixture, "syscalls sent to the supervisor pass only while loading") {
+  using Kind = Gate::SyscallDecision::Kind;
+  CHECK(gate.admitSyscall(scope, true, SYS_openat).kind == Kind::kAllow);
+  CHECK(gate.admitSyscall(scope, true, SYS_mmap).kind == Kind::kAllow);
+  CHECK(gate.admitSyscall(scope, false, SYS_openat).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, true, SYS_socket).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, true, SYS_execve).kind == Kind::kStopWorker);
+}
+
+TEST_CASE("on_violation errno fails the syscall instead, but never a forbidden one") {
+  using Kind = Gate::SyscallDecision::Kind;
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(
+      "version: 1\nplugins:\n  p: { on_violation: { errno: EACCES } }\n", "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  Gate gate(*policy.forPlugin("p"), *audit);
+  CallScope scope{"p", "s", PluginMethod::kExecute};
+  auto socketCall = gate.admitSyscall(scope, false, SYS_socket);
+  CHECK(socketCall.kind == Kind::kFailWithErrno);
+  CHECK(socketCall.error == EACCES);
+  CHECK(gate.admitSyscall(scope, false, SYS_ptrace).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, false, SYS_execve).kind == Kind::kStopWorker);
+  auto record = test::readAudit(dir.path("audit.jsonl")).back();
+  CHECK(record["event"] == "gate.deny");
+  CHECK(record["direction"] == "plugin->kernel");
+  CHECK(record["method"] == "socket");
+  CHECK(record["category"] == "sandbox_violation");
+  REQUIRE(scope.firstDenial.has_value());
+  CHECK(scope.firstDenial->category == ErrorCategory::kSandboxViolation);
 }

@@ -1,6 +1,8 @@
 // Policy files: parsing, closed defaults, and errors that name file:line:field.
 #include <doctest/doctest.h>
 
+#include <cerrno>
+
 #include "policy/policy_parser.h"
 
 using namespace cordon;
@@ -107,4 +109,18 @@ TEST_CASE("policy errors name the file, the line and the field") {
     CHECK(parseError("plugins: {}\n").find("version") != std::string::npos);
     CHECK(parseError("version: 2\nplugins: {}\n").find("version") != std::string::npos);
   }
+}
+
+TEST_CASE("on_violation is kill by default, or an errno by name") {
+  CHECK_FALSE(parse("version: 1\nplugins:\n  p: {}\n").forPlugin("p")->violationErrno.has_value());
+  CHECK_FALSE(parse("version: 1\nplugins:\n  p: { on_violation: kill }\n")
+                  .forPlugin("p")
+                  ->violationErrno.has_value());
+  auto errnoPolicy = parse("version: 1\nplugins:\n  p:\n    on_violation: { errno: EPERM }\n");
+  CHECK(errnoPolicy.forPlugin("p")->violationErrno == std::optional<int>(EPERM));
+  std::string e = parseError("version: 1\nplugins:\n  p:\n    on_violation: { errno: EWHAT }\n");
+  CHECK(e.find("policy.yaml:4") != std::string::npos);
+  CHECK(e.find("plugins.p.on_violation.errno") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p: { on_violation: shrug }\n").find("on_violation") !=
+        std::string::npos);
 }
