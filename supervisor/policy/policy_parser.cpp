@@ -89,19 +89,17 @@ std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Nod
       {"EINVAL", EINVAL}, {"ENOTSUP", ENOTSUP}, {"EAFNOSUPPORT", EAFNOSUPPORT},
       {"ENOENT", ENOENT}};
   if (node.IsScalar() && node.Scalar() == "kill") return std::nullopt;
-  if (node.IsMap()) {
-    doc.rejectUnknownKeys(node, field, {"errno"});
-    std::string name = doc.scalar(node["errno"], field + ".errno");
-    auto known = kErrnos.find(name);
-    if (known == kErrnos.end()) {
-      doc.fail(node["errno"], field + ".errno",
-               "'" + name +
-                   "' is not one of EPERM, EACCES, ENOSYS, EINVAL, ENOTSUP, "
-                   "EAFNOSUPPORT, ENOENT");
-    }
-    return known->second;
+  if (!node.IsMap()) doc.fail(node, field, "must be 'kill' or { errno: NAME }");
+  doc.rejectUnknownKeys(node, field, {"errno"});
+  std::string name = doc.scalar(node["errno"], field + ".errno");
+  auto known = kErrnos.find(name);
+  if (known == kErrnos.end()) {
+    doc.fail(node["errno"], field + ".errno",
+             "'" + name +
+                 "' is not one of EPERM, EACCES, ENOSYS, EINVAL, ENOTSUP, EAFNOSUPPORT, "
+                 "ENOENT");
   }
-  doc.fail(node, field, "must be 'kill' or { errno: NAME }");
+  return known->second;
 }
 
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
