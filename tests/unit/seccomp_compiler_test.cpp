@@ -23,6 +23,14 @@ using namespace cordon;
 
 namespace {
 
+// A sanitizer's runtime makes syscalls of its own in the child, which the filter refuses; the
+// uninstrumented build runs these (workers are never instrumented: see meson_options.txt).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kUnderSanitizer = true;
+#else
+constexpr bool kUnderSanitizer = false;
+#endif
+
 constexpr int kRan = 0;
 constexpr int kSentToSupervisor = 42;  // failed with ENOSYS: no listener to answer
 constexpr int kOtherFailure = 43;
@@ -61,7 +69,8 @@ long mapping(int protection) {
 
 }  // namespace
 
-TEST_CASE("the runtime set runs; anything else goes to the supervisor") {
+TEST_CASE("the runtime set runs; anything else goes to the supervisor" *
+          doctest::skip(kUnderSanitizer)) {
   SeccompPrograms programs = compile("[]");
   CHECK(inChild(programs, [] { return static_cast<long>(getpid()); }) == kRan);
   CHECK(inChild(programs, [] { return mapping(PROT_READ | PROT_WRITE); }) == kRan);
@@ -70,7 +79,7 @@ TEST_CASE("the runtime set runs; anything else goes to the supervisor") {
   CHECK(inChild(programs, [] { return syscall(SYS_getuid); }) == kSentToSupervisor);
 }
 
-TEST_CASE("a granted group opens exactly its syscalls") {
+TEST_CASE("a granted group opens exactly its syscalls" * doctest::skip(kUnderSanitizer)) {
   timespec nap{0, 1000};
   CHECK(inChild(compile("[sleep]"), [&] { return static_cast<long>(nanosleep(&nap, nullptr)); }) ==
         kRan);
@@ -78,7 +87,8 @@ TEST_CASE("a granted group opens exactly its syscalls") {
         kSentToSupervisor);
 }
 
-TEST_CASE("opening files and executable memory always ask the supervisor") {
+TEST_CASE("opening files and executable memory always ask the supervisor" *
+          doctest::skip(kUnderSanitizer)) {
   SeccompPrograms programs = compile("[]");
   CHECK(inChild(programs, [] { return syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY); }) ==
         kSentToSupervisor);
@@ -89,7 +99,8 @@ TEST_CASE("opening files and executable memory always ask the supervisor") {
         }) == kSentToSupervisor);
 }
 
-TEST_CASE("forbidden syscalls go to the supervisor whatever the groups") {
+TEST_CASE("forbidden syscalls go to the supervisor whatever the groups" *
+          doctest::skip(kUnderSanitizer)) {
   SeccompPrograms programs = compile("[sleep, identity, resources]");
   CHECK(inChild(programs, [] { return syscall(SYS_fork); }) == kSentToSupervisor);
   CHECK(inChild(programs, [] { return syscall(SYS_ptrace, 0, 0, 0, 0); }) == kSentToSupervisor);
