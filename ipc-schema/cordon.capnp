@@ -97,4 +97,6 @@ struct SandboxSpec {
   runtimeFilter @4 :Data;       # unused since the supervisor answers notifications (kept: the
                                 # contract only grows); must be empty
   maxRpcMessageWords @5 :UInt64;
+  readOnlyPaths @6 :List(Text);  # host paths bind-mounted read-only at the same place (policy
+                                 # filesystem.read_only)
 }

@@ -32,7 +32,7 @@ void keepOnlyProtocolFds() {
 std::string containProcess(const SandboxSpec& spec) {
   keepOnlyProtocolFds();
   configureNamespaces();
-  std::string pluginPath = enterEmptyRoot(spec.pluginPath, spec.pluginName);
+  std::string pluginPath = enterEmptyRoot(spec.pluginPath, spec.pluginName, spec.readOnlyPaths);
   applyResourceLimits(spec.limits);
   dropPrivileges();
   return pluginPath;

@@ -7,6 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+
 #include "setup_error.h"
 
 namespace cordon::worker {
@@ -26,16 +29,57 @@ unsigned long lockedFlags(const std::string& path) {
   return flags;
 }
 
-void bindReadOnly(const std::string& source, const std::string& target) {
+void bindReadOnly(const std::string& source, const std::string& target, unsigned long extra = 0) {
   checkSys(mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr), "bind " + source);
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV;
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra;
   checkSys(mount(nullptr, target.c_str(), nullptr, flags | lockedFlags(target), nullptr),
            "remount read-only " + target);
 }
 
+// A host path held open (O_PATH) before the staging tmpfs can hide it.
+struct HeldPath {
+  std::string path;
+  int fd;
+  bool directory;
+};
+
+HeldPath hold(const std::string& path) {
+  int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  checkSys(fd, "open " + path);
+  struct stat info {};
+  checkSys(fstat(fd, &info), "stat " + path);
+  if (!S_ISDIR(info.st_mode) && !S_ISREG(info.st_mode)) {
+    throw SetupError(path + " is neither a directory nor a regular file");
+  }
+  return {path, fd, S_ISDIR(info.st_mode)};
+}
+
+// Creates `path` (a directory, or an empty file) and its parents under the staging root.
+void makeMountPoint(const std::string& path, bool directory) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string parent = path.substr(0, slash);
+    if (mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) checkSys(-1, "mkdir " + parent);
+  }
+  if (directory) {
+    if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) checkSys(-1, "mkdir " + path);
+  } else {
+    int file = open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+    checkSys(file, "create " + path);
+    close(file);
+  }
+}
+
 }  // namespace
 
-std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName) {
+std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName,
+                           const std::vector<std::string>& readOnlyPaths) {
+  // Granted paths are bound outermost first, so a nested grant lands on its parent's bind.
+  std::vector<HeldPath> granted;
+  for (const auto& path : readOnlyPaths) granted.push_back(hold(path));
+  std::sort(granted.begin(), granted.end(),
+            [](const HeldPath& a, const HeldPath& b) { return a.path.size() < b.path.size(); });
+
   // Held open before the staging tmpfs goes up: the plugin may live under the staging directory
   // (a plugin in /tmp), which that mount would otherwise hide.
   int plugin = open(hostPluginPath.c_str(), O_PATH | O_CLOEXEC);
@@ -58,6 +102,13 @@ std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string&
   close(placeholder);
   bindReadOnly(pluginHandle, pluginFile);
   close(plugin);
+  for (const HeldPath& path : granted) {
+    // Data only: no device nodes, no set-id, nothing executable from a granted path.
+    const std::string target = std::string(kStaging) + path.path;
+    makeMountPoint(target, path.directory);
+    bindReadOnly("/proc/self/fd/" + std::to_string(path.fd), target, MS_NOEXEC);
+    close(path.fd);
+  }
 
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only ours.
   checkSys(chdir(kStaging), "chdir new root");

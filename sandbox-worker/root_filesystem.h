@@ -4,10 +4,12 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace cordon::worker {
 
 // Returns the plugin's path inside the new root.
-std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName);
+std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName,
+                           const std::vector<std::string>& readOnlyPaths);
 
 }  // namespace cordon::worker

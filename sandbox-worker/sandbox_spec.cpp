@@ -39,6 +39,13 @@ SandboxSpec readSandboxSpec(int fd) {
     throw std::runtime_error("sandbox spec: runtimeFilter is no longer used and must be empty");
   }
   spec.maxRpcMessageWords = reader.getMaxRpcMessageWords();
+  for (auto path : reader.getReadOnlyPaths()) {
+    std::string text = path;
+    if (text.empty() || text[0] != '/' || text.find("/..") != std::string::npos) {
+      throw std::runtime_error("sandbox spec: read-only path '" + text + "' is not absolute");
+    }
+    spec.readOnlyPaths.push_back(text);
+  }
   return spec;
 }
 

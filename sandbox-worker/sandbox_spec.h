@@ -21,7 +21,8 @@ struct SandboxSpec {
   std::string pluginPath;  // on the host; bind-mounted into the empty root
   std::string pluginName;
   ResourceLimits limits;
-  std::vector<sock_filter> filter;  // seccomp, installed with a listener before dlopen
+  std::vector<sock_filter> filter;         // seccomp, installed with a listener before dlopen
+  std::vector<std::string> readOnlyPaths;  // host paths, bound read-only at the same place
   uint64_t maxRpcMessageWords = 0;
 };
 

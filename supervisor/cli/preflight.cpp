@@ -1,5 +1,7 @@
 #include "cli/preflight.h"
 
+#include <unistd.h>
+
 #include <set>
 
 #include "core/yaml_document.h"
@@ -36,6 +38,15 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                        where + "the policy " + policyPath + " grants nothing to plugin '" +
                            step.plugin + "' (add a plugins." + step.plugin + " section)")
           .withStep(step.name);
+    }
+    for (const std::string& path : section->readOnlyPaths) {
+      if (access(path.c_str(), F_OK) != 0) {
+        return makeError(ErrorCategory::kBadInput,
+                         policyPath + ":" + std::to_string(section->line) + ": field 'plugins." +
+                             section->name + ".filesystem.read_only': '" + path +
+                             "' does not exist")
+            .withStep(step.name);
+      }
     }
     auto programs = compileSeccompPrograms(*section);
     if (!programs.ok()) {

@@ -48,6 +48,9 @@ struct PluginPolicy {
   // A syscall outside the allowlist stops the worker (nullopt, the default) or fails with this
   // errno. The syscalls no policy may grant (isForbiddenSyscall) always stop the worker.
   std::optional<int> violationErrno;
+  // Absolute host paths the worker sees, read-only, at the same place (filesystem.read_only).
+  // Granting any also grants the syscalls to read them (fileSyscalls()).
+  std::vector<std::string> readOnlyPaths;
 
   bool allows(PluginMethod method) const { return calls.count(method) != 0; }
   const HostGrant* grant(HostCapability capability) const;

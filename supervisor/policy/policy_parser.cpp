@@ -81,6 +81,38 @@ void parseLimits(const YamlDocument& doc, const YAML::Node& node, const std::str
         doc.unsignedInteger(node["file_size_mb"], field + ".file_size_mb", 0, 1 << 20) * kMiB;
 }
 
+// filesystem: { read_only: [ABSOLUTE_PATH, ...] }. Paths are taken as written: absolute, no
+// `.`/`..` components, not the root, not the kernel's pseudo filesystems.
+void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
+                     PluginPolicy& policy) {
+  doc.requireMap(node, field);
+  doc.rejectUnknownKeys(node, field, {"read_only"});
+  if (!node["read_only"]) return;
+  auto paths = doc.stringList(node["read_only"], field + ".read_only");
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
+    const std::string itemField = field + ".read_only[" + std::to_string(i) + "]";
+    std::string why;
+    if (path.empty() || path[0] != '/') why = "must be an absolute path";
+    if (path == "/") why = "may not be the whole root";
+    if (path.find("/./") != std::string::npos || path.find("/../") != std::string::npos ||
+        path.ends_with("/.") || path.ends_with("/..")) {
+      why = "may not contain '.' or '..' components";
+    }
+    for (const char* pseudo : {"/proc", "/sys", "/dev", "/plugin"}) {
+      std::string prefix = pseudo;
+      if (path == prefix || path.rfind(prefix + "/", 0) == 0) {
+        why = "may not reach into " + prefix + " (kernel interfaces, or the plugin's own mount)";
+      }
+    }
+    if (!why.empty()) doc.fail(node["read_only"][i], itemField, "'" + path + "' " + why);
+    policy.readOnlyPaths.push_back(path);
+  }
+  if (!policy.readOnlyPaths.empty()) {
+    policy.syscalls.insert(fileSyscalls().begin(), fileSyscalls().end());
+  }
+}
+
 // `kill` (the default) or `{ errno: NAME }`: what a syscall outside the allowlist gets.
 std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Node& node,
                                         const std::string& field) {
@@ -105,9 +137,9 @@ std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Nod
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
                                const std::string& name, const std::string& field) {
   doc.requireMap(node, field);
-  doc.rejectUnknownKeys(
-      node, field,
-      {"calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes", "on_violation"});
+  doc.rejectUnknownKeys(node, field,
+                        {"calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
+                         "on_violation", "filesystem"});
   PluginPolicy policy;
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -133,6 +165,7 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
     policy.maxOutputBytes =
         doc.unsignedInteger(node["max_output_bytes"], field + ".max_output_bytes", 0, 1ull << 32);
   }
+  if (node["filesystem"]) parseFilesystem(doc, node["filesystem"], field + ".filesystem", policy);
   if (node["on_violation"]) {
     policy.violationErrno =
         parseViolationAction(doc, node["on_violation"], field + ".on_violation");

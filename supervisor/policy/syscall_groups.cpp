@@ -25,6 +25,11 @@ const std::vector<std::string>& loaderSyscalls() {
   return kLoader;
 }
 
+const std::vector<std::string>& fileSyscalls() {
+  static const std::vector<std::string> kFiles = {"openat", "pread64", "getdents64", "readlinkat"};
+  return kFiles;
+}
+
 const std::map<std::string, std::vector<std::string>>& syscallGroups() {
   static const std::map<std::string, std::vector<std::string>> kGroups = {
       {"sleep", {"nanosleep", "clock_nanosleep"}},

@@ -16,6 +16,9 @@ const std::vector<std::string>& runtimeSyscalls();
 // supervisor lets these through only until the plugin is loaded (allowedWhileLoading).
 const std::vector<std::string>& loaderSyscalls();
 
+// What reading granted files needs beyond the runtime set; added when a policy grants paths.
+const std::vector<std::string>& fileSyscalls();
+
 // Groups a policy may name in `syscalls:`.
 const std::map<std::string, std::vector<std::string>>& syscallGroups();
 

@@ -34,6 +34,8 @@ Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginNa
   };
   spec.setLoaderFilter(asData(programs.value().filter));
   spec.setMaxRpcMessageWords(maxRpcMessageWords(policy));
+  auto paths = spec.initReadOnlyPaths(static_cast<unsigned>(policy.readOnlyPaths.size()));
+  for (unsigned i = 0; i < paths.size(); ++i) paths.set(i, policy.readOnlyPaths[i]);
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
   return std::vector<unsigned char>(bytes.begin(), bytes.end());

@@ -124,3 +124,17 @@ TEST_CASE("on_violation is kill by default, or an errno by name") {
   CHECK(parseError("version: 1\nplugins:\n  p: { on_violation: shrug }\n").find("on_violation") !=
         std::string::npos);
 }
+
+TEST_CASE("filesystem grants are absolute, plain and away from the kernel's interfaces") {
+  auto granted = parse("version: 1\nplugins:\n  p:\n    filesystem: { read_only: [/usr/share] }\n");
+  CHECK(granted.forPlugin("p")->readOnlyPaths == std::vector<std::string>{"/usr/share"});
+  CHECK(granted.forPlugin("p")->syscalls.count("openat") == 1);  // reading needs it
+  for (const char* bad :
+       {"relative/path", "/", "/usr/../etc", "/proc/self", "/sys", "/dev/mem", "/plugin/x"}) {
+    INFO(bad);
+    std::string e = parseError(std::string("version: 1\nplugins:\n  p:\n    filesystem:\n") +
+                               "      read_only: [" + bad + "]\n");
+    CHECK(e.find("policy.yaml:5") != std::string::npos);
+    CHECK(e.find("plugins.p.filesystem.read_only[0]") != std::string::npos);
+  }
+}
