@@ -9,6 +9,8 @@
 #include "audit/audit_log.h"
 #include "cli/console_observer.h"
 #include "cli/preflight.h"
+#include "policy/policy_lint.h"
+#include "policy/policy_parser.h"
 #include "scheduler/scheduler.h"
 
 namespace cordon {
@@ -165,6 +167,34 @@ int auditVerifyCommand(const std::string& path, bool json) {
     std::fprintf(stderr, "cordon: error: %s\n", verified.error().message.c_str());
   }
   return verified.ok() ? kExitOk : kExitWorkflowFailed;
+}
+
+int policyLintCommand(const std::string& path, bool json) {
+  Policy policy;
+  try {
+    policy = loadPolicy(path);
+  } catch (const InputError& e) {
+    printError(makeError(ErrorCategory::kBadInput, e.what()));
+    return kExitBadInput;
+  }
+  auto findings = lintPolicy(policy);
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& finding : findings) {
+      out.push_back({{"file", path},
+                     {"line", finding.line},
+                     {"field", finding.field},
+                     {"message", finding.message}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    for (const auto& finding : findings) {
+      std::printf("%s:%d: field '%s': warning: %s\n", path.c_str(), finding.line,
+                  finding.field.c_str(), finding.message.c_str());
+    }
+    if (findings.empty()) std::printf("ok: %s: no risky grants found\n", path.c_str());
+  }
+  return findings.empty() ? kExitOk : kExitWorkflowFailed;
 }
 
 }  // namespace cordon

@@ -27,5 +27,7 @@ struct RunOptions {
 int runCommand(const RunOptions& options);
 int validateCommand(const RunOptions& options);
 int auditVerifyCommand(const std::string& path, bool json);
+// 0 no findings, 1 findings (printed as FILE:LINE: field 'F': warning: ...), 2 does not parse.
+int policyLintCommand(const std::string& path, bool json);
 
 }  // namespace cordon

@@ -60,6 +60,15 @@ int main(int argc, char** argv) {
   verify->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
   verify->add_flag("--json", auditJson, "Print the result as JSON");
 
+  CLI::App* policyCommand = app.add_subcommand("policy", "Work with policy files");
+  policyCommand->require_subcommand(1);
+  std::string lintPath;
+  bool lintJson = false;
+  CLI::App* lint = policyCommand->add_subcommand(
+      "lint", "Check a policy and warn about risky grants; exit 0 clean, 1 warnings, 2 invalid");
+  lint->add_option("file", lintPath, "Policy file")->required()->check(CLI::ExistingFile);
+  lint->add_flag("--json", lintJson, "Print the findings as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,6 +88,7 @@ int main(int argc, char** argv) {
     options.inputFiles[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
 
+  if (lint->parsed()) return cordon::policyLintCommand(lintPath, lintJson);
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

@@ -36,8 +36,9 @@ struct ResourceLimits {
 };
 
 struct PluginPolicy {
-  std::string name;  // the plugin it applies to, or "default"
-  int line = 0;      // where it starts in the policy file
+  std::string name;                       // the plugin it applies to, or "default"
+  int line = 0;                           // where it starts in the policy file
+  std::map<std::string, int> fieldLines;  // line of each key the section sets (for lint)
   std::set<PluginMethod> calls;
   std::map<HostCapability, HostGrant> host;
   std::vector<std::string> syscallGroups;  // as written: group names and single syscalls

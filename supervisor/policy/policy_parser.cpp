@@ -143,6 +143,8 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
   PluginPolicy policy;
   policy.name = name;
   policy.line = node.Mark().line + 1;
+  for (const auto& entry : node)
+    policy.fieldLines[entry.first.Scalar()] = entry.first.Mark().line + 1;
   if (node["calls"]) {
     auto calls = doc.stringList(node["calls"], field + ".calls");
     for (size_t i = 0; i < calls.size(); ++i) {

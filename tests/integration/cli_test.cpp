@@ -40,7 +40,8 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("every command has --help") {
-  for (const char* command : {"", "run", "validate", "audit", "audit verify"}) {
+  for (const char* command :
+       {"", "run", "validate", "audit", "audit verify", "policy", "policy lint"}) {
     Command help = runCordon(std::string(command) + " --help");
     INFO("cordon " << command << " --help");
     CHECK(help.exitCode == 0);
@@ -146,4 +147,25 @@ TEST_CASE("audit verify: 1 for a tampered log, naming the line") {
   Command verify = runCordon("audit verify " + dir.path("audit.jsonl"));
   CHECK(verify.exitCode == 1);
   CHECK(contains(verify.output, "audit.jsonl:"));
+}
+
+TEST_CASE("policy lint: 0 when clean, 1 naming file:line:field of risky grants, 2 when invalid") {
+  Command clean = runCordon("policy lint " + test::sourcePath("policies/default.yaml"));
+  CHECK(clean.exitCode == 0);
+
+  test::TempDir dir;
+  std::string risky = dir.write("risky.yaml",
+                                "version: 1\nplugins:\n  p:\n    calls: [execute]\n"
+                                "    filesystem: { read_only: [/etc] }\n"
+                                "    on_violation: { errno: EPERM }\n");
+  Command warned = runCordon("policy lint " + risky);
+  INFO(warned.output);
+  CHECK(warned.exitCode == 1);
+  CHECK(contains(warned.output, risky + ":5: field 'plugins.p.filesystem': warning:"));
+  CHECK(contains(warned.output, risky + ":6: field 'plugins.p.on_violation': warning:"));
+
+  std::string broken = dir.write("broken.yaml", "version: 1\nplugins:\n  p: { calls: [fly] }\n");
+  Command invalid = runCordon("policy lint " + broken);
+  CHECK(invalid.exitCode == 2);
+  CHECK(contains(invalid.output, broken + ":3"));
 }

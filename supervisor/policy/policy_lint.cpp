@@ -1,0 +1,88 @@
+#include "policy/policy_lint.h"
+
+#include <set>
+
+namespace cordon {
+namespace {
+
+constexpr uint64_t kGiB = 1ull << 30;
+
+class SectionLint {
+ public:
+  SectionLint(const PluginPolicy& section, std::vector<LintFinding>& findings)
+      : section_(section),
+        prefix_(section.name == "default" ? "default" : "plugins." + section.name),
+        findings_(findings) {}
+
+  void run() {
+    if (section_.name == "default") {
+      warn("",
+           "a default section governs every plugin the policy does not name; prefer one "
+           "section per plugin");
+    }
+    for (size_t i = 0; i < section_.readOnlyPaths.size(); ++i) readOnlyPath(i);
+    for (const std::string& name : section_.syscallGroups) {
+      static const std::set<std::string> kGroups = {"sleep", "identity", "resources"};
+      if (kGroups.count(name) == 0) {
+        warn("syscalls", "grants the single syscall '" + name +
+                             "' beyond the named groups; check that the plugin needs it");
+      }
+    }
+    if (section_.violationErrno) {
+      warn("on_violation",
+           "a syscall outside the allowlist fails with an errno instead of "
+           "stopping the worker: a probing plugin keeps running");
+    }
+    if (section_.limits.memoryBytes > 4 * kGiB) warn("limits", "memory_mb above 4096");
+    if (section_.limits.cpuSeconds > 3600) warn("limits", "cpu_seconds above one hour");
+    if (section_.limits.processes > 1) {
+      warn("limits", "processes above 1, though seccomp forbids creating any");
+    }
+    if (section_.callTimeout.count() > 600'000)
+      warn("timeout_ms", "a call may run over 10 minutes");
+    if (section_.maxOutputBytes > kGiB) warn("max_output_bytes", "outputs above 1 GiB per call");
+    const HostGrant* read = section_.grant(HostCapability::kReadInput);
+    if (read != nullptr && read->maxBytes > 4 * kGiB) {
+      warn("host", "read_input max_bytes above 4 GiB per call");
+    }
+  }
+
+ private:
+  void readOnlyPath(size_t index) {
+    const std::string& path = section_.readOnlyPaths[index];
+    static const std::vector<std::string> kSensitive = {"/etc",  "/root", "/home", "/var",
+                                                        "/boot", "/run",  "/srv"};
+    for (const std::string& sensitive : kSensitive) {
+      if (path == sensitive || path.rfind(sensitive + "/", 0) == 0) {
+        warn("filesystem", "read_only[" + std::to_string(index) + "] '" + path +
+                               "' exposes host configuration or user data under " + sensitive);
+        return;
+      }
+    }
+    if (path == "/usr" || path == "/tmp" || path == "/opt") {
+      warn("filesystem",
+           "read_only[" + std::to_string(index) + "] '" + path + "' grants a whole top-level tree");
+    }
+  }
+
+  void warn(const std::string& key, const std::string& message) {
+    auto line = section_.fieldLines.find(key);
+    findings_.push_back({line == section_.fieldLines.end() ? section_.line : line->second,
+                         key.empty() ? prefix_ : prefix_ + "." + key, message});
+  }
+
+  const PluginPolicy& section_;
+  std::string prefix_;
+  std::vector<LintFinding>& findings_;
+};
+
+}  // namespace
+
+std::vector<LintFinding> lintPolicy(const Policy& policy) {
+  std::vector<LintFinding> findings;
+  for (const auto& [name, section] : policy.plugins) SectionLint(section, findings).run();
+  if (policy.fallback) SectionLint(*policy.fallback, findings).run();
+  return findings;
+}
+
+}  // namespace cordon
