@@ -80,7 +80,8 @@ interface Host {
 struct SandboxSpec {
   # Handed to a new worker on fd 4 before it reads anything else; built by the supervisor from
   # the policy. Not an RPC message: the worker applies it before any plugin byte is mapped.
-  pluginPath @0 :Text;          # host path of the plugin shared object, bind-mounted read-only
+  pluginPath @0 :Text;          # host path the plugin was read from (messages only: the verified
+                                # bytes arrive as a sealed memfd on fd 6, worker_protocol.h)
   pluginName @1 :Text;
 
   limits @2 :Limits;

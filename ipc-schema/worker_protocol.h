@@ -12,6 +12,8 @@ inline constexpr int kRpcFd = 3;      // Cap'n Proto RPC (Unix stream socket)
 inline constexpr int kSpecFd = 4;     // SandboxSpec message; read and closed during setup
 inline constexpr int kControlFd = 5;  // Unix socket: the seccomp listener goes to the supervisor
                                       // here (SCM_RIGHTS, with one byte); closed right after
+inline constexpr int kPluginFd = 6;   // sealed memfd: the plugin's verified bytes, which the
+                                      // worker copies into its root and loads; closed after
 
 // Exit codes. Anything else (or a signal) is a crash.
 inline constexpr int kExitClean = 0;

@@ -15,16 +15,16 @@
 namespace cordon::worker {
 namespace {
 
-// stdin and stdout become /dev/null; stderr (the report pipe), the RPC socket and the control
-// socket (until the seccomp listener is sent) stay; every other inherited descriptor, the
-// spec's included, is closed.
+// stdin and stdout become /dev/null; stderr (the report pipe), the RPC socket, the control
+// socket (until the seccomp listener is sent) and the plugin memfd (until it is copied) stay;
+// every other inherited descriptor, the spec's included, is closed.
 void keepOnlyProtocolFds() {
   int devNull = open("/dev/null", O_RDWR | O_CLOEXEC);
   checkSys(devNull, "open /dev/null");
   checkSys(dup2(devNull, STDIN_FILENO), "dup2 stdin");
   checkSys(dup2(devNull, STDOUT_FILENO), "dup2 stdout");
   checkSys(close(protocol::kSpecFd), "close spec");
-  checkSys(close_range(protocol::kControlFd + 1, ~0U, 0), "close_range");
+  checkSys(close_range(protocol::kPluginFd + 1, ~0U, 0), "close_range");
 }
 
 }  // namespace
@@ -32,7 +32,7 @@ void keepOnlyProtocolFds() {
 std::string containProcess(const SandboxSpec& spec) {
   keepOnlyProtocolFds();
   configureNamespaces();
-  std::string pluginPath = enterEmptyRoot(spec.pluginPath, spec.pluginName, spec.readOnlyPaths);
+  std::string pluginPath = enterEmptyRoot(protocol::kPluginFd, spec.pluginName, spec.readOnlyPaths);
   applyResourceLimits(spec.limits);
   dropPrivileges();
   return pluginPath;

@@ -16,6 +16,7 @@ namespace cordon::worker {
 namespace {
 
 constexpr char kStaging[] = "/tmp";  // any existing directory; covered only in our mount ns
+constexpr size_t kRootSlackBytes = 64 * 1024;  // mount points and directories, beyond the plugin
 
 // A remount inside a user namespace must keep the flags the outer mount locked.
 unsigned long lockedFlags(const std::string& path) {
@@ -70,9 +71,27 @@ void makeMountPoint(const std::string& path, bool directory) {
   }
 }
 
+void copyPlugin(int from, size_t size, const std::string& to) {
+  int file = open(to.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0555);
+  checkSys(file, "create " + to);
+  char buffer[65536];
+  for (off_t offset = 0; static_cast<size_t>(offset) < size;) {
+    ssize_t got = pread(from, buffer, sizeof buffer, offset);
+    checkSys(static_cast<int>(got), "read the plugin memfd");
+    if (got == 0) throw SetupError("the plugin memfd is shorter than it says");
+    for (ssize_t done = 0; done < got;) {
+      ssize_t put = write(file, buffer + done, static_cast<size_t>(got - done));
+      checkSys(static_cast<int>(put), "write " + to);
+      done += put;
+    }
+    offset += got;
+  }
+  checkSys(close(file), "close " + to);
+}
+
 }  // namespace
 
-std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName,
+std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
                            const std::vector<std::string>& readOnlyPaths) {
   // Granted paths are bound outermost first, so a nested grant lands on its parent's bind.
   std::vector<HeldPath> granted;
@@ -80,28 +99,25 @@ std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string&
   std::sort(granted.begin(), granted.end(),
             [](const HeldPath& a, const HeldPath& b) { return a.path.size() < b.path.size(); });
 
-  // Held open before the staging tmpfs goes up: the plugin may live under the staging directory
-  // (a plugin in /tmp), which that mount would otherwise hide.
-  int plugin = open(hostPluginPath.c_str(), O_PATH | O_CLOEXEC);
-  checkSys(plugin, "open " + hostPluginPath);
+  // The plugin arrives as a sealed memfd holding the bytes the supervisor verified; they are
+  // copied into the new root (a memfd cannot be bind-mounted) before it turns read-only.
   struct stat info {};
-  checkSys(fstat(plugin, &info), "stat " + hostPluginPath);
-  if (!S_ISREG(info.st_mode)) throw SetupError(hostPluginPath + " is not a regular file");
-  const std::string pluginHandle = "/proc/self/fd/" + std::to_string(plugin);
+  checkSys(fstat(pluginFd, &info), "stat the plugin memfd");
+  if (!S_ISREG(info.st_mode)) throw SetupError("the plugin descriptor is not a regular file");
+  const auto pluginBytes = static_cast<size_t>(info.st_size);
 
   // Nothing we mount may leak back to the host.
   checkSys(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
-  checkSys(mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k"),
+  const std::string tmpfsOptions =
+      "mode=0755,size=" + std::to_string(kRootSlackBytes + pluginBytes);
+  checkSys(mount("tmpfs", kStaging, "tmpfs", MS_NOSUID | MS_NODEV, tmpfsOptions.c_str()),
            "mount tmpfs root");
 
   const std::string pluginDir = std::string(kStaging) + "/plugin";
   const std::string pluginFile = pluginDir + "/" + pluginName + ".so";
   checkSys(mkdir(pluginDir.c_str(), 0755), "mkdir " + pluginDir);
-  int placeholder = open(pluginFile.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
-  checkSys(placeholder, "create " + pluginFile);
-  close(placeholder);
-  bindReadOnly(pluginHandle, pluginFile);
-  close(plugin);
+  copyPlugin(pluginFd, pluginBytes, pluginFile);
+  close(pluginFd);
   for (const HeldPath& path : granted) {
     // Data only: no device nodes, no set-id, nothing executable from a granted path.
     const std::string target = std::string(kStaging) + path.path;

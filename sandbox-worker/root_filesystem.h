@@ -8,8 +8,9 @@
 
 namespace cordon::worker {
 
-// Returns the plugin's path inside the new root.
-std::string enterEmptyRoot(const std::string& hostPluginPath, const std::string& pluginName,
+// Copies the plugin from `pluginFd` (the supervisor's sealed memfd) into the new root, closes
+// `pluginFd`, and returns the plugin's path inside the new root.
+std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
                            const std::vector<std::string>& readOnlyPaths);
 
 }  // namespace cordon::worker

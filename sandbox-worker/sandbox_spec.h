@@ -18,7 +18,7 @@ struct ResourceLimits {
 };
 
 struct SandboxSpec {
-  std::string pluginPath;  // on the host; bind-mounted into the empty root
+  std::string pluginPath;  // where the supervisor read it on the host (for messages only)
   std::string pluginName;
   ResourceLimits limits;
   std::vector<sock_filter> filter;         // seccomp, installed with a listener before dlopen

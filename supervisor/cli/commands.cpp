@@ -70,14 +70,10 @@ Outcome<Done> writeOutputs(const RunReport& report, const std::string& directory
   return Done{};
 }
 
-PluginLocator locatorFor(const RunOptions& options) {
-  return PluginLocator(options.pluginPath);
-}
-
 }  // namespace
 
 int validateCommand(const RunOptions& options) {
-  auto checked = preflight(options.workflow, options.policy, locatorFor(options));
+  auto checked = preflight(options.workflow, options.policy, options.trust, nullptr);
   if (!checked.ok()) {
     printError(checked.error());
     return kExitBadInput;
@@ -96,7 +92,7 @@ int runCommand(const RunOptions& options) {
     return kExitBadInput;
   }
   AuditLog& log = *audit.value();
-  auto checked = preflight(options.workflow, options.policy, locatorFor(options));
+  auto checked = preflight(options.workflow, options.policy, options.trust, &log);
   if (!checked.ok()) {
     log.record("input.rejected", {{"workflow", options.workflow},
                                   {"policy", options.policy},
@@ -104,7 +100,7 @@ int runCommand(const RunOptions& options) {
     printError(checked.error());
     return kExitBadInput;
   }
-  const Preflight& p = *checked.value();
+  Preflight& p = *checked.value();
   auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles);
   if (!inputs.ok()) {
     log.record("input.rejected",
@@ -119,7 +115,8 @@ int runCommand(const RunOptions& options) {
                options.auditLog.c_str());
   auto io = kj::setupAsyncIo();
   ConsoleObserver observer;
-  Scheduler scheduler(io, log, observer, {options.workerBinary, locatorFor(options)});
+  Scheduler scheduler(io, log, observer,
+                      {options.workerBinary, p.plugins, p.ledger ? &*p.ledger : nullptr});
   RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
 
   if (report.ok() && !options.outputDir.empty()) {

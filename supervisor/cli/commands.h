@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/preflight.h"
+
 namespace cordon {
 
 inline constexpr int kExitOk = 0;
@@ -17,7 +19,7 @@ struct RunOptions {
   std::string workflow;
   std::string policy;
   std::string auditLog = "cordon-audit.jsonl";
-  std::vector<std::string> pluginPath;
+  TrustOptions trust;  // plugin search path, trust store, state directory (cli/host_config.h)
   std::string workerBinary;
   std::map<std::string, std::string> inputFiles;
   std::string outputDir;

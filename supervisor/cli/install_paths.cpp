@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "plugins/plugin_locator.h"
+#include "plugins/plugin_catalog.h"
 
 namespace cordon {
 namespace {
@@ -30,9 +30,6 @@ std::string defaultWorkerBinary() {
 }
 
 std::vector<std::string> defaultPluginDirectories() {
-  if (const char* env = std::getenv("CORDON_PLUGIN_PATH"); env != nullptr && *env != '\0') {
-    return PluginLocator::splitSearchPath(env);
-  }
   const auto dir = executableDirectory();
   std::vector<std::string> directories;
   for (const auto& candidate :

@@ -10,7 +10,8 @@ namespace cordon {
 // $CORDON_WORKER, else cordon-worker beside this executable or in ../sandbox-worker.
 std::string defaultWorkerBinary();
 
-// $CORDON_PLUGIN_PATH, else ../plugins relative to this executable (the build tree).
+// ../plugins relative to this executable (the build tree), or ../lib/cordon/plugins when
+// installed. (Flags, environment and config file come first: cli/host_config.h.)
 std::vector<std::string> defaultPluginDirectories();
 
 }  // namespace cordon

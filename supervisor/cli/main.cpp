@@ -3,15 +3,33 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/host_config.h"
 #include "cli/install_paths.h"
-#include "plugins/plugin_locator.h"
+#include "cli/plugin_commands.h"
 
 namespace {
 
-void addRunOptions(CLI::App& command, cordon::RunOptions& options, std::string& pluginPath) {
+// Where plugins, keys and state live: every command that touches plugins takes these.
+void addHostOptions(CLI::App& command, cordon::HostFlags& host) {
+  command.add_option("--plugin-path", host.pluginPath,
+                     "Directories holding plugin packages, ':'-separated; default "
+                     "$CORDON_PLUGIN_PATH, the config file, else the build tree's plugins/");
+  command.add_option("--trust-store", host.trustStore,
+                     "Trust store directory (trust.yaml and keys); default $CORDON_TRUST_STORE, "
+                     "else the config file");
+  command.add_option("--state-dir", host.stateDir,
+                     "Where the rollback ledger lives; default $CORDON_STATE_DIR, the config "
+                     "file, else $XDG_STATE_HOME/cordon");
+  command.add_option("--config", host.config,
+                     "Host config file (YAML: plugin_path, trust_store, state_dir); default "
+                     "$CORDON_CONFIG, else /etc/cordon/config.yaml when it exists");
+}
+
+void addRunOptions(CLI::App& command, cordon::RunOptions& options, cordon::HostFlags& host) {
   command.add_option("workflow", options.workflow, "Workflow file (YAML, see docs/workflow.md)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -20,9 +38,7 @@ void addRunOptions(CLI::App& command, cordon::RunOptions& options, std::string& 
                   "Policy file (YAML, see docs/policy.md); default $CORDON_POLICY")
       ->envname("CORDON_POLICY")
       ->required();
-  command.add_option("--plugin-path", pluginPath,
-                     "Directories holding NAME.so plugins, ':'-separated; default "
-                     "$CORDON_PLUGIN_PATH, else the build tree's plugins/");
+  addHostOptions(command, host);
 }
 
 }  // namespace
@@ -34,12 +50,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "cordon 0.1.0");
 
   cordon::RunOptions options;
-  std::string pluginPath;
+  cordon::HostFlags host;
   std::vector<std::string> inputs;
 
   CLI::App* run = app.add_subcommand(
       "run", "Run a workflow; exit 0 on success, 1 if it failed, 2 on bad input");
-  addRunOptions(*run, options, pluginPath);
+  addRunOptions(*run, options, host);
   run->add_option("--audit-log", options.auditLog, "Audit log to append to (JSON lines)")
       ->capture_default_str();
   run->add_option("--input", inputs, "Replace workflow input NAME with the content of FILE")
@@ -49,7 +65,7 @@ int main(int argc, char** argv) {
 
   CLI::App* validate =
       app.add_subcommand("validate", "Check a workflow and policy without running anything");
-  addRunOptions(*validate, options, pluginPath);
+  addRunOptions(*validate, options, host);
 
   CLI::App* audit = app.add_subcommand("audit", "Work with audit logs");
   audit->require_subcommand(1);
@@ -69,6 +85,30 @@ int main(int argc, char** argv) {
   lint->add_option("file", lintPath, "Policy file")->required()->check(CLI::ExistingFile);
   lint->add_flag("--json", lintJson, "Print the findings as JSON");
 
+  CLI::App* plugins = app.add_subcommand("plugins", "Find, inspect and audit plugin packages");
+  plugins->require_subcommand(1);
+  std::string pluginReference, pluginsPolicy, failOn = "high";
+  bool pluginsJson = false;
+  CLI::App* list = plugins->add_subcommand(
+      "list", "Every package on the search path: version, ABI, signer, requests, trust");
+  addHostOptions(*list, host);
+  list->add_flag("--json", pluginsJson, "Print the packages as JSON");
+  CLI::App* inspect = plugins->add_subcommand(
+      "inspect", "One package: manifest, digest, signature, and what the policy grants of it");
+  inspect->add_option("plugin", pluginReference, "NAME or NAME@RANGE")->required();
+  inspect->add_option("--policy", pluginsPolicy, "Compare the manifest with this policy");
+  addHostOptions(*inspect, host);
+  inspect->add_flag("--json", pluginsJson, "Print as JSON");
+  CLI::App* elfAudit = plugins->add_subcommand(
+      "audit",
+      "Static audit of a package's shared object; exit 1 on findings at or above --fail-on");
+  elfAudit->add_option("package", pluginReference, "Package directory, NAME or NAME@RANGE")
+      ->required();
+  elfAudit->add_option("--policy", pluginsPolicy, "Judge imports against this policy's section");
+  elfAudit->add_option("--fail-on", failOn, "low, medium or high")->capture_default_str();
+  addHostOptions(*elfAudit, host);
+  elfAudit->add_flag("--json", pluginsJson, "Print the findings as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,8 +116,12 @@ int main(int argc, char** argv) {
     return code == 0 ? cordon::kExitOk : cordon::kExitBadInput;
   }
 
-  options.pluginPath = pluginPath.empty() ? cordon::defaultPluginDirectories()
-                                          : cordon::PluginLocator::splitSearchPath(pluginPath);
+  auto resolved = cordon::resolveHostConfig(host);
+  if (!resolved.ok()) {
+    std::fprintf(stderr, "cordon: error: %s\n", resolved.error().describe().c_str());
+    return cordon::kExitBadInput;
+  }
+  options.trust = resolved.value();
   options.workerBinary = cordon::defaultWorkerBinary();
   for (const auto& entry : inputs) {
     auto eq = entry.find('=');
@@ -89,6 +133,15 @@ int main(int argc, char** argv) {
   }
 
   if (lint->parsed()) return cordon::policyLintCommand(lintPath, lintJson);
+  if (list->parsed()) return cordon::pluginsListCommand(options.trust, pluginsJson);
+  if (inspect->parsed()) {
+    return cordon::pluginsInspectCommand(options.trust, pluginReference, pluginsPolicy,
+                                         pluginsJson);
+  }
+  if (elfAudit->parsed()) {
+    return cordon::pluginsAuditCommand(options.trust, pluginReference, pluginsPolicy, failOn,
+                                       pluginsJson);
+  }
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

@@ -2,18 +2,35 @@
 
 #include <unistd.h>
 
-#include <set>
-
 #include "core/yaml_document.h"
+#include "gate/gate.h"
+#include "plugins/plugin_catalog.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
 #include "workflow/workflow_parser.h"
 
 namespace cordon {
 
+Outcome<Done> loadTrust(const TrustOptions& options, std::optional<TrustStore>& store,
+                        std::optional<VersionLedger>& ledger) {
+  if (!options.trustStore.empty()) {
+    try {
+      store = TrustStore::load(options.trustStore);
+    } catch (const InputError& e) {
+      return makeError(ErrorCategory::kBadInput, e.what());
+    }
+  }
+  if (!options.stateDir.empty()) {
+    auto opened = VersionLedger::open(options.stateDir);
+    if (!opened.ok()) return opened.error();
+    ledger = std::move(opened.value());
+  }
+  return Done{};
+}
+
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
-                                              const PluginLocator& locator) {
+                                              const TrustOptions& trust, AuditLog* audit) {
   auto result = std::make_shared<Preflight>();
   try {
     result->workflow = std::make_unique<Workflow>(loadWorkflow(workflowPath));
@@ -24,14 +41,31 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
   auto graph = WorkflowGraph::build(*result->workflow);
   if (!graph.ok()) return graph.error();
   result->graph = std::move(graph.value());
+  auto loaded = loadTrust(trust, result->trustStore, result->ledger);
+  if (!loaded.ok()) return loaded.error();
+  const TrustContext context{result->trustStore ? &*result->trustStore : nullptr,
+                             result->ledger ? &*result->ledger : nullptr};
 
-  std::set<std::string> checked;
+  const PluginCatalog catalog = PluginCatalog::scan(trust.pluginPath);
+  std::map<std::string, std::string> rangeOf;  // one package per plugin name in a workflow
   for (const Step& step : result->workflow->steps) {
-    if (!checked.insert(step.plugin).second) continue;
     const std::string where = workflowPath + ":" + std::to_string(step.line) + ": field 'plugin': ";
-    auto path = locator.locate(step.plugin);
-    if (!path.ok())
-      return makeError(ErrorCategory::kBadInput, where + path.error().message).withStep(step.name);
+    auto seen = rangeOf.find(step.plugin);
+    if (seen != rangeOf.end()) {
+      if (seen->second != step.pluginRange) {
+        return makeError(ErrorCategory::kBadInput,
+                         where + "plugin '" + step.plugin + "' is asked for as '" +
+                             step.pluginRange + "' here and as '" + seen->second +
+                             "' by another step; one workflow runs one version of a plugin")
+            .withStep(step.name);
+      }
+      continue;
+    }
+    rangeOf[step.plugin] = step.pluginRange;
+    auto package = catalog.resolve(step.plugin, step.pluginRange);
+    if (!package.ok())
+      return makeError(ErrorCategory::kBadInput, where + package.error().message)
+          .withStep(step.name);
     const PluginPolicy* section = result->policy.forPlugin(step.plugin);
     if (section == nullptr) {
       return makeError(ErrorCategory::kPolicyDenial,
@@ -39,6 +73,8 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                            step.plugin + "' (add a plugins." + step.plugin + " section)")
           .withStep(step.name);
     }
+    auto admitted = admitManifest(package.value().manifest, *section, step.name, audit);
+    if (!admitted.ok()) return admitted.error();
     for (const std::string& path : section->readOnlyPaths) {
       if (access(path.c_str(), F_OK) != 0) {
         return makeError(ErrorCategory::kBadInput,
@@ -53,6 +89,9 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
       return makeError(ErrorCategory::kBadInput, policyPath + ":" + std::to_string(section->line) +
                                                      ": " + programs.error().message);
     }
+    auto verified = verifyPlugin(package.value(), section->signature, context, audit);
+    if (!verified.ok()) return std::move(verified.error()).withStep(step.name);
+    result->plugins.emplace(step.plugin, std::move(verified.value()));
   }
   return result;
 }

@@ -1,28 +1,49 @@
 // Everything `cordon validate` checks and `cordon run` checks before starting a worker: the
-// workflow parses and forms a graph, the policy parses, every plugin is found and has a policy
-// section, and each section compiles to a seccomp filter.
+// workflow parses and forms a graph, the policy parses, every plugin resolves to one package on
+// the search path, has a policy section that grants everything its manifest asks for, compiles
+// to a seccomp filter, and passes signature verification (docs/trust.md).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "audit/audit_log.h"
 #include "core/error.h"
-#include "plugins/plugin_locator.h"
 #include "policy/policy.h"
+#include "trust/plugin_verifier.h"
+#include "trust/trust_store.h"
+#include "trust/version_ledger.h"
 #include "workflow/graph.h"
 #include "workflow/workflow.h"
 
 namespace cordon {
 
+struct TrustOptions {
+  std::vector<std::string> pluginPath;
+  std::string trustStore;  // directory; empty: none (only unsigned-allowed plugins can run)
+  std::string stateDir;    // holds the rollback ledger; empty: no rollback protection
+};
+
 struct Preflight {
   std::unique_ptr<Workflow> workflow;  // stable address: the graph points into it
   WorkflowGraph graph;
   Policy policy;
+  std::optional<TrustStore> trustStore;
+  std::optional<VersionLedger> ledger;
+  std::map<std::string, VerifiedPlugin> plugins;  // by plugin name
 };
 
+// `audit` may be null (validate writes no log); when set, every verification and refusal is
+// recorded there.
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
-                                              const PluginLocator& locator);
+                                              const TrustOptions& trust, AuditLog* audit);
+
+// The trust store and the ledger the options name (each optional), as preflight loads them.
+Outcome<Done> loadTrust(const TrustOptions& options, std::optional<TrustStore>& store,
+                        std::optional<VersionLedger>& ledger);
 
 }  // namespace cordon

@@ -87,6 +87,50 @@ Outcome<const PluginPolicy*> admitPlugin(const Policy& policy, const std::string
   return section;
 }
 
+Outcome<Done> admitManifest(const PluginManifest& manifest, const PluginPolicy& section,
+                            const std::string& step, AuditLog* audit) {
+  std::vector<std::string> excess;
+  for (const std::string& name : manifest.hostCapabilities) {
+    auto capability = hostCapabilityFromName(name);
+    if (!capability || section.grant(*capability) == nullptr) excess.push_back("host " + name);
+  }
+  for (const std::string& request : manifest.syscalls) {
+    auto group = syscallGroups().find(request);
+    std::vector<std::string> wanted =
+        group != syscallGroups().end() ? group->second : std::vector<std::string>{request};
+    for (const std::string& syscall : wanted) {
+      if (section.syscalls.count(syscall) == 0) {
+        excess.push_back("syscall " + syscall +
+                         (group != syscallGroups().end() ? " (group " + request + ")" : ""));
+      }
+    }
+  }
+  for (const std::string& path : manifest.readOnlyPaths) {
+    bool covered = false;
+    for (const std::string& granted : section.readOnlyPaths) {
+      if (path == granted || path.rfind(granted + "/", 0) == 0) covered = true;
+    }
+    if (!covered) excess.push_back("read-only path " + path);
+  }
+  nlohmann::json fields = {{"plugin", manifest.name},           {"step", step},
+                           {"direction", "supervisor->plugin"}, {"method", "start"},
+                           {"manifest", manifest.path},         {"policy_section", section.name}};
+  if (excess.empty()) {
+    if (audit != nullptr) audit->record("gate.allow", fields);
+    return Done{};
+  }
+  std::string list;
+  for (const auto& item : excess) list += (list.empty() ? "" : ", ") + item;
+  const std::string reason = manifest.path + " asks for more than the policy section '" +
+                             section.name + "' grants: " + list +
+                             " (grant them in the policy, or use a plugin that needs less)";
+  fields["category"] = "policy_denial";
+  fields["reason"] = reason;
+  fields["not_granted"] = excess;
+  if (audit != nullptr) audit->record("gate.deny", fields);
+  return makeError(ErrorCategory::kPolicyDenial, reason).withStep(step);
+}
+
 kj::Exception denialException(const Error& denial) {
   const char* marker = denial.category == ErrorCategory::kResourceLimit ? protocol::kBudgetMarker
                                                                         : protocol::kDeniedMarker;

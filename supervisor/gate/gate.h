@@ -16,6 +16,7 @@
 
 #include "audit/audit_log.h"
 #include "gate/call_scope.h"
+#include "plugins/manifest.h"
 #include "policy/policy.h"
 
 namespace cordon {
@@ -71,6 +72,12 @@ class Gate {
 // does not mention (and no `default:` section) is refused; the decision is audited either way.
 Outcome<const PluginPolicy*> admitPlugin(const Policy& policy, const std::string& plugin,
                                          const std::string& step, AuditLog& audit);
+
+// A plugin's manifest may ask only for what the policy section grants: host capabilities,
+// syscalls (groups expanded) and read-only paths. Asking for more is refused with the full
+// difference, never silently narrowed. Audited (when `audit` is set) either way.
+Outcome<Done> admitManifest(const PluginManifest& manifest, const PluginPolicy& section,
+                            const std::string& step, AuditLog* audit);
 
 // The exception a denied call fails with; its text carries the marker the worker's SDK maps to
 // CORDON_ERR_DENIED or CORDON_ERR_LIMIT.

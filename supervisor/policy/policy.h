@@ -35,6 +35,13 @@ struct ResourceLimits {
   uint64_t fileSizeBytes = 0;  // plugins write no files unless granted
 };
 
+// How much the plugin's signature must prove (docs/trust.md). Closed by default.
+struct SignatureRules {
+  bool required = true;        // false: an unsigned plugin may run (a signed one is still checked)
+  bool allowLegacy = false;    // accept minisign's non-prehashed "Ed" signatures
+  bool allowRollback = false;  // accept a version below the highest this host has run
+};
+
 struct PluginPolicy {
   std::string name;                       // the plugin it applies to, or "default"
   int line = 0;                           // where it starts in the policy file
@@ -52,6 +59,7 @@ struct PluginPolicy {
   // Absolute host paths the worker sees, read-only, at the same place (filesystem.read_only).
   // Granting any also grants the syscalls to read them (fileSyscalls()).
   std::vector<std::string> readOnlyPaths;
+  SignatureRules signature;
 
   bool allows(PluginMethod method) const { return calls.count(method) != 0; }
   const HostGrant* grant(HostCapability capability) const;

@@ -33,6 +33,15 @@ class SectionLint {
            "a syscall outside the allowlist fails with an errno instead of "
            "stopping the worker: a probing plugin keeps running");
     }
+    if (!section_.signature.required) {
+      warn("signature", "an unsigned plugin may run: nobody vouches for the code");
+    }
+    if (section_.signature.allowLegacy) {
+      warn("signature", "accepts legacy 'Ed' signatures, which hash nothing before signing");
+    }
+    if (section_.signature.allowRollback) {
+      warn("signature", "accepts versions older than the host has run (known-bad releases)");
+    }
     if (section_.limits.memoryBytes > 4 * kGiB) warn("limits", "memory_mb above 4096");
     if (section_.limits.cpuSeconds > 3600) warn("limits", "cpu_seconds above one hour");
     if (section_.limits.processes > 1) {

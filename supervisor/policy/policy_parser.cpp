@@ -134,12 +134,32 @@ std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Nod
   return known->second;
 }
 
+bool parseBoolean(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
+  const std::string text = doc.scalar(node, field);
+  if (text != "true" && text != "false") doc.fail(node, field, "must be true or false");
+  return text == "true";
+}
+
+// signature: { required, allow_legacy, allow_rollback } (docs/trust.md); all closed by default.
+SignatureRules parseSignatureRules(const YamlDocument& doc, const YAML::Node& node,
+                                   const std::string& field) {
+  doc.requireMap(node, field);
+  doc.rejectUnknownKeys(node, field, {"required", "allow_legacy", "allow_rollback"});
+  SignatureRules rules;
+  if (node["required"]) rules.required = parseBoolean(doc, node["required"], field + ".required");
+  if (node["allow_legacy"])
+    rules.allowLegacy = parseBoolean(doc, node["allow_legacy"], field + ".allow_legacy");
+  if (node["allow_rollback"])
+    rules.allowRollback = parseBoolean(doc, node["allow_rollback"], field + ".allow_rollback");
+  return rules;
+}
+
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
                                const std::string& name, const std::string& field) {
   doc.requireMap(node, field);
   doc.rejectUnknownKeys(node, field,
                         {"calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
-                         "on_violation", "filesystem"});
+                         "on_violation", "filesystem", "signature"});
   PluginPolicy policy;
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -168,6 +188,8 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
         doc.unsignedInteger(node["max_output_bytes"], field + ".max_output_bytes", 0, 1ull << 32);
   }
   if (node["filesystem"]) parseFilesystem(doc, node["filesystem"], field + ".filesystem", policy);
+  if (node["signature"])
+    policy.signature = parseSignatureRules(doc, node["signature"], field + ".signature");
   if (node["on_violation"]) {
     policy.violationErrno =
         parseViolationAction(doc, node["on_violation"], field + ".on_violation");

@@ -91,16 +91,32 @@ class Run {
     }
     auto section = admitPlugin(policy_, step.plugin, step.name, audit_);
     if (!section.ok()) return section.error();
-    auto path = config_.locator.locate(step.plugin);
-    if (!path.ok()) return std::move(path.error()).withStep(step.name);
-    auto spec = buildSandboxSpec(step.plugin, path.value(), *section.value());
+    auto verified = config_.plugins.find(step.plugin);
+    if (verified == config_.plugins.end()) {
+      return makeError(ErrorCategory::kInternal,
+                       "plugin '" + step.plugin + "' was not verified before the run")
+          .withStep(step.name);
+    }
+    const VerifiedPlugin& plugin = verified->second;
+    const std::string path = plugin.package.objectPath();
+    auto spec = buildSandboxSpec(step.plugin, path, *section.value());
     if (!spec.ok()) return std::move(spec.error()).withStep(step.name);
-    WorkerLaunch launch{step.plugin, path.value(), config_.workerBinary, section.value(),
+    WorkerLaunch launch{step.plugin,
+                        path,
+                        plugin.object->fd(),
+                        plugin.digest,
+                        plugin.package.manifest.version.text(),
+                        config_.workerBinary,
+                        section.value(),
                         std::move(spec.value())};
     auto started = WorkerHandle::start(io_, audit_, observer_, launch).wait(io_.waitScope);
     if (!started.ok()) return std::move(started.error()).withStep(step.name);
     WorkerHandle* worker = started.value().get();
     workers_[step.plugin] = std::move(started.value());
+    if (config_.ledger != nullptr) {
+      auto recorded = config_.ledger->recordRun(step.plugin, plugin.package.manifest.version);
+      if (!recorded.ok()) return std::move(recorded.error()).withStep(step.name);
+    }
     auto initialised = worker->init({}).wait(io_.waitScope);
     if (!initialised.ok()) return std::move(initialised.error()).withStep(step.name);
     return worker;

@@ -13,10 +13,11 @@
 
 #include "audit/audit_log.h"
 #include "core/error.h"
-#include "plugins/plugin_locator.h"
 #include "policy/policy.h"
 #include "scheduler/artifacts.h"
 #include "scheduler/run_observer.h"
+#include "trust/plugin_verifier.h"
+#include "trust/version_ledger.h"
 #include "workflow/graph.h"
 
 namespace cordon {
@@ -43,7 +44,8 @@ struct RunReport {
 
 struct SchedulerConfig {
   std::string workerBinary;
-  PluginLocator locator;
+  std::map<std::string, VerifiedPlugin> plugins;  // by name, from preflight: what may run
+  VersionLedger* ledger = nullptr;                // raised for each plugin that starts
 };
 
 class Scheduler {

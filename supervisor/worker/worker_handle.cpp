@@ -138,7 +138,7 @@ WorkerHandle::~WorkerHandle() = default;
 
 kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
     kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, const WorkerLaunch& launch) {
-  auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec);
+  auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec, launch.pluginFd);
   if (!process.ok()) {
     audit.record("plugin.start_failed",
                  {{"plugin", launch.pluginName}, {"reason", process.error().message}});
@@ -148,6 +148,7 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
       new WorkerHandle(io, audit, observer, launch, std::move(process.value())));
   audit.record("plugin.start", {{"plugin", launch.pluginName},
                                 {"path", launch.pluginPath},
+                                {"digest", launch.digest},
                                 {"pid", handle->pid()},
                                 {"memory_bytes", launch.policy->limits.memoryBytes},
                                 {"cpu_seconds", launch.policy->limits.cpuSeconds}});
@@ -287,6 +288,11 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
           return makeError(ErrorCategory::kBadInput, "the plugin file for '" + pluginName_ +
                                                          "' declares itself as '" + identity.name +
                                                          "'");
+        }
+        if (!pluginVersion_.empty() && identity.version != pluginVersion_) {
+          return makeError(ErrorCategory::kBadInput,
+                           "plugin '" + pluginName_ + "' declares version " + identity.version +
+                               ", but its signed manifest says " + pluginVersion_);
         }
         return identity;
       });

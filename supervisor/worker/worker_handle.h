@@ -31,7 +31,10 @@ struct PluginIdentity {
 
 struct WorkerLaunch {
   std::string pluginName;
-  std::string pluginPath;
+  std::string pluginPath;  // where its bytes were read (for the audit log)
+  int pluginFd = -1;       // sealed memfd of the verified bytes (trust/sealed_file.h)
+  std::string digest;      // "sha256:HEX" of those bytes
+  std::string version;     // what its manifest (and signature) say; the plugin must agree
   std::string workerBinary;
   const PluginPolicy* policy = nullptr;
   std::vector<unsigned char> sandboxSpec;  // from buildSandboxSpec
@@ -75,6 +78,7 @@ class WorkerHandle {
   AuditLog& audit_;
   RunObserver& observer_;
   std::string pluginName_;
+  std::string pluginVersion_;
   const PluginPolicy& policy_;
   Gate gate_;
   std::unique_ptr<WorkerProcess> process_;

@@ -29,7 +29,7 @@ Error spawnError(const std::string& what) {
 
 // Closes descriptors on every early return of spawn().
 struct FdGuard {
-  int fds[7] = {-1, -1, -1, -1, -1, -1, -1};
+  int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
   ~FdGuard() {
     for (int fd : fds) {
       if (fd >= 0) close(fd);
@@ -56,6 +56,7 @@ struct SpawnPlan {
   int rpcChild;
   int spec;
   int control;
+  int plugin;
   char uidMap[32];
   char gidMap[32];
 };
@@ -70,13 +71,14 @@ bool writeProcFile(const char* path, const char* text) {
 }
 
 [[noreturn]] void execWorker(const SpawnPlan& plan) {
-  // The child: map uid and gid (setgroups must be denied first), wire fds 2/3/4, exec.
+  // The child: map uid and gid (setgroups must be denied first), wire fds 2 to 6, exec.
   bool mapped = writeProcFile("/proc/self/setgroups", "deny") &&
                 writeProcFile("/proc/self/uid_map", plan.uidMap) &&
                 writeProcFile("/proc/self/gid_map", plan.gidMap);
   if (mapped && dup2(plan.errWrite, protocol::kReportFd) >= 0 &&
       dup2(plan.rpcChild, protocol::kRpcFd) >= 0 && dup2(plan.spec, protocol::kSpecFd) >= 0 &&
-      dup2(plan.control, protocol::kControlFd) >= 0) {
+      dup2(plan.control, protocol::kControlFd) >= 0 &&
+      dup2(plan.plugin, protocol::kPluginFd) >= 0) {
     char* argv[] = {const_cast<char*>(plan.binary), nullptr};
     char* envp[] = {nullptr};  // the worker starts with an empty environment
     execve(plan.binary, argv, envp);
@@ -94,10 +96,20 @@ std::string WorkerExit::describe() const {
   return std::string("signal ") + (name ? std::string("SIG") + name : std::to_string(code));
 }
 
-Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
-    kj::AsyncIoContext& io, const std::string& workerBinary,
-    const std::vector<unsigned char>& spec) {
-  enum { kRpcParent, kRpcChild, kErrRead, kErrWrite, kSpec, kControlParent, kControlChild };
+Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext& io,
+                                                             const std::string& workerBinary,
+                                                             const std::vector<unsigned char>& spec,
+                                                             int pluginFd) {
+  enum {
+    kRpcParent,
+    kRpcChild,
+    kErrRead,
+    kErrWrite,
+    kSpec,
+    kControlParent,
+    kControlChild,
+    kPlugin
+  };
   FdGuard fd;
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
@@ -120,10 +132,14 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
       lseek(fd.fds[kSpec], 0, SEEK_SET) != 0) {
     return spawnError("write sandbox spec");
   }
+  // A duplicate of the caller's sealed plugin memfd: it shares the (sealed) file, not the
+  // offset's owner, and the caller keeps its own descriptor for the next worker.
+  fd.fds[kPlugin] = fcntl(pluginFd, F_DUPFD_CLOEXEC, 10);
+  if (fd.fds[kPlugin] < 0) return spawnError("dup plugin memfd");
 
   // Every source descriptor moves above the protocol's numbers first, so the child's dup2 calls
   // can never overwrite one another.
-  for (int index : {kErrWrite, kRpcChild, kSpec, kControlChild}) {
+  for (int index : {kErrWrite, kRpcChild, kSpec, kControlChild, kPlugin}) {
     int moved = fcntl(fd.fds[index], F_DUPFD_CLOEXEC, 10);
     if (moved < 0) return spawnError("fcntl F_DUPFD_CLOEXEC");
     close(fd.fds[index]);
@@ -134,6 +150,7 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(
                  fd.fds[kRpcChild],
                  fd.fds[kSpec],
                  fd.fds[kControlChild],
+                 fd.fds[kPlugin],
                  {},
                  {}};
   std::snprintf(plan.uidMap, sizeof plan.uidMap, "0 %u 1", static_cast<unsigned>(geteuid()));

@@ -27,10 +27,12 @@ struct WorkerExit {
 
 class WorkerProcess {
  public:
-  // `spec` is the serialized SandboxSpec message handed over on fd 4.
+  // `spec` is the serialized SandboxSpec message handed over on fd 4; `pluginFd` the sealed
+  // memfd of the verified plugin, handed over on fd 6.
   static Outcome<std::unique_ptr<WorkerProcess>> spawn(kj::AsyncIoContext& io,
                                                        const std::string& workerBinary,
-                                                       const std::vector<unsigned char>& spec);
+                                                       const std::vector<unsigned char>& spec,
+                                                       int pluginFd);
   ~WorkerProcess();
 
   pid_t pid() const { return pid_; }

@@ -35,7 +35,8 @@ struct StepInput {
 
 struct Step {
   std::string name;
-  std::string plugin;
+  std::string plugin;       // the plugin's name
+  std::string pluginRange;  // the versions it may be ("^1.2"); empty = any
   KeyValues config;
   std::vector<StepInput> inputs;
   int line = 0;

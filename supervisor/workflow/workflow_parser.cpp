@@ -57,8 +57,15 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
   step.name = doc.requireString(node, "name", field + ".name");
   requireIdentifier(doc, node["name"], field + ".name", step.name);
   if (step.name == "inputs") doc.fail(node["name"], field + ".name", "'inputs' is reserved");
-  step.plugin = doc.requireString(node, "plugin", field + ".plugin");
+  // NAME or NAME@RANGE (docs/trust.md); the range is checked when the plugin is resolved.
+  const std::string reference = doc.requireString(node, "plugin", field + ".plugin");
+  const auto at = reference.find('@');
+  step.plugin = reference.substr(0, at);
+  if (at != std::string::npos) step.pluginRange = reference.substr(at + 1);
   requireIdentifier(doc, node["plugin"], field + ".plugin", step.plugin);
+  if (at != std::string::npos && step.pluginRange.empty())
+    doc.fail(node["plugin"], field + ".plugin",
+             "'" + reference + "' has no version range after '@'");
   if (node["config"]) {
     doc.requireMap(node["config"], field + ".config");
     for (const auto& entry : node["config"]) {

@@ -20,9 +20,14 @@ struct Command {
 };
 
 Command runCordon(const std::string& args) {
+  // A state directory of this process's own: the rollback ledger must not leak between runs
+  // of the suite or into the user's home.
+  static const test::TempDir state;
   std::string line = "CORDON_PLUGIN_PATH=" + test::pluginDirectories()[0] + ":" +
-                     test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() + " " +
-                     test::cordonBinary() + " " + args + " 2>&1";
+                     test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() +
+                     " CORDON_TRUST_STORE=" + test::trustStoreDirectory() +
+                     " CORDON_STATE_DIR=" + state.path("state") + " " + test::cordonBinary() + " " +
+                     args + " 2>&1";
   FILE* pipe = popen(line.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;

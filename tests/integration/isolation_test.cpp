@@ -10,6 +10,7 @@
 
 #include "policy/policy_parser.h"
 #include "test_support.h"
+#include "trust/plugin_verifier.h"
 #include "worker/sandbox_spec_builder.h"
 #include "worker/worker_handle.h"
 
@@ -43,14 +44,17 @@ plugins:
                                                   "policy.yaml"));
   std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
   SilentObserver observer;
+  std::shared_ptr<SealedFile> sealed;
   std::unique_ptr<WorkerHandle> worker;
 
   LiveWorker() {
     const PluginPolicy& section = *policy.forPlugin("text-transform");
-    std::string plugin = test::pluginDirectories()[0] + "/text-transform.so";
+    std::string plugin = test::pluginDirectories()[0] + "/text-transform/text-transform.so";
     auto spec = buildSandboxSpec("text-transform", plugin, section);
     REQUIRE(spec.ok());
-    WorkerLaunch launch{"text-transform", plugin, test::workerBinary(), &section, spec.value()};
+    sealed = std::move(SealedFile::readOnce(plugin, kMaxPluginBytes).value());
+    WorkerLaunch launch{"text-transform",     plugin,   sealed->fd(), "", "",
+                        test::workerBinary(), &section, spec.value()};
     auto started = WorkerHandle::start(test::eventLoop(), *audit, observer, launch)
                        .wait(test::eventLoop().waitScope);
     REQUIRE_MESSAGE(started.ok(), started.error().describe());

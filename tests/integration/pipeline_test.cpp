@@ -81,8 +81,8 @@ TEST_CASE("a plugin installed under /tmp is visible inside its sandbox") {
   // The worker stages its empty root on a tmpfs over /tmp; a plugin there must still be found.
   test::TempDir dir;
   std::filesystem::create_directories(dir.path("plugins"));
-  std::filesystem::copy_file(test::pluginDirectories()[0] + "/text-transform.so",
-                             dir.path("plugins/text-transform.so"));
+  std::filesystem::copy(test::pluginDirectories()[0] + "/text-transform",
+                        dir.path("plugins/text-transform"));
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
   auto run =
       test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"), {dir.path("plugins")});
@@ -121,7 +121,7 @@ TEST_CASE("a plugin the policy does not know is refused before anything starts")
                                  "version: 1\nplugins:\n  word-count:\n    calls: [describe, init, "
                                  "execute, shutdown]\n    host: { read_input: {} }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
-  auto checked = preflight(workflow, policy, PluginLocator(test::pluginDirectories()));
+  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kPolicyDenial);
   CHECK(checked.error().step == "attack");

@@ -69,7 +69,7 @@ TEST_CASE("filesystem grants are validated before anything runs") {
                                  "version: 1\nplugins:\n  file-reader:\n"
                                  "    filesystem: { read_only: [/does/not/exist] }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("file-reader"));
-  auto checked = preflight(workflow, policy, PluginLocator(test::pluginDirectories()));
+  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kBadInput);
   CHECK(checked.error().message.find("/does/not/exist") != std::string::npos);

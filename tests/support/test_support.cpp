@@ -23,6 +23,15 @@ std::string cordonBinary() {
 std::vector<std::string> pluginDirectories() {
   return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR};
 }
+std::string trustStoreDirectory() {
+  return sourcePath("tests/fixtures/trust");
+}
+std::string devSecretKey() {
+  return sourcePath("tests/fixtures/keys/cordon-dev.key");
+}
+TrustOptions trustOptions(const std::vector<std::string>& pluginDirs) {
+  return {pluginDirs, trustStoreDirectory(), ""};
+}
 
 TempDir::TempDir()
     : root_(std::filesystem::temp_directory_path() /
@@ -49,15 +58,16 @@ kj::AsyncIoContext& eventLoop() {
 
 RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
                       const std::string& auditPath, const std::vector<std::string>& pluginDirs) {
-  auto checked = preflight(workflowPath, policyPath, PluginLocator(pluginDirs));
-  if (!checked.ok()) FAIL("preflight rejected the workflow: " << checked.error().describe());
   auto opened = AuditLog::open(auditPath);
   if (!opened.ok()) FAIL("cannot open the audit log: " << opened.error().describe());
   size_t before = readAudit(auditPath).size();
+  auto checked =
+      preflight(workflowPath, policyPath, trustOptions(pluginDirs), opened.value().get());
+  if (!checked.ok()) FAIL("preflight rejected the workflow: " << checked.error().describe());
 
   RecordingObserver observer;
   Scheduler scheduler(eventLoop(), *opened.value(), observer,
-                      {workerBinary(), PluginLocator(pluginDirs)});
+                      {workerBinary(), checked.value()->plugins, nullptr});
   RunResult result{scheduler.run(checked.value()->graph, checked.value()->policy), {}, {}};
   opened.value().reset();
   auto all = readAudit(auditPath);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "cli/preflight.h"
 #include "scheduler/run_observer.h"
 #include "scheduler/scheduler.h"
 
@@ -21,6 +22,10 @@ std::string sourcePath(const std::string& relative);  // in the source tree
 std::string workerBinary();
 std::string cordonBinary();
 std::vector<std::string> pluginDirectories();  // example plugins, then hostile ones
+std::string trustStoreDirectory();             // tests/fixtures/trust: the development key
+std::string devSecretKey();                    // what the build signs every plugin with
+// The search path, the test trust store, and no rollback ledger.
+TrustOptions trustOptions(const std::vector<std::string>& pluginDirs = pluginDirectories());
 
 // A fresh directory, removed with everything in it when the object goes.
 class TempDir {

@@ -38,6 +38,7 @@
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
+#include "trust/plugin_verifier.h"
 #include "worker/sandbox_spec_builder.h"
 #include "worker/worker_handle.h"
 
@@ -246,7 +247,11 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   const cordon::PluginPolicy& section = *policy.forPlugin("noop");
   auto spec = cordon::buildSandboxSpec("noop", pluginPath, section);
   if (!spec.ok()) fail(spec.error().describe());
-  cordon::WorkerLaunch launch{"noop", pluginPath, workerBinary, &section, spec.value()};
+  // The worker gets the plugin as the supervisor hands over verified bytes: a sealed memfd.
+  auto sealed = cordon::SealedFile::readOnce(pluginPath, cordon::kMaxPluginBytes);
+  if (!sealed.ok()) fail(sealed.error().describe());
+  cordon::WorkerLaunch launch{"noop",       pluginPath, sealed.value()->fd(), "", "",
+                              workerBinary, &section,   spec.value()};
 
   auto directory =
       std::filesystem::temp_directory_path() / ("cordon-bench-" + std::to_string(getpid()));

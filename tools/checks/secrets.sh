@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Fails when something that looks like a private key is committed outside tests/fixtures/.
+# Fails when something that looks like a private key is committed outside tests/fixtures/:
+# PEM keys, minisign key files, and the base64 starts of bare minisign secret keys
+# ("RWQAAEIy" unencrypted, "RWRTY0Iy" encrypted).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-pattern='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|minisign encrypted secret key|untrusted comment: .*secret key'
+pattern='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|minisign encrypted secret key|untrusted comment: .*secret key|RWQAAEIy|RWRTY0Iy'
 found=$(git ls-files -co --exclude-standard | grep -v '^tests/fixtures/' | grep -v '^tools/checks/secrets.sh$' |
   xargs -d '\n' grep -l -E -- "$pattern" 2>/dev/null || true)
 if [ -n "$found" ]; then

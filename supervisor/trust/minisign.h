@@ -1,0 +1,68 @@
+// The minisign formats (https://jedisct1.github.io/minisign/, docs/trust.md): public keys,
+// unencrypted secret keys, and signatures with a trusted comment, all Ed25519 via OpenSSL.
+// Signatures made here verify with the minisign tool and the other way round.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/error.h"
+
+namespace cordon::minisign {
+
+using KeyId = std::array<unsigned char, 8>;
+
+// How minisign prints a key id: the 8 bytes as a little-endian integer, upper-case hex.
+std::string keyIdText(const KeyId& id);
+
+struct PublicKey {
+  KeyId id{};
+  std::array<unsigned char, 32> key{};
+};
+
+struct SecretKey {
+  KeyId id{};
+  std::array<unsigned char, 32> seed{};
+  std::array<unsigned char, 32> publicKey{};
+};
+
+enum class Algorithm {
+  kPrehashed,  // "ED": Ed25519 over BLAKE2b-512 of the file (minisign's default)
+  kLegacy,     // "Ed": Ed25519 over the file itself
+};
+
+struct Signature {
+  Algorithm algorithm = Algorithm::kPrehashed;
+  KeyId keyId{};
+  std::array<unsigned char, 64> signature{};
+  std::string untrustedComment;
+  std::string trustedComment;
+  std::array<unsigned char, 64> globalSignature{};  // over signature || trusted comment
+};
+
+// A .pub file ("untrusted comment: ..." then the key) or the bare base64 line.
+Outcome<PublicKey> parsePublicKey(std::string_view text);
+std::string formatPublicKey(const PublicKey& key);
+
+// Only unencrypted keys (minisign -G -W); an encrypted key gets an error that says so.
+Outcome<SecretKey> parseSecretKey(std::string_view text);
+std::string formatSecretKey(const SecretKey& key);
+
+Outcome<Signature> parseSignature(std::string_view text);
+std::string formatSignature(const Signature& signature);
+
+std::pair<SecretKey, PublicKey> generateKeyPair();
+PublicKey publicKeyOf(const SecretKey& key);
+
+Signature sign(const SecretKey& key, std::string_view message, std::string trustedComment,
+               std::string untrustedComment = "signature from cordon-sign secret key",
+               Algorithm algorithm = Algorithm::kPrehashed);
+
+// Checks, in minisign's order: the key ids match, the signature covers `message`, the global
+// signature covers the trusted comment. Each failure has its own message.
+Outcome<Done> verify(const PublicKey& key, const Signature& signature, std::string_view message,
+                     bool allowLegacy);
+
+}  // namespace cordon::minisign
