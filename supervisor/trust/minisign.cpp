@@ -300,9 +300,13 @@ Outcome<Done> verify(const PublicKey& key, const Signature& signature, std::stri
                      "the signature does not match the file's bytes (the file was altered, or "
                      "the signature belongs to another file)");
   }
+  return verifyTrustedComment(key, signature);
+}
+
+Outcome<Done> verifyTrustedComment(const PublicKey& key, const Signature& signature) {
   std::string global(signature.signature.begin(), signature.signature.end());
   global += signature.trustedComment;
-  if (!ed25519Verify(key.key, signature.globalSignature, global)) {
+  if (signature.keyId != key.id || !ed25519Verify(key.key, signature.globalSignature, global)) {
     return makeError(ErrorCategory::kPolicyDenial,
                      "the trusted comment's global signature does not verify (the trusted "
                      "comment was altered)");

@@ -60,6 +60,9 @@ Signature sign(const SecretKey& key, std::string_view message, std::string trust
                std::string untrustedComment = "signature from cordon-sign secret key",
                Algorithm algorithm = Algorithm::kPrehashed);
 
+// Only the global signature: proves the trusted comment is the signer's, whatever the file.
+Outcome<Done> verifyTrustedComment(const PublicKey& key, const Signature& signature);
+
 // Checks, in minisign's order: the key ids match, the signature covers `message`, the global
 // signature covers the trusted comment. Each failure has its own message.
 Outcome<Done> verify(const PublicKey& key, const Signature& signature, std::string_view message,

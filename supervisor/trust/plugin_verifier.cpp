@@ -146,11 +146,10 @@ Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const Signatu
                         "key " + check.keyId + " (" + key->file + ") may not sign plugin '" +
                             manifest.name + "' (its scope: " + scope + ")");
   }
-  auto valid =
-      minisign::verify(key->key, signature.value(), object.value()->bytes(), rules.allowLegacy);
-  if (!valid.ok()) return check.refuse(valid.error().category, valid.error().message);
-
-  // The signature is good; now it must vouch for this plugin, this version, this ABI.
+  // The comment first (its global signature does not depend on the file): a signature made for
+  // another plugin or version is named as such, not reported as a damaged file.
+  auto comment = minisign::verifyTrustedComment(key->key, signature.value());
+  if (!comment.ok()) return check.refuse(comment.error().category, comment.error().message);
   auto fields = commentFields(signature.value().trustedComment);
   const std::map<std::string, std::string> expected = {{"name", manifest.name},
                                                        {"version", manifest.version.text()},
@@ -159,11 +158,14 @@ Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const Signatu
     auto said = fields.find(field);
     if (said == fields.end() || said->second != value) {
       return check.refuse(ErrorCategory::kPolicyDenial,
-                          "the trusted comment '" + signature.value().trustedComment +
-                              "' does not vouch for " + field + " " + value +
-                              " (expected it to start with '" + trustedCommentFor(manifest) + "')");
+                          "the signature vouches for '" + signature.value().trustedComment +
+                              "', not for " + field + " " + value + " (a signature for '" +
+                              trustedCommentFor(manifest) + "' is needed)");
     }
   }
+  auto valid =
+      minisign::verify(key->key, signature.value(), object.value()->bytes(), rules.allowLegacy);
+  if (!valid.ok()) return check.refuse(valid.error().category, valid.error().message);
   check.record("verified", signature.value().algorithm == minisign::Algorithm::kLegacy
                                ? "legacy Ed signature, allowed by the policy"
                                : "signature and trusted comment verified");

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -46,7 +47,8 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_CASE("every command has --help") {
   for (const char* command :
-       {"", "run", "validate", "audit", "audit verify", "policy", "policy lint"}) {
+       {"", "run", "validate", "audit", "audit verify", "policy", "policy lint", "plugins",
+        "plugins list", "plugins inspect", "plugins audit"}) {
     Command help = runCordon(std::string(command) + " --help");
     INFO("cordon " << command << " --help");
     CHECK(help.exitCode == 0);
@@ -173,4 +175,92 @@ TEST_CASE("policy lint: 0 when clean, 1 naming file:line:field of risky grants, 
   Command invalid = runCordon("policy lint " + broken);
   CHECK(invalid.exitCode == 2);
   CHECK(contains(invalid.output, broken + ":3"));
+}
+
+// cordon-sign lives beside the other tools in the build tree.
+Command runSign(const std::string& args) {
+  std::string line = test::signBinary() + " " + args + " 2>&1";
+  FILE* pipe = popen(line.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 4096> buffer;
+  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+TEST_CASE("cordon-sign: --help on every command, 2 on bad input") {
+  for (const char* command : {"", "keygen", "sign", "verify", "package"}) {
+    Command help = runSign(std::string(command) + " --help");
+    INFO("cordon-sign " << command << " --help");
+    CHECK(help.exitCode == 0);
+    CHECK(contains(help.output, "Usage"));
+  }
+  Command missing = runSign("verify -p /nonexistent.pub -m /nonexistent");
+  CHECK(missing.exitCode == 2);
+  CHECK(contains(missing.output, "/nonexistent.pub: cannot read"));
+}
+
+TEST_CASE("plugins list: every package with version, ABI, signer and trust") {
+  Command list = runCordon("plugins list");
+  INFO(list.output);
+  CHECK(list.exitCode == 0);
+  CHECK(contains(list.output, "text-transform         1.0.0     1   EA9616D95CAC165A read_input"));
+  CHECK(contains(list.output, "trusted"));
+  Command json = runCordon("plugins list --json");
+  auto rows = nlohmann::json::parse(json.output);
+  CHECK(rows.size() >= 50);
+}
+
+TEST_CASE("plugins inspect: manifest, digest, signer, and what the policy grants of it") {
+  Command inspect =
+      runCordon("plugins inspect sha256@^1 --policy " + test::sourcePath("policies/default.yaml"));
+  INFO(inspect.output);
+  CHECK(inspect.exitCode == 0);
+  CHECK(contains(inspect.output, "digest:          sha256:"));
+  CHECK(contains(inspect.output, "trusted comment: cordon-plugin name=sha256 version=1.0.0 abi=1"));
+  CHECK(contains(inspect.output, "verdict:         the policy grants everything"));
+
+  test::TempDir dir;
+  std::string narrow =
+      dir.write("narrow.yaml", "version: 1\nplugins:\n  sha256: { calls: [execute] }\n");
+  Command refused = runCordon("plugins inspect sha256 --policy " + narrow);
+  CHECK(contains(refused.output, "refused: "));
+  CHECK(contains(refused.output, "host read_input"));
+
+  Command unknown = runCordon("plugins inspect no-such-plugin");
+  CHECK(unknown.exitCode == 2);
+  CHECK(contains(unknown.output, "plugin 'no-such-plugin' not found"));
+}
+
+TEST_CASE("plugins audit: exit 1 on findings at or above --fail-on, 0 on a clean object") {
+  Command clean = runCordon("plugins audit sha256");
+  INFO(clean.output);
+  CHECK(clean.exitCode == 0);
+  Command socket = runCordon("plugins audit " + test::pluginDirectories()[1] + "/open-socket");
+  CHECK(socket.exitCode == 1);
+  CHECK(contains(socket.output, "high: import: imports socket()"));
+  Command stack = runCordon("plugins audit exec-stack --json");
+  CHECK(stack.exitCode == 1);
+  CHECK(contains(stack.output, "\"execstack\""));
+  Command bad = runCordon("plugins audit sha256 --fail-on sometimes");
+  CHECK(bad.exitCode == 2);
+}
+
+TEST_CASE("run: an unsigned plugin is refused with exit 2 and an audit record") {
+  test::TempDir dir;
+  std::filesystem::copy(test::pluginDirectories()[0] + "/text-transform",
+                        dir.path("text-transform"));
+  std::filesystem::remove(dir.path("text-transform/text-transform.so.minisig"));
+  std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
+  Command run = runCordon("run " + workflow + " --plugin-path " + dir.path("") + " --policy " +
+                          test::sourcePath("policies/default.yaml") + " --audit-log " +
+                          dir.path("audit.jsonl"));
+  INFO(run.output);
+  CHECK(run.exitCode == 2);
+  CHECK(contains(run.output, "refused: unsigned:"));
+  auto records = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "plugin.verify");
+  REQUIRE(records.size() == 1);
+  CHECK(records[0]["result"] == "refused");
 }

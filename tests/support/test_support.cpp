@@ -20,6 +20,9 @@ std::string workerBinary() {
 std::string cordonBinary() {
   return CORDON_TEST_CORDON;
 }
+std::string signBinary() {
+  return CORDON_TEST_SIGN;
+}
 std::vector<std::string> pluginDirectories() {
   return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR};
 }

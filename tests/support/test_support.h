@@ -21,6 +21,7 @@ namespace cordon::test {
 std::string sourcePath(const std::string& relative);  // in the source tree
 std::string workerBinary();
 std::string cordonBinary();
+std::string signBinary();                      // cordon-sign
 std::vector<std::string> pluginDirectories();  // example plugins, then hostile ones
 std::string trustStoreDirectory();             // tests/fixtures/trust: the development key
 std::string devSecretKey();                    // what the build signs every plugin with

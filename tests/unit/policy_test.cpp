@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
 
 using namespace cordon;
@@ -137,4 +138,31 @@ TEST_CASE("filesystem grants are absolute, plain and away from the kernel's inte
     CHECK(e.find("policy.yaml:5") != std::string::npos);
     CHECK(e.find("plugins.p.filesystem.read_only[0]") != std::string::npos);
   }
+}
+
+TEST_CASE("signature rules are closed by default, explicit to open, and lint warns about each") {
+  Policy closed = parse("version: 1\nplugins:\n  a: { calls: [execute] }\n");
+  const SignatureRules& rules = closed.forPlugin("a")->signature;
+  CHECK(rules.required);
+  CHECK_FALSE(rules.allowLegacy);
+  CHECK_FALSE(rules.allowRollback);
+  CHECK(lintPolicy(closed).empty());
+
+  Policy open = parse(
+      "version: 1\nplugins:\n  a:\n    signature: { required: false, allow_legacy: true, "
+      "allow_rollback: true }\n");
+  const SignatureRules& opened = open.forPlugin("a")->signature;
+  CHECK_FALSE(opened.required);
+  CHECK(opened.allowLegacy);
+  CHECK(opened.allowRollback);
+  auto findings = lintPolicy(open);
+  REQUIRE(findings.size() == 3);
+  for (const auto& finding : findings) {
+    CHECK(finding.field == "plugins.a.signature");
+    CHECK(finding.line == 4);
+  }
+  CHECK(parseError("version: 1\nplugins:\n  a:\n    signature: { required: maybe }\n") ==
+        "policy.yaml:4: field 'plugins.a.signature.required': must be true or false");
+  CHECK(parseError("version: 1\nplugins:\n  a:\n    signature: { trusted: true }\n")
+            .find("trusted") != std::string::npos);
 }

@@ -1,0 +1,405 @@
+// Which bytes may run (issue #4, docs/trust.md): every way a package can be wrong is refused
+// with its own message and a plugin.verify record; what was verified is what runs, whatever
+// happens to the file afterwards; and signatures round-trip with the real minisign tool.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/preflight.h"
+#include "plugins/elf_audit.h"
+#include "policy/policy_parser.h"
+#include "test_support.h"
+#include "trust/minisign.h"
+
+using namespace cordon;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void spit(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+int shell(const std::string& command) {
+  int status = std::system((command + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A private plugin directory holding copies of the built, signed packages, a private trust
+// store that trusts the development key, and a private state directory.
+struct TrustBed {
+  test::TempDir dir;
+  std::string plugins = dir.path("plugins");
+  std::string store = dir.path("trust");
+  std::string state = dir.path("state");
+  std::string auditPath = dir.path("audit.jsonl");
+
+  TrustBed() {
+    fs::create_directories(plugins);
+    fs::create_directories(store);
+    for (const char* name : {"text-transform", "word-count"}) {
+      fs::copy(test::pluginDirectories()[0] + "/" + name, plugins + "/" + name);
+    }
+    fs::copy_file(test::trustStoreDirectory() + "/cordon-dev.pub", store + "/cordon-dev.pub");
+    trust("[\"*\"]");
+  }
+
+  void trust(const std::string& scope, const std::string& revoked = "") const {
+    spit(store + "/trust.yaml",
+         "keys:\n  - file: cordon-dev.pub\n    scope: " + scope + "\n" + revoked);
+  }
+  std::string package(const std::string& file) const { return plugins + "/text-transform/" + file; }
+
+  Outcome<std::shared_ptr<Preflight>> check(const std::string& policy = "",
+                                            const std::string& plugin = "text-transform") const {
+    std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow(plugin, "text"));
+    std::string policyPath = policy.empty() ? test::sourcePath("policies/default.yaml")
+                                            : dir.write("policy.yaml", policy);
+    auto audit = AuditLog::open(auditPath);
+    REQUIRE(audit.ok());
+    return preflight(workflow, policyPath, {{plugins}, store, state}, audit.value().get());
+  }
+
+  std::vector<nlohmann::json> verifications() const {
+    return test::withEvent(test::readAudit(auditPath), "plugin.verify");
+  }
+};
+
+// text-transform's section of policies/default.yaml plus `signature` rules.
+std::string policyWithSignature(const std::string& rules) {
+  return "version: 1\nplugins:\n  text-transform:\n    calls: [describe, init, execute, shutdown]\n"
+         "    host: { read_input: {} }\n    signature: " +
+         rules + "\n";
+}
+
+// Asserts a refusal whose message contains `expected`, and the matching audit record.
+void expectRefused(const TrustBed& bed, const Outcome<std::shared_ptr<Preflight>>& result,
+                   const std::string& expected) {
+  REQUIRE_FALSE(result.ok());
+  INFO(result.error().describe());
+  CHECK(result.error().message.find(expected) != std::string::npos);
+  CHECK(result.error().step == "attack");
+  auto records = bed.verifications();
+  REQUIRE_FALSE(records.empty());
+  const auto& record = records.back();
+  CHECK(record["result"] == "refused");
+  CHECK(record["plugin"] == "text-transform");
+  CHECK(record["version"] == "1.0.0");
+  CHECK(record["reason"].get<std::string>().find(expected) != std::string::npos);
+  CHECK(record["digest"].get<std::string>().rfind("sha256:", 0) == 0);
+}
+
+minisign::SecretKey devKey() {
+  return minisign::parseSecretKey(slurp(test::devSecretKey())).value();
+}
+
+}  // namespace
+
+TEST_CASE("a signed package from the trust store verifies, and the record says who signed it") {
+  TrustBed bed;
+  auto result = bed.check();
+  REQUIRE_MESSAGE(result.ok(), result.error().describe());
+  auto records = bed.verifications();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0]["result"] == "verified");
+  CHECK(records[0]["key_id"] == minisign::keyIdText(devKey().id));
+  CHECK(records[0]["digest"] == result.value()->plugins.at("text-transform").digest);
+}
+
+TEST_CASE("a tampered byte is refused") {
+  TrustBed bed;
+  std::string bytes = slurp(bed.package("text-transform.so"));
+  bytes[bytes.size() / 2] ^= 0x01;
+  spit(bed.package("text-transform.so"), bytes);
+  expectRefused(bed, bed.check(), "does not match the file's bytes");
+}
+
+TEST_CASE("a truncated signature is refused") {
+  TrustBed bed;
+  std::string signature = slurp(bed.package("text-transform.so.minisig"));
+  spit(bed.package("text-transform.so.minisig"), signature.substr(0, signature.size() - 30));
+  expectRefused(bed, bed.check(), "truncated");
+}
+
+TEST_CASE("a signature by a key outside the trust store is refused") {
+  TrustBed bed;
+  auto [stranger, strangerPublic] = minisign::generateKeyPair();
+  auto manifest = loadManifest(bed.package("plugin.yaml"));
+  spit(bed.package("text-transform.so.minisig"),
+       minisign::formatSignature(minisign::sign(stranger, slurp(bed.package("text-transform.so")),
+                                                trustedCommentFor(manifest))));
+  expectRefused(
+      bed, bed.check(),
+      "signed by key " + minisign::keyIdText(stranger.id) + ", which is not in the trust store");
+}
+
+TEST_CASE("a revoked key is refused") {
+  TrustBed bed;
+  const std::string id = minisign::keyIdText(devKey().id);
+  bed.trust("[\"*\"]", "revoked:\n  keys: [" + id + "]\n");
+  expectRefused(bed, bed.check(), "signed by key " + id + ", which is revoked");
+}
+
+TEST_CASE("a revoked digest is refused") {
+  TrustBed bed;
+  const std::string digest = sha256Digest(slurp(bed.package("text-transform.so")));
+  bed.trust("[\"*\"]", "revoked:\n  digests: [\"" + digest + "\"]\n");
+  expectRefused(bed, bed.check(), "its digest " + digest + " is revoked");
+}
+
+TEST_CASE("a key may sign only the plugins in its scope") {
+  TrustBed bed;
+  bed.trust("[word-count, \"acme-*\"]");
+  expectRefused(bed, bed.check(),
+                "may not sign plugin 'text-transform' (its scope: word-count, acme-*)");
+  bed.trust("[\"text-*\"]");
+  CHECK(bed.check().ok());
+}
+
+TEST_CASE("an unsigned plugin is refused unless the policy says a signature is optional") {
+  TrustBed bed;
+  fs::remove(bed.package("text-transform.so.minisig"));
+  expectRefused(bed, bed.check(), "unsigned:");
+  auto allowed = bed.check(policyWithSignature("{ required: false }"));
+  REQUIRE_MESSAGE(allowed.ok(), allowed.error().describe());
+  CHECK(bed.verifications().back()["result"] == "unsigned_allowed");
+}
+
+TEST_CASE("an optional signature that is present must still hold") {
+  TrustBed bed;
+  std::string bytes = slurp(bed.package("text-transform.so"));
+  bytes[100] ^= 0x40;
+  spit(bed.package("text-transform.so"), bytes);
+  expectRefused(bed, bed.check(policyWithSignature("{ required: false }")),
+                "does not match the file's bytes");
+}
+
+TEST_CASE("swapped signature files are refused as vouching for another plugin") {
+  TrustBed bed;
+  fs::copy_file(bed.plugins + "/word-count/word-count.so.minisig",
+                bed.package("text-transform.so.minisig"), fs::copy_options::overwrite_existing);
+  expectRefused(bed, bed.check(), "vouches for 'cordon-plugin name=word-count");
+}
+
+TEST_CASE("an altered trusted comment is refused") {
+  TrustBed bed;
+  std::string signature = slurp(bed.package("text-transform.so.minisig"));
+  auto at = signature.find("version=1.0.0");
+  REQUIRE(at != std::string::npos);
+  signature.replace(at, 13, "version=9.0.0");
+  spit(bed.package("text-transform.so.minisig"), signature);
+  expectRefused(bed, bed.check(), "trusted comment was altered");
+}
+
+TEST_CASE("a signature for another version of the same plugin is refused") {
+  TrustBed bed;
+  spit(bed.package("text-transform.so.minisig"),
+       minisign::formatSignature(
+           minisign::sign(devKey(), slurp(bed.package("text-transform.so")),
+                          "cordon-plugin name=text-transform version=0.9.0 abi=1")));
+  expectRefused(bed, bed.check(), "not for version 1.0.0");
+}
+
+TEST_CASE("a legacy Ed signature is refused unless the policy allows it") {
+  TrustBed bed;
+  auto manifest = loadManifest(bed.package("plugin.yaml"));
+  spit(bed.package("text-transform.so.minisig"),
+       minisign::formatSignature(minisign::sign(devKey(), slurp(bed.package("text-transform.so")),
+                                                trustedCommentFor(manifest), "legacy",
+                                                minisign::Algorithm::kLegacy)));
+  expectRefused(bed, bed.check(policyWithSignature("{ required: true }")), "legacy");
+  auto allowed = bed.check(policyWithSignature("{ allow_legacy: true }"));
+  REQUIRE_MESSAGE(allowed.ok(), allowed.error().describe());
+  CHECK(bed.verifications().back()["reason"] == "legacy Ed signature, allowed by the policy");
+}
+
+TEST_CASE("rollback below the highest version this host has run is refused unless allowed") {
+  TrustBed bed;
+  {
+    auto ledger = VersionLedger::open(bed.state);
+    REQUIRE(ledger.ok());
+    REQUIRE(ledger.value().recordRun("text-transform", *Version::parse("1.2.0")).ok());
+  }
+  expectRefused(bed, bed.check(), "rollback: version 1.0.0 is below 1.2.0");
+  CHECK(bed.check(policyWithSignature("{ allow_rollback: true }")).ok());
+}
+
+TEST_CASE("running a plugin raises its mark in the rollback ledger") {
+  TrustBed bed;
+  auto checked = bed.check();
+  REQUIRE(checked.ok());
+  auto audit = AuditLog::open(bed.auditPath);
+  REQUIRE(audit.ok());
+  test::RecordingObserver observer;
+  Scheduler scheduler(test::eventLoop(), *audit.value(), observer,
+                      {test::workerBinary(), checked.value()->plugins, &*checked.value()->ledger});
+  auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
+  REQUIRE(report.ok());
+  auto reopened = VersionLedger::open(bed.state);
+  REQUIRE(reopened.ok());
+  REQUIRE(reopened.value().highest("text-transform"));
+  CHECK(reopened.value().highest("text-transform")->text() == "1.0.0");
+}
+
+TEST_CASE("replacing the file after verification changes nothing: the verified bytes run") {
+  TrustBed bed;
+  auto checked = bed.check();
+  REQUIRE(checked.ok());
+  // An attacker swaps the shared object between verification and start: first a rename over
+  // it (a new inode), then a write into the old one where the mode allows.
+  fs::copy_file(test::pluginDirectories()[1] + "/segfault/segfault.so",
+                bed.package("replacement.so"));
+  fs::rename(bed.package("replacement.so"), bed.package("text-transform.so"));
+
+  auto audit = AuditLog::open(bed.auditPath);
+  REQUIRE(audit.ok());
+  test::RecordingObserver observer;
+  Scheduler scheduler(test::eventLoop(), *audit.value(), observer,
+                      {test::workerBinary(), checked.value()->plugins, nullptr});
+  auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
+  REQUIRE_MESSAGE(report.ok(), report.error->describe());
+  CHECK(*report.outputs.at("result") == "SOME TEXT FOR THE PLUGIN");
+}
+
+TEST_CASE("a manifest asking for more than the policy grants is refused with the difference") {
+  TrustBed bed;
+  std::string manifest = slurp(bed.package("plugin.yaml"));
+  manifest.replace(manifest.find("requests:"), 9,
+                   "requests:\n  syscalls: [sleep]\n  filesystem: { read_only: [/usr/share] }");
+  spit(bed.package("plugin.yaml"), manifest);
+  auto result = bed.check();
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().category == ErrorCategory::kPolicyDenial);
+  CHECK(result.error().message.find("asks for more than the policy section 'text-transform' "
+                                    "grants: syscall nanosleep (group sleep), syscall "
+                                    "clock_nanosleep (group sleep), read-only path /usr/share") !=
+        std::string::npos);
+  auto denials = test::withEvent(test::readAudit(bed.auditPath), "gate.deny");
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0]["not_granted"].size() == 3);
+  CHECK(bed.verifications().empty());  // refused before its bytes were even read
+}
+
+TEST_CASE("the same plugin and version offered twice is ambiguous; ranges pick the highest") {
+  TrustBed bed;
+  fs::copy(bed.plugins + "/text-transform", bed.plugins + "/text-transform-copy");
+  auto result = bed.check();
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error().message.find("is ambiguous: version 1.0.0 is offered by both") !=
+        std::string::npos);
+
+  auto catalog = PluginCatalog::scan({bed.plugins});
+  CHECK_FALSE(catalog.resolve("word-count", "^2").ok());
+  auto found = catalog.resolve("word-count", ">=1.0 <2");
+  REQUIRE(found.ok());
+  CHECK(found.value().manifest.version.text() == "1.0.0");
+}
+
+TEST_CASE("signatures round-trip with the real minisign tool, both ways") {
+  REQUIRE_MESSAGE(shell("minisign -v") == 0, "minisign is not installed (tools/dev installs it)");
+  test::TempDir dir;
+  const std::string file = dir.write("payload.bin", std::string(100000, 'x') + "tail");
+
+  // minisign signs (prehashed, with a trusted comment); cordon verifies.
+  REQUIRE(shell("minisign -G -W -p " + dir.path("m.pub") + " -s " + dir.path("m.key")) == 0);
+  REQUIRE(shell("minisign -S -s " + dir.path("m.key") + " -m " + file +
+                " -t 'cordon-plugin name=x version=1.0.0 abi=1'") == 0);
+  auto key = minisign::parsePublicKey(slurp(dir.path("m.pub")));
+  REQUIRE(key.ok());
+  auto signature = minisign::parseSignature(slurp(file + ".minisig"));
+  REQUIRE(signature.ok());
+  CHECK(signature.value().algorithm == minisign::Algorithm::kPrehashed);
+  CHECK(signature.value().trustedComment == "cordon-plugin name=x version=1.0.0 abi=1");
+  CHECK(minisign::verify(key.value(), signature.value(), slurp(file), false).ok());
+  CHECK_FALSE(minisign::verify(key.value(), signature.value(), slurp(file) + "!", false).ok());
+
+  // minisign's legacy mode (-l); accepted only when asked for.
+  REQUIRE(shell("minisign -S -l -s " + dir.path("m.key") + " -m " + file + " -x " +
+                dir.path("legacy.minisig")) == 0);
+  auto legacy = minisign::parseSignature(slurp(dir.path("legacy.minisig")));
+  REQUIRE(legacy.ok());
+  CHECK(legacy.value().algorithm == minisign::Algorithm::kLegacy);
+  CHECK_FALSE(minisign::verify(key.value(), legacy.value(), slurp(file), false).ok());
+  CHECK(minisign::verify(key.value(), legacy.value(), slurp(file), true).ok());
+
+  // cordon-sign reads minisign's secret key; minisign verifies what it signs.
+  const std::string sign = test::signBinary();
+  REQUIRE(shell(sign + " sign -s " + dir.path("m.key") + " -m " + file + " -x " +
+                dir.path("c.minisig") + " -t 'made by cordon-sign'") == 0);
+  CHECK(shell("minisign -V -p " + dir.path("m.pub") + " -m " + file + " -x " +
+              dir.path("c.minisig")) == 0);
+
+  // cordon-sign makes the keys; minisign signs with them and cordon-sign verifies.
+  REQUIRE(shell(sign + " keygen -p " + dir.path("c.pub") + " -s " + dir.path("c.key")) == 0);
+  REQUIRE(shell("minisign -S -s " + dir.path("c.key") + " -m " + file + " -x " +
+                dir.path("m2.minisig")) == 0);
+  CHECK(shell(sign + " verify -p " + dir.path("c.pub") + " -m " + file + " -x " +
+              dir.path("m2.minisig")) == 0);
+  CHECK(shell("minisign -V -p " + dir.path("c.pub") + " -m " + file + " -x " +
+              dir.path("m2.minisig")) == 0);
+
+  // And a tampered file fails in both tools.
+  spit(file, "changed");
+  CHECK(shell("minisign -V -p " + dir.path("c.pub") + " -m " + file + " -x " +
+              dir.path("m2.minisig")) != 0);
+  CHECK(shell(sign + " verify -p " + dir.path("c.pub") + " -m " + file + " -x " +
+              dir.path("m2.minisig")) == 1);
+}
+
+TEST_CASE("a package signed by minisign itself runs") {
+  REQUIRE(shell("minisign -v") == 0);
+  TrustBed bed;
+  REQUIRE(shell("minisign -G -W -p " + bed.store + "/publisher.pub -s " + bed.dir.path("p.key")) ==
+          0);
+  spit(bed.store + "/trust.yaml", "keys:\n  - file: publisher.pub\n    scope: [text-transform]\n");
+  REQUIRE(shell("minisign -S -s " + bed.dir.path("p.key") + " -m " +
+                bed.package("text-transform.so") +
+                " -t 'cordon-plugin name=text-transform version=1.0.0 abi=1 timestamp=1'") == 0);
+  auto result = bed.check();
+  REQUIRE_MESSAGE(result.ok(), result.error().describe());
+  CHECK(bed.verifications().back()["result"] == "verified");
+}
+
+TEST_CASE("the static audit flags imports the policy would make fail, and executable stacks") {
+  const std::string hostile = test::pluginDirectories()[1];
+  Policy policy = parsePolicy(YamlDocument::parse(
+      "version: 1\nplugins:\n  open-socket:\n    calls: [describe, init, execute, shutdown]\n",
+      "policy.yaml"));
+  auto report =
+      auditElf(slurp(hostile + "/open-socket/open-socket.so"), policy.forPlugin("open-socket"));
+  REQUIRE(report.ok());
+  bool flagged = false;
+  for (const auto& finding : report.value().findings) {
+    if (finding.kind == "import" && finding.detail.find("imports socket()") != std::string::npos)
+      flagged = finding.severity == Severity::kHigh;
+  }
+  CHECK(flagged);
+
+  auto clean = auditElf(slurp(test::pluginDirectories()[0] + "/sha256/sha256.so"), nullptr);
+  REQUIRE(clean.ok());
+  for (const auto& finding : clean.value().findings) {
+    INFO(finding.detail);
+    CHECK(finding.severity != Severity::kHigh);
+  }
+
+  auto stack = auditElf(slurp(hostile + "/exec-stack/exec-stack.so"), nullptr);
+  REQUIRE(stack.ok());
+  bool execstack = false;
+  for (const auto& finding : stack.value().findings) execstack |= finding.kind == "execstack";
+  CHECK(execstack);
+
+  CHECK_FALSE(auditElf("not an elf", nullptr).ok());
+  std::string truncated = slurp(test::pluginDirectories()[0] + "/sha256/sha256.so").substr(0, 200);
+  CHECK_FALSE(auditElf(truncated, nullptr).ok());
+}
