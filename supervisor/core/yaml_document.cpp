@@ -39,13 +39,17 @@ void YamlDocument::fail(const YAML::Node& node, const std::string& field,
   throw InputError(where + ": field '" + field + "': " + message);
 }
 
+// IsDefined() comes first everywhere: on the node of a missing key, yaml-cpp's other queries
+// throw InvalidNode (found by tests/fuzz/fuzz_workflow.cpp).
 YAML::Node YamlDocument::requireMap(const YAML::Node& node, const std::string& field) const {
-  if (!node.IsMap()) fail(node, field, node.IsDefined() ? "must be a mapping" : "is required");
+  if (!node.IsDefined()) fail(root_, field, "is required");
+  if (!node.IsMap()) fail(node, field, "must be a mapping");
   return node;
 }
 
 YAML::Node YamlDocument::requireSequence(const YAML::Node& node, const std::string& field) const {
-  if (!node.IsSequence()) fail(node, field, node.IsDefined() ? "must be a list" : "is required");
+  if (!node.IsDefined()) fail(root_, field, "is required");
+  if (!node.IsSequence()) fail(node, field, "must be a list");
   return node;
 }
 

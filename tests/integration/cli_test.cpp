@@ -20,16 +20,8 @@ struct Command {
   std::string output;  // stdout and stderr together
 };
 
-Command runCordon(const std::string& args) {
-  // A state directory of this process's own: the rollback ledger must not leak between runs
-  // of the suite or into the user's home.
-  static const test::TempDir state;
-  std::string line = "CORDON_PLUGIN_PATH=" + test::pluginDirectories()[0] + ":" +
-                     test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() +
-                     " CORDON_TRUST_STORE=" + test::trustStoreDirectory() +
-                     " CORDON_STATE_DIR=" + state.path("state") + " " + test::cordonBinary() + " " +
-                     args + " 2>&1";
-  FILE* pipe = popen(line.c_str(), "r");
+Command runShell(const std::string& line) {
+  FILE* pipe = popen((line + " 2>&1").c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
   std::array<char, 4096> buffer;
@@ -37,6 +29,16 @@ Command runCordon(const std::string& args) {
     output.append(buffer.data(), n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+Command runCordon(const std::string& args) {
+  // A state directory of this process's own: the rollback ledger must not leak between runs
+  // of the suite or into the user's home.
+  static const test::TempDir state;
+  return runShell("CORDON_PLUGIN_PATH=" + test::pluginDirectories()[0] + ":" +
+                  test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() +
+                  " CORDON_TRUST_STORE=" + test::trustStoreDirectory() + " CORDON_STATE_DIR=" +
+                  state.path("state") + " " + test::cordonBinary() + " " + args);
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -177,17 +179,8 @@ TEST_CASE("policy lint: 0 when clean, 1 naming file:line:field of risky grants, 
   CHECK(contains(invalid.output, broken + ":3"));
 }
 
-// cordon-sign lives beside the other tools in the build tree.
 Command runSign(const std::string& args) {
-  std::string line = test::signBinary() + " " + args + " 2>&1";
-  FILE* pipe = popen(line.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
-    output.append(buffer.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+  return runShell(test::signBinary() + " " + args);
 }
 
 TEST_CASE("cordon-sign: --help on every command, 2 on bad input") {
@@ -263,4 +256,30 @@ TEST_CASE("run: an unsigned plugin is refused with exit 2 and an audit record") 
   auto records = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "plugin.verify");
   REQUIRE(records.size() == 1);
   CHECK(records[0]["result"] == "refused");
+}
+
+TEST_CASE("the host config file: relative paths, and flags and environment win over it") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path("etc/plugins"));
+  std::filesystem::copy(test::pluginDirectories()[0] + "/sha256", dir.path("etc/plugins/sha256"));
+  std::filesystem::copy(test::trustStoreDirectory(), dir.path("etc/trust"));
+  std::string config = dir.write("etc/config.yaml",
+                                 "plugin_path: [plugins]\ntrust_store: trust\nstate_dir: state\n");
+  const std::string bare = "env -u CORDON_PLUGIN_PATH -u CORDON_TRUST_STORE -u CORDON_STATE_DIR " +
+                           test::cordonBinary() + " ";
+  Command list = runShell(bare + "plugins list --config " + config);
+  INFO(list.output);
+  CHECK(list.exitCode == 0);
+  CHECK(contains(list.output, "sha256"));
+  CHECK(contains(list.output, "trusted"));
+  CHECK_FALSE(contains(list.output, "text-transform"));
+
+  Command flagWins = runShell(bare + "plugins list --config " + config + " --plugin-path " +
+                              test::pluginDirectories()[0]);
+  CHECK(contains(flagWins.output, "text-transform"));
+
+  std::string broken = dir.write("broken.yaml", "plugin_path: [a]\ntrust: x\n");
+  Command invalid = runShell(bare + "plugins list --config " + broken);
+  CHECK(invalid.exitCode == 2);
+  CHECK(contains(invalid.output, broken + ":2"));
 }

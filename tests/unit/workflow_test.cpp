@@ -103,6 +103,12 @@ TEST_CASE("workflow errors name the file, the line and the field") {
   }
 }
 
+TEST_CASE("a workflow without steps is an error, not a crash (found by fuzz-workflow)") {
+  CHECK(parseError("name: x\n") == "flow.yaml:1: field 'steps': is required");
+  CHECK(parseError("name: x\nsteps: {}\n").find(":2: field 'steps': must be a list") !=
+        std::string::npos);
+}
+
 TEST_CASE("the graph orders steps by their data and rejects what cannot run") {
   SUBCASE("dependencies come first, whatever the written order") {
     Workflow workflow = parse(R"(name: reversed
