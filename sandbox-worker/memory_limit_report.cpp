@@ -10,10 +10,14 @@
 
 #include "worker_protocol.h"
 
+// glibc's own allocator entry points: the names are glibc's, not ours to choose.
 extern "C" {
-void* __libc_malloc(size_t size);
-void* __libc_calloc(size_t count, size_t size);
-void* __libc_realloc(void* pointer, size_t size);
+void* __libc_malloc(
+    size_t size);  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+void* __libc_calloc(
+    size_t nmemb, size_t size);  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+void* __libc_realloc(
+    void* ptr, size_t size);  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 }
 
 namespace cordon::worker {
@@ -80,10 +84,10 @@ void* malloc(size_t size) {
   return pointer;
 }
 
-void* calloc(size_t count, size_t size) {
-  void* pointer = __libc_calloc(count, size);
+void* calloc(size_t nmemb, size_t size) {
+  void* pointer = __libc_calloc(nmemb, size);
   size_t total = 0;
-  bool overflow = __builtin_mul_overflow(count, size, &total);  // a bad request, not a limit
+  bool overflow = __builtin_mul_overflow(nmemb, size, &total);  // a bad request, not a limit
   if (pointer == nullptr && total != 0 && !overflow &&
       cordon::worker::memoryReportsArmed.load(std::memory_order_relaxed)) {
     cordon::worker::reportMemoryLimit(total);
@@ -91,8 +95,8 @@ void* calloc(size_t count, size_t size) {
   return pointer;
 }
 
-void* realloc(void* old, size_t size) {
-  void* pointer = __libc_realloc(old, size);
+void* realloc(void* ptr, size_t size) {
+  void* pointer = __libc_realloc(ptr, size);
   if (pointer == nullptr && size != 0 &&
       cordon::worker::memoryReportsArmed.load(std::memory_order_relaxed)) {
     cordon::worker::reportMemoryLimit(size);

@@ -16,7 +16,8 @@ namespace cordon::worker {
 namespace {
 
 constexpr char kStaging[] = "/tmp";  // any existing directory; covered only in our mount ns
-constexpr size_t kRootSlackBytes = 64 * 1024;  // mount points and directories, beyond the plugin
+constexpr size_t kRootSlackBytes =
+    size_t{64} * 1024;  // mount points and directories, beyond the plugin
 
 // A remount inside a user namespace must keep the flags the outer mount locked.
 unsigned long lockedFlags(const std::string& path) {
@@ -95,6 +96,7 @@ std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
                            const std::vector<std::string>& readOnlyPaths) {
   // Granted paths are bound outermost first, so a nested grant lands on its parent's bind.
   std::vector<HeldPath> granted;
+  granted.reserve(readOnlyPaths.size());
   for (const auto& path : readOnlyPaths) granted.push_back(hold(path));
   std::sort(granted.begin(), granted.end(),
             [](const HeldPath& a, const HeldPath& b) { return a.path.size() < b.path.size(); });

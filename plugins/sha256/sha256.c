@@ -30,8 +30,8 @@ static uint32_t rotr(uint32_t x, int n) {
 static void compress(sha256_ctx* ctx, const uint8_t* p) {
   uint32_t w[64];
   for (int i = 0; i < 16; ++i)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-           p[4 * i + 3];
+    w[i] = (uint32_t)p[(size_t)4 * i] << 24 | (uint32_t)p[(size_t)4 * i + 1] << 16 |
+           (uint32_t)p[(size_t)4 * i + 2] << 8 | p[(size_t)4 * i + 3];
   for (int i = 16; i < 64; ++i) {
     uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
     uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -96,7 +96,7 @@ static cordon_status execute(cordon_host* host) {
   uint8_t digest[32];
   char hex[65];
   sha256_final(&ctx, digest);
-  for (int i = 0; i < 32; ++i) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  for (int i = 0; i < 32; ++i) snprintf(hex + (size_t)2 * i, 3, "%02x", digest[i]);
   return cordon_set_output(host, "digest", hex, 64);
 }
 

@@ -172,7 +172,7 @@ int pluginsInspectCommand(const TrustOptions& trust, const std::string& referenc
     if (section != nullptr) {
       std::vector<std::string> host;
       for (const auto& [capability, grant] : section->host)
-        host.push_back(hostCapabilityName(capability));
+        host.emplace_back(hostCapabilityName(capability));
       out["granted"] = {{"host", host},
                         {"syscalls", section->syscallGroups},
                         {"read_only", section->readOnlyPaths}};
@@ -193,7 +193,7 @@ int pluginsInspectCommand(const TrustOptions& trust, const std::string& referenc
   if (section != nullptr) {
     std::vector<std::string> host;
     for (const auto& [capability, grant] : section->host)
-      host.push_back(hostCapabilityName(capability));
+      host.emplace_back(hostCapabilityName(capability));
     std::printf("policy grants:   host %s; syscalls %s; read-only %s (section '%s')\n",
                 joined(host).c_str(), joined(section->syscallGroups).c_str(),
                 joined(section->readOnlyPaths).c_str(), section->name.c_str());

@@ -46,8 +46,7 @@ class YamlDocument {
                          const std::set<std::string>& known) const;
 
  private:
-  YamlDocument(YAML::Node root, std::string path)
-      : root_(std::move(root)), path_(std::move(path)) {}
+  YamlDocument(const YAML::Node& root, std::string path) : root_(root), path_(std::move(path)) {}
   YAML::Node root_;
   std::string path_;
 };

@@ -98,12 +98,10 @@ std::optional<VersionRange> VersionRange::parse(const std::string& text) {
     if (kind == '^' || kind == '~' || (kind != '>' && kind != '<' && parts < 3)) {
       // ^1.2.3 := >=1.2.3 <2.0.0 (or <0.(m+1).0 when major is 0); ~1.2.3 and 1.2 := same minor.
       Version upper;
-      if (kind == '^' && (version->major > 0 || parts == 1)) {
+      if (parts == 1 || (kind == '^' && version->major > 0)) {
         upper.major = version->major + 1;
       } else if (kind == '^' && (version->minor > 0 || parts == 2)) {
         upper.minor = version->minor + 1;
-      } else if (parts == 1) {
-        upper.major = version->major + 1;
       } else if (parts == 2 || kind == '~' || kind == '^') {
         upper.major = version->major;
         upper.minor = version->minor + (kind == '^' ? 0 : 1);

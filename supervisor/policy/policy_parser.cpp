@@ -181,7 +181,7 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
   if (node["limits"]) parseLimits(doc, node["limits"], field + ".limits", policy.limits);
   if (node["timeout_ms"]) {
     policy.callTimeout = std::chrono::milliseconds(
-        doc.unsignedInteger(node["timeout_ms"], field + ".timeout_ms", 1, 3600 * 1000));
+        doc.unsignedInteger(node["timeout_ms"], field + ".timeout_ms", 1, uint64_t{3600} * 1000));
   }
   if (node["max_output_bytes"]) {
     policy.maxOutputBytes =

@@ -179,7 +179,7 @@ std::shared_ptr<CallScope> WorkerHandle::beginCall(const std::string& step, Plug
 }
 
 template <typename T>
-kj::Promise<Outcome<T>> WorkerHandle::guarded(std::shared_ptr<CallScope> scope,
+kj::Promise<Outcome<T>> WorkerHandle::guarded(const std::shared_ptr<CallScope>& scope,
                                               kj::Promise<Outcome<T>> call) {
   auto ended = call.then([](Outcome<T> result) { return CallEnd<T>(std::move(result)); },
                          [](kj::Exception&& e) { return CallEnd<T>(kj::mv(e)); });

@@ -65,7 +65,8 @@ class WorkerHandle {
 
   std::shared_ptr<CallScope> beginCall(const std::string& step, PluginMethod method);
   template <typename T>
-  kj::Promise<Outcome<T>> guarded(std::shared_ptr<CallScope> scope, kj::Promise<Outcome<T>> call);
+  kj::Promise<Outcome<T>> guarded(const std::shared_ptr<CallScope>& scope,
+                                  kj::Promise<Outcome<T>> call);
   // Answers the worker's seccomp notifications for as long as it lives (see gate/).
   kj::Promise<void> watchSyscalls();
   void answerSyscall();

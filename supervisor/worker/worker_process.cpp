@@ -175,12 +175,13 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
 }
 
 WorkerProcess::WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd,
-                             kj::Own<kj::AsyncIoStream> rpc, kj::Own<kj::AsyncInputStream> err,
+                             kj::Own<kj::AsyncIoStream> rpc,
+                             kj::Own<kj::AsyncInputStream> stderrPipe,
                              kj::Own<kj::AsyncCapabilityStream> control)
     : pid_(pid),
       pidfd_(pidfd),
       rpcStream_(kj::mv(rpc)),
-      stderr_(kj::mv(err)),
+      stderr_(kj::mv(stderrPipe)),
       control_(kj::mv(control)),
       pidObserver_(io.unixEventPort, pidfd_.get(), kj::UnixEventPort::FdObserver::OBSERVE_READ),
       exit_(drainStderr()

@@ -113,10 +113,10 @@ TEST_CASE_FIXTURE(LiveWorker,
   CHECK(fds.at(1) == "/dev/null");
   CHECK(fds.at(2).rfind("pipe:", 0) == 0);
   CHECK(fds.at(3).rfind("socket:", 0) == 0);
-  for (const auto& [fd, target] : fds) {
-    if (fd <= 3) continue;
-    INFO("fd " << fd << " -> " << target);
-    CHECK(target.rfind("anon_inode:", 0) == 0);
+  for (const auto& entry : fds) {
+    if (entry.first <= 3) continue;
+    INFO("fd " << entry.first << " -> " << entry.second);
+    CHECK(entry.second.rfind("anon_inode:", 0) == 0);
   }
 }
 

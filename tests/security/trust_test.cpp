@@ -32,7 +32,8 @@ void spit(const std::string& path, const std::string& text) {
 }
 
 int shell(const std::string& command) {
-  int status = std::system((command + " >/dev/null 2>&1").c_str());
+  // The command line is the test's own: running the real minisign is the point.
+  int status = std::system((command + " >/dev/null 2>&1").c_str());  // NOLINT(cert-env33-c)
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

@@ -83,7 +83,7 @@ TEST_CASE("tampering with an audit log is detected at the line it happened") {
     CHECK_FALSE(verifyAuditLog(path).ok());
   }
   SUBCASE("a line that is not JSON") {
-    all.push_back("{not json");
+    all.emplace_back("{not json");
     rewrite(path, all);
     auto result = verifyAuditLog(path);
     REQUIRE_FALSE(result.ok());

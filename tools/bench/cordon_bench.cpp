@@ -83,6 +83,7 @@ pid_t spawnWithSocket(std::vector<std::string> args, int& parentEnd) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pair[1], 3);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = -1;
@@ -97,6 +98,7 @@ pid_t spawnWithSocket(std::vector<std::string> args, int& parentEnd) {
 // Median time to spawn `args` and wait for it; nullopt when it cannot run here.
 std::optional<Summary> spawnAndWait(std::vector<std::string> args, int runs) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   std::vector<double> samples;

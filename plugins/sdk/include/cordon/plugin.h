@@ -78,7 +78,7 @@ typedef struct cordon_plugin {
   /* One workflow step: read inputs, set outputs. Required. */
   cordon_status (*execute)(cordon_host* host);
   /* Before the worker exits. May be NULL. */
-  void (*shutdown)(void);
+  void (*shutdown)(void); /* NOLINT(modernize-redundant-void-arg): C needs (void) */
 } cordon_plugin;
 
 #define CORDON_PLUGIN_SYMBOL "cordon_plugin_v1"

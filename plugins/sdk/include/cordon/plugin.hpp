@@ -93,6 +93,8 @@ Status guarded(cordon_host* raw, Fn&& fn) {
 }  // namespace detail
 }  // namespace cordon
 
+// TYPE names a type, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define CORDON_CPP_PLUGIN(TYPE, NAME, VERSION, DESCRIPTION)                             \
   namespace {                                                                           \
   TYPE& cordonInstance() {                                                              \
@@ -114,3 +116,4 @@ Status guarded(cordon_host* raw, Fn&& fn) {
   extern "C" {                                                                          \
   CORDON_PLUGIN(NAME, VERSION, DESCRIPTION, cordonInit, cordonExecute, cordonShutdown); \
   }
+// NOLINTEND(bugprone-macro-parentheses)
