@@ -43,7 +43,7 @@ Blake2b::Blake2b(size_t digestLength) : digestLength_(digestLength) {
 
 void Blake2b::compress(bool last) {
   uint64_t m[16];
-  for (int i = 0; i < 16; ++i) m[i] = load64(block_.data() + size_t{8} * i);
+  for (size_t i = 0; i < 16; ++i) m[i] = load64(block_.data() + 8 * i);
   uint64_t v[16];
   for (int i = 0; i < 8; ++i) {
     v[i] = state_[i];

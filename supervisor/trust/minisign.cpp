@@ -115,7 +115,7 @@ Outcome<std::vector<unsigned char>> keyPayload(std::string_view text, const char
 
 std::string keyIdText(const KeyId& id) {
   char text[17];
-  for (int i = 0; i < 8; ++i) std::snprintf(text + size_t{2} * i, 3, "%02X", id[7 - i]);
+  for (size_t i = 0; i < 8; ++i) std::snprintf(text + 2 * i, 3, "%02X", id[7 - i]);
   return std::string(text, 16);
 }
 
