@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -95,6 +96,32 @@ std::vector<unsigned char> secretKeyChecksum(const SecretKey& key) {
   return hash.finish();
 }
 
+// libsodium's crypto_pwhash_scryptsalsa208sha256 (what minisign encrypts keys with): its
+// opslimit/memlimit become scrypt's N, r and p by libsodium's own rule (pickparams).
+Outcome<std::vector<unsigned char>> scryptStream(const std::string& password,
+                                                 const unsigned char* salt, uint64_t opslimit,
+                                                 uint64_t memlimit, size_t length) {
+  opslimit = std::max<uint64_t>(opslimit, 32768);
+  const uint64_t r = 8;
+  uint64_t p = 1;
+  unsigned nLog2 = 1;
+  const uint64_t maxN = opslimit < memlimit / 32 ? opslimit / (r * 4) : memlimit / (r * 128);
+  while (nLog2 < 63 && (uint64_t{1} << nLog2) <= maxN / 2) ++nLog2;
+  if (!(opslimit < memlimit / 32)) {
+    uint64_t maxrp = std::min<uint64_t>((opslimit / 4) / (uint64_t{1} << nLog2), 0x3fffffff);
+    p = maxrp / r;
+  }
+  if (nLog2 > 30 || p == 0) return bad("secret key: implausible scrypt parameters");
+  const uint64_t n = uint64_t{1} << nLog2;
+  std::vector<unsigned char> out(length);
+  const uint64_t maxMemory = 128 * r * (n + p + 2) + (1u << 20);
+  if (EVP_PBE_scrypt(password.data(), password.size(), salt, 32, n, r, p, maxMemory, out.data(),
+                     out.size()) != 1) {
+    return bad("secret key: scrypt key derivation failed (N=2^" + std::to_string(nLog2) + ")");
+  }
+  return out;
+}
+
 // The one base64 line of a key file: the line after the untrusted comment, or the only line.
 Outcome<std::vector<unsigned char>> keyPayload(std::string_view text, const char* what) {
   auto all = lines(text);
@@ -141,31 +168,49 @@ std::string formatPublicKey(const PublicKey& key) {
          base64Encode(bytes.data(), bytes.size()) + "\n";
 }
 
-Outcome<SecretKey> parseSecretKey(std::string_view text) {
+Outcome<SecretKey> parseSecretKey(std::string_view text,
+                                  const std::optional<std::string>& password) {
   auto payload = keyPayload(text, "secret key");
   if (!payload.ok()) return payload.error();
-  const auto& bytes = payload.value();
-  if (bytes.size() != 158) {
-    return bad("secret key: " + std::to_string(bytes.size()) + " bytes, a minisign key has 158");
+  if (payload.value().size() != 158) {
+    return bad("secret key: " + std::to_string(payload.value().size()) +
+               " bytes, a minisign key has 158");
   }
-  if (bytes[0] != 'E' || bytes[1] != 'd') return bad("secret key: not an Ed25519 minisign key");
-  if (bytes[2] != 0 || bytes[3] != 0) {
-    return bad(
-        "secret key: the key is password-protected; cordon-sign reads unencrypted keys only "
-        "(create one with 'minisign -G -W' or 'cordon-sign keygen')");
-  }
-  if (bytes[4] != 'B' || bytes[5] != '2') return bad("secret key: unknown checksum algorithm");
-  SecretKey key;
+  if (payload.value()[0] != 'E' || payload.value()[1] != 'd')
+    return bad("secret key: not an Ed25519 minisign key");
   constexpr size_t kKeyNumber = 2 + 2 + 2 + 32 + 8 + 8;
+  constexpr size_t kKeyNumberBytes = 8 + 64 + 32;
+  std::vector<unsigned char> bytes = payload.value();
+  if (bytes[4] != 'B' || bytes[5] != '2') return bad("secret key: unknown checksum algorithm");
+  const bool encrypted = bytes[2] == 'S' && bytes[3] == 'c';
+  if (!encrypted && (bytes[2] != 0 || bytes[3] != 0))
+    return bad("secret key: unknown key derivation algorithm");
+  if (encrypted) {
+    if (!password) {
+      return bad(
+          "secret key: the key is password-protected; give its password "
+          "(--password-file or $CORDON_SIGN_PASSWORD)");
+    }
+    uint64_t opslimit = 0, memlimit = 0;
+    for (int i = 7; i >= 0; --i) {
+      opslimit = (opslimit << 8) | bytes[38 + i];
+      memlimit = (memlimit << 8) | bytes[46 + i];
+    }
+    auto stream = scryptStream(*password, &bytes[6], opslimit, memlimit, kKeyNumberBytes);
+    if (!stream.ok()) return stream.error();
+    for (size_t i = 0; i < kKeyNumberBytes; ++i) bytes[kKeyNumber + i] ^= stream.value()[i];
+  }
+  SecretKey key;
   std::memcpy(key.id.data(), &bytes[kKeyNumber], 8);
   std::memcpy(key.seed.data(), &bytes[kKeyNumber + 8], 32);
   std::memcpy(key.publicKey.data(), &bytes[kKeyNumber + 40], 32);
   // minisign -W leaves the checksum of an unencrypted key all zero; anything else must match.
   const std::array<unsigned char, 32> zero{};
   auto checksum = secretKeyChecksum(key);
-  if (std::memcmp(zero.data(), &bytes[kKeyNumber + 72], 32) != 0 &&
-      std::memcmp(checksum.data(), &bytes[kKeyNumber + 72], 32) != 0) {
-    return bad("secret key: checksum mismatch (the key file is corrupted)");
+  const bool unchecked = !encrypted && std::memcmp(zero.data(), &bytes[kKeyNumber + 72], 32) == 0;
+  if (!unchecked && std::memcmp(checksum.data(), &bytes[kKeyNumber + 72], 32) != 0) {
+    return bad(encrypted ? "secret key: wrong password (the checksum does not match)"
+                         : "secret key: checksum mismatch (the key file is corrupted)");
   }
   if (publicKeyOf(key).key != key.publicKey) {
     return bad("secret key: the public half does not belong to the secret half");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,8 +47,10 @@ struct Signature {
 Outcome<PublicKey> parsePublicKey(std::string_view text);
 std::string formatPublicKey(const PublicKey& key);
 
-// Only unencrypted keys (minisign -G -W); an encrypted key gets an error that says so.
-Outcome<SecretKey> parseSecretKey(std::string_view text);
+// Unencrypted keys (minisign -G -W), or minisign's default password-protected ones
+// (scrypt, as libsodium's crypto_pwhash_scryptsalsa208sha256) when `password` is given.
+Outcome<SecretKey> parseSecretKey(std::string_view text,
+                                  const std::optional<std::string>& password = std::nullopt);
 std::string formatSecretKey(const SecretKey& key);
 
 Outcome<Signature> parseSignature(std::string_view text);

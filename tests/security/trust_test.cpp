@@ -404,3 +404,26 @@ TEST_CASE("the static audit flags imports the policy would make fail, and execut
   std::string truncated = slurp(test::pluginDirectories()[0] + "/sha256/sha256.so").substr(0, 200);
   CHECK_FALSE(auditElf(truncated, nullptr).ok());
 }
+
+TEST_CASE("cordon-sign signs with minisign's default password-protected keys") {
+  REQUIRE(shell("minisign -v") == 0);
+  test::TempDir dir;
+  const std::string file = dir.write("payload.bin", "bytes to sign");
+  const std::string password = dir.write("password", "correct horse\n");
+  const std::string wrong = dir.write("wrong", "battery staple\n");
+  // minisign reads the new key's password (twice) from stdin; scrypt at its default cost.
+  REQUIRE(shell("printf 'correct horse\\ncorrect horse\\n' | minisign -G -p " + dir.path("e.pub") +
+                " -s " + dir.path("e.key")) == 0);
+  REQUIRE(slurp(dir.path("e.key")).find("encrypted secret key") != std::string::npos);
+
+  const std::string sign = test::signBinary() + " sign -s " + dir.path("e.key") + " -m " + file;
+  CHECK(shell(sign + " -x " + dir.path("none.minisig")) == 2);  // no password given
+  CHECK(shell(sign + " -x " + dir.path("bad.minisig") + " --password-file " + wrong) == 2);
+  REQUIRE(shell(sign + " -x " + dir.path("ok.minisig") + " --password-file " + password) == 0);
+  CHECK(shell("minisign -V -p " + dir.path("e.pub") + " -m " + file + " -x " +
+              dir.path("ok.minisig")) == 0);
+
+  auto key = minisign::parseSecretKey(slurp(dir.path("e.key")), "battery staple");
+  REQUIRE_FALSE(key.ok());
+  CHECK(key.error().message.find("wrong password") != std::string::npos);
+}

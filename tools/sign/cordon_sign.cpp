@@ -3,14 +3,17 @@
 //
 //   cordon-sign keygen  -p KEY.pub -s KEY.key
 //   cordon-sign sign    -s KEY.key -m FILE [-x FILE.minisig] [-t COMMENT] [--legacy]
+//                       [--password-file FILE]   (encrypted minisign keys too)
 //   cordon-sign verify  -p KEY.pub -m FILE [-x FILE.minisig] [--allow-legacy]
 //   cordon-sign package -s KEY.key --object NAME.so (--manifest plugin.yaml | --name NAME) -o DIR
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/yaml_document.h"
@@ -62,17 +65,32 @@ int keygen(const std::string& publicPath, const std::string& secretPath, bool fo
   return kExitOk;
 }
 
-Outcome<minisign::SecretKey> loadSecretKey(const std::string& path) {
+// A password-protected key's password: the first line of --password-file, else
+// $CORDON_SIGN_PASSWORD; none for unencrypted keys.
+std::optional<std::string> passwordFrom(const std::string& passwordFile) {
+  if (!passwordFile.empty()) {
+    std::ifstream in(passwordFile);
+    std::string line;
+    if (in && std::getline(in, line)) return line;
+    return std::string();
+  }
+  if (const char* env = std::getenv("CORDON_SIGN_PASSWORD")) return std::string(env);
+  return std::nullopt;
+}
+
+Outcome<minisign::SecretKey> loadSecretKey(const std::string& path,
+                                           const std::optional<std::string>& password) {
   std::string text;
   if (!readFile(path, text)) return makeError(ErrorCategory::kBadInput, path + ": cannot read");
-  auto key = minisign::parseSecretKey(text);
+  auto key = minisign::parseSecretKey(text, password);
   if (!key.ok()) return makeError(ErrorCategory::kBadInput, path + ": " + key.error().message);
   return key;
 }
 
-int signFile(const std::string& secretPath, const std::string& file, std::string signaturePath,
-             const std::string& trustedComment, bool legacy) {
-  auto key = loadSecretKey(secretPath);
+int signFile(const std::string& secretPath, const std::optional<std::string>& password,
+             const std::string& file, std::string signaturePath, const std::string& trustedComment,
+             bool legacy) {
+  auto key = loadSecretKey(secretPath, password);
   if (!key.ok()) return fail(key.error().message);
   std::string message;
   if (!readFile(file, message)) return fail(file + ": cannot read");
@@ -115,9 +133,9 @@ int verifyFile(const std::string& publicPath, const std::string& file, std::stri
 
 // A package directory: plugin.yaml, the shared object under its manifest's entry name, and the
 // signature whose trusted comment binds name, version and ABI.
-int package(const std::string& secretPath, const std::string& object,
-            const std::string& manifestPath, const std::string& name, const std::string& version,
-            const std::string& out) {
+int package(const std::string& secretPath, const std::optional<std::string>& password,
+            const std::string& object, const std::string& manifestPath, const std::string& name,
+            const std::string& version, const std::string& out) {
   std::string manifestText;
   if (!manifestPath.empty()) {
     if (!readFile(manifestPath, manifestText)) return fail(manifestPath + ": cannot read");
@@ -131,7 +149,7 @@ int package(const std::string& secretPath, const std::string& object,
   } catch (const InputError& e) {
     return fail(e.what());
   }
-  auto key = loadSecretKey(secretPath);
+  auto key = loadSecretKey(secretPath, password);
   if (!key.ok()) return fail(key.error().message);
   std::string bytes;
   if (!readFile(object, bytes)) return fail(object + ": cannot read");
@@ -154,6 +172,7 @@ int package(const std::string& secretPath, const std::string& object,
 int main(int argc, char** argv) {
   CLI::App app{"cordon-sign: minisign-compatible keys and signatures, and signed plugin packages"};
   app.require_subcommand(1);
+  std::string passwordFile;
   std::string publicPath, secretPath, file, signaturePath, comment, object, manifest, name, out;
   std::string version = "1.0.0";
   bool force = false, legacy = false, allowLegacy = false;
@@ -170,6 +189,9 @@ int main(int argc, char** argv) {
   signCommand->add_option("-x,--signature", signaturePath, "Signature file (default FILE.minisig)");
   signCommand->add_option("-t,--trusted-comment", comment, "Trusted comment (signed too)");
   signCommand->add_flag("--legacy", legacy, "Make a legacy 'Ed' signature (not pre-hashed)");
+  signCommand->add_option("--password-file", passwordFile,
+                          "First line: the password of an encrypted key (or "
+                          "$CORDON_SIGN_PASSWORD)");
 
   CLI::App* verifyCommand = app.add_subcommand(
       "verify", "Verify a signature (minisign -V compatible); exit 1 if it does not hold");
@@ -189,6 +211,9 @@ int main(int argc, char** argv) {
   packageCommand->add_option("--version", version, "Version for a generated manifest")
       ->capture_default_str();
   packageCommand->add_option("-o,--out", out, "Package directory to (re)create")->required();
+  packageCommand->add_option("--password-file", passwordFile,
+                             "First line: the password of an encrypted key (or "
+                             "$CORDON_SIGN_PASSWORD)");
 
   try {
     app.parse(argc, argv);
@@ -198,10 +223,12 @@ int main(int argc, char** argv) {
   }
   try {
     if (keygenCommand->parsed()) return keygen(publicPath, secretPath, force);
-    if (signCommand->parsed()) return signFile(secretPath, file, signaturePath, comment, legacy);
+    const auto password = passwordFrom(passwordFile);
+    if (signCommand->parsed())
+      return signFile(secretPath, password, file, signaturePath, comment, legacy);
     if (verifyCommand->parsed()) return verifyFile(publicPath, file, signaturePath, allowLegacy);
     if (manifest.empty() && name.empty()) return fail("package needs --manifest or --name");
-    return package(secretPath, object, manifest, name, version, out);
+    return package(secretPath, password, object, manifest, name, version, out);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
