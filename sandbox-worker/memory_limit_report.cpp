@@ -11,14 +11,13 @@
 #include "worker_protocol.h"
 
 // glibc's own allocator entry points: the names are glibc's, not ours to choose.
+// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 extern "C" {
-void* __libc_malloc(
-    size_t size);  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-void* __libc_calloc(
-    size_t nmemb, size_t size);  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-void* __libc_realloc(
-    void* ptr, size_t size);  // NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
+void* __libc_malloc(size_t size);
+void* __libc_calloc(size_t nmemb, size_t size);
+void* __libc_realloc(void* ptr, size_t size);
 }
+// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
 
 namespace cordon::worker {
 namespace {
