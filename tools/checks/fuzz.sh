@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # libFuzzer: builds the targets in tests/fuzz with clang (ASan + UBSan, the supervisor library
-# coverage-instrumented) in build-fuzz, then runs each for FUZZ_SECONDS (default 30) on a scratch
+# coverage-instrumented) in build-fuzz, then runs each for FUZZ_SECONDS (default 20) on a scratch
 # copy of its seed corpus. A crash, a leak, an uncaught exception or a hang (over 10 s on one
 # input) fails the check and leaves the input in the scratch directory it prints.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}"
-FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 TARGETS=(workflow policy manifest signature host_calls)
 
 if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then

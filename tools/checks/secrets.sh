@@ -4,7 +4,7 @@
 # ("RWQAAEIy" unencrypted, "RWRTY0Iy" encrypted).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-pattern='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|minisign encrypted secret key|untrusted comment: .*secret key|RWQAAEIy|RWRTY0Iy'
+pattern='-----BEGIN ([A-Z]+ )?PRIVATE KEY-----|minisign encrypted secret key|untrusted comment: minisign (encrypted )?secret key|RWQAAEIy|RWRTY0Iy'
 found=$(git ls-files -co --exclude-standard | grep -v '^tests/fixtures/' | grep -v '^tools/checks/secrets.sh$' |
   xargs -d '\n' grep -l -E -- "$pattern" 2>/dev/null || true)
 if [ -n "$found" ]; then
