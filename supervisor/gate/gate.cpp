@@ -158,13 +158,40 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
   return error;
 }
 
-Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int number) {
+Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int number,
+                                         const uint64_t (&args)[6]) {
   using Kind = SyscallDecision::Kind;
   if (loading && allowedWhileLoading(number)) return {Kind::kAllow};
   std::string name = syscallName(number);
-  if (!policy_.violationErrno || isForbiddenSyscall(name)) return {Kind::kStopWorker};
+  if (isForbiddenSyscall(name)) return {Kind::kStopWorker};
+  std::string argText;
+  for (uint64_t arg : args) argText += (argText.empty() ? "" : ", ") + std::to_string(arg);
+  const std::string call = name + "(" + argText + ")";
+  for (const SyscallRule& rule : policy_.syscallRules) {
+    if (rule.name != name || !rule.matches(args)) continue;
+    const std::string which = "the syscall rule at line " + std::to_string(rule.line);
+    switch (rule.action) {
+      case SyscallRule::Action::kAllow:
+        return {Kind::kAllow};
+      case SyscallRule::Action::kLog:
+        audit_.record("gate.allow", {{"plugin", scope.plugin},
+                                     {"step", scope.step},
+                                     {"direction", "plugin->kernel"},
+                                     {"method", name},
+                                     {"args", std::vector<uint64_t>(args, args + 6)},
+                                     {"reason", call + " allowed and logged by " + which}});
+        return {Kind::kAllow};
+      case SyscallRule::Action::kErrno:
+        deny(scope, ErrorCategory::kSandboxViolation, "plugin->kernel", name,
+             call + " failed with errno " + std::to_string(rule.error) + " by " + which);
+        return {Kind::kFailWithErrno, rule.error};
+      case SyscallRule::Action::kKill:
+        return {Kind::kStopWorker};
+    }
+  }
+  if (!policy_.violationErrno) return {Kind::kStopWorker};
   deny(scope, ErrorCategory::kSandboxViolation, "plugin->kernel", name,
-       "syscall '" + name + "' is outside the policy's allowlist; it failed with errno " +
+       "syscall " + call + " is outside the policy's allowlist; it failed with errno " +
            std::to_string(*policy_.violationErrno) + " (on_violation)");
   return {Kind::kFailWithErrno, *policy_.violationErrno};
 }

@@ -32,16 +32,18 @@ class Gate {
                                         uint64_t bytes);
   std::optional<Error> admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes);
 
-  // A syscall the worker's seccomp filter sent to the supervisor (user notification). Allowed
-  // only while the plugin is being loaded and only what the dynamic loader needs
-  // (allowedWhileLoading). Anything else is refused: with the errno the policy's on_violation
-  // names (audited here as gate.deny, plugin->kernel), or, by default and always for the
-  // forbidden syscalls, by stopping the worker (the caller records sandbox.violation).
+  // A syscall the worker's seccomp filter sent to the supervisor (user notification), with the
+  // arguments the kernel saw. While the plugin is being loaded, what the dynamic loader needs
+  // passes (allowedWhileLoading). Otherwise the first matching syscall rule decides: `log` lets
+  // it run and audits it (gate.allow), `{ errno: N }` fails it (gate.deny), `kill` stops the
+  // worker. Without a rule, on_violation decides the same way. The forbidden syscalls always
+  // stop the worker (the caller records sandbox.violation).
   struct SyscallDecision {
     enum class Kind { kAllow, kFailWithErrno, kStopWorker } kind;
     int error = 0;
   };
-  SyscallDecision admitSyscall(CallScope& scope, bool loading, int number);
+  SyscallDecision admitSyscall(CallScope& scope, bool loading, int number,
+                               const uint64_t (&args)[6]);
 
   // Ends the call: its Host capability is revoked, and denials past the per-call record cap are
   // summarised in one gate.deny_suppressed record.

@@ -44,6 +44,34 @@ const char* hostCapabilityName(HostCapability capability) {
   return "?";
 }
 
+bool ArgCondition::matches(const uint64_t (&args)[6]) const {
+  const uint64_t arg = args[index];
+  switch (op) {
+    case Op::kEq:
+      return arg == value;
+    case Op::kNe:
+      return arg != value;
+    case Op::kLt:
+      return arg < value;
+    case Op::kLe:
+      return arg <= value;
+    case Op::kGt:
+      return arg > value;
+    case Op::kGe:
+      return arg >= value;
+    case Op::kMaskedEq:
+      return (arg & mask) == value;
+  }
+  return false;
+}
+
+bool SyscallRule::matches(const uint64_t (&args)[6]) const {
+  for (const ArgCondition& condition : conditions) {
+    if (!condition.matches(args)) return false;
+  }
+  return true;
+}
+
 const HostGrant* PluginPolicy::grant(HostCapability capability) const {
   auto it = host.find(capability);
   return it == host.end() ? nullptr : &it->second;

@@ -42,14 +42,45 @@ struct SignatureRules {
   bool allowRollback = false;  // accept a version below the highest this host has run
 };
 
+// One argument test of a syscall rule: `args[index] OP value` (for kMaskedEq, `(args[index] &
+// mask) == value`), on the register the kernel saw, never on memory it points to.
+struct ArgCondition {
+  enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kMaskedEq };
+  unsigned index = 0;  // 0 - 5
+  Op op = Op::kEq;
+  uint64_t value = 0;
+  uint64_t mask = 0;
+
+  bool matches(const uint64_t (&args)[6]) const;
+};
+
+// A single syscall with argument conditions and what a call matching them gets (the map form of
+// a `syscalls:` entry). kAllow runs in the kernel; the others reach the supervisor (user
+// notification), which finds the rule again (Gate::admitSyscall) and audits what it decides.
+struct SyscallRule {
+  enum class Action { kAllow, kErrno, kKill, kLog };
+  std::string name;
+  std::vector<ArgCondition> conditions;  // all must hold; none = every call
+  Action action = Action::kAllow;
+  int error = 0;  // for kErrno
+  int line = 0;
+
+  bool matches(const uint64_t (&args)[6]) const;
+};
+
 struct PluginPolicy {
   std::string name;                       // the plugin it applies to, or "default"
+  std::string extends;                    // the profile it starts from, if any
   int line = 0;                           // where it starts in the policy file
   std::map<std::string, int> fieldLines;  // line of each key the section sets (for lint)
   std::set<PluginMethod> calls;
   std::map<HostCapability, HostGrant> host;
   std::vector<std::string> syscallGroups;  // as written: group names and single syscalls
   std::set<std::string> syscalls;          // expanded, without the runtime group
+  std::vector<SyscallRule> syscallRules;   // the map-form entries, in the order written
+  // W^X: no PROT_EXEC mapping after the plugin is loaded, unless the policy turns it off
+  // (`w_xor_x: false`, for plugins that generate code).
+  bool writeXorExecute = true;
   ResourceLimits limits;
   std::chrono::milliseconds callTimeout{10000};
   uint64_t maxOutputBytes = 16ull << 20;
@@ -67,6 +98,7 @@ struct PluginPolicy {
 
 struct Policy {
   std::string path;
+  std::map<std::string, PluginPolicy> profiles;  // `profiles:`: bases sections extend
   std::map<std::string, PluginPolicy> plugins;
   std::optional<PluginPolicy> fallback;  // the `default:` section, for plugins not listed
 

@@ -28,6 +28,16 @@ class SectionLint {
                              "' beyond the named groups; check that the plugin needs it");
       }
     }
+    for (const SyscallRule& rule : section_.syscallRules) {
+      if (rule.action == SyscallRule::Action::kAllow || rule.action == SyscallRule::Action::kLog) {
+        warn("syscalls", "lets '" + rule.name + "' run (rule at line " + std::to_string(rule.line) +
+                             "); check that the plugin needs it");
+      }
+    }
+    if (!section_.writeXorExecute) {
+      warn("w_xor_x",
+           "W^X off: the plugin may map executable memory after loading (generated code)");
+    }
     if (section_.violationErrno) {
       warn("on_violation",
            "a syscall outside the allowlist fails with an errno instead of "

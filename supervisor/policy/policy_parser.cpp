@@ -3,8 +3,11 @@
 #include <seccomp.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "policy/syscall_groups.h"
 
@@ -42,20 +45,152 @@ void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std:
   }
 }
 
+// The errnos a policy may name, for on_violation and for syscall rules.
+const std::map<std::string, int>& namedErrnos() {
+  static const std::map<std::string, int> kErrnos = {
+      {"EPERM", EPERM},   {"EACCES", EACCES},   {"ENOSYS", ENOSYS},
+      {"EINVAL", EINVAL}, {"ENOTSUP", ENOTSUP}, {"EAFNOSUPPORT", EAFNOSUPPORT},
+      {"ENOENT", ENOENT}, {"EROFS", EROFS},     {"ENOSPC", ENOSPC}};
+  return kErrnos;
+}
+
+int parseErrnoName(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
+  std::string name = doc.scalar(node, field);
+  auto known = namedErrnos().find(name);
+  if (known == namedErrnos().end()) {
+    std::string list;
+    for (const auto& [candidate, value] : namedErrnos())
+      list += (list.empty() ? "" : ", ") + candidate;
+    doc.fail(node, field, "'" + name + "' is not one of " + list);
+  }
+  return known->second;
+}
+
+// A syscall name a policy may write, or fails saying why not.
+void checkGrantableSyscall(const YamlDocument& doc, const YAML::Node& node,
+                           const std::string& field, const std::string& name) {
+  if (isForbiddenSyscall(name)) {
+    doc.fail(node, field, "'" + name + "' may not be granted to a plugin");
+  }
+  if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR) {
+    doc.fail(node, field, "'" + name + "' is neither a syscall group nor a syscall name");
+  }
+}
+
+// Decimal or 0x-prefixed hexadecimal, the full 64 bits.
+uint64_t parseArgValue(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
+  const std::string text = doc.scalar(node, field);
+  const bool hex = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  const std::string digits = hex ? text.substr(2) : text;
+  const char* allowed = hex ? "0123456789abcdefABCDEF" : "0123456789";
+  if (digits.empty() || digits.size() > (hex ? 16u : 20u) ||
+      digits.find_first_not_of(allowed) != std::string::npos) {
+    doc.fail(node, field, "'" + text + "' is not an unsigned 64-bit number (decimal or 0x hex)");
+  }
+  errno = 0;
+  uint64_t value = std::strtoull(digits.c_str(), nullptr, hex ? 16 : 10);
+  if (errno == ERANGE) doc.fail(node, field, "'" + text + "' does not fit in 64 bits");
+  return value;
+}
+
+ArgCondition parseArgCondition(const YamlDocument& doc, const YAML::Node& node,
+                               const std::string& field) {
+  static const std::map<std::string, ArgCondition::Op> kOps = {
+      {"eq", ArgCondition::Op::kEq},
+      {"ne", ArgCondition::Op::kNe},
+      {"lt", ArgCondition::Op::kLt},
+      {"le", ArgCondition::Op::kLe},
+      {"gt", ArgCondition::Op::kGt},
+      {"ge", ArgCondition::Op::kGe},
+      {"masked_eq", ArgCondition::Op::kMaskedEq}};
+  doc.requireMap(node, field);
+  doc.rejectUnknownKeys(node, field, {"index", "op", "value", "mask"});
+  ArgCondition condition;
+  condition.index =
+      static_cast<unsigned>(doc.unsignedInteger(node["index"], field + ".index", 0, 5));
+  std::string op = node["op"] ? doc.scalar(node["op"], field + ".op") : "eq";
+  auto known = kOps.find(op);
+  if (known == kOps.end()) {
+    doc.fail(node["op"], field + ".op",
+             "'" + op + "' is not one of eq, ne, lt, le, gt, ge, masked_eq");
+  }
+  condition.op = known->second;
+  condition.value = parseArgValue(doc, node["value"], field + ".value");
+  if (condition.op == ArgCondition::Op::kMaskedEq) {
+    condition.mask = parseArgValue(doc, node["mask"], field + ".mask");
+  } else if (node["mask"]) {
+    doc.fail(node["mask"], field + ".mask", "only masked_eq takes a mask");
+  }
+  return condition;
+}
+
+// allow | kill | log | { errno: NAME }
+void parseRuleAction(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
+                     SyscallRule& rule) {
+  if (node.IsScalar()) {
+    const std::string action = node.Scalar();
+    if (action == "allow") return void(rule.action = SyscallRule::Action::kAllow);
+    if (action == "kill") return void(rule.action = SyscallRule::Action::kKill);
+    if (action == "log") return void(rule.action = SyscallRule::Action::kLog);
+  }
+  if (!node.IsMap()) doc.fail(node, field, "must be allow, kill, log or { errno: NAME }");
+  doc.rejectUnknownKeys(node, field, {"errno"});
+  rule.action = SyscallRule::Action::kErrno;
+  rule.error = parseErrnoName(doc, node["errno"], field + ".errno");
+}
+
+SyscallRule parseSyscallRule(const YamlDocument& doc, const YAML::Node& node,
+                             const std::string& field) {
+  doc.rejectUnknownKeys(node, field, {"name", "args", "action"});
+  SyscallRule rule;
+  rule.line = node.Mark().line + 1;
+  rule.name = doc.requireString(node, "name", field + ".name");
+  checkGrantableSyscall(doc, node["name"], field + ".name", rule.name);
+  if (rule.name == "mmap" || rule.name == "mprotect") {
+    doc.fail(node["name"], field + ".name",
+             "'" + rule.name + "' is governed by w_xor_x, not by rules");
+  }
+  if (node["args"]) {
+    doc.requireSequence(node["args"], field + ".args");
+    std::set<unsigned> compared;
+    for (size_t i = 0; i < node["args"].size(); ++i) {
+      const std::string argField = field + ".args[" + std::to_string(i) + "]";
+      rule.conditions.push_back(parseArgCondition(doc, node["args"][i], argField));
+      // The kernel filter (libseccomp 2.5) compares each argument once per rule.
+      if (!compared.insert(rule.conditions.back().index).second) {
+        doc.fail(node["args"][i], argField,
+                 "argument " + std::to_string(rule.conditions.back().index) +
+                     " is already compared in this rule (one condition per argument; use "
+                     "masked_eq, or a second rule)");
+      }
+    }
+  }
+  if (node["action"]) parseRuleAction(doc, node["action"], field + ".action", rule);
+  return rule;
+}
+
+// Each entry is a group name, a syscall name (allowed whatever its arguments), or a rule map.
 void parseSyscalls(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
                    PluginPolicy& policy) {
-  policy.syscallGroups = doc.stringList(node, field);
-  for (size_t i = 0; i < policy.syscallGroups.size(); ++i) {
-    const std::string& name = policy.syscallGroups[i];
+  doc.requireSequence(node, field);
+  for (size_t i = 0; i < node.size(); ++i) {
     const std::string itemField = field + "[" + std::to_string(i) + "]";
+    if (node[i].IsMap()) {
+      SyscallRule rule = parseSyscallRule(doc, node[i], itemField);
+      if (rule.action == SyscallRule::Action::kAllow && rule.conditions.empty()) {
+        policy.syscalls.insert(rule.name);
+      } else {
+        policy.syscallRules.push_back(rule);
+      }
+      continue;
+    }
+    const std::string name = doc.scalar(node[i], itemField);
+    policy.syscallGroups.push_back(name);
     auto group = syscallGroups().find(name);
     if (group != syscallGroups().end()) {
       policy.syscalls.insert(group->second.begin(), group->second.end());
-    } else if (isForbiddenSyscall(name)) {
-      doc.fail(node[i], itemField, "'" + name + "' may not be granted to a plugin");
-    } else if (seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR) {
-      doc.fail(node[i], itemField, "'" + name + "' is neither a syscall group nor a syscall name");
     } else {
+      checkGrantableSyscall(doc, node[i], itemField, name);
       policy.syscalls.insert(name);
     }
   }
@@ -116,22 +251,10 @@ void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std:
 // `kill` (the default) or `{ errno: NAME }`: what a syscall outside the allowlist gets.
 std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Node& node,
                                         const std::string& field) {
-  static const std::map<std::string, int> kErrnos = {
-      {"EPERM", EPERM},   {"EACCES", EACCES},   {"ENOSYS", ENOSYS},
-      {"EINVAL", EINVAL}, {"ENOTSUP", ENOTSUP}, {"EAFNOSUPPORT", EAFNOSUPPORT},
-      {"ENOENT", ENOENT}};
   if (node.IsScalar() && node.Scalar() == "kill") return std::nullopt;
   if (!node.IsMap()) doc.fail(node, field, "must be 'kill' or { errno: NAME }");
   doc.rejectUnknownKeys(node, field, {"errno"});
-  std::string name = doc.scalar(node["errno"], field + ".errno");
-  auto known = kErrnos.find(name);
-  if (known == kErrnos.end()) {
-    doc.fail(node["errno"], field + ".errno",
-             "'" + name +
-                 "' is not one of EPERM, EACCES, ENOSYS, EINVAL, ENOTSUP, EAFNOSUPPORT, "
-                 "ENOENT");
-  }
-  return known->second;
+  return parseErrnoName(doc, node["errno"], field + ".errno");
 }
 
 bool parseBoolean(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
@@ -154,13 +277,16 @@ SignatureRules parseSignatureRules(const YamlDocument& doc, const YAML::Node& no
   return rules;
 }
 
+// A section's keys laid over `base` (a profile it extends, or the closed defaults): scalars and
+// limits replace, grant lists (calls, host capabilities, syscalls, paths) add to the base's.
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
-                               const std::string& name, const std::string& field) {
+                               const std::string& name, const std::string& field,
+                               PluginPolicy base) {
   doc.requireMap(node, field);
   doc.rejectUnknownKeys(node, field,
-                        {"calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
-                         "on_violation", "filesystem", "signature"});
-  PluginPolicy policy;
+                        {"extends", "calls", "host", "syscalls", "limits", "timeout_ms",
+                         "max_output_bytes", "on_violation", "filesystem", "signature", "w_xor_x"});
+  PluginPolicy policy = std::move(base);
   policy.name = name;
   policy.line = node.Mark().line + 1;
   for (const auto& entry : node)
@@ -194,29 +320,77 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
     policy.violationErrno =
         parseViolationAction(doc, node["on_violation"], field + ".on_violation");
   }
+  if (node["w_xor_x"])
+    policy.writeXorExecute = parseBoolean(doc, node["w_xor_x"], field + ".w_xor_x");
   return policy;
 }
+
+// Resolves `extends:` chains: profiles may extend profiles written before or after them; a cycle
+// or an unknown name is an error at the `extends` that names it.
+class SectionParser {
+ public:
+  SectionParser(const YamlDocument& doc, Policy& policy) : doc_(doc), policy_(policy) {
+    const YAML::Node& profiles = doc.root()["profiles"];
+    if (!profiles) return;
+    doc.requireMap(profiles, "profiles");
+    for (const auto& entry : profiles) profileNodes_[entry.first.Scalar()] = entry.second;
+    for (const auto& entry : profiles) profile(entry.first.Scalar());
+  }
+
+  PluginPolicy section(const YAML::Node& node, const std::string& name, const std::string& field) {
+    PluginPolicy base;
+    if (node.IsMap() && node["extends"]) {
+      const std::string baseName = doc_.scalar(node["extends"], field + ".extends");
+      if (profileNodes_.count(baseName) == 0) {
+        doc_.fail(node["extends"], field + ".extends", "no profile named '" + baseName + "'");
+      }
+      if (resolving_.count(baseName) != 0) {
+        doc_.fail(node["extends"], field + ".extends",
+                  "profile '" + baseName + "' extends itself (through " + name + ")");
+      }
+      base = profile(baseName);
+    }
+    PluginPolicy parsed = parsePluginPolicy(doc_, node, name, field, std::move(base));
+    if (node.IsMap() && node["extends"]) parsed.extends = node["extends"].Scalar();
+    return parsed;
+  }
+
+ private:
+  const PluginPolicy& profile(const std::string& name) {
+    auto done = policy_.profiles.find(name);
+    if (done != policy_.profiles.end()) return done->second;
+    resolving_.insert(name);
+    PluginPolicy parsed = section(profileNodes_.at(name), name, "profiles." + name);
+    resolving_.erase(name);
+    return policy_.profiles.emplace(name, std::move(parsed)).first->second;
+  }
+
+  const YamlDocument& doc_;
+  Policy& policy_;
+  std::map<std::string, YAML::Node> profileNodes_;
+  std::set<std::string> resolving_;
+};
 
 }  // namespace
 
 Policy parsePolicy(const YamlDocument& doc) {
   const YAML::Node& root = doc.root();
   doc.requireMap(root, "(top level)");
-  doc.rejectUnknownKeys(root, "", {"version", "plugins", "default"});
+  doc.rejectUnknownKeys(root, "", {"version", "profiles", "plugins", "default"});
   if (doc.unsignedInteger(root["version"], "version", 1, 1) != 1)
     doc.fail(root, "version", "must be 1");
   Policy policy;
   policy.path = doc.path();
+  SectionParser sections(doc, policy);
   if (root["plugins"]) {
     doc.requireMap(root["plugins"], "plugins");
     for (const auto& entry : root["plugins"]) {
       const std::string name = entry.first.Scalar();
       if (policy.plugins.count(name) != 0) doc.fail(entry.first, "plugins." + name, "listed twice");
-      policy.plugins.emplace(name, parsePluginPolicy(doc, entry.second, name, "plugins." + name));
+      policy.plugins.emplace(name, sections.section(entry.second, name, "plugins." + name));
     }
   }
-  if (root["default"])
-    policy.fallback = parsePluginPolicy(doc, root["default"], "default", "default");
+  if (root["default"]) policy.fallback = sections.section(root["default"], "default", "default");
   return policy;
 }
 

@@ -9,6 +9,8 @@
 #include <cerrno>
 
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -42,6 +44,24 @@ int resolve(const std::string& name) {
   return seccomp_syscall_resolve_name(name.c_str());
 }
 
+scmp_arg_cmp toLibseccomp(const ArgCondition& condition) {
+  using Op = ArgCondition::Op;
+  static const std::map<Op, scmp_compare> kOps = {{Op::kEq, SCMP_CMP_EQ},
+                                                  {Op::kNe, SCMP_CMP_NE},
+                                                  {Op::kLt, SCMP_CMP_LT},
+                                                  {Op::kLe, SCMP_CMP_LE},
+                                                  {Op::kGt, SCMP_CMP_GT},
+                                                  {Op::kGe, SCMP_CMP_GE},
+                                                  {Op::kMaskedEq, SCMP_CMP_MASKED_EQ}};
+  scmp_arg_cmp cmp{};
+  cmp.arg = condition.index;
+  cmp.op = kOps.at(condition.op);
+  // libseccomp's masked_eq takes the mask first, then the value.
+  cmp.datum_a = condition.op == Op::kMaskedEq ? condition.mask : condition.value;
+  cmp.datum_b = condition.op == Op::kMaskedEq ? condition.value : 0;
+  return cmp;
+}
+
 Outcome<std::vector<unsigned char>> compileFilter(const PluginPolicy& policy) {
   // Anything not allowed below goes to the supervisor (user notification): the kernel, not the
   // worker, reports the syscall and its arguments, and the supervisor decides (gate/).
@@ -56,7 +76,7 @@ Outcome<std::vector<unsigned char>> compileFilter(const PluginPolicy& policy) {
     if (number == __NR_SCMP_ERROR) return compileError(policy, "unknown syscall '" + name + "'");
     if (number < 0) continue;  // not a syscall on this architecture (e.g. a legacy name)
     int rc = 0;
-    if (name == "mmap" || name == "mprotect") {
+    if ((name == "mmap" || name == "mprotect") && policy.writeXorExecute) {
       // No new code: executable mappings go to the supervisor, which allows them only while
       // the plugin is being loaded.
       rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 1,
@@ -65,6 +85,24 @@ Outcome<std::vector<unsigned char>> compileFilter(const PluginPolicy& policy) {
       rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 0);
     }
     if (rc != 0) return compileError(policy, "cannot add rule for '" + name + "'");
+  }
+  // Conditional allows run in the kernel; every other rule action is the default (the
+  // supervisor finds the rule again, decides and audits).
+  for (const SyscallRule& rule : policy.syscallRules) {
+    if (rule.action != SyscallRule::Action::kAllow || allowed.count(rule.name) != 0) continue;
+    int number = resolve(rule.name);
+    if (number == __NR_SCMP_ERROR)
+      return compileError(policy, "unknown syscall '" + rule.name + "'");
+    if (number < 0) continue;
+    std::vector<scmp_arg_cmp> conditions;
+    for (const ArgCondition& condition : rule.conditions)
+      conditions.push_back(toLibseccomp(condition));
+    int rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ALLOW, number,
+                                    static_cast<unsigned>(conditions.size()), conditions.data());
+    if (rc != 0) {
+      return compileError(policy, "cannot add the rule for '" + rule.name + "' (policy line " +
+                                      std::to_string(rule.line) + "): " + std::strerror(-rc));
+    }
   }
   // glibc tries clone3 first and falls back to clone when the kernel says ENOSYS; answering
   // ENOSYS keeps that fallback (and so thread and process creation) on the path the filter

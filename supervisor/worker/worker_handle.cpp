@@ -115,7 +115,9 @@ void WorkerHandle::answerSyscall() {
   int number = request.data.nr;
   CallScope outsideAnyCall(pluginName_, "", PluginMethod::kDescribe);
   CallScope& scope = *currentScope_ ? **currentScope_ : outsideAnyCall;
-  auto decision = gate_.admitSyscall(scope, loading_, number);
+  uint64_t args[6];
+  std::copy(std::begin(request.data.args), std::end(request.data.args), std::begin(args));
+  auto decision = gate_.admitSyscall(scope, loading_, number, args);
   if (decision.kind != Gate::SyscallDecision::Kind::kStopWorker) {
     struct seccomp_notif_resp response {};
     response.id = request.id;

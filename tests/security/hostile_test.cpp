@@ -210,3 +210,42 @@ TEST_CASE("hostile: single-syscall escape attempts are each stopped at their sys
     }
   }
 }
+
+TEST_CASE("a syscall rule answers by the arguments: AF_INET gets an errno, audited with them") {
+  test::TempDir dir;
+  std::string policy = dir.write("policy.yaml", R"(version: 1
+profiles:
+  benign:
+    calls: [describe, init, execute, shutdown]
+    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32 }
+    timeout_ms: 5000
+plugins:
+  socket-probe:
+    extends: benign
+    syscalls:
+      - { name: socket, args: [{ index: 0, op: eq, value: 2 }], action: { errno: EAFNOSUPPORT } }
+)");
+  std::string workflow = dir.write("probe.yaml", test::oneStepWorkflow("socket-probe", "result"));
+  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(*run.report.outputs.at("result") == "socket refused: errno 97");  // EAFNOSUPPORT
+  auto denials = test::withEvent(run.audit, "gate.deny");
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0]["direction"] == "plugin->kernel");
+  CHECK(denials[0]["method"] == "socket");
+  CHECK(denials[0]["reason"].get<std::string>().find("socket(2, 1, 0") != std::string::npos);
+
+  // The same plugin under a rule that covers only AF_UNIX: AF_INET matches no rule, and the
+  // default on_violation (kill) stops the worker with the syscall named.
+  std::string strict = dir.write("strict.yaml", R"(version: 1
+plugins:
+  socket-probe:
+    calls: [describe, init, execute, shutdown]
+    syscalls:
+      - { name: socket, args: [{ index: 0, op: eq, value: 1 }], action: log }
+)");
+  auto stopped = test::runWorkflow(workflow, strict, dir.path("audit2.jsonl"));
+  REQUIRE_FALSE(stopped.report.ok());
+  CHECK(stopped.report.error->category == ErrorCategory::kSandboxViolation);
+  CHECK(test::withEvent(stopped.audit, "sandbox.violation").at(0)["syscall"] == "socket");
+}

@@ -13,6 +13,8 @@ using namespace cordon;
 
 namespace {
 
+constexpr uint64_t kNoArgs[6] = {};
+
 struct GateFixture {
   test::TempDir dir;
   Policy policy = parsePolicy(YamlDocument::parse(R"(version: 1
@@ -131,11 +133,11 @@ TEST_CASE_FIXTURE(GateFixture, "a flood of denials in one call is capped in the 
 
 TEST_CASE_FIXTURE(GateFixture, "syscalls sent to the supervisor pass only while loading") {
   using Kind = Gate::SyscallDecision::Kind;
-  CHECK(gate.admitSyscall(scope, true, SYS_openat).kind == Kind::kAllow);
-  CHECK(gate.admitSyscall(scope, true, SYS_mmap).kind == Kind::kAllow);
-  CHECK(gate.admitSyscall(scope, false, SYS_openat).kind == Kind::kStopWorker);
-  CHECK(gate.admitSyscall(scope, true, SYS_socket).kind == Kind::kStopWorker);
-  CHECK(gate.admitSyscall(scope, true, SYS_execve).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, true, SYS_openat, kNoArgs).kind == Kind::kAllow);
+  CHECK(gate.admitSyscall(scope, true, SYS_mmap, kNoArgs).kind == Kind::kAllow);
+  CHECK(gate.admitSyscall(scope, false, SYS_openat, kNoArgs).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, true, SYS_socket, kNoArgs).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, true, SYS_execve, kNoArgs).kind == Kind::kStopWorker);
 }
 
 TEST_CASE("on_violation errno fails the syscall instead, but never a forbidden one") {
@@ -146,11 +148,11 @@ TEST_CASE("on_violation errno fails the syscall instead, but never a forbidden o
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
   Gate gate(*policy.forPlugin("p"), *audit);
   CallScope scope{"p", "s", PluginMethod::kExecute};
-  auto socketCall = gate.admitSyscall(scope, false, SYS_socket);
+  auto socketCall = gate.admitSyscall(scope, false, SYS_socket, kNoArgs);
   CHECK(socketCall.kind == Kind::kFailWithErrno);
   CHECK(socketCall.error == EACCES);
-  CHECK(gate.admitSyscall(scope, false, SYS_ptrace).kind == Kind::kStopWorker);
-  CHECK(gate.admitSyscall(scope, false, SYS_execve).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, false, SYS_ptrace, kNoArgs).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, false, SYS_execve, kNoArgs).kind == Kind::kStopWorker);
   auto record = test::readAudit(dir.path("audit.jsonl")).back();
   CHECK(record["event"] == "gate.deny");
   CHECK(record["direction"] == "plugin->kernel");
@@ -158,4 +160,44 @@ TEST_CASE("on_violation errno fails the syscall instead, but never a forbidden o
   CHECK(record["category"] == "sandbox_violation");
   REQUIRE(scope.firstDenial.has_value());
   CHECK(scope.firstDenial->category == ErrorCategory::kSandboxViolation);
+}
+
+TEST_CASE("syscall rules decide by the arguments the kernel saw, first match first") {
+  using Kind = Gate::SyscallDecision::Kind;
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(R"(version: 1
+plugins:
+  p:
+    syscalls:
+      - { name: socket, args: [{ index: 0, value: 1 }], action: log }
+      - { name: socket, args: [{ index: 0, op: ne, value: 1 }], action: { errno: EAFNOSUPPORT } }
+      - { name: kill, action: kill }
+      - { name: getcwd, args: [{ index: 1, op: gt, value: 4096 }], action: { errno: EINVAL } }
+)",
+                                                  "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  Gate gate(*policy.forPlugin("p"), *audit);
+  CallScope scope{"p", "s", PluginMethod::kExecute};
+  const uint64_t unixSocket[6] = {1, 1, 0, 0, 0, 0};
+  const uint64_t inetSocket[6] = {2, 1, 0, 0, 0, 0};
+  const uint64_t smallBuffer[6] = {0, 100, 0, 0, 0, 0};
+
+  CHECK(gate.admitSyscall(scope, false, SYS_socket, unixSocket).kind == Kind::kAllow);
+  auto logged = test::readAudit(dir.path("audit.jsonl")).back();
+  CHECK(logged["event"] == "gate.allow");
+  CHECK(logged["direction"] == "plugin->kernel");
+  CHECK(logged["method"] == "socket");
+  CHECK(logged["args"][0] == 1);
+
+  auto inet = gate.admitSyscall(scope, false, SYS_socket, inetSocket);
+  CHECK(inet.kind == Kind::kFailWithErrno);
+  CHECK(inet.error == EAFNOSUPPORT);
+  auto denied = test::readAudit(dir.path("audit.jsonl")).back();
+  CHECK(denied["event"] == "gate.deny");
+  CHECK(denied["category"] == "sandbox_violation");
+  CHECK(denied["reason"].get<std::string>().find("socket(2, 1, 0, 0, 0, 0)") != std::string::npos);
+
+  CHECK(gate.admitSyscall(scope, false, SYS_kill, kNoArgs).kind == Kind::kStopWorker);
+  // No rule matches: on_violation (kill by default) decides.
+  CHECK(gate.admitSyscall(scope, false, SYS_getcwd, smallBuffer).kind == Kind::kStopWorker);
 }

@@ -166,3 +166,111 @@ TEST_CASE("signature rules are closed by default, explicit to open, and lint war
   CHECK(parseError("version: 1\nplugins:\n  a:\n    signature: { trusted: true }\n")
             .find("trusted") != std::string::npos);
 }
+
+TEST_CASE("a section extends a profile: grants add up, scalars and limits are overridden") {
+  Policy policy = parse(R"(version: 1
+profiles:
+  reader:
+    extends: base
+    host: { read_input: { max_bytes: 100 } }
+    syscalls: [sleep]
+  base:
+    calls: [describe, execute]
+    limits: { memory_mb: 64, cpu_seconds: 3 }
+    timeout_ms: 100
+plugins:
+  p:
+    extends: reader
+    calls: [init]
+    syscalls: [identity]
+    limits: { cpu_seconds: 7 }
+)");
+  const PluginPolicy& p = *policy.forPlugin("p");
+  CHECK(p.name == "p");
+  CHECK(p.extends == "reader");
+  CHECK(p.calls == std::set<PluginMethod>{PluginMethod::kDescribe, PluginMethod::kInit,
+                                          PluginMethod::kExecute});
+  REQUIRE(p.grant(HostCapability::kReadInput) != nullptr);
+  CHECK(p.grant(HostCapability::kReadInput)->maxBytes == 100);
+  CHECK(p.syscalls.count("nanosleep") == 1);
+  CHECK(p.syscalls.count("getuid") == 1);
+  CHECK(p.limits.memoryBytes == 64ull << 20);
+  CHECK(p.limits.cpuSeconds == 7);
+  CHECK(p.callTimeout == std::chrono::milliseconds(100));
+  CHECK(policy.profiles.size() == 2);
+  // A profile is not a section: a plugin named like one still has none.
+  CHECK(policy.forPlugin("reader") == nullptr);
+}
+
+TEST_CASE("extends names a profile that exists and does not loop") {
+  CHECK(parseError("version: 1\nplugins:\n  p: { extends: nope }\n") ==
+        "policy.yaml:3: field 'plugins.p.extends': no profile named 'nope'");
+  CHECK(parseError("version: 1\nprofiles:\n  a: { extends: b }\n  b: { extends: a }\n")
+            .find("extends itself") != std::string::npos);
+}
+
+TEST_CASE("syscall rules carry argument conditions and actions") {
+  Policy policy = parse(R"(version: 1
+plugins:
+  p:
+    syscalls:
+      - sleep
+      - { name: getcwd }
+      - name: socket
+        args: [{ index: 0, op: eq, value: 1 }, { index: 1, op: masked_eq, mask: 0xf, value: 1 }]
+      - { name: kill, action: { errno: EPERM } }
+      - { name: tgkill, action: log }
+)");
+  const PluginPolicy& p = *policy.forPlugin("p");
+  CHECK(p.syscalls.count("getcwd") == 1);  // no conditions, allow: a plain grant
+  REQUIRE(p.syscallRules.size() == 3);
+  CHECK(p.syscallRules[0].name == "socket");
+  CHECK(p.syscallRules[0].action == SyscallRule::Action::kAllow);
+  REQUIRE(p.syscallRules[0].conditions.size() == 2);
+  CHECK(p.syscallRules[0].conditions[1].op == ArgCondition::Op::kMaskedEq);
+  CHECK(p.syscallRules[0].conditions[1].mask == 0xf);
+  const uint64_t stream[6] = {1, 0x80001, 0, 0, 0, 0};
+  const uint64_t datagram[6] = {1, 2, 0, 0, 0, 0};
+  CHECK(p.syscallRules[0].matches(stream));
+  CHECK_FALSE(p.syscallRules[0].matches(datagram));
+  CHECK(p.syscallRules[1].action == SyscallRule::Action::kErrno);
+  CHECK(p.syscallRules[1].error == EPERM);
+  CHECK(p.syscallRules[2].action == SyscallRule::Action::kLog);
+  CHECK(p.syscallRules[2].line == 10);
+
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: ptrace, action: log }]\n") ==
+        "policy.yaml:4: field 'plugins.p.syscalls[0].name': 'ptrace' may not be granted to a "
+        "plugin");
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: mmap }]\n")
+            .find("governed by w_xor_x") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
+                   "index: 6, value: 1 }] }\n")
+            .find("syscalls[0].args[0].index") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
+                   "index: 0, value: -1 }] }\n")
+            .find("not an unsigned 64-bit number") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
+                   "index: 0, op: ge, value: 1 }, { index: 0, op: le, value: 2 }] }\n")
+            .find("argument 0 is already compared in this rule") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: socket, action: maybe }]\n")
+            .find("must be allow, kill, log or { errno: NAME }") != std::string::npos);
+}
+
+TEST_CASE(
+    "lint warns about rules that let a syscall run and about W^X off, not about errno rules") {
+  Policy policy = parse(R"(version: 1
+plugins:
+  a:
+    syscalls:
+      - { name: socket, args: [{ index: 0, value: 1 }] }
+      - { name: kill, action: { errno: EPERM } }
+    w_xor_x: false
+)");
+  CHECK_FALSE(policy.forPlugin("a")->writeXorExecute);
+  auto findings = lintPolicy(policy);
+  REQUIRE(findings.size() == 2);
+  CHECK(findings[0].field == "plugins.a.syscalls");
+  CHECK(findings[0].message.find("'socket'") != std::string::npos);
+  CHECK(findings[1].field == "plugins.a.w_xor_x");
+  CHECK(findings[1].line == 7);
+}

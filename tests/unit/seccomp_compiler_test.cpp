@@ -111,6 +111,38 @@ TEST_CASE("forbidden syscalls go to the supervisor whatever the groups" *
   CHECK(inChild(programs, [] { return syscall(SYS_clone3, nullptr, 0); }) == kSentToSupervisor);
 }
 
+TEST_CASE("a conditional allow runs in the kernel only when its arguments match" *
+          doctest::skip(kUnderSanitizer)) {
+  SeccompPrograms programs = compile(
+      "[{ name: socket, args: [{ index: 0, value: 1 }, { index: 1, op: masked_eq, mask: 0xf, "
+      "value: 1 }] }, { name: getcwd, args: [{ index: 1, op: le, value: 64 }] }]");
+  CHECK(inChild(programs, [] { return static_cast<long>(socket(AF_UNIX, SOCK_STREAM, 0)); }) ==
+        kRan);
+  CHECK(inChild(programs, [] {
+          return static_cast<long>(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        }) == kRan);
+  CHECK(inChild(programs, [] { return static_cast<long>(socket(AF_UNIX, SOCK_DGRAM, 0)); }) ==
+        kSentToSupervisor);
+  CHECK(inChild(programs, [] { return static_cast<long>(socket(AF_INET, SOCK_STREAM, 0)); }) ==
+        kSentToSupervisor);
+  CHECK(inChild(programs, [] {
+          char buffer[4096];
+          return syscall(SYS_getcwd, buffer, 32);
+        }) != kSentToSupervisor);
+  CHECK(inChild(programs, [] {
+          char buffer[4096];
+          return syscall(SYS_getcwd, buffer, 4096);
+        }) == kSentToSupervisor);
+}
+
+TEST_CASE("w_xor_x: false lets executable mappings run" * doctest::skip(kUnderSanitizer)) {
+  Policy policy =
+      parsePolicy(YamlDocument::parse("version: 1\nplugins:\n  p: { w_xor_x: false }\n", "p"));
+  auto programs = compileSeccompPrograms(*policy.forPlugin("p"));
+  REQUIRE(programs.ok());
+  CHECK(inChild(programs.value(), [] { return mapping(PROT_READ | PROT_EXEC); }) == kRan);
+}
+
 TEST_CASE("only what the dynamic loader needs is let through while loading") {
   CHECK(allowedWhileLoading(SYS_openat));
   CHECK(allowedWhileLoading(SYS_pread64));
