@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "cli/console_observer.h"
 #include "cli/preflight.h"
+#include "policy/oci_profile.h"
 #include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
 #include "scheduler/scheduler.h"
@@ -192,6 +193,21 @@ int policyLintCommand(const std::string& path, bool json) {
     if (findings.empty()) std::printf("ok: %s: no risky grants found\n", path.c_str());
   }
   return findings.empty() ? kExitOk : kExitWorkflowFailed;
+}
+
+int policyImportOciCommand(const std::string& path, const std::string& profileName) {
+  OciImport import;
+  try {
+    import = importOciProfile(path);
+  } catch (const InputError& e) {
+    printError(makeError(ErrorCategory::kBadInput, e.what()));
+    return kExitBadInput;
+  }
+  std::printf("%s", ociImportAsPolicy(import, profileName).c_str());
+  std::fprintf(stderr,
+               "cordon: imported %zu syscalls and %zu rules from %s; %zu entries left out\n",
+               import.syscalls.size(), import.rules.size(), path.c_str(), import.skipped.size());
+  return kExitOk;
 }
 
 }  // namespace cordon

@@ -31,5 +31,7 @@ int validateCommand(const RunOptions& options);
 int auditVerifyCommand(const std::string& path, bool json);
 // 0 no findings, 1 findings (printed as FILE:LINE: field 'F': warning: ...), 2 does not parse.
 int policyLintCommand(const std::string& path, bool json);
+// Prints the OCI profile as a policy with one profile; what was left out goes in its comments.
+int policyImportOciCommand(const std::string& path, const std::string& profileName);
 
 }  // namespace cordon

@@ -84,6 +84,14 @@ int main(int argc, char** argv) {
       "lint", "Check a policy and warn about risky grants; exit 0 clean, 1 warnings, 2 invalid");
   lint->add_option("file", lintPath, "Policy file")->required()->check(CLI::ExistingFile);
   lint->add_flag("--json", lintJson, "Print the findings as JSON");
+  std::string ociPath, ociProfileName = "imported";
+  CLI::App* importOci = policyCommand->add_subcommand(
+      "import-oci",
+      "Print an OCI/Docker seccomp profile (JSON) as a Cordon policy profile, for review");
+  importOci->add_option("file", ociPath, "OCI seccomp profile")
+      ->required()
+      ->check(CLI::ExistingFile);
+  importOci->add_option("--name", ociProfileName, "Name of the profile")->capture_default_str();
 
   CLI::App* plugins = app.add_subcommand("plugins", "Find, inspect and audit plugin packages");
   plugins->require_subcommand(1);
@@ -133,6 +141,7 @@ int main(int argc, char** argv) {
   }
 
   if (lint->parsed()) return cordon::policyLintCommand(lintPath, lintJson);
+  if (importOci->parsed()) return cordon::policyImportOciCommand(ociPath, ociProfileName);
   if (list->parsed()) return cordon::pluginsListCommand(options.trust, pluginsJson);
   if (inspect->parsed()) {
     return cordon::pluginsInspectCommand(options.trust, pluginReference, pluginsPolicy,

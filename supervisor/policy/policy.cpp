@@ -1,5 +1,7 @@
 #include "policy/policy.h"
 
+#include <cerrno>
+
 namespace cordon {
 namespace {
 
@@ -9,6 +11,10 @@ constexpr std::pair<PluginMethod, const char*> kMethods[] = {
     {PluginMethod::kExecute, "execute"},
     {PluginMethod::kShutdown, "shutdown"},
 };
+constexpr std::pair<int, const char*> kErrnoNames[] = {
+    {EPERM, "EPERM"},   {EACCES, "EACCES"},   {ENOSYS, "ENOSYS"},
+    {EINVAL, "EINVAL"}, {ENOTSUP, "ENOTSUP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
+    {ENOENT, "ENOENT"}, {EROFS, "EROFS"},     {ENOSPC, "ENOSPC"}};
 constexpr std::pair<HostCapability, const char*> kCapabilities[] = {
     {HostCapability::kLog, "log"},
     {HostCapability::kReadInput, "read_input"},
@@ -70,6 +76,20 @@ bool SyscallRule::matches(const uint64_t (&args)[6]) const {
     if (!condition.matches(args)) return false;
   }
   return true;
+}
+
+std::optional<int> errnoFromName(const std::string& name) {
+  for (const auto& [error, text] : kErrnoNames) {
+    if (name == text) return error;
+  }
+  return std::nullopt;
+}
+
+std::string errnoText(int error) {
+  for (const auto& [candidate, text] : kErrnoNames) {
+    if (candidate == error) return text;
+  }
+  return std::to_string(error);
 }
 
 const HostGrant* PluginPolicy::grant(HostCapability capability) const {

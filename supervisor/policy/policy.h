@@ -22,6 +22,10 @@ std::optional<HostCapability> hostCapabilityFromName(const std::string& name);
 const char* pluginMethodName(PluginMethod method);
 const char* hostCapabilityName(HostCapability capability);
 
+// The errnos a policy names (`{ errno: EPERM }`); any other errno is written as its number.
+std::optional<int> errnoFromName(const std::string& name);
+std::string errnoText(int error);  // "EPERM" for 1, "38" when it has no name here
+
 struct HostGrant {
   uint64_t maxBytes = 0;  // log: per message; read_input: per execute call
   uint64_t maxCalls = 0;  // per init/execute call; 0 = unlimited
@@ -91,6 +95,8 @@ struct PluginPolicy {
   // Granting any also grants the syscalls to read them (fileSyscalls()).
   std::vector<std::string> readOnlyPaths;
   SignatureRules signature;
+  // OCI profiles imported with `oci_seccomp` (path as written, entries left out).
+  std::vector<std::pair<std::string, size_t>> ociImports;
 
   bool allows(PluginMethod method) const { return calls.count(method) != 0; }
   const HostGrant* grant(HostCapability capability) const;

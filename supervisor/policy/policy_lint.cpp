@@ -34,6 +34,14 @@ class SectionLint {
                              "); check that the plugin needs it");
       }
     }
+    for (const auto& [path, skipped] : section_.ociImports) {
+      warn("oci_seccomp", "imports the OCI profile '" + path +
+                              "': " + std::to_string(section_.syscalls.size()) + " syscalls and " +
+                              std::to_string(section_.syscallRules.size()) + " rules in all, " +
+                              std::to_string(skipped) +
+                              " entries left out (`cordon policy import-oci` lists them); "
+                              "container profiles are broad, narrow it to what the plugin needs");
+    }
     if (!section_.writeXorExecute) {
       warn("w_xor_x",
            "W^X off: the plugin may map executable memory after loading (generated code)");

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "policy/oci_profile.h"
 #include "policy/syscall_groups.h"
 
 namespace cordon {
@@ -45,25 +46,20 @@ void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std:
   }
 }
 
-// The errnos a policy may name, for on_violation and for syscall rules.
-const std::map<std::string, int>& namedErrnos() {
-  static const std::map<std::string, int> kErrnos = {
-      {"EPERM", EPERM},   {"EACCES", EACCES},   {"ENOSYS", ENOSYS},
-      {"EINVAL", EINVAL}, {"ENOTSUP", ENOTSUP}, {"EAFNOSUPPORT", EAFNOSUPPORT},
-      {"ENOENT", ENOENT}, {"EROFS", EROFS},     {"ENOSPC", ENOSPC}};
-  return kErrnos;
-}
-
+// An errno by name (errnoFromName) or, for the rest, by number (1 - 4095).
 int parseErrnoName(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
   std::string name = doc.scalar(node, field);
-  auto known = namedErrnos().find(name);
-  if (known == namedErrnos().end()) {
-    std::string list;
-    for (const auto& [candidate, value] : namedErrnos())
-      list += (list.empty() ? "" : ", ") + candidate;
-    doc.fail(node, field, "'" + name + "' is not one of " + list);
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
+    return static_cast<int>(doc.unsignedInteger(node, field, 1, 4095));
   }
-  return known->second;
+  auto known = errnoFromName(name);
+  if (!known) {
+    doc.fail(node, field,
+             "'" + name +
+                 "' is not one of EPERM, EACCES, ENOSYS, EINVAL, ENOTSUP, EAFNOSUPPORT, ENOENT, "
+                 "EROFS, ENOSPC (or an errno number)");
+  }
+  return *known;
 }
 
 // A syscall name a policy may write, or fails saying why not.
@@ -277,15 +273,43 @@ SignatureRules parseSignatureRules(const YamlDocument& doc, const YAML::Node& no
   return rules;
 }
 
+// oci_seccomp: FILE.json, relative to the policy file. Its default action becomes on_violation
+// (which the section may still set itself); its entries add syscalls and rules.
+void importOci(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
+               PluginPolicy& policy) {
+  const std::string written = doc.scalar(node, field);
+  std::string path = written;
+  if (!path.empty() && path[0] != '/') {
+    std::string dir = doc.path();
+    size_t slash = dir.rfind('/');
+    path = (slash == std::string::npos ? "" : dir.substr(0, slash + 1)) + path;
+  }
+  OciImport import;
+  try {
+    import = importOciProfile(path);
+  } catch (const InputError& e) {
+    doc.fail(node, field, e.what());
+  }
+  policy.syscalls.insert(import.syscalls.begin(), import.syscalls.end());
+  const int line = node.Mark().line + 1;
+  for (SyscallRule rule : import.rules) {
+    rule.line = line;
+    policy.syscallRules.push_back(rule);
+  }
+  policy.violationErrno = import.violationErrno;
+  policy.ociImports.emplace_back(written, import.skipped.size());
+}
+
 // A section's keys laid over `base` (a profile it extends, or the closed defaults): scalars and
 // limits replace, grant lists (calls, host capabilities, syscalls, paths) add to the base's.
 PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
                                const std::string& name, const std::string& field,
                                PluginPolicy base) {
   doc.requireMap(node, field);
-  doc.rejectUnknownKeys(node, field,
-                        {"extends", "calls", "host", "syscalls", "limits", "timeout_ms",
-                         "max_output_bytes", "on_violation", "filesystem", "signature", "w_xor_x"});
+  doc.rejectUnknownKeys(
+      node, field,
+      {"extends", "calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
+       "on_violation", "filesystem", "signature", "w_xor_x", "oci_seccomp"});
   PluginPolicy policy = std::move(base);
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -303,6 +327,7 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
     }
   }
   if (node["host"]) parseHostGrants(doc, node["host"], field + ".host", policy);
+  if (node["oci_seccomp"]) importOci(doc, node["oci_seccomp"], field + ".oci_seccomp", policy);
   if (node["syscalls"]) parseSyscalls(doc, node["syscalls"], field + ".syscalls", policy);
   if (node["limits"]) parseLimits(doc, node["limits"], field + ".limits", policy.limits);
   if (node["timeout_ms"]) {

@@ -50,8 +50,8 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_CASE("every command has --help") {
   for (const char* command :
-       {"", "run", "validate", "audit", "audit verify", "policy", "policy lint", "plugins",
-        "plugins list", "plugins inspect", "plugins audit"}) {
+       {"", "run", "validate", "audit", "audit verify", "policy", "policy lint",
+        "policy import-oci", "plugins", "plugins list", "plugins inspect", "plugins audit"}) {
     Command help = runCordon(std::string(command) + " --help");
     INFO("cordon " << command << " --help");
     CHECK(help.exitCode == 0);
@@ -182,6 +182,28 @@ TEST_CASE("policy lint: 0 when clean, 1 naming file:line:field of risky grants, 
 
 Command runSign(const std::string& args) {
   return runShell(test::signBinary() + " " + args);
+}
+
+TEST_CASE("policy import-oci: prints a profile a policy can extend, 2 for a bad profile") {
+  test::TempDir dir;
+  Command imported = runCordon("policy import-oci --name docker " +
+                               test::sourcePath("tests/fixtures/oci/profile.json"));
+  CHECK(imported.exitCode == 0);
+  CHECK(contains(imported.output, "#   ptrace: forbidden to every plugin"));
+  CHECK(contains(imported.output, "imported 6 syscalls and 5 rules"));
+  // The printed policy lints (valid, with warnings for the rules that let syscalls run).
+  std::string body = imported.output;  // stdout and stderr together: drop stderr's one line
+  size_t summary = body.find("cordon: imported");
+  body.erase(summary, body.find('\n', summary) + 1 - summary);
+  std::string policy = dir.write("imported.yaml", body + "\nplugins:\n  p: { extends: docker }\n");
+  CHECK(runCordon("policy lint " + policy).exitCode == 1);
+
+  std::string broken = dir.write(
+      "broken.json",
+      R"({ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_BOGUS" }] })");
+  Command refused = runCordon("policy import-oci " + broken);
+  CHECK(refused.exitCode == 2);
+  CHECK(contains(refused.output, "broken.json: field 'syscalls[0].action': unknown action"));
 }
 
 TEST_CASE("cordon-sign: --help on every command, 2 on bad input") {

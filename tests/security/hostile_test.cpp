@@ -249,3 +249,19 @@ plugins:
   CHECK(stopped.report.error->category == ErrorCategory::kSandboxViolation);
   CHECK(test::withEvent(stopped.audit, "sandbox.violation").at(0)["syscall"] == "socket");
 }
+
+TEST_CASE("a plugin under an imported OCI profile gets that profile's answers") {
+  test::TempDir dir;
+  std::string policy =
+      dir.write("policy.yaml",
+                "version: 1\nprofiles:\n  docker: { oci_seccomp: " +
+                    test::sourcePath("tests/fixtures/oci/profile.json") +
+                    " }\nplugins:\n  socket-probe:\n    extends: docker\n    calls: [describe, "
+                    "init, execute, shutdown]\n");
+  std::string workflow = dir.write("probe.yaml", test::oneStepWorkflow("socket-probe", "result"));
+  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  // The profile's rule for AF_INET (errnoRet 97), not its default (EPERM).
+  CHECK(*run.report.outputs.at("result") == "socket refused: errno 97");
+  CHECK(test::withEvent(run.audit, "gate.deny").at(0)["method"] == "socket");
+}

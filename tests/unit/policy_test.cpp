@@ -3,8 +3,10 @@
 
 #include <cerrno>
 
+#include "policy/oci_profile.h"
 #include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
+#include "test_support.h"
 
 using namespace cordon;
 
@@ -273,4 +275,86 @@ plugins:
   CHECK(findings[0].message.find("'socket'") != std::string::npos);
   CHECK(findings[1].field == "plugins.a.w_xor_x");
   CHECK(findings[1].line == 7);
+}
+
+TEST_CASE(
+    "an OCI seccomp profile imports as syscalls, rules and on_violation, minus what never runs") {
+  OciImport import = importOciProfile(test::sourcePath("tests/fixtures/oci/profile.json"));
+  CHECK(import.violationErrno == std::optional<int>(EPERM));
+  CHECK(import.syscalls ==
+        std::set<std::string>{"getcwd", "nanosleep", "read", "sysinfo", "uname", "write"});
+  REQUIRE(import.rules.size() == 5);
+  CHECK(import.rules[0].name == "socket");
+  CHECK(import.rules[0].action == SyscallRule::Action::kAllow);
+  CHECK(import.rules[1].action == SyscallRule::Action::kErrno);
+  CHECK(import.rules[1].error == 97);
+  CHECK(import.rules[2].name == "personality");
+  CHECK(import.rules[2].conditions.at(0).op == ArgCondition::Op::kMaskedEq);
+  CHECK(import.rules[2].conditions.at(0).mask == 0xffff0000);  // OCI: (arg & value) == valueTwo
+  CHECK(import.rules[2].conditions.at(0).value == 0);
+  CHECK(import.rules[3].action == SyscallRule::Action::kLog);
+  CHECK(import.rules[4].action == SyscallRule::Action::kKill);
+  std::string skipped;
+  for (const auto& line : import.skipped) skipped += line + "\n";
+  INFO(skipped);
+  CHECK(import.skipped.size() == 10);
+  for (const char* expected :
+       {"chown32: not a syscall on this architecture", "execve: forbidden to every plugin",
+        "ptrace: forbidden to every plugin", "mmap: governed by w_xor_x",
+        "no_such_syscall: unknown to this libseccomp", "getppid: SCMP_ACT_TRACE",
+        "s390_runtime_instr: for another architecture",
+        "open_by_handle_at: only with CAP_DAC_READ_SEARCH", "getrusage: only from kernel 99.0",
+        "times: excluded on this architecture"}) {
+    CHECK_MESSAGE(skipped.find(expected) != std::string::npos, expected);
+  }
+
+  // The printed profile is a policy that reads back to the same grants.
+  test::TempDir dir;
+  Policy reread =
+      loadPolicy(dir.write("imported.yaml", ociImportAsPolicy(import, "docker") +
+                                                "plugins:\n  p: { extends: docker }\n"));
+  const PluginPolicy& p = *reread.forPlugin("p");
+  CHECK(p.syscalls == import.syscalls);
+  CHECK(p.syscallRules.size() == import.rules.size());
+  CHECK(p.syscallRules[1].error == 97);
+  CHECK(p.syscallRules[2].conditions.at(0).mask == 0xffff0000);
+  CHECK(p.violationErrno == std::optional<int>(EPERM));
+}
+
+TEST_CASE("oci_seccomp in a policy imports the profile, relative to the policy file") {
+  test::TempDir dir;
+  std::string json = test::sourcePath("tests/fixtures/oci/profile.json");
+  Policy policy =
+      loadPolicy(dir.write("p.yaml", "version: 1\nprofiles:\n  docker: { oci_seccomp: " + json +
+                                         " }\nplugins:\n  p:\n    extends: docker\n"
+                                         "    on_violation: kill\n"));
+  const PluginPolicy& p = *policy.forPlugin("p");
+  CHECK(p.syscalls.count("getcwd") == 1);
+  CHECK(p.syscallRules.size() == 5);
+  CHECK_FALSE(p.violationErrno.has_value());  // the section's own on_violation wins
+  auto findings = lintPolicy(policy);
+  bool warned = false;
+  for (const auto& finding : findings) warned |= finding.field == "plugins.p.oci_seccomp";
+  CHECK(warned);
+
+  dir.write("allow.json", R"({ "defaultAction": "SCMP_ACT_ALLOW" })");
+  std::string error;
+  try {
+    loadPolicy(dir.write("q.yaml", "version: 1\nplugins:\n  p: { oci_seccomp: allow.json }\n"));
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  CHECK(error.find("q.yaml:3: field 'plugins.p.oci_seccomp'") != std::string::npos);
+  CHECK(error.find("field 'defaultAction'") != std::string::npos);
+  CHECK(error.find("deny by default") != std::string::npos);
+  CHECK_THROWS_AS(
+      parseOciProfile("{ \"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{ \"names\": "
+                      "[\"read\"], \"action\": \"SCMP_ACT_BOGUS\" }] }",
+                      "x.json"),
+      InputError);
+  CHECK_THROWS_AS(parseOciProfile("{ not json", "x.json"), InputError);
+  CHECK_THROWS_AS(parseOciProfile("{ \"defaultAction\": \"SCMP_ACT_ERRNO\", \"archMap\": [{ "
+                                  "\"architecture\": \"SCMP_ARCH_S390X\" }] }",
+                                  "x.json"),
+                  InputError);
 }
