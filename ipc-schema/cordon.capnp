@@ -100,4 +100,8 @@ struct SandboxSpec {
   maxRpcMessageWords @5 :UInt64;
   readOnlyPaths @6 :List(Text);  # host paths bind-mounted read-only at the same place (policy
                                  # filesystem.read_only)
+  readWritePaths @7 :List(Text); # host paths bind-mounted read-write (filesystem.read_write)
+  scratchBytes @8 :UInt64;       # size of a private tmpfs at /scratch; 0 = none
+  mountProc @9 :Bool;            # /proc of the worker's own PID namespace, read-only
+  devices @10 :Bool;             # /dev/null, /dev/zero, /dev/urandom
 }

@@ -32,7 +32,7 @@ void keepOnlyProtocolFds() {
 std::string containProcess(const SandboxSpec& spec) {
   keepOnlyProtocolFds();
   configureNamespaces();
-  std::string pluginPath = enterEmptyRoot(protocol::kPluginFd, spec.pluginName, spec.readOnlyPaths);
+  std::string pluginPath = enterEmptyRoot(protocol::kPluginFd, spec);
   applyResourceLimits(spec.limits);
   dropPrivileges();
   return pluginPath;

@@ -31,11 +31,13 @@ unsigned long lockedFlags(const std::string& path) {
   return flags;
 }
 
-void bindReadOnly(const std::string& source, const std::string& target, unsigned long extra = 0) {
+// Binds `source` at `target`, then remounts the bind with `flags` (plus what the outer mount
+// locked): MS_RDONLY for read-only grants, MS_NODEV for everything but the device nodes.
+void bind(const std::string& source, const std::string& target, unsigned long flags) {
   checkSys(mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr), "bind " + source);
-  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extra;
-  checkSys(mount(nullptr, target.c_str(), nullptr, flags | lockedFlags(target), nullptr),
-           "remount read-only " + target);
+  checkSys(mount(nullptr, target.c_str(), nullptr,
+                 MS_BIND | MS_REMOUNT | MS_NOSUID | flags | lockedFlags(target), nullptr),
+           "remount " + target);
 }
 
 // A host path held open (O_PATH) before the staging tmpfs can hide it.
@@ -43,9 +45,10 @@ struct HeldPath {
   std::string path;
   int fd;
   bool directory;
+  bool writable = false;
 };
 
-HeldPath hold(const std::string& path) {
+HeldPath hold(const std::string& path, bool writable) {
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   checkSys(fd, "open " + path);
   struct stat info {};
@@ -53,7 +56,7 @@ HeldPath hold(const std::string& path) {
   if (!S_ISDIR(info.st_mode) && !S_ISREG(info.st_mode)) {
     throw SetupError(path + " is neither a directory nor a regular file");
   }
-  return {path, fd, S_ISDIR(info.st_mode)};
+  return {path, fd, S_ISDIR(info.st_mode), writable};
 }
 
 // Creates `path` (a directory, or an empty file) and its parents under the staging root.
@@ -92,14 +95,22 @@ void copyPlugin(int from, size_t size, const std::string& to) {
 
 }  // namespace
 
-std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
-                           const std::vector<std::string>& readOnlyPaths) {
+std::string enterEmptyRoot(int pluginFd, const SandboxSpec& spec) {
   // Granted paths are bound outermost first, so a nested grant lands on its parent's bind.
   std::vector<HeldPath> granted;
-  granted.reserve(readOnlyPaths.size());
-  for (const auto& path : readOnlyPaths) granted.push_back(hold(path));
+  for (const auto& path : spec.readOnlyPaths) granted.push_back(hold(path, false));
+  for (const auto& path : spec.readWritePaths) granted.push_back(hold(path, true));
   std::sort(granted.begin(), granted.end(),
             [](const HeldPath& a, const HeldPath& b) { return a.path.size() < b.path.size(); });
+  // Device nodes are held the same way: after the staging tmpfs, the host's /dev is hidden.
+  std::vector<HeldPath> devices;
+  if (spec.devices) {
+    for (const char* node : {"/dev/null", "/dev/zero", "/dev/urandom"}) {
+      int fd = open(node, O_PATH | O_CLOEXEC);
+      checkSys(fd, std::string("open ") + node);
+      devices.push_back({node, fd, false});
+    }
+  }
 
   // The plugin arrives as a sealed memfd holding the bytes the supervisor verified; they are
   // copied into the new root (a memfd cannot be bind-mounted) before it turns read-only.
@@ -116,7 +127,7 @@ std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
            "mount tmpfs root");
 
   const std::string pluginDir = std::string(kStaging) + "/plugin";
-  const std::string pluginFile = pluginDir + "/" + pluginName + ".so";
+  const std::string pluginFile = pluginDir + "/" + spec.pluginName + ".so";
   checkSys(mkdir(pluginDir.c_str(), 0755), "mkdir " + pluginDir);
   copyPlugin(pluginFd, pluginBytes, pluginFile);
   close(pluginFd);
@@ -124,8 +135,33 @@ std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
     // Data only: no device nodes, no set-id, nothing executable from a granted path.
     const std::string target = std::string(kStaging) + path.path;
     makeMountPoint(target, path.directory);
-    bindReadOnly("/proc/self/fd/" + std::to_string(path.fd), target, MS_NOEXEC);
+    bind("/proc/self/fd/" + std::to_string(path.fd), target,
+         MS_NODEV | MS_NOEXEC | (path.writable ? 0 : MS_RDONLY));
     close(path.fd);
+  }
+  for (const HeldPath& device : devices) {
+    // Read-only mounts still let a device node be written: only its inode is protected.
+    const std::string target = std::string(kStaging) + device.path;
+    makeMountPoint(target, false);
+    bind("/proc/self/fd/" + std::to_string(device.fd), target, MS_NOEXEC | MS_RDONLY);
+    close(device.fd);
+  }
+  if (spec.scratchBytes != 0) {
+    const std::string scratch = std::string(kStaging) + "/scratch";
+    makeMountPoint(scratch, true);
+    const std::string options = "mode=0700,size=" + std::to_string(spec.scratchBytes);
+    checkSys(
+        mount("tmpfs", scratch.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()),
+        "mount scratch tmpfs");
+  }
+  if (spec.mountProc) {
+    // Our own PID namespace's: the worker is PID 1 and sees nothing of the host's processes.
+    // Read-only, so /proc/self/mem cannot be opened for writing (EROFS).
+    const std::string proc = std::string(kStaging) + "/proc";
+    makeMountPoint(proc, true);
+    checkSys(
+        mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr),
+        "mount proc");
   }
 
   // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only ours.
@@ -136,7 +172,7 @@ std::string enterEmptyRoot(int pluginFd, const std::string& pluginName,
   checkSys(mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
                  nullptr),
            "remount root read-only");
-  return "/plugin/" + pluginName + ".so";
+  return "/plugin/" + spec.pluginName + ".so";
 }
 
 }  // namespace cordon::worker

@@ -39,13 +39,23 @@ SandboxSpec readSandboxSpec(int fd) {
     throw std::runtime_error("sandbox spec: runtimeFilter is no longer used and must be empty");
   }
   spec.maxRpcMessageWords = reader.getMaxRpcMessageWords();
-  for (auto path : reader.getReadOnlyPaths()) {
-    std::string text = path;
-    if (text.empty() || text[0] != '/' || text.find("/..") != std::string::npos) {
-      throw std::runtime_error("sandbox spec: read-only path '" + text + "' is not absolute");
+  auto checkedPaths = [](auto list, const char* kind) {
+    std::vector<std::string> paths;
+    for (auto path : list) {
+      std::string text = path;
+      if (text.empty() || text[0] != '/' || text.find("/..") != std::string::npos) {
+        throw std::runtime_error(std::string("sandbox spec: ") + kind + " path '" + text +
+                                 "' is not absolute");
+      }
+      paths.push_back(text);
     }
-    spec.readOnlyPaths.push_back(text);
-  }
+    return paths;
+  };
+  spec.readOnlyPaths = checkedPaths(reader.getReadOnlyPaths(), "read-only");
+  spec.readWritePaths = checkedPaths(reader.getReadWritePaths(), "read-write");
+  spec.scratchBytes = reader.getScratchBytes();
+  spec.mountProc = reader.getMountProc();
+  spec.devices = reader.getDevices();
   return spec;
 }
 

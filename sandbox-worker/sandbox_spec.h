@@ -21,8 +21,12 @@ struct SandboxSpec {
   std::string pluginPath;  // where the supervisor read it on the host (for messages only)
   std::string pluginName;
   ResourceLimits limits;
-  std::vector<sock_filter> filter;         // seccomp, installed with a listener before dlopen
-  std::vector<std::string> readOnlyPaths;  // host paths, bound read-only at the same place
+  std::vector<sock_filter> filter;          // seccomp, installed with a listener before dlopen
+  std::vector<std::string> readOnlyPaths;   // host paths, bound read-only at the same place
+  std::vector<std::string> readWritePaths;  // host paths, bound read-write at the same place
+  uint64_t scratchBytes = 0;                // a private tmpfs at /scratch, 0 = none
+  bool mountProc = false;                   // /proc of the worker's PID namespace, read-only
+  bool devices = false;                     // /dev/null, /dev/zero, /dev/urandom
   uint64_t maxRpcMessageWords = 0;
 };
 

@@ -75,13 +75,16 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
     }
     auto admitted = admitManifest(package.value().manifest, *section, step.name, audit);
     if (!admitted.ok()) return admitted.error();
-    for (const std::string& path : section->readOnlyPaths) {
-      if (access(path.c_str(), F_OK) != 0) {
-        return makeError(ErrorCategory::kBadInput,
-                         policyPath + ":" + std::to_string(section->line) + ": field 'plugins." +
-                             section->name + ".filesystem.read_only': '" + path +
-                             "' does not exist")
-            .withStep(step.name);
+    for (const auto& [key, paths] : {std::pair{"read_only", &section->readOnlyPaths},
+                                     std::pair{"read_write", &section->readWritePaths}}) {
+      for (const std::string& path : *paths) {
+        if (access(path.c_str(), F_OK) != 0) {
+          return makeError(ErrorCategory::kBadInput,
+                           policyPath + ":" + std::to_string(section->line) + ": field 'plugins." +
+                               section->name + ".filesystem." + key + "': '" + path +
+                               "' does not exist")
+              .withStep(step.name);
+        }
       }
     }
     auto programs = compileSeccompPrograms(*section);

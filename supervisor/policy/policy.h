@@ -94,6 +94,12 @@ struct PluginPolicy {
   // Absolute host paths the worker sees, read-only, at the same place (filesystem.read_only).
   // Granting any also grants the syscalls to read them (fileSyscalls()).
   std::vector<std::string> readOnlyPaths;
+  // Absolute host paths the worker may write, at the same place (filesystem.read_write); they
+  // also grant writeSyscalls(). A lint warning each: prefer the scratch tmpfs.
+  std::vector<std::string> readWritePaths;
+  uint64_t scratchBytes = 0;  // filesystem.scratch_mb: a private tmpfs at /scratch, 0 = none
+  bool mountProc = false;     // filesystem.proc: /proc of the worker's own PID namespace, read-only
+  bool devices = false;       // filesystem.devices: /dev/null, /dev/zero, /dev/urandom
   SignatureRules signature;
   // OCI profiles imported with `oci_seccomp` (path as written, entries left out).
   std::vector<std::pair<std::string, size_t>> ociImports;

@@ -21,6 +21,13 @@ class SectionLint {
            "section per plugin");
     }
     for (size_t i = 0; i < section_.readOnlyPaths.size(); ++i) readOnlyPath(i);
+    for (const std::string& path : section_.readWritePaths) {
+      warn("filesystem", "read_write '" + path +
+                             "' lets the plugin change host files; a scratch dir (scratch_mb) "
+                             "keeps its writes inside the sandbox");
+    }
+    if (section_.scratchBytes > 4 * kGiB)
+      warn("filesystem", "scratch_mb above 4096 (memory-backed)");
     for (const std::string& name : section_.syscallGroups) {
       static const std::set<std::string> kGroups = {"sleep", "identity", "resources"};
       if (kGroups.count(name) == 0) {

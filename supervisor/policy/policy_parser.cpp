@@ -212,17 +212,19 @@ void parseLimits(const YamlDocument& doc, const YAML::Node& node, const std::str
         doc.unsignedInteger(node["file_size_mb"], field + ".file_size_mb", 0, 1 << 20) * kMiB;
 }
 
-// filesystem: { read_only: [ABSOLUTE_PATH, ...] }. Paths are taken as written: absolute, no
-// `.`/`..` components, not the root, not the kernel's pseudo filesystems.
-void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
-                     PluginPolicy& policy) {
-  doc.requireMap(node, field);
-  doc.rejectUnknownKeys(node, field, {"read_only"});
-  if (!node["read_only"]) return;
-  auto paths = doc.stringList(node["read_only"], field + ".read_only");
+bool parseBoolean(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
+  const std::string text = doc.scalar(node, field);
+  if (text != "true" && text != "false") doc.fail(node, field, "must be true or false");
+  return text == "true";
+}
+
+// A list of host paths: absolute, no `.`/`..` components, not the root, not the kernel's pseudo
+// filesystems nor the worker's own mounts.
+std::vector<std::string> parseHostPaths(const YamlDocument& doc, const YAML::Node& node,
+                                        const std::string& field) {
+  auto paths = doc.stringList(node, field);
   for (size_t i = 0; i < paths.size(); ++i) {
     const std::string& path = paths[i];
-    const std::string itemField = field + ".read_only[" + std::to_string(i) + "]";
     std::string why;
     if (path.empty() || path[0] != '/') why = "must be an absolute path";
     if (path == "/") why = "may not be the whole root";
@@ -230,17 +232,44 @@ void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std:
         path.ends_with("/.") || path.ends_with("/..")) {
       why = "may not contain '.' or '..' components";
     }
-    for (const char* pseudo : {"/proc", "/sys", "/dev", "/plugin"}) {
+    for (const char* pseudo : {"/proc", "/sys", "/dev", "/plugin", "/scratch"}) {
       std::string prefix = pseudo;
       if (path == prefix || path.rfind(prefix + "/", 0) == 0) {
-        why = "may not reach into " + prefix + " (kernel interfaces, or the plugin's own mount)";
+        why = "may not reach into " + prefix +
+              " (kernel interfaces, or the worker's own mounts: filesystem.proc, "
+              "filesystem.devices, filesystem.scratch_mb)";
       }
     }
-    if (!why.empty()) doc.fail(node["read_only"][i], itemField, "'" + path + "' " + why);
-    policy.readOnlyPaths.push_back(path);
+    if (!why.empty())
+      doc.fail(node[i], field + "[" + std::to_string(i) + "]", "'" + path + "' " + why);
   }
-  if (!policy.readOnlyPaths.empty()) {
-    policy.syscalls.insert(fileSyscalls().begin(), fileSyscalls().end());
+  return paths;
+}
+
+// filesystem: { read_only: [PATH], read_write: [PATH], scratch_mb: N, proc: BOOL, devices: BOOL }
+void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
+                     PluginPolicy& policy) {
+  doc.requireMap(node, field);
+  doc.rejectUnknownKeys(node, field, {"read_only", "read_write", "scratch_mb", "proc", "devices"});
+  if (node["read_only"]) {
+    for (auto& path : parseHostPaths(doc, node["read_only"], field + ".read_only"))
+      policy.readOnlyPaths.push_back(path);
+  }
+  if (node["read_write"]) {
+    for (auto& path : parseHostPaths(doc, node["read_write"], field + ".read_write"))
+      policy.readWritePaths.push_back(path);
+  }
+  if (node["scratch_mb"]) {
+    policy.scratchBytes =
+        doc.unsignedInteger(node["scratch_mb"], field + ".scratch_mb", 1, 64 * 1024) << 20;
+  }
+  if (node["proc"]) policy.mountProc = parseBoolean(doc, node["proc"], field + ".proc");
+  if (node["devices"]) policy.devices = parseBoolean(doc, node["devices"], field + ".devices");
+  const bool reads = !policy.readOnlyPaths.empty() || !policy.readWritePaths.empty() ||
+                     policy.scratchBytes != 0 || policy.mountProc || policy.devices;
+  if (reads) policy.syscalls.insert(fileSyscalls().begin(), fileSyscalls().end());
+  if (!policy.readWritePaths.empty() || policy.scratchBytes != 0) {
+    policy.syscalls.insert(writeSyscalls().begin(), writeSyscalls().end());
   }
 }
 
@@ -251,12 +280,6 @@ std::optional<int> parseViolationAction(const YamlDocument& doc, const YAML::Nod
   if (!node.IsMap()) doc.fail(node, field, "must be 'kill' or { errno: NAME }");
   doc.rejectUnknownKeys(node, field, {"errno"});
   return parseErrnoName(doc, node["errno"], field + ".errno");
-}
-
-bool parseBoolean(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
-  const std::string text = doc.scalar(node, field);
-  if (text != "true" && text != "false") doc.fail(node, field, "must be true or false");
-  return text == "true";
 }
 
 // signature: { required, allow_legacy, allow_rollback } (docs/trust.md); all closed by default.
@@ -344,6 +367,12 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
   if (node["on_violation"]) {
     policy.violationErrno =
         parseViolationAction(doc, node["on_violation"], field + ".on_violation");
+  }
+  const bool writes = !policy.readWritePaths.empty() || policy.scratchBytes != 0;
+  if (writes && policy.limits.fileSizeBytes == 0) {
+    doc.fail(node["filesystem"] ? node["filesystem"] : node, field + ".filesystem",
+             "grants writes (read_write or scratch_mb) but limits.file_size_mb is 0, so every "
+             "write would fail with EFBIG; set limits.file_size_mb");
   }
   if (node["w_xor_x"])
     policy.writeXorExecute = parseBoolean(doc, node["w_xor_x"], field + ".w_xor_x");

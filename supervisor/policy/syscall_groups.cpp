@@ -30,6 +30,13 @@ const std::vector<std::string>& fileSyscalls() {
   return kFiles;
 }
 
+const std::vector<std::string>& writeSyscalls() {
+  static const std::vector<std::string> kWrites = {"pwrite64",  "ftruncate", "fsync",   "fdatasync",
+                                                   "fallocate", "unlinkat",  "mkdirat", "renameat2",
+                                                   "renameat",  "utimensat"};
+  return kWrites;
+}
+
 const std::map<std::string, std::vector<std::string>>& syscallGroups() {
   static const std::map<std::string, std::vector<std::string>> kGroups = {
       {"sleep", {"nanosleep", "clock_nanosleep"}},

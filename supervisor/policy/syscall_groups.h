@@ -19,6 +19,9 @@ const std::vector<std::string>& loaderSyscalls();
 // What reading granted files needs beyond the runtime set; added when a policy grants paths.
 const std::vector<std::string>& fileSyscalls();
 
+// What writing files needs beyond fileSyscalls(); added with read_write paths or a scratch dir.
+const std::vector<std::string>& writeSyscalls();
+
 // Groups a policy may name in `syscalls:`.
 const std::map<std::string, std::vector<std::string>>& syscallGroups();
 

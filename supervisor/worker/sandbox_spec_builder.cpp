@@ -36,6 +36,11 @@ Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginNa
   spec.setMaxRpcMessageWords(maxRpcMessageWords(policy));
   auto paths = spec.initReadOnlyPaths(static_cast<unsigned>(policy.readOnlyPaths.size()));
   for (unsigned i = 0; i < paths.size(); ++i) paths.set(i, policy.readOnlyPaths[i]);
+  auto writable = spec.initReadWritePaths(static_cast<unsigned>(policy.readWritePaths.size()));
+  for (unsigned i = 0; i < writable.size(); ++i) writable.set(i, policy.readWritePaths[i]);
+  spec.setScratchBytes(policy.scratchBytes);
+  spec.setMountProc(policy.mountProc);
+  spec.setDevices(policy.devices);
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
   return std::vector<unsigned char>(bytes.begin(), bytes.end());

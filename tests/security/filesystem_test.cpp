@@ -3,7 +3,10 @@
 // granted path is never writable.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "cli/preflight.h"
 #include "test_support.h"
@@ -73,4 +76,78 @@ TEST_CASE("filesystem grants are validated before anything runs") {
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kBadInput);
   CHECK(checked.error().message.find("/does/not/exist") != std::string::npos);
+}
+
+namespace {
+
+// file-reader under `grants` (the YAML of a filesystem section); what it reports for `config`.
+std::string probe(test::TempDir& dir, const std::string& grants, const std::string& config) {
+  std::string policy = dir.write("policy.yaml",
+                                 "version: 1\nplugins:\n  file-reader:\n"
+                                 "    calls: [describe, init, execute, shutdown]\n"
+                                 "    limits: { file_size_mb: 4 }\n"
+                                 "    filesystem: " +
+                                     grants + "\n");
+  std::string workflow = dir.write("flow.yaml",
+                                   "name: probe\nsteps:\n  - name: probe\n"
+                                   "    plugin: file-reader\n"
+                                   "    config: " +
+                                       config + "\noutputs:\n  result: probe.result\n");
+  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  return *run.report.outputs.at("result");
+}
+
+}  // namespace
+
+TEST_CASE("a read_write path is written through to the host; the rest stays read-only") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path("out"));
+  std::filesystem::create_directories(dir.path("in"));
+  const std::string grants =
+      "{ read_write: [" + dir.path("out") + "], read_only: [" + dir.path("in") + "] }";
+  CHECK(probe(dir, grants,
+              "{ path: \"" + dir.path("out/result.txt") + "\", write: yes, content: hello }") ==
+        "written");
+  std::ifstream written(dir.path("out/result.txt"));
+  std::string content((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+  CHECK(content == "hello");
+  CHECK(probe(dir, grants, "{ path: \"" + dir.path("in/x") + "\", write: yes }") == "errno 30");
+  CHECK(probe(dir, grants, "{ path: \"/dropped\", write: yes }") == "errno 30");
+}
+
+TEST_CASE("disk fill: the scratch tmpfs fills to its size and no further") {
+  test::TempDir dir;
+  std::string result = probe(dir, "{ scratch_mb: 1 }", "{ path: /scratch/fill, fill: yes }");
+  INFO(result);
+  unsigned long long written = 0;
+  int error = 0;
+  REQUIRE(std::sscanf(result.c_str(), "filled %llu bytes: errno %d", &written, &error) == 2);
+  CHECK(error == 28);  // ENOSPC
+  CHECK(written <= 1ull << 20);
+  CHECK(written >= 1ull << 19);
+  // The scratch dir is the worker's own: nothing of it reaches the host, and the root stays
+  // read-only next to it.
+  CHECK(probe(dir, "{ scratch_mb: 1 }", "{ path: /dropped, write: yes }") == "errno 30");
+}
+
+TEST_CASE("proc: true mounts the worker's own /proc, read-only") {
+  test::TempDir dir;
+  CHECK(probe(dir, "{ proc: true }", "{ path: /proc/self/status }").find("Name:") == 0);
+  CHECK(probe(dir, "{ proc: true }", "{ path: /proc/1/cmdline }").find("cordon-worker") !=
+        std::string::npos);                                                      // PID 1 is itself
+  CHECK(probe(dir, "{ proc: true }", "{ path: /proc/2/status }") == "errno 2");  // nobody else
+  CHECK(probe(dir, "{ proc: true }", "{ path: /proc/self/mem, write: yes }") == "errno 30");
+  CHECK(probe(dir, "{ devices: true }", "{ path: /proc/self/status }") == "errno 2");
+}
+
+TEST_CASE("devices: true gives /dev/null, /dev/zero and /dev/urandom and nothing else") {
+  test::TempDir dir;
+  CHECK(probe(dir, "{ devices: true }", "{ path: /dev/null, write: yes, content: x }") ==
+        "written");
+  CHECK(probe(dir, "{ devices: true }", "{ path: /dev/zero }") == std::string(256, '\0'));
+  CHECK(probe(dir, "{ devices: true }", "{ path: /dev/urandom }").size() == 256);
+  CHECK(probe(dir, "{ devices: true }", "{ path: /dev/sda }") == "errno 2");
+  CHECK(probe(dir, "{ devices: true }", "{ path: /dev/mem }") == "errno 2");
+  CHECK(probe(dir, "{ proc: true }", "{ path: /dev/null }") == "errno 2");
 }

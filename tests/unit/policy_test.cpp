@@ -358,3 +358,31 @@ TEST_CASE("oci_seccomp in a policy imports the profile, relative to the policy f
                                   "x.json"),
                   InputError);
 }
+
+TEST_CASE("filesystem: read_write, scratch_mb, proc and devices; writes need file_size_mb") {
+  Policy policy = parse(R"(version: 1
+plugins:
+  p:
+    limits: { file_size_mb: 8 }
+    filesystem: { read_write: [/srv/out], scratch_mb: 16, proc: true, devices: true }
+)");
+  const PluginPolicy& p = *policy.forPlugin("p");
+  CHECK(p.readWritePaths == std::vector<std::string>{"/srv/out"});
+  CHECK(p.scratchBytes == 16ull << 20);
+  CHECK(p.mountProc);
+  CHECK(p.devices);
+  CHECK(p.syscalls.count("openat") == 1);
+  CHECK(p.syscalls.count("unlinkat") == 1);
+  auto findings = lintPolicy(policy);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].message.find("read_write '/srv/out'") != std::string::npos);
+
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    filesystem: { scratch_mb: 1 }\n")
+            .find("limits.file_size_mb is 0") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    filesystem: { read_write: [/scratch/x] }\n")
+            .find("may not reach into /scratch") != std::string::npos);
+  // Only reading: no write syscalls.
+  CHECK(parse("version: 1\nplugins:\n  p: { filesystem: { proc: true } }\n")
+            .forPlugin("p")
+            ->syscalls.count("unlinkat") == 0);
+}

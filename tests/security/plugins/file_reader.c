@@ -1,6 +1,8 @@
-/* Reads (or, with config write: yes, tries to create) the file named by config `path` and
- * reports what happened as its output: the content, or "errno N". Used against filesystem grants:
- * what is granted reads, everything else does not exist, and nothing is writable. */
+/* Reads (or, with config write: yes, creates and writes config `content` to; or, with fill: yes,
+ * writes until the filesystem refuses) the file named by config `path` and reports what happened
+ * as its output: the content, "written", "filled N bytes: errno E", or "errno N". Used against
+ * filesystem grants: what is granted reads, everything else does not exist, only read_write
+ * paths and the scratch tmpfs are writable, and the scratch tmpfs fills up. */
 #define _GNU_SOURCE
 #include <cordon/plugin.h>
 
@@ -20,9 +22,29 @@ static cordon_status execute(cordon_host* host) {
   const char* path = cordon_config(host, "path");
   const char* write_mode = cordon_config(host, "write");
   if (path == NULL) return CORDON_ERR_BAD_INPUT;
+  if (cordon_config(host, "fill") != NULL) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return report_errno(host);
+    static char block[65536];
+    unsigned long long total = 0;
+    for (;;) {
+      ssize_t put = write(fd, block, sizeof block);
+      if (put <= 0) break;
+      total += (unsigned long long)put;
+    }
+    char text[64];
+    snprintf(text, sizeof text, "filled %llu bytes: errno %d", total, errno);
+    close(fd);
+    return cordon_set_output(host, "result", text, strlen(text));
+  }
   if (write_mode != NULL) {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return report_errno(host);
+    const char* content = cordon_config(host, "content");
+    if (content != NULL && write(fd, content, strlen(content)) != (ssize_t)strlen(content)) {
+      return report_errno(host);
+    }
+    close(fd);
     return cordon_set_output(host, "result", "written", 7);
   }
   int fd = open(path, O_RDONLY);
