@@ -2,6 +2,8 @@
 
 #include <capnp/membrane.h>
 
+#include <algorithm>
+
 #include "cordon.capnp.h"
 #include "policy/seccomp_compiler.h"
 #include "policy/syscall_groups.h"
@@ -260,6 +262,11 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
         scope, ErrorCategory::kResourceLimit, kToHost, name,
         "more than " + std::to_string(grant->maxCalls) + " '" + name + "' calls in one call");
   }
+  if (grant->ratePerSecond != 0 && !takeRateToken(capability, grant->ratePerSecond)) {
+    return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
+                "more than " + std::to_string(grant->ratePerSecond) + " '" + name +
+                    "' calls per second (rate_per_second)");
+  }
   if (capability == HostCapability::kLog) {
     if (bytes > grant->maxBytes) {
       return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
@@ -276,6 +283,22 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
     scope.bytesUsed[capability] = total;
   }
   return std::nullopt;
+}
+
+bool Gate::takeRateToken(HostCapability capability, uint64_t ratePerSecond) {
+  Bucket& bucket = buckets_[capability];
+  const auto now = clock_();
+  const auto rate = static_cast<double>(ratePerSecond);
+  if (!bucket.started) {
+    bucket = {rate, now, true};
+  } else {
+    const double elapsed = std::chrono::duration<double>(now - bucket.refilled).count();
+    bucket.tokens = std::min(rate, bucket.tokens + elapsed * rate);
+    bucket.refilled = now;
+  }
+  if (bucket.tokens < 1.0) return false;
+  bucket.tokens -= 1.0;
+  return true;
 }
 
 std::optional<Error> Gate::admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes) {

@@ -10,6 +10,9 @@
 
 #include <capnp/capability.h>
 
+#include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,7 +26,9 @@ namespace cordon {
 
 class Gate {
  public:
-  Gate(const PluginPolicy& policy, AuditLog& audit) : policy_(policy), audit_(audit) {}
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  Gate(const PluginPolicy& policy, AuditLog& audit, Clock clock = std::chrono::steady_clock::now)
+      : policy_(policy), audit_(audit), clock_(std::move(clock)) {}
 
   // Each returns the denial (and audits it), or nullopt when the call may proceed.
   std::optional<Error> admitPluginCall(CallScope& scope, PluginMethod method);
@@ -66,8 +71,18 @@ class Gate {
                             const std::string& method, const std::string& reason);
   void allow(const CallScope& scope, const std::string& direction, const std::string& method);
 
+  // rate_per_second: a token bucket per capability for the worker's life.
+  bool takeRateToken(HostCapability capability, uint64_t ratePerSecond);
+
   const PluginPolicy& policy_;
   AuditLog& audit_;
+  Clock clock_;
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point refilled;
+    bool started = false;
+  };
+  std::map<HostCapability, Bucket> buckets_;
 };
 
 // Whether `plugin` may run at all, and under which section of the policy. A plugin the policy

@@ -29,6 +29,9 @@ std::string errnoText(int error);  // "EPERM" for 1, "38" when it has no name he
 struct HostGrant {
   uint64_t maxBytes = 0;  // log: per message; read_input: per execute call
   uint64_t maxCalls = 0;  // per init/execute call; 0 = unlimited
+  // Calls per second across the worker's life, with a burst of the same size (a token bucket);
+  // 0 = unlimited. Unlike max_calls it spans calls: it stops a plugin that floods the host.
+  uint64_t ratePerSecond = 0;
 };
 
 struct ResourceLimits {

@@ -29,7 +29,11 @@ void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std:
     const YAML::Node& settings = entry.second;
     if (!settings.IsNull()) {
       doc.requireMap(settings, grantField);
-      doc.rejectUnknownKeys(settings, grantField, {"max_bytes", "max_calls"});
+      doc.rejectUnknownKeys(settings, grantField, {"max_bytes", "max_calls", "rate_per_second"});
+      if (settings["rate_per_second"]) {
+        grant.ratePerSecond = doc.unsignedInteger(settings["rate_per_second"],
+                                                  grantField + ".rate_per_second", 1, 1'000'000);
+      }
       if (settings["max_bytes"]) {
         grant.maxBytes =
             doc.unsignedInteger(settings["max_bytes"], grantField + ".max_bytes", 1, 1ull << 40);

@@ -265,3 +265,27 @@ TEST_CASE("a plugin under an imported OCI profile gets that profile's answers") 
   CHECK(*run.report.outputs.at("result") == "socket refused: errno 97");
   CHECK(test::withEvent(run.audit, "gate.deny").at(0)["method"] == "socket");
 }
+
+TEST_CASE("hostile: flooding a host capability is stopped at its rate, the gate.deny says so") {
+  test::TempDir dir;
+  std::string policy = dir.write("policy.yaml", R"(version: 1
+plugins:
+  log-flood:
+    calls: [describe, init, execute, shutdown]
+    host:
+      log: { max_bytes: 64, rate_per_second: 50 }
+    timeout_ms: 20000
+)");
+  std::string workflow = dir.write("flood.yaml", test::oneStepWorkflow("log-flood"));
+  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kResourceLimit);
+  auto denials = test::withEvent(run.audit, "gate.deny");
+  REQUIRE_FALSE(denials.empty());
+  CHECK(denials[0]["reason"].get<std::string>().find("rate_per_second") != std::string::npos);
+  // 20000 calls in a few seconds at most: a few hundred passed, the rest were refused (recorded
+  // up to the per-call cap, then summarised).
+  auto summary = test::withEvent(run.audit, "gate.deny_suppressed");
+  REQUIRE(summary.size() == 1);
+  CHECK(summary[0]["suppressed"].get<uint64_t>() > 15000);
+}

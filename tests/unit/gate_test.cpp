@@ -201,3 +201,28 @@ plugins:
   // No rule matches: on_violation (kill by default) decides.
   CHECK(gate.admitSyscall(scope, false, SYS_getcwd, smallBuffer).kind == Kind::kStopWorker);
 }
+
+TEST_CASE("rate_per_second refuses a burst past the rate and refills with time, across calls") {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(
+      "version: 1\nplugins:\n  p:\n    host: { log: { rate_per_second: 3 } }\n", "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  Gate gate(*policy.forPlugin("p"), *audit, [&now] { return now; });
+  CallScope first{"p", "s", PluginMethod::kExecute};
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(gate.chargeHostBudget(first, HostCapability::kLog, 1));
+  auto refused = gate.chargeHostBudget(first, HostCapability::kLog, 1);
+  REQUIRE(refused.has_value());
+  CHECK(refused->category == ErrorCategory::kResourceLimit);
+  CHECK(refused->message.find("rate_per_second") != std::string::npos);
+  // A new call does not reset the bucket: the rate is the worker's.
+  CallScope second{"p", "s2", PluginMethod::kExecute};
+  CHECK(gate.chargeHostBudget(second, HostCapability::kLog, 1).has_value());
+  now += std::chrono::milliseconds(700);  // 2.1 tokens back
+  CHECK_FALSE(gate.chargeHostBudget(second, HostCapability::kLog, 1));
+  CHECK_FALSE(gate.chargeHostBudget(second, HostCapability::kLog, 1));
+  CHECK(gate.chargeHostBudget(second, HostCapability::kLog, 1).has_value());
+  now += std::chrono::seconds(60);  // refills to the burst, not beyond
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(gate.chargeHostBudget(second, HostCapability::kLog, 1));
+  CHECK(gate.chargeHostBudget(second, HostCapability::kLog, 1).has_value());
+}
