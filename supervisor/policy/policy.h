@@ -2,6 +2,7 @@
 // absent is denied.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -75,6 +76,21 @@ struct SyscallRule {
   bool matches(const uint64_t (&args)[6]) const;
 };
 
+// What the supervisor does when a plugin's worker dies mid-step (crash, timeout, resource limit):
+// fail the step (the default: fail closed), or start a new worker and run the step again after
+// a backoff that doubles each time, at most `restarts` times per plugin and run. Violations,
+// denials and protocol errors are never retried: they are the plugin's intent, not bad luck.
+struct FailurePolicy {
+  unsigned restarts = 0;
+  std::chrono::milliseconds backoff{100};
+  static constexpr std::chrono::milliseconds kMaxBackoff{30000};
+
+  std::chrono::milliseconds delayBefore(unsigned restart) const {  // restart = 1, 2, ...
+    auto delay = backoff * (1u << std::min(restart - 1, 16u));
+    return std::min(delay, kMaxBackoff);
+  }
+};
+
 struct PluginPolicy {
   std::string name;                       // the plugin it applies to, or "default"
   std::string extends;                    // the profile it starts from, if any
@@ -104,6 +120,7 @@ struct PluginPolicy {
   bool mountProc = false;     // filesystem.proc: /proc of the worker's own PID namespace, read-only
   bool devices = false;       // filesystem.devices: /dev/null, /dev/zero, /dev/urandom
   SignatureRules signature;
+  FailurePolicy onFailure;
   // OCI profiles imported with `oci_seccomp` (path as written, entries left out).
   std::vector<std::pair<std::string, size_t>> ociImports;
 

@@ -300,6 +300,23 @@ SignatureRules parseSignatureRules(const YamlDocument& doc, const YAML::Node& no
   return rules;
 }
 
+// `fail` (the default) or { restart: N, backoff_ms: M }.
+void parseFailurePolicy(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
+                        PluginPolicy& policy) {
+  if (node.IsScalar() && node.Scalar() == "fail") {
+    policy.onFailure = FailurePolicy{};
+    return;
+  }
+  if (!node.IsMap()) doc.fail(node, field, "must be 'fail' or { restart: N, backoff_ms: M }");
+  doc.rejectUnknownKeys(node, field, {"restart", "backoff_ms"});
+  policy.onFailure.restarts =
+      static_cast<unsigned>(doc.unsignedInteger(node["restart"], field + ".restart", 1, 10));
+  if (node["backoff_ms"]) {
+    policy.onFailure.backoff = std::chrono::milliseconds(
+        doc.unsignedInteger(node["backoff_ms"], field + ".backoff_ms", 0, 60000));
+  }
+}
+
 // oci_seccomp: FILE.json, relative to the policy file. Its default action becomes on_violation
 // (which the section may still set itself); its entries add syscalls and rules.
 void importOci(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
@@ -336,7 +353,7 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
   doc.rejectUnknownKeys(
       node, field,
       {"extends", "calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
-       "on_violation", "filesystem", "signature", "w_xor_x", "oci_seccomp"});
+       "on_violation", "filesystem", "signature", "w_xor_x", "oci_seccomp", "on_failure"});
   PluginPolicy policy = std::move(base);
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -372,6 +389,8 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
     policy.violationErrno =
         parseViolationAction(doc, node["on_violation"], field + ".on_violation");
   }
+  if (node["on_failure"])
+    parseFailurePolicy(doc, node["on_failure"], field + ".on_failure", policy);
   const bool writes = !policy.readWritePaths.empty() || policy.scratchBytes != 0;
   if (writes && policy.limits.fileSizeBytes == 0) {
     doc.fail(node["filesystem"] ? node["filesystem"] : node, field + ".filesystem",

@@ -45,12 +45,14 @@ class Run {
   Outcome<ArtifactMap> runStep(const Step& step, const ArtifactMap& workflowInputs) {
     auto inputs = gatherInputs(step, workflowInputs);
     if (!inputs.ok()) return inputs.error();
-    auto worker = workerFor(step);
-    if (!worker.ok()) return worker.error();
-    auto outputs =
-        worker.value()->execute(step.name, step.config, inputs.value()).wait(io_.waitScope);
-    if (outputs.ok()) stepOutputs_[step.name] = outputs.value();
-    return outputs;
+    for (;;) {
+      auto outputs = attempt(step, inputs.value());
+      if (outputs.ok()) {
+        stepOutputs_[step.name] = outputs.value();
+        return outputs;
+      }
+      if (!restartAfter(step, outputs.error())) return outputs;
+    }
   }
 
   const ArtifactMap* outputsOf(const std::string& step) const {
@@ -64,6 +66,46 @@ class Run {
   }
 
  private:
+  Outcome<ArtifactMap> attempt(const Step& step, const ArtifactMap& inputs) {
+    auto worker = workerFor(step);
+    if (!worker.ok()) return worker.error();
+    return worker.value()->execute(step.name, step.config, inputs).wait(io_.waitScope);
+  }
+
+  // on_failure: whether the step runs again on a new worker, after waiting out the backoff.
+  // Only when the worker died of bad luck (crash, timeout, resource limit), never for what the
+  // plugin chose to do (violations, denials, protocol errors, its own errors).
+  bool restartAfter(const Step& step, const Error& error) {
+    const PluginPolicy* section = policy_.forPlugin(step.plugin);
+    if (section == nullptr || section->onFailure.restarts == 0) return false;
+    if (error.category != ErrorCategory::kCrash && error.category != ErrorCategory::kTimeout &&
+        error.category != ErrorCategory::kResourceLimit) {
+      return false;
+    }
+    auto worker = workers_.find(step.plugin);
+    if (worker != workers_.end() && worker->second->usable()) return false;  // it lives: a budget
+    unsigned& used = restarts_[step.plugin];
+    if (used >= section->onFailure.restarts) {
+      audit_.record("plugin.restart_exhausted", {{"plugin", step.plugin},
+                                                 {"step", step.name},
+                                                 {"restarts", used},
+                                                 {"error", toJson(error)}});
+      return false;
+    }
+    ++used;
+    const auto delay = section->onFailure.delayBefore(used);
+    audit_.record("plugin.restart", {{"plugin", step.plugin},
+                                     {"step", step.name},
+                                     {"restart", used},
+                                     {"of", section->onFailure.restarts},
+                                     {"backoff_ms", delay.count()},
+                                     {"error", toJson(error)}});
+    io_.provider->getTimer()
+        .afterDelay(static_cast<int64_t>(delay.count()) * kj::MILLISECONDS)
+        .wait(io_.waitScope);
+    return true;
+  }
+
   Outcome<ArtifactMap> gatherInputs(const Step& step, const ArtifactMap& workflowInputs) {
     ArtifactMap inputs;
     for (const auto& input : step.inputs) {
@@ -129,6 +171,7 @@ class Run {
   const Policy& policy_;
   std::map<std::string, std::unique_ptr<WorkerHandle>> workers_;
   std::map<std::string, ArtifactMap> stepOutputs_;
+  std::map<std::string, unsigned> restarts_;  // per plugin, this run
 };
 
 }  // namespace

@@ -4,6 +4,8 @@
 // run the next workflow, with the audit chain intact.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "test_support.h"
 
 using namespace cordon;
@@ -288,4 +290,77 @@ plugins:
   auto summary = test::withEvent(run.audit, "gate.deny_suppressed");
   REQUIRE(summary.size() == 1);
   CHECK(summary[0]["suppressed"].get<uint64_t>() > 15000);
+}
+
+namespace {
+
+std::string restartPolicy(test::TempDir& dir, const std::string& onFailure) {
+  std::filesystem::create_directories(dir.path("marks"));
+  return dir.write("policy.yaml", R"(version: 1
+profiles:
+  benign:
+    calls: [describe, init, execute, shutdown]
+    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32, file_size_mb: 1 }
+    timeout_ms: 5000
+plugins:
+  flaky:
+    extends: benign
+    filesystem: { read_write: [)" + dir.path("marks") +
+                                      R"(] }
+    on_failure: )" + onFailure + R"(
+  segfault:
+    extends: benign
+    on_failure: )" + onFailure + "\n");
+}
+
+std::string flakyWorkflow(test::TempDir& dir) {
+  return dir.write("flaky.yaml",
+                   "name: flaky\nsteps:\n  - name: flaky\n    plugin: flaky\n"
+                   "    config: { marker: \"" +
+                       dir.path("marks/crashed") + "\" }\noutputs:\n  result: flaky.result\n");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "on_failure restart: a crashed worker is restarted after its backoff and the step "
+    "recovers") {
+  test::TempDir dir;
+  auto run =
+      test::runWorkflow(flakyWorkflow(dir), restartPolicy(dir, "{ restart: 2, backoff_ms: 50 }"),
+                        dir.path("audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(*run.report.outputs.at("result") == "recovered");
+  auto restarts = test::withEvent(run.audit, "plugin.restart");
+  REQUIRE(restarts.size() == 1);
+  CHECK(restarts[0]["plugin"] == "flaky");
+  CHECK(restarts[0]["restart"] == 1);
+  CHECK(restarts[0]["backoff_ms"] == 50);
+  CHECK(restarts[0]["error"]["category"] == "crash");
+  CHECK(test::withEvent(run.audit, "plugin.start").size() == 2);
+}
+
+TEST_CASE("on_failure defaults to fail: the same crash fails the step") {
+  test::TempDir dir;
+  auto run =
+      test::runWorkflow(flakyWorkflow(dir), restartPolicy(dir, "fail"), dir.path("audit.jsonl"));
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kCrash);
+  CHECK(test::withEvent(run.audit, "plugin.restart").empty());
+}
+
+TEST_CASE("on_failure restart is capped; backoff doubles; then the step fails") {
+  test::TempDir dir;
+  std::string workflow = dir.write("crash.yaml", test::oneStepWorkflow("segfault"));
+  auto run = test::runWorkflow(workflow, restartPolicy(dir, "{ restart: 3, backoff_ms: 10 }"),
+                               dir.path("audit.jsonl"));
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kCrash);
+  auto restarts = test::withEvent(run.audit, "plugin.restart");
+  REQUIRE(restarts.size() == 3);
+  CHECK(restarts[0]["backoff_ms"] == 10);
+  CHECK(restarts[1]["backoff_ms"] == 20);
+  CHECK(restarts[2]["backoff_ms"] == 40);
+  CHECK(test::withEvent(run.audit, "plugin.restart_exhausted").size() == 1);
+  CHECK(test::withEvent(run.audit, "plugin.start").size() == 4);
 }

@@ -386,3 +386,23 @@ plugins:
             .forPlugin("p")
             ->syscalls.count("unlinkat") == 0);
 }
+
+TEST_CASE("on_failure: fail by default, or a capped restart with doubling backoff") {
+  CHECK(parse("version: 1\nplugins:\n  p: {}\n").forPlugin("p")->onFailure.restarts == 0);
+  const FailurePolicy restart =
+      parse("version: 1\nplugins:\n  p: { on_failure: { restart: 3, backoff_ms: 250 } }\n")
+          .forPlugin("p")
+          ->onFailure;
+  CHECK(restart.restarts == 3);
+  CHECK(restart.delayBefore(1) == std::chrono::milliseconds(250));
+  CHECK(restart.delayBefore(3) == std::chrono::milliseconds(1000));
+  const FailurePolicy slow =
+      parse("version: 1\nplugins:\n  p: { on_failure: { restart: 10, backoff_ms: 60000 } }\n")
+          .forPlugin("p")
+          ->onFailure;
+  CHECK(slow.delayBefore(10) == FailurePolicy::kMaxBackoff);
+  CHECK(parseError("version: 1\nplugins:\n  p: { on_failure: { restart: 11 } }\n")
+            .find("on_failure.restart") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p: { on_failure: retry }\n")
+            .find("must be 'fail' or { restart: N, backoff_ms: M }") != std::string::npos);
+}
