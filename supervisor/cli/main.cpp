@@ -10,6 +10,7 @@
 #include "cli/host_config.h"
 #include "cli/install_paths.h"
 #include "cli/plugin_commands.h"
+#include "cli/policy_learn.h"
 
 namespace {
 
@@ -93,6 +94,21 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   importOci->add_option("--name", ociProfileName, "Name of the profile")->capture_default_str();
 
+  cordon::LearnOptions learnOptions;
+  CLI::App* learn = policyCommand->add_subcommand(
+      "learn",
+      "Run a workflow with every call and syscall allowed but recorded, and write the smallest "
+      "policy that lets that run pass: cordon policy learn [--out FILE] -- WORKFLOW.yaml");
+  learn->add_option("workflow", learnOptions.workflow, "Workflow file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  learn->add_option("--out", learnOptions.output, "Where to write the policy ('-': stdout)")
+      ->capture_default_str();
+  learn->add_option("--audit-log", learnOptions.auditLog, "Audit log of the learning run")
+      ->capture_default_str();
+  learn->add_option("--input", inputs, "NAME=FILE: read workflow input NAME from FILE");
+  addHostOptions(*learn, host);
+
   CLI::App* plugins = app.add_subcommand("plugins", "Find, inspect and audit plugin packages");
   plugins->require_subcommand(1);
   std::string pluginReference, pluginsPolicy, failOn = "high";
@@ -141,6 +157,12 @@ int main(int argc, char** argv) {
   }
 
   if (lint->parsed()) return cordon::policyLintCommand(lintPath, lintJson);
+  if (learn->parsed()) {
+    learnOptions.trust = options.trust;
+    learnOptions.workerBinary = options.workerBinary;
+    learnOptions.inputFiles = options.inputFiles;
+    return cordon::policyLearnCommand(learnOptions);
+  }
   if (importOci->parsed()) return cordon::policyImportOciCommand(ociPath, ociProfileName);
   if (list->parsed()) return cordon::pluginsListCommand(options.trust, pluginsJson);
   if (inspect->parsed()) {

@@ -7,6 +7,7 @@
 #include "plugins/plugin_catalog.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
+#include "policy/syscall_groups.h"
 #include "workflow/workflow_parser.h"
 
 namespace cordon {
@@ -28,13 +29,49 @@ Outcome<Done> loadTrust(const TrustOptions& options, std::optional<TrustStore>& 
   return Done{};
 }
 
+namespace {
+
+// A learning section made concrete for one plugin: it grants what the manifest asks for, so
+// the plugin starts as it would under a policy written for it.
+PluginPolicy learningSectionFor(const PluginPolicy& learning, const PluginManifest& manifest) {
+  PluginPolicy section = learning;
+  section.name = manifest.name;
+  for (const std::string& request : manifest.syscalls) {
+    auto group = syscallGroups().find(request);
+    if (group != syscallGroups().end()) {
+      section.syscalls.insert(group->second.begin(), group->second.end());
+    } else {
+      section.syscalls.insert(request);
+    }
+  }
+  section.readOnlyPaths = manifest.readOnlyPaths;
+  if (!section.readOnlyPaths.empty()) {
+    section.syscalls.insert(fileSyscalls().begin(), fileSyscalls().end());
+  }
+  return section;
+}
+
+}  // namespace
+
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
                                               const TrustOptions& trust, AuditLog* audit) {
+  Policy policy;
+  try {
+    policy = loadPolicy(policyPath);
+  } catch (const InputError& e) {
+    return makeError(ErrorCategory::kBadInput, e.what());
+  }
+  return preflight(workflowPath, std::move(policy), trust, audit);
+}
+
+Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
+                                              const TrustOptions& trust, AuditLog* audit) {
+  const std::string policyPath = policy.path;
   auto result = std::make_shared<Preflight>();
+  result->policy = std::move(policy);
   try {
     result->workflow = std::make_unique<Workflow>(loadWorkflow(workflowPath));
-    result->policy = loadPolicy(policyPath);
   } catch (const InputError& e) {
     return makeError(ErrorCategory::kBadInput, e.what());
   }
@@ -67,6 +104,11 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
       return makeError(ErrorCategory::kBadInput, where + package.error().message)
           .withStep(step.name);
     const PluginPolicy* section = result->policy.forPlugin(step.plugin);
+    if (section != nullptr && section->learning) {
+      section = &result->policy.plugins
+                     .emplace(step.plugin, learningSectionFor(*section, package.value().manifest))
+                     .first->second;
+    }
     if (section == nullptr) {
       return makeError(ErrorCategory::kPolicyDenial,
                        where + "the policy " + policyPath + " grants nothing to plugin '" +

@@ -41,6 +41,9 @@ struct Preflight {
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
                                               const TrustOptions& trust, AuditLog* audit);
+// The same with a policy already in memory (`cordon policy learn` builds its own).
+Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
+                                              const TrustOptions& trust, AuditLog* audit);
 
 // The trust store and the ledger the options name (each optional), as preflight loads them.
 Outcome<Done> loadTrust(const TrustOptions& options, std::optional<TrustStore>& store,

@@ -26,7 +26,8 @@ struct CallScope {
   uint64_t denialsRecorded = 0;    // gate.deny records written for this call
   uint64_t denialsSuppressed = 0;  // denials past the cap, summarised when the call closes
   std::map<HostCapability, uint64_t> callsUsed;
-  std::map<HostCapability, uint64_t> bytesUsed;
+  std::map<HostCapability, uint64_t> bytesUsed;     // total over the call
+  std::map<HostCapability, uint64_t> largestBytes;  // the largest single host call
 };
 
 }  // namespace cordon

@@ -166,6 +166,16 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
   if (loading && allowedWhileLoading(number)) return {Kind::kAllow};
   std::string name = syscallName(number);
   if (isForbiddenSyscall(name)) return {Kind::kStopWorker};
+  if (policy_.learning) {
+    if (learned_.insert(name).second) {
+      audit_.record("gate.learn", {{"plugin", scope.plugin},
+                                   {"step", scope.step},
+                                   {"kind", "syscall"},
+                                   {"name", name},
+                                   {"args", std::vector<uint64_t>(args, args + 6)}});
+    }
+    return {Kind::kAllow};
+  }
   std::string argText;
   for (uint64_t arg : args) argText += (argText.empty() ? "" : ", ") + std::to_string(arg);
   const std::string call = name + "(" + argText + ")";
@@ -200,6 +210,19 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
 
 void Gate::closeScope(CallScope& scope) {
   scope.open = false;
+  if (policy_.learning && !scope.callsUsed.empty()) {
+    nlohmann::json usage = nlohmann::json::object();
+    for (const auto& [capability, calls] : scope.callsUsed) {
+      usage[hostCapabilityName(capability)] = {{"calls", calls},
+                                               {"bytes", scope.bytesUsed[capability]},
+                                               {"largest_bytes", scope.largestBytes[capability]}};
+    }
+    audit_.record("gate.learn", {{"plugin", scope.plugin},
+                                 {"step", scope.step},
+                                 {"kind", "host"},
+                                 {"method", pluginMethodName(scope.method)},
+                                 {"usage", usage}});
+  }
   if (scope.denialsSuppressed == 0) return;
   audit_.record("gate.deny_suppressed", {{"plugin", scope.plugin},
                                          {"step", scope.step},
@@ -257,6 +280,7 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
                             : "the policy does not grant host capability '" + name + "'");
   }
   uint64_t calls = ++scope.callsUsed[capability];
+  scope.largestBytes[capability] = std::max(scope.largestBytes[capability], bytes);
   if (grant->maxCalls != 0 && calls > grant->maxCalls) {
     return deny(
         scope, ErrorCategory::kResourceLimit, kToHost, name,
@@ -273,6 +297,7 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
                   "log message of " + std::to_string(bytes) + " bytes exceeds max_bytes " +
                       std::to_string(grant->maxBytes));
     }
+    scope.bytesUsed[capability] += bytes;
   } else {
     uint64_t total = scope.bytesUsed[capability] + bytes;
     if (total > grant->maxBytes) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "audit/audit_log.h"
@@ -83,6 +84,7 @@ class Gate {
     bool started = false;
   };
   std::map<HostCapability, Bucket> buckets_;
+  std::set<std::string> learned_;  // syscalls already recorded (learning only)
 };
 
 // Whether `plugin` may run at all, and under which section of the policy. A plugin the policy

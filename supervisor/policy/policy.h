@@ -121,6 +121,9 @@ struct PluginPolicy {
   bool devices = false;       // filesystem.devices: /dev/null, /dev/zero, /dev/urandom
   SignatureRules signature;
   FailurePolicy onFailure;
+  // `cordon policy learn` only, never from a file: every syscall but the forbidden ones runs and
+  // is recorded (gate.learn), and host use is summarised per call.
+  bool learning = false;
   // OCI profiles imported with `oci_seccomp` (path as written, entries left out).
   std::vector<std::pair<std::string, size_t>> ociImports;
 

@@ -206,6 +206,34 @@ TEST_CASE("policy import-oci: prints a profile a policy can extend, 2 for a bad 
   CHECK(contains(refused.output, "broken.json: field 'syscalls[0].action': unknown action"));
 }
 
+TEST_CASE("policy learn: the learned policy lets the same run pass, and grants what it used") {
+  test::TempDir dir;
+  std::string workflow = dir.write("probe.yaml", test::oneStepWorkflow("socket-probe", "result"));
+  Command learned = runCordon("policy learn --out " + dir.path("learned.yaml") + " --audit-log " +
+                              dir.path("learn.jsonl") + " -- " + workflow);
+  INFO(learned.output);
+  REQUIRE(learned.exitCode == 0);
+  CHECK(contains(learned.output, "learned a policy for 1 plugin"));
+  std::ifstream file(dir.path("learned.yaml"));
+  std::string policy((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  CHECK(contains(policy, "  socket-probe:\n"));
+  CHECK(contains(policy, "    syscalls: [socket]\n"));  // the one syscall beyond the runtime set
+  CHECK_FALSE(contains(policy, "host:"));               // it called no host capability
+
+  Command enforced = runCordon("run " + workflow + " --policy " + dir.path("learned.yaml") +
+                               " --audit-log " + dir.path("run.jsonl"));
+  INFO(enforced.output);
+  CHECK(enforced.exitCode == 0);
+  CHECK(contains(enforced.output, "result: socket opened"));
+
+  // A run that fails teaches nothing: exit 1, no policy.
+  std::string crash = dir.write("crash.yaml", test::oneStepWorkflow("segfault"));
+  Command failed = runCordon("policy learn --out " + dir.path("none.yaml") + " --audit-log " +
+                             dir.path("learn.jsonl") + " -- " + crash);
+  CHECK(failed.exitCode == 1);
+  CHECK_FALSE(std::filesystem::exists(dir.path("none.yaml")));
+}
+
 TEST_CASE("cordon-sign: --help on every command, 2 on bad input") {
   for (const char* command : {"", "keygen", "sign", "verify", "package"}) {
     Command help = runSign(std::string(command) + " --help");

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "gate/gate.h"
+#include "policy/policy_learner.h"
 #include "policy/policy_parser.h"
 #include "test_support.h"
 
@@ -225,4 +226,20 @@ TEST_CASE("rate_per_second refuses a burst past the rate and refills with time, 
   now += std::chrono::seconds(60);  // refills to the burst, not beyond
   for (int i = 0; i < 3; ++i) CHECK_FALSE(gate.chargeHostBudget(second, HostCapability::kLog, 1));
   CHECK(gate.chargeHostBudget(second, HostCapability::kLog, 1).has_value());
+}
+
+TEST_CASE("learning lets every syscall but the forbidden ones run, recording each once") {
+  using Kind = Gate::SyscallDecision::Kind;
+  test::TempDir dir;
+  Policy policy = learningPolicy();
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  Gate gate(*policy.forPlugin("p"), *audit);
+  CallScope scope{"p", "s", PluginMethod::kExecute};
+  CHECK(gate.admitSyscall(scope, false, SYS_socket, kNoArgs).kind == Kind::kAllow);
+  CHECK(gate.admitSyscall(scope, false, SYS_socket, kNoArgs).kind == Kind::kAllow);
+  CHECK(gate.admitSyscall(scope, false, SYS_ptrace, kNoArgs).kind == Kind::kStopWorker);
+  CHECK(gate.admitSyscall(scope, false, SYS_execve, kNoArgs).kind == Kind::kStopWorker);
+  auto learned = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "gate.learn");
+  REQUIRE(learned.size() == 1);
+  CHECK(learned[0]["name"] == "socket");
 }

@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "policy/oci_profile.h"
+#include "policy/policy_learner.h"
 #include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
 #include "test_support.h"
@@ -405,4 +406,46 @@ TEST_CASE("on_failure: fail by default, or a capped restart with doubling backof
             .find("on_failure.restart") != std::string::npos);
   CHECK(parseError("version: 1\nplugins:\n  p: { on_failure: retry }\n")
             .find("must be 'fail' or { restart: N, backoff_ms: M }") != std::string::npos);
+}
+
+TEST_CASE("the learner turns a learning run's records into a policy with headroom") {
+  PolicyLearner learner;
+  auto record = [&](nlohmann::json r) { learner.observeRecord(r); };
+  record({{"event", "gate.allow"},
+          {"plugin", "p"},
+          {"direction", "supervisor->plugin"},
+          {"method", "describe"}});
+  record({{"event", "gate.allow"},
+          {"plugin", "p"},
+          {"direction", "supervisor->plugin"},
+          {"method", "execute"}});
+  record({{"event", "gate.allow"},
+          {"plugin", "p"},
+          {"direction", "supervisor->plugin"},
+          {"method", "start"}});
+  record({{"event", "gate.learn"}, {"plugin", "p"}, {"kind", "syscall"}, {"name", "getcwd"}});
+  record({{"event", "gate.learn"}, {"plugin", "p"}, {"kind", "syscall"}, {"name", "read"}});
+  record({{"event", "gate.learn"},
+          {"plugin", "p"},
+          {"kind", "host"},
+          {"usage", {{"log", {{"calls", 3}, {"bytes", 90}, {"largest_bytes", 600}}}}}});
+  record({{"event", "plugin.stop"}, {"plugin", "p"}, {"max_rss_kib", 10240}, {"cpu_seconds", 1.2}});
+  record({{"event", "step.end"}, {"plugin", "p"}, {"ms", 400.0}});
+  learner.observeOutputs("p", 5000);
+  std::string yaml = learner.policyYaml("flow.yaml", "0123");
+  INFO(yaml);
+  Policy policy = parsePolicy(YamlDocument::parse(yaml, "learned.yaml"));
+  const PluginPolicy& p = *policy.forPlugin("p");
+  CHECK(p.calls == std::set<PluginMethod>{PluginMethod::kDescribe, PluginMethod::kExecute});
+  CHECK(p.syscalls == std::set<std::string>{"getcwd"});  // read is in the runtime set anyway
+  REQUIRE(p.grant(HostCapability::kLog) != nullptr);
+  CHECK(p.grant(HostCapability::kLog)->maxBytes == 1200);
+  CHECK(p.grant(HostCapability::kLog)->maxCalls == 6);
+  CHECK(p.grant(HostCapability::kReadInput) == nullptr);
+  CHECK(p.limits.memoryBytes == (20ull + 64) << 20);
+  CHECK(p.limits.cpuSeconds == 4);
+  CHECK(p.callTimeout == std::chrono::milliseconds(1800));
+  CHECK(p.maxOutputBytes == 10000);
+  CHECK_FALSE(p.learning);  // a learned policy enforces
+  CHECK(learningPolicy().fallback->learning);
 }

@@ -1,0 +1,100 @@
+#include "cli/policy_learn.h"
+
+#include <kj/async-io.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "audit/audit_log.h"
+#include "cli/commands.h"
+#include "cli/console_observer.h"
+#include "core/yaml_document.h"
+#include "policy/policy_learner.h"
+#include "policy/policy_parser.h"
+#include "scheduler/scheduler.h"
+
+namespace cordon {
+namespace {
+
+void fail(const Error& error) {
+  std::fprintf(stderr, "cordon: error: %s\n", error.describe().c_str());
+}
+
+// The records the learning run wrote (the log may hold earlier runs too).
+void replayRun(const std::string& auditPath, const std::string& runId, PolicyLearner& learner) {
+  std::ifstream in(auditPath);
+  for (std::string line; std::getline(in, line);) {
+    auto record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_object() && record.value("run", "") == runId) learner.observeRecord(record);
+  }
+}
+
+}  // namespace
+
+int policyLearnCommand(const LearnOptions& options) {
+  auto audit = AuditLog::open(options.auditLog);
+  if (!audit.ok()) {
+    fail(audit.error());
+    return kExitBadInput;
+  }
+  AuditLog& log = *audit.value();
+  auto checked = preflight(options.workflow, learningPolicy(), options.trust, &log);
+  if (!checked.ok()) {
+    log.record("input.rejected",
+               {{"workflow", options.workflow}, {"error", toJson(checked.error())}});
+    fail(checked.error());
+    return kExitBadInput;
+  }
+  Preflight& p = *checked.value();
+  PolicyLearner learner;
+  for (const auto& [name, plugin] : p.plugins) learner.observeManifest(plugin.package.manifest);
+
+  std::fprintf(stderr,
+               "cordon: learning '%s': every call and syscall is allowed and recorded (audit log "
+               "%s)\n",
+               p.workflow->name.c_str(), options.auditLog.c_str());
+  auto io = kj::setupAsyncIo();
+  ConsoleObserver observer;
+  Scheduler scheduler(io, log, observer,
+                      {options.workerBinary, p.plugins, p.ledger ? &*p.ledger : nullptr});
+  RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
+  if (!report.ok()) {
+    fail(*report.error);
+    std::fprintf(stderr,
+                 "cordon: the learning run failed, so no policy lets it pass; nothing written "
+                 "(run %s)\n",
+                 report.runId.c_str());
+    return kExitWorkflowFailed;
+  }
+  for (const StepReport& step : report.steps) {
+    uint64_t total = 0;
+    for (const auto& [name, size] : step.outputSizes) total += size;
+    learner.observeOutputs(step.plugin, total);
+  }
+  replayRun(options.auditLog, report.runId, learner);
+  const std::string policy = learner.policyYaml(options.workflow, report.runId);
+  try {
+    parsePolicy(YamlDocument::parse(policy, "(learned policy)"));  // never write what won't load
+  } catch (const InputError& e) {
+    fail(makeError(ErrorCategory::kInternal,
+                   std::string("the learned policy does not parse: ") + e.what()));
+    return kExitWorkflowFailed;
+  }
+  if (options.output == "-") {
+    std::printf("%s", policy.c_str());
+  } else {
+    std::ofstream out(options.output);
+    out << policy;
+    if (!out.flush()) {
+      fail(makeError(ErrorCategory::kBadInput, options.output + ": cannot write the policy"));
+      return kExitBadInput;
+    }
+  }
+  std::fprintf(stderr, "cordon: learned a policy for %zu plugin%s from run %s%s%s\n",
+               learner.plugins().size(), learner.plugins().size() == 1 ? "" : "s",
+               report.runId.c_str(), options.output == "-" ? "" : "; written to ",
+               options.output == "-" ? "" : options.output.c_str());
+  return kExitOk;
+}
+
+}  // namespace cordon

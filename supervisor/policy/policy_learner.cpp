@@ -1,0 +1,135 @@
+#include "policy/policy_learner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "policy/syscall_groups.h"
+
+namespace cordon {
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+// Headroom: twice what was seen, and never below what a plugin of any size needs.
+uint64_t twice(uint64_t seen, uint64_t floor) {
+  return std::max(seen * 2, floor);
+}
+
+std::string list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return "[" + out + "]";
+}
+
+}  // namespace
+
+Policy learningPolicy() {
+  PluginPolicy section;
+  section.name = "default";
+  section.calls = {PluginMethod::kDescribe, PluginMethod::kInit, PluginMethod::kExecute,
+                   PluginMethod::kShutdown};
+  section.host[HostCapability::kLog] = HostGrant{kMiB, 0, 0};
+  section.host[HostCapability::kReadInput] = HostGrant{1ull << 40, 0, 0};
+  section.limits.memoryBytes = 4096 * kMiB;
+  section.limits.cpuSeconds = 3600;
+  section.limits.openFiles = 1024;
+  section.callTimeout = std::chrono::minutes(10);
+  section.maxOutputBytes = 1ull << 32;
+  section.learning = true;
+  Policy policy;
+  policy.path = "(learning policy)";
+  policy.fallback = section;
+  return policy;
+}
+
+void PolicyLearner::observeRecord(const nlohmann::json& record) {
+  const std::string event = record.value("event", "");
+  const std::string plugin = record.value("plugin", "");
+  if (plugin.empty()) return;
+  LearnedPlugin& learned = plugins_[plugin];
+  if (event == "gate.learn" && record.value("kind", "") == "syscall") {
+    learned.syscalls.insert(record.value("name", ""));
+  } else if (event == "gate.learn" && record.value("kind", "") == "host") {
+    for (const auto& [name, use] : record.at("usage").items()) {
+      auto capability = hostCapabilityFromName(name);
+      if (!capability) continue;
+      HostUse& seen = learned.host[*capability];
+      seen.callsPerCall = std::max(seen.callsPerCall, use.value("calls", uint64_t{0}));
+      seen.bytesPerCall = std::max(seen.bytesPerCall, use.value("bytes", uint64_t{0}));
+      seen.largestBytes = std::max(seen.largestBytes, use.value("largest_bytes", uint64_t{0}));
+    }
+  } else if (event == "gate.allow" && record.value("direction", "") == "supervisor->plugin") {
+    auto method = pluginMethodFromName(record.value("method", ""));
+    if (method) learned.calls.insert(*method);
+  } else if (event == "plugin.stop") {
+    learned.maxRssKib = std::max(learned.maxRssKib, record.value("max_rss_kib", uint64_t{0}));
+    learned.cpuSeconds = std::max(learned.cpuSeconds, record.value("cpu_seconds", 0.0));
+  } else if (event == "step.end") {
+    learned.longestStepMs = std::max(learned.longestStepMs, record.value("ms", 0.0));
+  }
+}
+
+void PolicyLearner::observeManifest(const PluginManifest& manifest) {
+  LearnedPlugin& learned = plugins_[manifest.name];
+  learned.manifestSyscalls = manifest.syscalls;
+  learned.readOnlyPaths = manifest.readOnlyPaths;
+}
+
+void PolicyLearner::observeOutputs(const std::string& plugin, uint64_t totalBytes) {
+  LearnedPlugin& learned = plugins_[plugin];
+  learned.largestOutputBytes = std::max(learned.largestOutputBytes, totalBytes);
+}
+
+std::string PolicyLearner::policyYaml(const std::string& workflowPath,
+                                      const std::string& runId) const {
+  std::string out = "# Learned by `cordon policy learn` from " + workflowPath + " (run " + runId +
+                    ").\n"
+                    "# Every grant below was used by that run, with headroom on what was "
+                    "measured (x2);\n"
+                    "# nothing else is granted. Review it, then enforce it (docs/policy.md).\n"
+                    "version: 1\nplugins:\n";
+  const std::set<std::string> runtime(runtimeSyscalls().begin(), runtimeSyscalls().end());
+  for (const auto& [name, learned] : plugins_) {
+    out += "  " + name + ":\n";
+    std::vector<std::string> calls;
+    for (PluginMethod method : learned.calls) calls.push_back(pluginMethodName(method));
+    out += "    calls: " + list(calls) + "\n";
+    if (!learned.host.empty()) {
+      out += "    host:\n";
+      for (const auto& [capability, use] : learned.host) {
+        const bool log = capability == HostCapability::kLog;
+        const uint64_t bytes = log ? twice(use.largestBytes, 1024) : twice(use.bytesPerCall, 4096);
+        out += std::string("      ") + hostCapabilityName(capability) +
+               ": { max_bytes: " + std::to_string(bytes) +
+               ", max_calls: " + std::to_string(twice(use.callsPerCall, 4)) + " }\n";
+      }
+    }
+    std::vector<std::string> syscalls = learned.manifestSyscalls;
+    for (const std::string& syscall : learned.syscalls) {
+      if (runtime.count(syscall) == 0 &&
+          std::find(syscalls.begin(), syscalls.end(), syscall) == syscalls.end()) {
+        syscalls.push_back(syscall);
+      }
+    }
+    if (!syscalls.empty()) out += "    syscalls: " + list(syscalls) + "\n";
+    if (!learned.readOnlyPaths.empty()) {
+      out += "    filesystem: { read_only: " + list(learned.readOnlyPaths) + " }\n";
+    }
+    // memory_mb is RLIMIT_AS: the worker's own mappings (~30 MiB) come on top of what it touched.
+    const uint64_t rssMib = (learned.maxRssKib + 1023) / 1024;
+    const uint64_t memoryMb = std::max<uint64_t>(64, rssMib * 2 + 64);
+    const auto cpu = static_cast<uint64_t>(std::ceil(learned.cpuSeconds * 2)) + 1;
+    out += "    limits: { memory_mb: " + std::to_string(memoryMb) +
+           ", cpu_seconds: " + std::to_string(cpu) + ", open_files: 32 }\n";
+    const auto timeout = static_cast<uint64_t>(std::ceil(learned.longestStepMs * 2)) + 1000;
+    out += "    timeout_ms: " + std::to_string(timeout) + "\n";
+    out +=
+        "    max_output_bytes: " + std::to_string(twice(learned.largestOutputBytes, 1024)) + "\n";
+    out += "    # observed: peak RSS " + std::to_string(learned.maxRssKib) + " KiB, CPU " +
+           std::to_string(learned.cpuSeconds) + " s, longest step " +
+           std::to_string(static_cast<uint64_t>(learned.longestStepMs)) + " ms\n";
+  }
+  return out;
+}
+
+}  // namespace cordon
