@@ -41,6 +41,7 @@ struct ResourceLimits {
   uint64_t openFiles = 32;
   uint64_t processes = 1;
   uint64_t fileSizeBytes = 0;  // plugins write no files unless granted
+  uint64_t cpuPercent = 100;   // cgroup v2 cpu.max: share of one CPU (only with a delegated tree)
 };
 
 // How much the plugin's signature must prove (docs/trust.md). Closed by default.

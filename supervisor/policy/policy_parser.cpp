@@ -199,8 +199,11 @@ void parseSyscalls(const YamlDocument& doc, const YAML::Node& node, const std::s
 void parseLimits(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
                  ResourceLimits& limits) {
   doc.requireMap(node, field);
-  doc.rejectUnknownKeys(node, field,
-                        {"memory_mb", "cpu_seconds", "open_files", "processes", "file_size_mb"});
+  doc.rejectUnknownKeys(
+      node, field,
+      {"memory_mb", "cpu_seconds", "open_files", "processes", "file_size_mb", "cpu_percent"});
+  if (node["cpu_percent"])
+    limits.cpuPercent = doc.unsignedInteger(node["cpu_percent"], field + ".cpu_percent", 1, 6400);
   // Lower bounds are what the worker itself needs to start; upper bounds catch unit mistakes.
   if (node["memory_mb"])
     limits.memoryBytes =

@@ -2,6 +2,7 @@
 
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
@@ -64,13 +65,15 @@ bool isOutputName(const std::string& name) {
 }  // namespace
 
 WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
-                           const WorkerLaunch& launch, std::unique_ptr<WorkerProcess> process)
+                           const WorkerLaunch& launch, std::unique_ptr<WorkerCgroup> cgroup,
+                           std::unique_ptr<WorkerProcess> process)
     : io_(io),
       audit_(audit),
       observer_(observer),
       pluginName_(launch.pluginName),
       policy_(*launch.policy),
       gate_(*launch.policy, audit),
+      cgroup_(std::move(cgroup)),
       process_(std::move(process)),
       stream_(process_->takeRpcStream()),
       network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
@@ -140,20 +143,39 @@ WorkerHandle::~WorkerHandle() = default;
 
 kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
     kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, const WorkerLaunch& launch) {
-  auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec, launch.pluginFd);
+  // cgroup v2 limits when the machine delegates a tree; otherwise the rlimits stand alone.
+  std::string cgroupNote;
+  std::unique_ptr<WorkerCgroup> cgroup;
+  if (CgroupTree* tree = CgroupTree::forThisProcess(&cgroupNote)) {
+    const ResourceLimits& limits = launch.policy->limits;
+    auto created =
+        tree->create(launch.pluginName, {limits.memoryBytes, limits.processes, limits.cpuPercent});
+    if (!created.ok()) {  // a tree that cannot hold this worker's limits: fail closed
+      audit.record("plugin.start_failed",
+                   {{"plugin", launch.pluginName}, {"reason", created.error().message}});
+      return Outcome<std::unique_ptr<WorkerHandle>>(created.error());
+    }
+    cgroup = std::move(created.value());
+    cgroupNote = cgroup->path();
+  } else {
+    cgroupNote = "none: " + cgroupNote;
+  }
+  auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec, launch.pluginFd,
+                                      cgroup ? cgroup->fd() : -1);
   if (!process.ok()) {
     audit.record("plugin.start_failed",
                  {{"plugin", launch.pluginName}, {"reason", process.error().message}});
     return Outcome<std::unique_ptr<WorkerHandle>>(process.error());
   }
   std::unique_ptr<WorkerHandle> handle(
-      new WorkerHandle(io, audit, observer, launch, std::move(process.value())));
+      new WorkerHandle(io, audit, observer, launch, std::move(cgroup), std::move(process.value())));
   audit.record("plugin.start", {{"plugin", launch.pluginName},
                                 {"path", launch.pluginPath},
                                 {"digest", launch.digest},
                                 {"pid", handle->pid()},
                                 {"memory_bytes", launch.policy->limits.memoryBytes},
-                                {"cpu_seconds", launch.policy->limits.cpuSeconds}});
+                                {"cpu_seconds", launch.policy->limits.cpuSeconds},
+                                {"cgroup", cgroupNote}});
   WorkerHandle& ref = *handle;
   return ref.describe().then([handle = std::move(handle)](Outcome<PluginIdentity> identity) mutable
                              -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
@@ -234,6 +256,18 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
       .exclusiveJoin(kj::mv(grace))
       .then([this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
         ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout, violation_);
+        if (!killedForTimeout && !violation_ && exit.signaled && exit.code == SIGKILL && cgroup_ &&
+            cgroup_->oomKilled()) {
+          // Killed by the kernel at memory.max (only with a delegated cgroup v2 tree).
+          verdict.error = makeError(ErrorCategory::kResourceLimit,
+                                    "the worker reached its cgroup memory.max (" +
+                                        std::to_string(policy_.limits.memoryBytes >> 20) +
+                                        " MiB) and was killed");
+          verdict.auditEvent = "resource.limit";
+          verdict.auditFields = {{"category", "resource_limit"},
+                                 {"limit", "memory.max"},
+                                 {"detail", verdict.error.message}};
+        }
         bool cleanExit = !exit.signaled && exit.code == 0;
         if (!killedForTimeout && !violation_ && (!disconnected || *lingered || cleanExit)) {
           verdict.error = makeError(ErrorCategory::kProtocolError,

@@ -17,6 +17,7 @@
 #include "policy/policy.h"
 #include "scheduler/artifacts.h"
 #include "scheduler/run_observer.h"
+#include "worker/cgroup_limits.h"
 #include "worker/exit_classifier.h"
 #include "worker/worker_process.h"
 #include "workflow/workflow.h"
@@ -61,7 +62,8 @@ class WorkerHandle {
 
  private:
   WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
-               const WorkerLaunch& launch, std::unique_ptr<WorkerProcess> process);
+               const WorkerLaunch& launch, std::unique_ptr<WorkerCgroup> cgroup,
+               std::unique_ptr<WorkerProcess> process);
 
   std::shared_ptr<CallScope> beginCall(const std::string& step, PluginMethod method);
   template <typename T>
@@ -82,6 +84,7 @@ class WorkerHandle {
   std::string pluginVersion_;
   const PluginPolicy& policy_;
   Gate gate_;
+  std::unique_ptr<WorkerCgroup> cgroup_;  // removed after process_ is reaped (declared first)
   std::unique_ptr<WorkerProcess> process_;
   kj::Own<kj::AsyncIoStream> stream_;
   kj::Own<capnp::TwoPartyVatNetwork> network_;

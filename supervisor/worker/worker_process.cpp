@@ -99,7 +99,7 @@ std::string WorkerExit::describe() const {
 Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext& io,
                                                              const std::string& workerBinary,
                                                              const std::vector<unsigned char>& spec,
-                                                             int pluginFd) {
+                                                             int pluginFd, int cgroupFd) {
   enum {
     kRpcParent,
     kRpcChild,
@@ -161,6 +161,11 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
   args.flags = CLONE_PIDFD | kWorkerNamespaces;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
+  if (cgroupFd >= 0) {
+    // Born into its cgroup: its limits hold from the first instruction (cgroup_limits.h).
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroupFd);
+  }
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return spawnError("clone3 with new namespaces");
   if (pid == 0) execWorker(plan);  // never returns

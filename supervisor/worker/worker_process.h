@@ -32,7 +32,7 @@ class WorkerProcess {
   static Outcome<std::unique_ptr<WorkerProcess>> spawn(kj::AsyncIoContext& io,
                                                        const std::string& workerBinary,
                                                        const std::vector<unsigned char>& spec,
-                                                       int pluginFd);
+                                                       int pluginFd, int cgroupFd = -1);
   ~WorkerProcess();
 
   pid_t pid() const { return pid_; }

@@ -57,7 +57,7 @@ plugins:
                         test::workerBinary(), &section, spec.value()};
     auto started = WorkerHandle::start(test::eventLoop(), *audit, observer, launch)
                        .wait(test::eventLoop().waitScope);
-    REQUIRE_MESSAGE(started.ok(), started.error().describe());
+    REQUIRE_MESSAGE(started.ok(), (started.ok() ? std::string() : started.error().describe()));
     worker = std::move(started.value());
   }
   ~LiveWorker() { worker->stop().wait(test::eventLoop().waitScope); }
@@ -133,4 +133,27 @@ TEST_CASE_FIXTURE(LiveWorker, "a worker's root holds nothing but its plugin") {
   CHECK(top == std::set<std::string>{"plugin"});
   CHECK(std::filesystem::exists(root + "/plugin/text-transform.so"));
   CHECK_FALSE(std::filesystem::exists(root + "/etc/passwd"));
+}
+
+TEST_CASE_FIXTURE(LiveWorker,
+                  "a worker is born into its own cgroup with the policy's limits, or "
+                  "the start record says there is none") {
+  auto records = test::readAudit(dir.path("audit.jsonl"));
+  auto starts = test::withEvent(records, "plugin.start");
+  REQUIRE(starts.size() == 1);
+  const std::string cgroup = starts[0]["cgroup"];
+  if (cgroup.rfind("none: ", 0) == 0) {
+    // This machine delegates no cgroup v2 tree: the reason is recorded, rlimits stand alone.
+    MESSAGE("no delegated cgroup v2 tree here: " << cgroup);
+    CHECK(cgroup.size() > 6);
+    return;
+  }
+  std::ifstream memoryMax(cgroup + "/memory.max");
+  uint64_t memory = 0;
+  memoryMax >> memory;
+  CHECK(memory == 128ull << 20);
+  std::ifstream procs(cgroup + "/cgroup.procs");
+  pid_t member = 0;
+  procs >> member;
+  CHECK(member == worker->pid());
 }
