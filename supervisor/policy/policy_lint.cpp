@@ -49,6 +49,17 @@ class SectionLint {
                               " entries left out (`cordon policy import-oci` lists them); "
                               "container profiles are broad, narrow it to what the plugin needs");
     }
+    bool sockets = section_.syscalls.count("socket") != 0;
+    for (const SyscallRule& rule : section_.syscallRules) {
+      sockets |= rule.name == "socket" && (rule.action == SyscallRule::Action::kAllow ||
+                                           rule.action == SyscallRule::Action::kLog);
+    }
+    if (sockets) {
+      warn("syscalls",
+           "network: the plugin may create sockets; its network namespace has no interface "
+           "but a down loopback, so it reaches nothing today, but any future broker or "
+           "shared namespace would be open to it");
+    }
     if (!section_.writeXorExecute) {
       warn("w_xor_x",
            "W^X off: the plugin may map executable memory after loading (generated code)");

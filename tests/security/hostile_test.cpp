@@ -364,3 +364,8 @@ TEST_CASE("on_failure restart is capped; backoff doubles; then the step fails") 
   CHECK(test::withEvent(run.audit, "plugin.restart_exhausted").size() == 1);
   CHECK(test::withEvent(run.audit, "plugin.start").size() == 4);
 }
+
+TEST_CASE("hostile: calling a capability the plugin invented is a protocol error") {
+  attackThenRecover(
+      {"forge-capability", ErrorCategory::kProtocolError, "protocol.error", nullptr, nullptr});
+}

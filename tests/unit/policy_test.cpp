@@ -271,11 +271,12 @@ plugins:
 )");
   CHECK_FALSE(policy.forPlugin("a")->writeXorExecute);
   auto findings = lintPolicy(policy);
-  REQUIRE(findings.size() == 2);
+  REQUIRE(findings.size() == 3);
   CHECK(findings[0].field == "plugins.a.syscalls");
   CHECK(findings[0].message.find("'socket'") != std::string::npos);
-  CHECK(findings[1].field == "plugins.a.w_xor_x");
-  CHECK(findings[1].line == 7);
+  CHECK(findings[1].message.find("network:") == 0);
+  CHECK(findings[2].field == "plugins.a.w_xor_x");
+  CHECK(findings[2].line == 7);
 }
 
 TEST_CASE(
