@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -73,13 +74,18 @@ class OciReader {
   std::string path_;
 };
 
+// "6.18.44-fc" -> {6, 18}; a part that is not a number reads as 0.
+std::pair<unsigned long, unsigned long> majorMinor(const char* version) {
+  char* end = nullptr;
+  unsigned long major = std::strtoul(version, &end, 10);
+  unsigned long minor = *end == '.' ? std::strtoul(end + 1, nullptr, 10) : 0;
+  return {major, minor};
+}
+
 bool kernelAtLeast(const std::string& wanted) {
   struct utsname host {};
   if (uname(&host) != 0) return false;
-  int hostMajor = 0, hostMinor = 0, wantMajor = 0, wantMinor = 0;
-  std::sscanf(host.release, "%d.%d", &hostMajor, &hostMinor);
-  if (std::sscanf(wanted.c_str(), "%d.%d", &wantMajor, &wantMinor) < 1) return false;
-  return hostMajor > wantMajor || (hostMajor == wantMajor && hostMinor >= wantMinor);
+  return majorMinor(host.release) >= majorMinor(wanted.c_str());
 }
 
 bool mentionsNativeArch(const std::vector<std::string>& arches) {

@@ -23,7 +23,7 @@ struct OciImport {
 
 // Throws InputError naming the file and the JSON field at fault.
 OciImport importOciProfile(const std::string& path);
-OciImport parseOciProfile(const std::string& json, const std::string& path);
+OciImport parseOciProfile(const std::string& text, const std::string& path);
 
 // The import as a policy file with one profile, for review (`cordon policy import-oci`).
 std::string ociImportAsPolicy(const OciImport& import, const std::string& profileName);

@@ -92,7 +92,7 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
   for (const auto& [name, learned] : plugins_) {
     out += "  " + name + ":\n";
     std::vector<std::string> calls;
-    for (PluginMethod method : learned.calls) calls.push_back(pluginMethodName(method));
+    for (PluginMethod method : learned.calls) calls.emplace_back(pluginMethodName(method));
     out += "    calls: " + list(calls) + "\n";
     if (!learned.host.empty()) {
       out += "    host:\n";

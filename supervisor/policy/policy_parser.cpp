@@ -128,7 +128,7 @@ ArgCondition parseArgCondition(const YamlDocument& doc, const YAML::Node& node,
 void parseRuleAction(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
                      SyscallRule& rule) {
   if (node.IsScalar()) {
-    const std::string action = node.Scalar();
+    const std::string& action = node.Scalar();
     if (action == "allow") return void(rule.action = SyscallRule::Action::kAllow);
     if (action == "kill") return void(rule.action = SyscallRule::Action::kKill);
     if (action == "log") return void(rule.action = SyscallRule::Action::kLog);
@@ -268,7 +268,8 @@ void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std:
   }
   if (node["scratch_mb"]) {
     policy.scratchBytes =
-        doc.unsignedInteger(node["scratch_mb"], field + ".scratch_mb", 1, 64 * 1024) << 20;
+        doc.unsignedInteger(node["scratch_mb"], field + ".scratch_mb", 1, uint64_t{64} * 1024)
+        << 20;
   }
   if (node["proc"]) policy.mountProc = parseBoolean(doc, node["proc"], field + ".proc");
   if (node["devices"]) policy.devices = parseBoolean(doc, node["devices"], field + ".devices");
@@ -327,7 +328,7 @@ void importOci(const YamlDocument& doc, const YAML::Node& node, const std::strin
   const std::string written = doc.scalar(node, field);
   std::string path = written;
   if (!path.empty() && path[0] != '/') {
-    std::string dir = doc.path();
+    const std::string& dir = doc.path();
     size_t slash = dir.rfind('/');
     path = (slash == std::string::npos ? "" : dir.substr(0, slash + 1)) + path;
   }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -120,9 +121,11 @@ TEST_CASE("disk fill: the scratch tmpfs fills to its size and no further") {
   test::TempDir dir;
   std::string result = probe(dir, "{ scratch_mb: 1 }", "{ path: /scratch/fill, fill: yes }");
   INFO(result);
-  unsigned long long written = 0;
-  int error = 0;
-  REQUIRE(std::sscanf(result.c_str(), "filled %llu bytes: errno %d", &written, &error) == 2);
+  REQUIRE(result.rfind("filled ", 0) == 0);
+  char* end = nullptr;
+  const unsigned long long written = std::strtoull(result.c_str() + 7, &end, 10);
+  REQUIRE(std::string(end).rfind(" bytes: errno ", 0) == 0);
+  const long error = std::strtol(end + 14, nullptr, 10);
   CHECK(error == 28);  // ENOSPC
   CHECK(written <= 1ull << 20);
   CHECK(written >= 1ull << 19);

@@ -411,7 +411,7 @@ TEST_CASE("on_failure: fail by default, or a capped restart with doubling backof
 
 TEST_CASE("the learner turns a learning run's records into a policy with headroom") {
   PolicyLearner learner;
-  auto record = [&](nlohmann::json r) { learner.observeRecord(r); };
+  auto record = [&](const nlohmann::json& r) { learner.observeRecord(r); };
   record({{"event", "gate.allow"},
           {"plugin", "p"},
           {"direction", "supervisor->plugin"},
