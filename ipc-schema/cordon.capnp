@@ -75,6 +75,10 @@ interface Host {
   readInput @1 (name :Text, offset :UInt64, maxBytes :UInt32) -> (data :Data, totalSize :UInt64);
   # Reads up to maxBytes of a named input artifact from offset. An empty `data` at an offset
   # below totalSize never happens; an empty `data` means end of artifact.
+
+  readFile @2 (path :Text, offset :UInt64, maxBytes :UInt32) -> (data :Data, totalSize :UInt64);
+  # Reads up to maxBytes of a host file the policy's read_file grant covers (path prefixes),
+  # opened by the supervisor without following a symlink out of the granted directory.
 }
 
 struct SandboxSpec {

@@ -120,6 +120,26 @@ cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t of
   });
 }
 
+cordon_status cordon_read_file(cordon_host* host, const char* path, uint64_t offset, void* buffer,
+                               size_t capacity, size_t* read) {
+  if (path == nullptr || (buffer == nullptr && capacity != 0) || read == nullptr) {
+    return CORDON_ERR_BAD_INPUT;
+  }
+  *read = 0;
+  return callHost(host, [&]() {
+    auto request = host->host.readFileRequest();
+    request.setPath(path);
+    request.setOffset(offset);
+    request.setMaxBytes(
+        static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
+    auto response = request.send().wait(host->waitScope);
+    auto data = response.getData();
+    size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length
+    std::memcpy(buffer, data.begin(), n);
+    *read = n;
+  });
+}
+
 cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data,
                                 size_t size) {
   if (host == nullptr || name == nullptr || (data == nullptr && size != 0))

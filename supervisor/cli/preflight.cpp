@@ -117,14 +117,17 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     }
     auto admitted = admitManifest(package.value().manifest, *section, step.name, audit);
     if (!admitted.ok()) return admitted.error();
-    for (const auto& [key, paths] : {std::pair{"read_only", &section->readOnlyPaths},
-                                     std::pair{"read_write", &section->readWritePaths}}) {
+    static const std::vector<std::string> kNoPaths;
+    const HostGrant* readFile = section->grant(HostCapability::kReadFile);
+    for (const auto& [key, paths] :
+         {std::pair{"filesystem.read_only", &section->readOnlyPaths},
+          std::pair{"filesystem.read_write", &section->readWritePaths},
+          std::pair{"host.read_file.paths", readFile ? &readFile->pathPrefixes : &kNoPaths}}) {
       for (const std::string& path : *paths) {
         if (access(path.c_str(), F_OK) != 0) {
           return makeError(ErrorCategory::kBadInput,
                            policyPath + ":" + std::to_string(section->line) + ": field 'plugins." +
-                               section->name + ".filesystem." + key + "': '" + path +
-                               "' does not exist")
+                               section->name + "." + key + "': '" + path + "' does not exist")
               .withStep(step.name);
         }
       }

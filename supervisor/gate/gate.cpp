@@ -39,7 +39,7 @@ class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
                                                     capnp::Capability::Client) override {
     CallScope& scope = **current_;
     std::optional<Error> denial;
-    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 1) {
+    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 2) {
       denial = gate_.admitHostCall(scope, static_cast<HostCapability>(methodId));
     } else {
       // Only capabilities the supervisor handed in may be called; anything else is forged.
@@ -63,7 +63,8 @@ class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
 static_assert(static_cast<int>(PluginMethod::kDescribe) == 0 &&
               static_cast<int>(PluginMethod::kShutdown) == 3);
 static_assert(static_cast<int>(HostCapability::kLog) == 0 &&
-              static_cast<int>(HostCapability::kReadInput) == 1);
+              static_cast<int>(HostCapability::kReadInput) == 1 &&
+              static_cast<int>(HostCapability::kReadFile) == 2);
 
 }  // namespace
 
@@ -251,7 +252,9 @@ std::optional<Error> Gate::admitPluginCall(CallScope& scope, PluginMethod method
 }
 
 std::optional<Error> Gate::admitHostCall(CallScope& scope, HostCapability capability) {
-  const bool known = capability == HostCapability::kLog || capability == HostCapability::kReadInput;
+  const bool known = capability == HostCapability::kLog ||
+                     capability == HostCapability::kReadInput ||
+                     capability == HostCapability::kReadFile;
   const std::string name = known ? hostCapabilityName(capability) : "(unknown capability)";
   if (!known) {
     return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
@@ -291,7 +294,7 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
                 "more than " + std::to_string(grant->ratePerSecond) + " '" + name +
                     "' calls per second (rate_per_second)");
   }
-  if (capability == HostCapability::kLog) {
+  if (capability == HostCapability::kLog) {  // per message; read_input, read_file: per call
     if (bytes > grant->maxBytes) {
       return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
                   "log message of " + std::to_string(bytes) + " bytes exceeds max_bytes " +
@@ -308,6 +311,54 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
     scope.bytesUsed[capability] = total;
   }
   return std::nullopt;
+}
+
+Outcome<FileGrant> Gate::admitFilePath(CallScope& scope, const std::string& path) {
+  const char* name = hostCapabilityName(HostCapability::kReadFile);
+  const HostGrant* grant = policy_.grant(HostCapability::kReadFile);
+  auto refused = [&](ErrorCategory category, const std::string& reason) -> Outcome<FileGrant> {
+    return *deny(scope, category, kToHost, name, reason);
+  };
+  if (!scope.open || grant == nullptr) {
+    return refused(ErrorCategory::kPolicyDenial,
+                   !scope.open ? "the call this capability belonged to has ended"
+                               : "the policy does not grant host capability 'read_file'");
+  }
+  // Lexical first: absolute, no empty, '.' or '..' component; symlinks are the opener's job.
+  bool plain = !path.empty() && path[0] == '/' && path.find('\0') == std::string::npos;
+  for (size_t start = 1; plain && start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string component = path.substr(start, end - start);
+    if (component.empty() || component == "." || component == "..") plain = false;
+    start = end + 1;
+  }
+  if (!plain) {
+    return refused(ErrorCategory::kPolicyDenial,
+                   "read_file path '" + path +
+                       "' is not a plain absolute path (no empty, '.' or '..' components)");
+  }
+  if (policy_.learning) {
+    audit_.record(
+        "gate.learn",
+        {{"plugin", scope.plugin}, {"step", scope.step}, {"kind", "file"}, {"path", path}});
+    return FileGrant{"/", path.substr(1)};
+  }
+  for (const std::string& prefix : grant->pathPrefixes) {
+    if (path == prefix) {
+      // The grant is the file itself: open it from its directory.
+      size_t slash = prefix.rfind('/');
+      return FileGrant{slash == 0 ? "/" : prefix.substr(0, slash), prefix.substr(slash + 1)};
+    }
+    if (path.rfind(prefix + "/", 0) == 0) return FileGrant{prefix, path.substr(prefix.size() + 1)};
+  }
+  return refused(ErrorCategory::kPolicyDenial,
+                 "read_file path '" + path + "' is outside the granted paths");
+}
+
+std::optional<Error> Gate::refuseHostCall(CallScope& scope, HostCapability capability,
+                                          ErrorCategory category, const std::string& reason) {
+  return deny(scope, category, kToHost, hostCapabilityName(capability), reason);
 }
 
 bool Gate::takeRateToken(HostCapability capability, uint64_t ratePerSecond) {

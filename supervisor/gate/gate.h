@@ -25,6 +25,11 @@
 
 namespace cordon {
 
+struct FileGrant {
+  std::string directory;  // a granted prefix (or the parent of a granted file)
+  std::string relative;   // the rest of the path, below `directory`
+};
+
 class Gate {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -37,6 +42,15 @@ class Gate {
   std::optional<Error> chargeHostBudget(CallScope& scope, HostCapability capability,
                                         uint64_t bytes);
   std::optional<Error> admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes);
+
+  // read_file: which granted prefix covers `path` (lexically: absolute, no '.'/'..'), as the
+  // directory to open from and the path below it. The opener must resolve it beneath that
+  // directory (openat2 RESOLVE_BENEATH) so a symlink cannot lead out of the grant.
+  Outcome<FileGrant> admitFilePath(CallScope& scope, const std::string& path);
+  // A refusal the mechanism found after the gate admitted the call (a symlink out of the
+  // grant, a device instead of a file): audited here like every other denial.
+  std::optional<Error> refuseHostCall(CallScope& scope, HostCapability capability,
+                                      ErrorCategory category, const std::string& reason);
 
   // A syscall the worker's seccomp filter sent to the supervisor (user notification), with the
   // arguments the kernel saw. While the plugin is being loaded, what the dynamic loader needs

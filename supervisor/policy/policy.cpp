@@ -18,6 +18,7 @@ constexpr std::pair<int, const char*> kErrnoNames[] = {
 constexpr std::pair<HostCapability, const char*> kCapabilities[] = {
     {HostCapability::kLog, "log"},
     {HostCapability::kReadInput, "read_input"},
+    {HostCapability::kReadFile, "read_file"},
 };
 
 }  // namespace

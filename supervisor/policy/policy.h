@@ -16,7 +16,7 @@ namespace cordon {
 // Supervisor -> plugin methods (the Plugin interface in ipc-schema/cordon.capnp).
 enum class PluginMethod { kDescribe, kInit, kExecute, kShutdown };
 // Plugin -> host capabilities (the Host interface).
-enum class HostCapability { kLog, kReadInput };
+enum class HostCapability { kLog, kReadInput, kReadFile };
 
 std::optional<PluginMethod> pluginMethodFromName(const std::string& name);
 std::optional<HostCapability> hostCapabilityFromName(const std::string& name);
@@ -28,11 +28,13 @@ std::optional<int> errnoFromName(const std::string& name);
 std::string errnoText(int error);  // "EPERM" for 1, "38" when it has no name here
 
 struct HostGrant {
-  uint64_t maxBytes = 0;  // log: per message; read_input: per execute call
+  uint64_t maxBytes = 0;  // log: per message; read_input, read_file: per init/execute call
   uint64_t maxCalls = 0;  // per init/execute call; 0 = unlimited
   // Calls per second across the worker's life, with a burst of the same size (a token bucket);
   // 0 = unlimited. Unlike max_calls it spans calls: it stops a plugin that floods the host.
   uint64_t ratePerSecond = 0;
+  // read_file: the host directories (or files) it may read under, absolute and without `.`/`..`.
+  std::vector<std::string> pathPrefixes;
 };
 
 struct ResourceLimits {

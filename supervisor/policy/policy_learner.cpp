@@ -28,8 +28,12 @@ Policy learningPolicy() {
   section.name = "default";
   section.calls = {PluginMethod::kDescribe, PluginMethod::kInit, PluginMethod::kExecute,
                    PluginMethod::kShutdown};
-  section.host[HostCapability::kLog] = HostGrant{kMiB, 0, 0};
-  section.host[HostCapability::kReadInput] = HostGrant{1ull << 40, 0, 0};
+  HostGrant unlimited;
+  unlimited.maxBytes = 1ull << 40;
+  section.host[HostCapability::kLog] = unlimited;
+  section.host[HostCapability::kReadInput] = unlimited;
+  unlimited.pathPrefixes = {"/"};  // learning admits any plain path and records it
+  section.host[HostCapability::kReadFile] = unlimited;
   section.limits.memoryBytes = 4096 * kMiB;
   section.limits.cpuSeconds = 3600;
   section.limits.openFiles = 1024;
@@ -49,6 +53,8 @@ void PolicyLearner::observeRecord(const nlohmann::json& record) {
   LearnedPlugin& learned = plugins_[plugin];
   if (event == "gate.learn" && record.value("kind", "") == "syscall") {
     learned.syscalls.insert(record.value("name", ""));
+  } else if (event == "gate.learn" && record.value("kind", "") == "file") {
+    learned.filePaths.insert(record.value("path", ""));
   } else if (event == "gate.learn" && record.value("kind", "") == "host") {
     for (const auto& [name, use] : record.at("usage").items()) {
       auto capability = hostCapabilityFromName(name);
@@ -99,8 +105,15 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
       for (const auto& [capability, use] : learned.host) {
         const bool log = capability == HostCapability::kLog;
         const uint64_t bytes = log ? twice(use.largestBytes, 1024) : twice(use.bytesPerCall, 4096);
-        out += std::string("      ") + hostCapabilityName(capability) +
-               ": { max_bytes: " + std::to_string(bytes) +
+        std::string paths;
+        if (capability == HostCapability::kReadFile) {
+          paths =
+              "paths: " +
+              list(std::vector<std::string>(learned.filePaths.begin(), learned.filePaths.end())) +
+              ", ";
+        }
+        out += std::string("      ") + hostCapabilityName(capability) + ": { " + paths +
+               "max_bytes: " + std::to_string(bytes) +
                ", max_calls: " + std::to_string(twice(use.callsPerCall, 4)) + " }\n";
       }
     }

@@ -29,7 +29,8 @@ struct HostUse {
 
 struct LearnedPlugin {
   std::set<PluginMethod> calls;
-  std::set<std::string> syscalls;  // recorded beyond the runtime set
+  std::set<std::string> syscalls;   // recorded beyond the runtime set
+  std::set<std::string> filePaths;  // read through read_file
   std::map<HostCapability, HostUse> host;
   std::vector<std::string> manifestSyscalls;  // groups and names the manifest asks for
   std::vector<std::string> readOnlyPaths;     // the manifest's filesystem requests

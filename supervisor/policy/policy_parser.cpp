@@ -17,6 +17,9 @@ namespace {
 
 constexpr uint64_t kMiB = 1ull << 20;
 
+std::vector<std::string> parseHostPaths(const YamlDocument& doc, const YAML::Node& node,
+                                        const std::string& field);
+
 void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
                      PluginPolicy& policy) {
   doc.requireMap(node, field);
@@ -24,12 +27,21 @@ void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std:
     const std::string name = entry.first.Scalar();
     const std::string grantField = field + "." + name;
     auto capability = hostCapabilityFromName(name);
-    if (!capability) doc.fail(entry.first, grantField, "unknown host capability (log, read_input)");
+    if (!capability) {
+      doc.fail(entry.first, grantField, "unknown host capability (log, read_input, read_file)");
+    }
     HostGrant grant;
     const YAML::Node& settings = entry.second;
     if (!settings.IsNull()) {
       doc.requireMap(settings, grantField);
-      doc.rejectUnknownKeys(settings, grantField, {"max_bytes", "max_calls", "rate_per_second"});
+      doc.rejectUnknownKeys(settings, grantField,
+                            {"max_bytes", "max_calls", "rate_per_second", "paths"});
+      if (settings["paths"]) {
+        if (*capability != HostCapability::kReadFile) {
+          doc.fail(settings["paths"], grantField + ".paths", "only read_file takes paths");
+        }
+        grant.pathPrefixes = parseHostPaths(doc, settings["paths"], grantField + ".paths");
+      }
       if (settings["rate_per_second"]) {
         grant.ratePerSecond = doc.unsignedInteger(settings["rate_per_second"],
                                                   grantField + ".rate_per_second", 1, 1'000'000);
@@ -42,6 +54,9 @@ void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std:
         grant.maxCalls =
             doc.unsignedInteger(settings["max_calls"], grantField + ".max_calls", 1, 1ull << 32);
       }
+    }
+    if (*capability == HostCapability::kReadFile && grant.pathPrefixes.empty()) {
+      doc.fail(entry.second, grantField, "read_file needs paths: [ABSOLUTE_PATH, ...]");
     }
     if (grant.maxBytes == 0) {
       grant.maxBytes = *capability == HostCapability::kLog ? 4096 : 16 * kMiB;

@@ -1,8 +1,16 @@
 #include "worker/host_service.h"
 
+#include <fcntl.h>
 #include <kj/debug.h>
+#include <kj/io.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "worker_protocol.h"
 
@@ -53,6 +61,55 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
   auto results = context.getResults();
   results.setTotalSize(data.size());
   results.setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()) + offset, length));
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> HostService::readFile(ReadFileContext context) {
+  auto params = context.getParams();
+  const std::string path = params.getPath();
+  auto admitted = gate_.admitFilePath(*scope_, path);
+  if (!admitted.ok()) return denialException(admitted.error());
+  auto refuse = [&](const std::string& reason) -> kj::Promise<void> {
+    return denialException(*gate_.refuseHostCall(*scope_, HostCapability::kReadFile,
+                                                 ErrorCategory::kPolicyDenial, reason));
+  };
+  // Resolved beneath the granted directory by the kernel: a symlink, '..' or mount crossing
+  // that would leave it fails with EXDEV instead of being followed.
+  kj::AutoCloseFd directory(
+      open(admitted.value().directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (directory.get() < 0)
+    return refuse("the granted directory of '" + path + "' cannot be opened");
+  struct open_how how {};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const std::string& relative = admitted.value().relative;
+  kj::AutoCloseFd file(static_cast<int>(syscall(
+      SYS_openat2, directory.get(), relative.empty() ? "." : relative.c_str(), &how, sizeof how)));
+  if (file.get() < 0) {
+    if (errno == ENOENT) {
+      return KJ_EXCEPTION(FAILED,
+                          kj::str(protocol::kNotFoundMarker, "no file '", path.c_str(), "'"));
+    }
+    if (errno == EXDEV || errno == ELOOP) return refuse("'" + path + "' leads out of its grant");
+    return refuse("'" + path + "' cannot be opened: " + std::strerror(errno));
+  }
+  struct stat info {};
+  if (fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return refuse("'" + path + "' is not a regular file");
+  }
+  const auto size = static_cast<uint64_t>(info.st_size);
+  const uint64_t offset = std::min<uint64_t>(params.getOffset(), size);
+  const uint64_t length =
+      std::min<uint64_t>({params.getMaxBytes(), protocol::kMaxReadChunkBytes, size - offset});
+  if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kReadFile, length)) {
+    return denialException(*denial);
+  }
+  auto results = context.getResults();
+  results.setTotalSize(size);
+  auto data = results.initData(static_cast<unsigned>(length));
+  ssize_t got = pread(file.get(), data.begin(), length, static_cast<off_t>(offset));
+  if (got < 0) return refuse("reading '" + path + "' failed: " + std::strerror(errno));
+  if (static_cast<uint64_t>(got) < length) results.setData(data.slice(0, static_cast<size_t>(got)));
   return kj::READY_NOW;
 }
 

@@ -21,6 +21,7 @@ class HostService final : public ipc::Host::Server {
  protected:
   kj::Promise<void> log(LogContext context) override;
   kj::Promise<void> readInput(ReadInputContext context) override;
+  kj::Promise<void> readFile(ReadFileContext context) override;
 
  private:
   Gate& gate_;

@@ -154,3 +154,65 @@ TEST_CASE("devices: true gives /dev/null, /dev/zero and /dev/urandom and nothing
   CHECK(probe(dir, "{ devices: true }", "{ path: /dev/mem }") == "errno 2");
   CHECK(probe(dir, "{ proc: true }", "{ path: /dev/null }") == "errno 2");
 }
+
+namespace {
+
+// file-broker under a read_file grant of `prefix`; what it reports for `path`.
+std::string broker(test::TempDir& dir, const std::string& grant, const std::string& path,
+                   std::vector<nlohmann::json>* audit = nullptr) {
+  std::string policy = dir.write("broker.yaml",
+                                 "version: 1\nplugins:\n  file-broker:\n"
+                                 "    calls: [describe, init, execute, shutdown]\n"
+                                 "    host:\n      " +
+                                     grant + "\n");
+  std::string workflow = dir.write("broker-flow.yaml",
+                                   "name: broker\nsteps:\n  - name: read\n"
+                                   "    plugin: file-broker\n"
+                                   "    config: { path: \"" +
+                                       path + "\" }\noutputs:\n  result: read.result\n");
+  auto run = test::runWorkflow(workflow, policy, dir.path("broker-audit.jsonl"));
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  if (audit != nullptr) *audit = run.audit;
+  return *run.report.outputs.at("result");
+}
+
+}  // namespace
+
+TEST_CASE("read_file: the supervisor reads under the granted prefixes and nowhere else") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path("data/sub"));
+  std::filesystem::create_directories(dir.path("database"));
+  dir.write("data/sub/notes.txt", "brokered content");
+  dir.write("database/secret.txt", "neighbour secret");
+  dir.write("outside.txt", "host secret");
+  std::filesystem::create_symlink(dir.path("outside.txt"), dir.path("data/link-out"));
+  std::filesystem::create_symlink("../outside.txt", dir.path("data/relative-out"));
+  const std::string grant = "read_file: { paths: [" + dir.path("data") + "], max_bytes: 1024 }";
+  const std::string denied = "status 2";    // CORDON_ERR_DENIED
+  const std::string notFound = "status 5";  // CORDON_ERR_NOT_FOUND
+
+  CHECK(broker(dir, grant, dir.path("data/sub/notes.txt")) == "brokered content");
+  CHECK(broker(dir, grant, dir.path("data/missing.txt")) == notFound);
+  std::vector<nlohmann::json> audit;
+  CHECK(broker(dir, grant, dir.path("outside.txt"), &audit) == denied);
+  auto denials = test::withEvent(audit, "gate.deny");
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0]["method"] == "read_file");
+  CHECK(denials[0]["reason"].get<std::string>().find("outside the granted paths") !=
+        std::string::npos);
+  // A prefix is a whole path component: data does not cover database.
+  CHECK(broker(dir, grant, dir.path("database/secret.txt")) == denied);
+  CHECK(broker(dir, grant, dir.path("data/../outside.txt")) == denied);        // '..'
+  CHECK(broker(dir, grant, dir.path("data/link-out")) == denied);              // symlink, absolute
+  CHECK(broker(dir, grant, dir.path("data/relative-out"), &audit) == denied);  // symlink, ..
+  CHECK(test::withEvent(audit, "gate.deny")
+            .at(0)["reason"]
+            .get<std::string>()
+            .find("leads out of its grant") != std::string::npos);
+  CHECK(broker(dir, grant, dir.path("data/sub")) == denied);  // a directory is not a file
+  // Without the grant, the capability itself is refused.
+  CHECK(broker(dir, "log: {}", dir.path("data/sub/notes.txt")) == denied);
+  // Over the byte budget: a resource limit.
+  CHECK(broker(dir, "read_file: { paths: [" + dir.path("data") + "], max_bytes: 4 }",
+               dir.path("data/sub/notes.txt")) == "status 3");  // CORDON_ERR_LIMIT
+}

@@ -243,3 +243,33 @@ TEST_CASE("learning lets every syscall but the forbidden ones run, recording eac
   REQUIRE(learned.size() == 1);
   CHECK(learned[0]["name"] == "socket");
 }
+
+TEST_CASE("read_file paths are admitted only under a granted prefix, whole components only") {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(R"(version: 1
+plugins:
+  p:
+    host:
+      read_file: { paths: [/srv/data, /etc/hostname] }
+)",
+                                                  "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  Gate gate(*policy.forPlugin("p"), *audit);
+  CallScope scope{"p", "s", PluginMethod::kExecute};
+  auto inside = gate.admitFilePath(scope, "/srv/data/a/b.txt");
+  REQUIRE(inside.ok());
+  CHECK(inside.value().directory == "/srv/data");
+  CHECK(inside.value().relative == "a/b.txt");
+  auto file = gate.admitFilePath(scope, "/etc/hostname");
+  REQUIRE(file.ok());
+  CHECK(file.value().directory == "/etc");
+  CHECK(file.value().relative == "hostname");
+  for (const char* refused : {"/srv/database/x", "/srv/data/../x", "/srv/data/./x", "/srv//data/x",
+                              "srv/data/x", "", "/etc"}) {
+    INFO(refused);
+    CHECK_FALSE(gate.admitFilePath(scope, refused).ok());
+  }
+  auto denials = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "gate.deny");
+  CHECK(denials.size() == 7);
+  CHECK(denials[0]["method"] == "read_file");
+}

@@ -450,3 +450,17 @@ TEST_CASE("the learner turns a learning run's records into a policy with headroo
   CHECK_FALSE(p.learning);  // a learned policy enforces
   CHECK(learningPolicy().fallback->learning);
 }
+
+TEST_CASE("read_file needs path prefixes; only read_file takes them") {
+  Policy policy =
+      parse("version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/srv/data] } }\n");
+  REQUIRE(policy.forPlugin("p")->grant(HostCapability::kReadFile) != nullptr);
+  CHECK(policy.forPlugin("p")->grant(HostCapability::kReadFile)->pathPrefixes ==
+        std::vector<std::string>{"/srv/data"});
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { read_file: {} }\n")
+            .find("read_file needs paths") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { log: { paths: [/x] } }\n")
+            .find("only read_file takes paths") != std::string::npos);
+  CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/proc/1] } }\n")
+            .find("may not reach into /proc") != std::string::npos);
+}

@@ -1,6 +1,7 @@
 /* Crashes the first time it runs, succeeds every time after: the first run creates the marker
  * file its config names (in a read_write grant, so the mark outlives the worker) and then
- * writes through a wild pointer. Used to show on_failure restarts a dead worker and the step recovers. */
+ * writes through a wild pointer. Used to show on_failure restarts a dead worker and the step
+ * recovers. */
 #include <cordon/plugin.h>
 
 #include <errno.h>

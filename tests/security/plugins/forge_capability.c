@@ -11,12 +11,13 @@
 
 static cordon_status execute(cordon_host* host) {
   (void)host;
-  if (write(3, kForgedCall, sizeof kForgedCall) != (ssize_t)sizeof kForgedCall) return CORDON_ERR_PLUGIN;
+  if (write(3, kForgedCall, sizeof kForgedCall) != (ssize_t)sizeof kForgedCall)
+    return CORDON_ERR_PLUGIN;
   /* Spin rather than return: the verdict must come from the forged call, not from a reply. */
   for (volatile int spin = 0;; ++spin) {
   }
   return CORDON_OK;
 }
 
-CORDON_PLUGIN("forge-capability", "1.0.0", "hostile: calls a capability it invented", NULL,
-              execute, NULL);
+CORDON_PLUGIN("forge-capability", "1.0.0", "hostile: calls a capability it invented", NULL, execute,
+              NULL);

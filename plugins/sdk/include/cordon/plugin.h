@@ -60,6 +60,13 @@ cordon_status cordon_input_size(cordon_host* host, const char* name, uint64_t* s
 cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t offset, void* buffer,
                                 size_t capacity, size_t* read);
 
+/* Reads up to `capacity` bytes of the host file `path` (absolute) from `offset`; `*read` is 0 at
+ * the end. The supervisor opens it for the plugin: subject to the policy's `read_file` grant
+ * (path prefixes, byte budget); a path outside the grant, or leading out of it through a
+ * symlink, is CORDON_ERR_DENIED; a missing file is CORDON_ERR_NOT_FOUND. */
+cordon_status cordon_read_file(cordon_host* host, const char* path, uint64_t offset, void* buffer,
+                               size_t capacity, size_t* read);
+
 /* Sets output `name` to a copy of `data`. Setting the same name again replaces it. */
 cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data, size_t size);
 
