@@ -10,6 +10,8 @@
 //   gate_decision_us     one gate decision with its audit record (SHA-256 + write), in-process
 //   seccomp_overhead_pct a getpid() loop under the worker's seccomp filter against without
 //                        (fastest of five interleaved rounds each)
+//   floor_seccomp_pct    the same loop under the smallest filter there is (return ALLOW): what
+//                        any seccomp filter costs on this kernel, before its first instruction
 //   worker_rss_kib       resident memory of an idle worker (worker_private_kib: its anonymous part)
 //
 // Figures are medians in microseconds; only ratios carry between machines.
@@ -165,20 +167,35 @@ double nanosPerSyscall(const std::vector<unsigned char>* filter, int count) {
 struct SeccompOverhead {
   double plainNs = 0;
   double filteredNs = 0;
-  double percent = 0;
+  double allowAllNs = 0;    // under a one-instruction filter that allows everything
+  double percent = 0;       // the worker's filter against no filter
+  double floorPercent = 0;  // the allow-all filter against no filter
 };
 
+// A filter of one instruction, `return SECCOMP_RET_ALLOW`: the kernel's fixed cost of being
+// under seccomp at all, which no filter can go below.
+std::vector<unsigned char> allowAllFilter() {
+  sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&allow);
+  return std::vector<unsigned char>(bytes, bytes + sizeof allow);
+}
+
 SeccompOverhead seccompOverhead(const std::vector<unsigned char>& filter, int calls) {
-  std::vector<double> plain, filtered;
-  for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits both alike
+  const std::vector<unsigned char> allowAll = allowAllFilter();
+  std::vector<double> plain, filtered, floor;
+  for (int round = 0; round < 5; ++round) {  // interleaved, so drift hits all alike
     plain.push_back(nanosPerSyscall(nullptr, calls));
     filtered.push_back(nanosPerSyscall(&filter, calls));
+    floor.push_back(nanosPerSyscall(&allowAll, calls));
   }
   // The fastest round of each: interference (other tenants of this VM, the scheduler) only ever
   // adds time, and a syscall loop has no other source of variance.
-  SeccompOverhead result{*std::min_element(plain.begin(), plain.end()),
-                         *std::min_element(filtered.begin(), filtered.end()), 0};
+  SeccompOverhead result;
+  result.plainNs = *std::min_element(plain.begin(), plain.end());
+  result.filteredNs = *std::min_element(filtered.begin(), filtered.end());
+  result.allowAllNs = *std::min_element(floor.begin(), floor.end());
   result.percent = 100.0 * (result.filteredNs - result.plainNs) / result.plainNs;
+  result.floorPercent = 100.0 * (result.allowAllNs - result.plainNs) / result.plainNs;
   return result;
 }
 
@@ -372,6 +389,8 @@ int main(int argc, char** argv) {
         {"syscall_ns", seccomp.plainNs},
         {"syscall_filtered_ns", seccomp.filteredNs},
         {"seccomp_overhead_pct", seccomp.percent},
+        {"syscall_allow_all_ns", seccomp.allowAllNs},
+        {"floor_seccomp_pct", seccomp.floorPercent},
         {"spawns", spawnRuns},
         {"calls", callRuns},
     };
@@ -400,8 +419,13 @@ int main(int argc, char** argv) {
   row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
   row("floor_socketpair_us", socketpair, nullptr, 0);
   row("gate_decision_us", worker.gateDecision, "call_us", worker.call.median);
-  std::printf("%-22s %10.1f%%     (getpid: %.0f ns plain, %.0f ns under the worker's filter)\n",
-              "seccomp_overhead_pct", seccomp.percent, seccomp.plainNs, seccomp.filteredNs);
+  std::printf(
+      "%-22s %10.1f%%     (getpid: %.0f ns plain, %.0f ns under the worker's filter; "
+      "%+.0f ns against floor_seccomp_pct)\n",
+      "seccomp_overhead_pct", seccomp.percent, seccomp.plainNs, seccomp.filteredNs,
+      seccomp.filteredNs - seccomp.allowAllNs);
+  std::printf("%-22s %10.1f%%     (getpid: %.0f ns under a filter that only returns ALLOW)\n",
+              "floor_seccomp_pct", seccomp.floorPercent, seccomp.allowAllNs);
   std::printf("%-22s %10llu KiB (private %llu KiB)\n", "worker_rss_kib",
               static_cast<unsigned long long>(worker.rssKib),
               static_cast<unsigned long long>(worker.privateKib));
