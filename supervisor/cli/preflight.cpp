@@ -118,7 +118,10 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     auto admitted = admitManifest(package.value().manifest, *section, step.name, audit);
     if (!admitted.ok()) return admitted.error();
     static const std::vector<std::string> kNoPaths;
-    const HostGrant* readFile = section->grant(HostCapability::kReadFile);
+    // Configuration, not a call-time decision: every path the section names must exist.
+    auto readFileGrant = section->host.find(HostCapability::kReadFile);
+    const HostGrant* readFile =
+        readFileGrant == section->host.end() ? nullptr : &readFileGrant->second;
     for (const auto& [key, paths] :
          {std::pair{"filesystem.read_only", &section->readOnlyPaths},
           std::pair{"filesystem.read_write", &section->readWritePaths},

@@ -2,7 +2,10 @@
 
 #include <capnp/membrane.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "cordon.capnp.h"
 #include "policy/seccomp_compiler.h"
@@ -168,6 +171,7 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
   std::string name = syscallName(number);
   if (isForbiddenSyscall(name)) return {Kind::kStopWorker};
   if (policy_.learning) {
+    if (name == "openat") return {Kind::kOpenOnHost};  // learnOpen records it with its path
     if (learned_.insert(name).second) {
       audit_.record("gate.learn", {{"plugin", scope.plugin},
                                    {"step", scope.step},
@@ -207,6 +211,21 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
        "syscall " + call + " is outside the policy's allowlist; it failed with errno " +
            std::to_string(*policy_.violationErrno) + " (on_violation)");
   return {Kind::kFailWithErrno, *policy_.violationErrno};
+}
+
+Gate::SyscallDecision Gate::learnOpen(CallScope& scope, const std::string& path, uint64_t flags) {
+  using Kind = SyscallDecision::Kind;
+  const bool writes = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
+  if (!policy_.learning || path.empty() || path[0] != '/') return {Kind::kFailWithErrno, ENOENT};
+  if (learned_.insert((writes ? "open-write " : "open ") + path).second) {
+    audit_.record("gate.learn", {{"plugin", scope.plugin},
+                                 {"step", scope.step},
+                                 {"kind", "open"},
+                                 {"path", path},
+                                 {"write", writes}});
+  }
+  if (writes) return {Kind::kFailWithErrno, EROFS};
+  return {Kind::kOpenOnHost};
 }
 
 void Gate::closeScope(CallScope& scope) {

@@ -59,11 +59,17 @@ class Gate {
   // worker. Without a rule, on_violation decides the same way. The forbidden syscalls always
   // stop the worker (the caller records sandbox.violation).
   struct SyscallDecision {
-    enum class Kind { kAllow, kFailWithErrno, kStopWorker } kind;
+    // kOpenOnHost (learning only): the supervisor opens the file on the host, read-only, and
+    // hands the descriptor in as the syscall's result, after learnOpen has recorded it.
+    enum class Kind { kAllow, kFailWithErrno, kStopWorker, kOpenOnHost } kind;
     int error = 0;
   };
   SyscallDecision admitSyscall(CallScope& scope, bool loading, int number,
                                const uint64_t (&args)[6]);
+
+  // Learning: an openat of `path` (read from the worker's memory) with `flags`. Recorded as
+  // gate.learn (kind open); reads are brokered (kOpenOnHost), writes fail with EROFS.
+  SyscallDecision learnOpen(CallScope& scope, const std::string& path, uint64_t flags);
 
   // Ends the call: its Host capability is revoked, and denials past the per-call record cap are
   // summarised in one gate.deny_suppressed record.

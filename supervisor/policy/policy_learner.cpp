@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "policy/syscall_groups.h"
 
@@ -53,6 +54,9 @@ void PolicyLearner::observeRecord(const nlohmann::json& record) {
   LearnedPlugin& learned = plugins_[plugin];
   if (event == "gate.learn" && record.value("kind", "") == "syscall") {
     learned.syscalls.insert(record.value("name", ""));
+  } else if (event == "gate.learn" && record.value("kind", "") == "open") {
+    (record.value("write", false) ? learned.writeWanted : learned.openedPaths)
+        .insert(record.value("path", ""));
   } else if (event == "gate.learn" && record.value("kind", "") == "file") {
     learned.filePaths.insert(record.value("path", ""));
   } else if (event == "gate.learn" && record.value("kind", "") == "host") {
@@ -125,8 +129,40 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
       }
     }
     if (!syscalls.empty()) out += "    syscalls: " + list(syscalls) + "\n";
-    if (!learned.readOnlyPaths.empty()) {
-      out += "    filesystem: { read_only: " + list(learned.readOnlyPaths) + " }\n";
+    // Opened files become read-only grants; the kernel interfaces map to their own keys.
+    std::vector<std::string> readOnly = learned.readOnlyPaths;
+    bool proc = false, devices = false;
+    std::vector<std::string> notGrantable, notFound;
+    for (const std::string& path : learned.openedPaths) {
+      if (path == "/dev/null" || path == "/dev/zero" || path == "/dev/urandom") {
+        devices = true;
+      } else if (path == "/proc" || path.rfind("/proc/", 0) == 0) {
+        proc = true;
+      } else if (path == "/" || path.rfind("/sys/", 0) == 0 || path.rfind("/dev/", 0) == 0 ||
+                 path.rfind("/plugin/", 0) == 0 || path.rfind("/scratch/", 0) == 0 ||
+                 path.find("/../") != std::string::npos || path.find("/./") != std::string::npos) {
+        notGrantable.push_back(path);
+      } else if (!std::filesystem::exists(path)) {
+        notFound.push_back(path);
+      } else if (std::find(readOnly.begin(), readOnly.end(), path) == readOnly.end()) {
+        readOnly.push_back(path);
+      }
+    }
+    std::string filesystem;
+    if (!readOnly.empty()) filesystem += "read_only: " + list(readOnly);
+    if (proc) filesystem += std::string(filesystem.empty() ? "" : ", ") + "proc: true";
+    if (devices) filesystem += std::string(filesystem.empty() ? "" : ", ") + "devices: true";
+    if (!filesystem.empty()) out += "    filesystem: { " + filesystem + " }\n";
+    for (const std::string& path : notGrantable) {
+      out += "    # opened " + path + ", which no policy can grant\n";
+    }
+    for (const std::string& path : notFound) {
+      out += "    # tried to open " + path + ", which does not exist (nothing to grant)\n";
+    }
+    for (const std::string& path : learned.writeWanted) {
+      out += "    # tried to write " + path +
+             " (refused with EROFS while learning; grant a "
+             "read_write path or scratch_mb by hand if it must)\n";
     }
     // memory_mb is RLIMIT_AS: the worker's own mappings (~30 MiB) come on top of what it touched.
     const uint64_t rssMib = (learned.maxRssKib + 1023) / 1024;

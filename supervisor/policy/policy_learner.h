@@ -29,8 +29,10 @@ struct HostUse {
 
 struct LearnedPlugin {
   std::set<PluginMethod> calls;
-  std::set<std::string> syscalls;   // recorded beyond the runtime set
-  std::set<std::string> filePaths;  // read through read_file
+  std::set<std::string> syscalls;     // recorded beyond the runtime set
+  std::set<std::string> filePaths;    // read through read_file
+  std::set<std::string> openedPaths;  // opened for reading (openat) inside the sandbox
+  std::set<std::string> writeWanted;  // opened for writing: not brokered, not granted
   std::map<HostCapability, HostUse> host;
   std::vector<std::string> manifestSyscalls;  // groups and names the manifest asks for
   std::vector<std::string> readOnlyPaths;     // the manifest's filesystem requests

@@ -1,12 +1,18 @@
 #include "worker/worker_handle.h"
 
+#include <fcntl.h>
+#include <linux/limits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <variant>
 
@@ -121,6 +127,10 @@ void WorkerHandle::answerSyscall() {
   uint64_t args[6];
   std::copy(std::begin(request.data.args), std::end(request.data.args), std::begin(args));
   auto decision = gate_.admitSyscall(scope, loading_, number, args);
+  if (decision.kind == Gate::SyscallDecision::Kind::kOpenOnHost) {
+    openOnHost(request, scope);
+    return;
+  }
   if (decision.kind != Gate::SyscallDecision::Kind::kStopWorker) {
     struct seccomp_notif_resp response {};
     response.id = request.id;
@@ -137,6 +147,60 @@ void WorkerHandle::answerSyscall() {
   std::copy(std::begin(request.data.args), std::end(request.data.args), violation.args.begin());
   if (!violation_) violation_ = violation;
   process_->kill();
+}
+
+namespace {
+
+// A NUL-terminated string from the worker's memory (at most PATH_MAX bytes), read page by page
+// so a string near the end of a mapping still reads. The supervisor owns the worker's user
+// namespace, so it may read its memory although the worker is not dumpable.
+std::string readWorkerString(pid_t pid, uint64_t address) {
+  std::string text;
+  while (text.size() < PATH_MAX) {
+    char chunk[4096];
+    const size_t toPageEnd = 4096 - (address % 4096);
+    iovec local{chunk, toPageEnd};
+    iovec remote{reinterpret_cast<void*>(address), toPageEnd};  // NOLINT(performance-no-int-to-ptr)
+    ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (got <= 0) return "";
+    size_t length = strnlen(chunk, static_cast<size_t>(got));
+    text.append(chunk, length);
+    if (length < static_cast<size_t>(got)) return text;
+    address += static_cast<uint64_t>(got);
+  }
+  return "";  // longer than PATH_MAX: not a path
+}
+
+}  // namespace
+
+void WorkerHandle::openOnHost(const seccomp_notif& request, CallScope& scope) {
+  struct seccomp_notif_resp response {};
+  response.id = request.id;
+  const int dirfd = static_cast<int>(request.data.args[0]);
+  std::string path = readWorkerString(pid(), request.data.args[1]);
+  // The worker's working directory is the root of its own tree; other directory descriptors
+  // cannot be resolved from here.
+  if (!path.empty() && path[0] != '/') path = dirfd == AT_FDCWD ? "/" + path : "";
+  // The worker could have changed the string since; the answer is only for a call still waiting.
+  uint64_t id = request.id;
+  if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) return;
+  auto decision = gate_.learnOpen(scope, path, request.data.args[2]);
+  if (decision.kind == Gate::SyscallDecision::Kind::kOpenOnHost) {
+    const auto flags = static_cast<int>(request.data.args[2]);
+    kj::AutoCloseFd file(
+        open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & O_DIRECTORY)));
+    if (file.get() >= 0) {
+      struct seccomp_notif_addfd addfd {};
+      addfd.id = request.id;
+      addfd.flags = SECCOMP_ADDFD_FLAG_SEND;  // installs it and completes the openat with it
+      addfd.srcfd = static_cast<uint32_t>(file.get());
+      addfd.newfd_flags = static_cast<uint32_t>(flags & O_CLOEXEC);
+      if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0) return;
+    }
+    decision = {Gate::SyscallDecision::Kind::kFailWithErrno, errno};
+  }
+  response.error = -decision.error;
+  ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
 }
 
 WorkerHandle::~WorkerHandle() = default;

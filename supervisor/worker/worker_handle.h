@@ -5,6 +5,7 @@
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
+#include <linux/seccomp.h>
 
 #include <memory>
 #include <optional>
@@ -72,6 +73,8 @@ class WorkerHandle {
   // Answers the worker's seccomp notifications for as long as it lives (see gate/).
   kj::Promise<void> watchSyscalls();
   void answerSyscall();
+  // Learning only: opens the file a notified openat names on the host and hands it in.
+  void openOnHost(const seccomp_notif& request, CallScope& scope);
   kj::Promise<Error> collectDeath(const std::string& step, bool killedForTimeout,
                                   kj::Maybe<kj::Exception> cause);
   Error resultError(const CallScope& scope, ipc::CallResult::Reader result);

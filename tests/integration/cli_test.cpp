@@ -226,6 +226,28 @@ TEST_CASE("policy learn: the learned policy lets the same run pass, and grants w
   CHECK(enforced.exitCode == 0);
   CHECK(contains(enforced.output, "result: socket opened"));
 
+  // A file the plugin opens is brokered while learning and becomes a read-only grant; a write
+  // is refused and left as a comment.
+  std::filesystem::create_directories(dir.path("data"));
+  dir.write("data/notes.txt", "learned content");
+  std::string reader =
+      dir.write("reader.yaml",
+                "name: read\nsteps:\n  - name: read\n    plugin: file-reader\n"
+                "    config: { path: \"" +
+                    dir.path("data/notes.txt") + "\" }\noutputs:\n  result: read.result\n");
+  REQUIRE(runCordon("policy learn --out " + dir.path("reader-policy.yaml") + " --audit-log " +
+                    dir.path("learn.jsonl") + " -- " + reader)
+              .exitCode == 0);
+  std::ifstream readerFile(dir.path("reader-policy.yaml"));
+  std::string readerPolicy((std::istreambuf_iterator<char>(readerFile)),
+                           std::istreambuf_iterator<char>());
+  CHECK(contains(readerPolicy, "filesystem: { read_only: [" + dir.path("data/notes.txt") + "] }"));
+  Command readerRun = runCordon("run " + reader + " --policy " + dir.path("reader-policy.yaml") +
+                                " --audit-log " + dir.path("run.jsonl"));
+  INFO(readerRun.output);
+  CHECK(readerRun.exitCode == 0);
+  CHECK(contains(readerRun.output, "result: learned content"));
+
   // A run that fails teaches nothing: exit 1, no policy.
   std::string crash = dir.write("crash.yaml", test::oneStepWorkflow("segfault"));
   Command failed = runCordon("policy learn --out " + dir.path("none.yaml") + " --audit-log " +

@@ -464,3 +464,31 @@ TEST_CASE("read_file needs path prefixes; only read_file takes them") {
   CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/proc/1] } }\n")
             .find("may not reach into /proc") != std::string::npos);
 }
+
+TEST_CASE("opened files become read-only grants; kernel interfaces map to their own keys") {
+  test::TempDir dir;
+  const std::string data = dir.write("data.txt", "x");
+  PolicyLearner learner;
+  for (const std::string& path :
+       {data, std::string("/dev/urandom"), std::string("/proc/self/status"),
+        std::string("/sys/kernel/notes"), dir.path("missing.txt")}) {
+    learner.observeRecord(
+        {{"event", "gate.learn"}, {"plugin", "p"}, {"kind", "open"}, {"path", path}});
+  }
+  learner.observeRecord({{"event", "gate.learn"},
+                         {"plugin", "p"},
+                         {"kind", "open"},
+                         {"path", dir.path("out.txt")},
+                         {"write", true}});
+  std::string yaml = learner.policyYaml("flow.yaml", "0123");
+  INFO(yaml);
+  const Policy policy = parsePolicy(YamlDocument::parse(yaml, "learned.yaml"));
+  const PluginPolicy& p = *policy.forPlugin("p");
+  CHECK(p.readOnlyPaths == std::vector<std::string>{data});
+  CHECK(p.devices);
+  CHECK(p.mountProc);
+  CHECK(p.readWritePaths.empty());
+  CHECK(yaml.find("# opened /sys/kernel/notes, which no policy can grant") != std::string::npos);
+  CHECK(yaml.find("missing.txt, which does not exist") != std::string::npos);
+  CHECK(yaml.find("# tried to write " + dir.path("out.txt")) != std::string::npos);
+}
