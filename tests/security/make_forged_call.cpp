@@ -1,7 +1,8 @@
-// A build-time host tool, not a plugin. Writes forged_call.h: the bytes of a well-formed Cap'n Proto RPC Call that targets an
-// export ID the supervisor never handed out (a Host.readInput on a capability the plugin
-// invented). forge_capability.c writes them on the RPC socket behind the SDK's back. Built at
-// build time so the hostile plugin stays plain C with no Cap'n Proto of its own.
+// A build-time host tool, not a plugin. Writes forged_call.h: the bytes of a well-formed Cap'n
+// Proto RPC Call that targets an export ID the supervisor never handed out (a Host.readInput on a
+// capability the plugin invented). forge_capability.c writes them on the RPC socket behind the
+// SDK's back. Built at build time so the hostile plugin stays plain C with no Cap'n Proto of its
+// own.
 #include <capnp/message.h>
 #include <capnp/rpc.capnp.h>
 #include <capnp/serialize.h>
