@@ -238,6 +238,9 @@ OciImport parseOciProfile(const std::string& text, const std::string& path) {
     root = json::parse(text);
   } catch (const json::parse_error& e) {
     throw InputError(path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {
+    // A number that does not fit (found by tests/fuzz/fuzz_oci.cpp), and the like.
+    throw InputError(path + ": not usable JSON: " + e.what());
   }
   if (!root.is_object()) reader.fail("(top level)", "must be an object");
   OciImport import;
@@ -305,7 +308,8 @@ std::string ociImportAsPolicy(const OciImport& import, const std::string& profil
   out += import.violationErrno
              ? "    on_violation: { errno: " + errnoText(*import.violationErrno) + " }\n"
              : "    on_violation: kill\n";
-  out += "    syscalls:\n";
+  // An empty list must still be a list (found by tests/fuzz/fuzz_oci.cpp).
+  out += import.syscalls.empty() && import.rules.empty() ? "    syscalls: []\n" : "    syscalls:\n";
   for (const std::string& name : import.syscalls) out += "      - " + name + "\n";
   for (const SyscallRule& rule : import.rules) {
     out += "      - { name: " + rule.name;

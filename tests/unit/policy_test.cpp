@@ -492,3 +492,17 @@ TEST_CASE("opened files become read-only grants; kernel interfaces map to their 
   CHECK(yaml.find("missing.txt, which does not exist") != std::string::npos);
   CHECK(yaml.find("# tried to write " + dir.path("out.txt")) != std::string::npos);
 }
+
+TEST_CASE("an OCI profile that grants nothing still prints a policy that parses") {
+  // Found by tests/fuzz/fuzz_oci.cpp: an empty `syscalls:` printed as null.
+  OciImport empty = parseOciProfile(R"({ "defaultAction": "SCMP_ACT_ERRNO" })", "empty.json");
+  Policy policy = parsePolicy(YamlDocument::parse(ociImportAsPolicy(empty, "none"), "p.yaml"));
+  CHECK(policy.profiles.at("none").syscalls.empty());
+  CHECK(policy.profiles.at("none").violationErrno == std::optional<int>(EPERM));
+}
+
+TEST_CASE("an OCI profile with a number JSON cannot hold is bad input, not a crash") {
+  // Found by tests/fuzz/fuzz_oci.cpp: nlohmann's out_of_range escaped the parser.
+  CHECK_THROWS_AS(parseOciProfile("{ \"defaultErrnoRet\": 99999999e999998 }", "big.json"),
+                  InputError);
+}

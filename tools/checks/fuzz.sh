@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
-TARGETS=(workflow policy manifest signature host_calls)
+TARGETS=(workflow policy manifest signature oci host_calls)
 
 if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$BUILD_FUZZ" -Dfuzzing=true \
