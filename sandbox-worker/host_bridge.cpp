@@ -28,6 +28,26 @@ cordon_status callHost(cordon_host* host, Fn&& fn) {
   return status;
 }
 
+// One chunk of a Host read (readInput, readFile: the same offset/maxBytes -> data contract),
+// from the request `makeRequest` names; never more than `capacity`, whatever the peer sends.
+template <typename MakeRequest>
+cordon_status readChunk(cordon_host* host, MakeRequest&& makeRequest, uint64_t offset, void* buffer,
+                        size_t capacity, size_t* read) {
+  if ((buffer == nullptr && capacity != 0) || read == nullptr) return CORDON_ERR_BAD_INPUT;
+  *read = 0;
+  return callHost(host, [&]() {
+    auto request = makeRequest();
+    request.setOffset(offset);
+    request.setMaxBytes(
+        static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
+    auto response = request.send().wait(host->waitScope);
+    auto data = response.getData();
+    size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length
+    std::memcpy(buffer, data.begin(), n);
+    *read = n;
+  });
+}
+
 }  // namespace
 
 void fillCallResult(ipc::CallResult::Builder result, cordon_status status,
@@ -59,6 +79,7 @@ void fillCallResult(ipc::CallResult::Builder result, cordon_status status,
 }  // namespace cordon::worker
 
 using cordon::worker::callHost;
+using cordon::worker::readChunk;
 
 extern "C" {
 
@@ -102,42 +123,28 @@ cordon_status cordon_input_size(cordon_host* host, const char* name, uint64_t* s
 
 cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t offset, void* buffer,
                                 size_t capacity, size_t* read) {
-  if (name == nullptr || (buffer == nullptr && capacity != 0) || read == nullptr) {
-    return CORDON_ERR_BAD_INPUT;
-  }
-  *read = 0;
-  return callHost(host, [&]() {
-    auto request = host->host.readInputRequest();
-    request.setName(name);
-    request.setOffset(offset);
-    request.setMaxBytes(
-        static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
-    auto response = request.send().wait(host->waitScope);
-    auto data = response.getData();
-    size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length
-    std::memcpy(buffer, data.begin(), n);
-    *read = n;
-  });
+  if (name == nullptr) return CORDON_ERR_BAD_INPUT;
+  return readChunk(
+      host,
+      [&] {
+        auto request = host->host.readInputRequest();
+        request.setName(name);
+        return request;
+      },
+      offset, buffer, capacity, read);
 }
 
 cordon_status cordon_read_file(cordon_host* host, const char* path, uint64_t offset, void* buffer,
                                size_t capacity, size_t* read) {
-  if (path == nullptr || (buffer == nullptr && capacity != 0) || read == nullptr) {
-    return CORDON_ERR_BAD_INPUT;
-  }
-  *read = 0;
-  return callHost(host, [&]() {
-    auto request = host->host.readFileRequest();
-    request.setPath(path);
-    request.setOffset(offset);
-    request.setMaxBytes(
-        static_cast<uint32_t>(std::min<size_t>(capacity, cordon::protocol::kMaxReadChunkBytes)));
-    auto response = request.send().wait(host->waitScope);
-    auto data = response.getData();
-    size_t n = std::min<size_t>(data.size(), capacity);  // never trust the peer's length
-    std::memcpy(buffer, data.begin(), n);
-    *read = n;
-  });
+  if (path == nullptr) return CORDON_ERR_BAD_INPUT;
+  return readChunk(
+      host,
+      [&] {
+        auto request = host->host.readFileRequest();
+        request.setPath(path);
+        return request;
+      },
+      offset, buffer, capacity, read);
 }
 
 cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data,
