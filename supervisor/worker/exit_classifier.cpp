@@ -96,13 +96,13 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
   }
   if (!exit.signaled && exit.code == protocol::kExitSetupFailed) {
     return verdict(ErrorCategory::kInternal,
-                   "the sandbox could not be set up:" + reportLine(exit.stderrTail, "setup-failed"),
+                   "the sandbox could not be set up" + reportLine(exit.stderrTail, "setup-failed"),
                    "sandbox.setup_failed", fields);
   }
   if (!exit.signaled && exit.code == protocol::kExitPluginRejected) {
     return verdict(
         ErrorCategory::kBadInput,
-        "the plugin could not be loaded:" + reportLine(exit.stderrTail, "plugin-rejected"),
+        "the plugin could not be loaded" + reportLine(exit.stderrTail, "plugin-rejected"),
         "plugin.rejected", fields);
   }
   if (exit.signaled) {

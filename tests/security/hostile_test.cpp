@@ -18,6 +18,7 @@ struct Expected {
   const char* auditEvent;   // the record that explains the stop
   const char* auditDetail;  // a field of that record ("syscall" or "signal"), or nullptr
   const char* detailValue;
+  const char* messagePart = nullptr;  // text the error's message must contain, if any
 };
 
 void attackThenRecover(const Expected& expected) {
@@ -32,6 +33,9 @@ void attackThenRecover(const Expected& expected) {
   INFO("error: " << error.describe());
   CHECK(error.category == expected.category);
   CHECK(error.step == "attack");
+  if (expected.messagePart != nullptr) {
+    CHECK(error.message.find(expected.messagePart) != std::string::npos);
+  }
   // The attack cost only its own branch: the independent sibling step ran and is right.
   REQUIRE(attack.report.outputs.count("sibling") == 1);
   CHECK(*attack.report.outputs.at("sibling") == "SOME TEXT FOR THE PLUGIN");
@@ -85,6 +89,18 @@ TEST_CASE("hostile: an endless loop is stopped by the call timeout") {
 
 TEST_CASE("hostile: a segfault is a crash") {
   attackThenRecover({"segfault", ErrorCategory::kCrash, "plugin.crash", "signal", "SIGSEGV"});
+}
+
+TEST_CASE("a plugin whose descriptor speaks another ABI is rejected by the worker") {
+  attackThenRecover(
+      {"wrong-abi", ErrorCategory::kBadInput, "plugin.rejected", nullptr, nullptr,
+       "the plugin could not be loaded: the plugin speaks ABI 2, this worker speaks 1"});
+}
+
+TEST_CASE("a shared object without a plugin descriptor is rejected by the worker") {
+  attackThenRecover(
+      {"no-descriptor", ErrorCategory::kBadInput, "plugin.rejected", nullptr, nullptr,
+       "the plugin could not be loaded: the plugin does not export cordon_plugin_v1"});
 }
 
 TEST_CASE("hostile: a host capability the policy does not grant is a policy denial") {
