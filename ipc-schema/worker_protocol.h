@@ -14,6 +14,18 @@ inline constexpr int kControlFd = 5;  // Unix socket: the seccomp listener goes 
                                       // here (SCM_RIGHTS, with one byte); closed right after
 inline constexpr int kPluginFd = 6;   // sealed memfd: the plugin's verified bytes, which the
                                       // worker copies into its root and loads; closed after
+inline constexpr int kCoverageFd = 7;  // coverage builds only (meson -Dcoverage=true): a file
+                                       // of kCoverageDumpBytes the worker maps (and closes) first
+                                       // thing, then fills with its gcov counters as it exits
+
+// A coverage dump (sandbox-worker/coverage_flush.h): the file is this long (sparse) when the
+// worker gets it, since RLIMIT_FSIZE (file_size_mb: 0) refuses write() but not stores through a
+// shared mapping. It holds kCoverageMagic, records (u32 name length, name, u32 .gcda length,
+// .gcda bytes), a u32 0, then a u32 status; unwritten bytes stay zero.
+inline constexpr uint32_t kCoverageDumpBytes = 1u << 20;
+inline constexpr char kCoverageMagic[] = "cordon-gcov 1\n";
+inline constexpr uint32_t kCoverageComplete = 1;  // every unit is in the dump
+inline constexpr uint32_t kCoverageCutShort = 2;  // the dump was full: later units are missing
 
 // Exit codes. Anything else (or a signal) is a crash.
 inline constexpr int kExitClean = 0;

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "coverage_flush.h"
+
 namespace cordon::worker {
 
 LoadedPlugin LoadedPlugin::load(const std::string& path) {
@@ -20,6 +22,7 @@ LoadedPlugin LoadedPlugin::load(const std::string& path) {
   if (api->execute == nullptr || api->name == nullptr || api->version == nullptr) {
     throw std::runtime_error("the plugin's descriptor lacks name, version or execute");
   }
+  addPluginCoverage(handle);  // coverage builds only
   return LoadedPlugin(api);
 }
 

@@ -11,6 +11,7 @@
 #include <exception>
 
 #include "contain.h"
+#include "coverage_flush.h"
 #include "host_bridge.h"
 #include "loaded_plugin.h"
 #include "plugin_server.h"
@@ -29,6 +30,7 @@ constexpr char kUsage[] =
 [[noreturn]] void die(int code, const char* stage, const char* what) {
   std::fprintf(stderr, "%s%s: %s\n", cordon::protocol::kReportPrefix, stage, what);
   std::fflush(stderr);
+  cordon::worker::flushCoverage();
   std::_Exit(code);
 }
 
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
 
+  worker::prepareCoverage();  // coverage builds only
   worker::SandboxSpec spec;
   std::string pluginPath;
   try {
@@ -89,5 +92,6 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  worker::flushCoverage();
   return protocol::kExitClean;
 }

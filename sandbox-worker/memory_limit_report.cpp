@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "coverage_flush.h"
 #include "worker_protocol.h"
 
 // glibc's own allocator entry points: the names are glibc's, not ours to choose.
@@ -47,6 +48,7 @@ class ReportLine {
     buffer_[used_++] = '\n';
     ssize_t ignored = write(protocol::kReportFd, buffer_, used_);
     (void)ignored;
+    flushCoverage();  // coverage builds only; allocates nothing
     syscall(SYS_exit_group, code);
     __builtin_unreachable();
   }

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "worker/coverage_sink.h"
 #include "worker_protocol.h"
 
 namespace cordon {
@@ -29,7 +30,7 @@ Error spawnError(const std::string& what) {
 
 // Closes descriptors on every early return of spawn().
 struct FdGuard {
-  int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  int fds[9] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
   ~FdGuard() {
     for (int fd : fds) {
       if (fd >= 0) close(fd);
@@ -57,6 +58,7 @@ struct SpawnPlan {
   int spec;
   int control;
   int plugin;
+  int coverage;  // -1 but in coverage builds (worker/coverage_sink.h)
   char uidMap[32];
   char gidMap[32];
 };
@@ -71,14 +73,16 @@ bool writeProcFile(const char* path, const char* text) {
 }
 
 [[noreturn]] void execWorker(const SpawnPlan& plan) {
-  // The child: map uid and gid (setgroups must be denied first), wire fds 2 to 6, exec.
+  // The child: map uid and gid (setgroups must be denied first), wire fds 2 to 6 (and 7 in
+  // coverage builds), exec.
   bool mapped = writeProcFile("/proc/self/setgroups", "deny") &&
                 writeProcFile("/proc/self/uid_map", plan.uidMap) &&
                 writeProcFile("/proc/self/gid_map", plan.gidMap);
   if (mapped && dup2(plan.errWrite, protocol::kReportFd) >= 0 &&
       dup2(plan.rpcChild, protocol::kRpcFd) >= 0 && dup2(plan.spec, protocol::kSpecFd) >= 0 &&
       dup2(plan.control, protocol::kControlFd) >= 0 &&
-      dup2(plan.plugin, protocol::kPluginFd) >= 0) {
+      dup2(plan.plugin, protocol::kPluginFd) >= 0 &&
+      (plan.coverage < 0 || dup2(plan.coverage, protocol::kCoverageFd) >= 0)) {
     char* argv[] = {const_cast<char*>(plan.binary), nullptr};
     char* envp[] = {nullptr};  // the worker starts with an empty environment
     execve(plan.binary, argv, envp);
@@ -108,7 +112,8 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
     kSpec,
     kControlParent,
     kControlChild,
-    kPlugin
+    kPlugin,
+    kCoverage
   };
   FdGuard fd;
   int pair[2];
@@ -136,10 +141,12 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
   // offset's owner, and the caller keeps its own descriptor for the next worker.
   fd.fds[kPlugin] = fcntl(pluginFd, F_DUPFD_CLOEXEC, 10);
   if (fd.fds[kPlugin] < 0) return spawnError("dup plugin memfd");
+  fd.fds[kCoverage] = openWorkerCoverageSink();
 
   // Every source descriptor moves above the protocol's numbers first, so the child's dup2 calls
   // can never overwrite one another.
-  for (int index : {kErrWrite, kRpcChild, kSpec, kControlChild, kPlugin}) {
+  for (int index : {kErrWrite, kRpcChild, kSpec, kControlChild, kPlugin, kCoverage}) {
+    if (fd.fds[index] < 0) continue;  // no coverage sink
     int moved = fcntl(fd.fds[index], F_DUPFD_CLOEXEC, 10);
     if (moved < 0) return spawnError("fcntl F_DUPFD_CLOEXEC");
     close(fd.fds[index]);
@@ -151,6 +158,7 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
                  fd.fds[kSpec],
                  fd.fds[kControlChild],
                  fd.fds[kPlugin],
+                 fd.fds[kCoverage],
                  {},
                  {}};
   std::snprintf(plan.uidMap, sizeof plan.uidMap, "0 %u 1", static_cast<unsigned>(geteuid()));
