@@ -21,7 +21,8 @@ inline constexpr int kCoverageFd = 7;  // coverage builds only (meson -Dcoverage
 // A coverage dump (sandbox-worker/coverage_flush.h): the file is this long (sparse) when the
 // worker gets it, since RLIMIT_FSIZE (file_size_mb: 0) refuses write() but not stores through a
 // shared mapping. It holds kCoverageMagic, records (u32 name length, name, u32 .gcda length,
-// .gcda bytes), a u32 0, then a u32 status; unwritten bytes stay zero.
+// .gcda bytes), a u32 0, then a u32 status; unwritten bytes stay zero. The magic is stored
+// last, so a dump whose writer was killed midway still starts with zeros.
 inline constexpr uint32_t kCoverageDumpBytes = 1u << 20;
 inline constexpr char kCoverageMagic[] = "cordon-gcov 1\n";
 inline constexpr uint32_t kCoverageComplete = 1;  // every unit is in the dump

@@ -94,7 +94,10 @@ void flushCoverage() noexcept {
   if (mapping == nullptr) return;  // no sink was passed, or already flushed
   Dump dump{mapping};
   mapping = nullptr;
-  dump.append(protocol::kCoverageMagic, sizeof protocol::kCoverageMagic - 1);
+  // The magic is stored last: a worker killed while it writes leaves a dump that still starts
+  // with zeros, which the merge counts as never written rather than as malformed.
+  constexpr size_t kMagicBytes = sizeof protocol::kCoverageMagic - 1;
+  dump.size = kMagicBytes;
   for (UnitRange range : {UnitRange{__start_gcov_info, __stop_gcov_info}, pluginUnits}) {
     for (const gcov_info* const* info = range.begin; info != range.end && !dump.full; ++info) {
       size_t recordStart = dump.size;
@@ -112,6 +115,7 @@ void flushCoverage() noexcept {
   const uint32_t trailer[2] = {
       0, dump.full ? protocol::kCoverageCutShort : protocol::kCoverageComplete};
   std::memcpy(dump.base + dump.size, trailer, sizeof trailer);
+  std::memcpy(dump.base, protocol::kCoverageMagic, kMagicBytes);
   munmap(dump.base, protocol::kCoverageDumpBytes);
 }
 

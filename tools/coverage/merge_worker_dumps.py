@@ -8,8 +8,9 @@ $CORDON_WORKER_COVERAGE_DIR (sandbox-worker/coverage_flush.h, ipc-schema/worker_
     b"cordon-gcov 1\n", records (u32 name length, name, u32 .gcda length, .gcda bytes),
     u32 0, u32 status (1 complete, 2 cut short: the dump was full), then zeros
 
-(u32 in host byte order; the name is the absolute path of the .gcda file). A file that is all
-zeros is a worker that never got that far (killed, crashed, refused). This tool checks every
+(u32 in host byte order; the name is the absolute path of the .gcda file). The worker stores
+the magic last, so a file that starts with zeros is a worker that never finished its dump
+(killed, crashed, refused, or killed while it wrote). This tool checks every
 dump, lays each one out as a directory tree, folds them together with GCC's own
 `gcov-tool merge` (which adds the counters) and installs the result in the build tree, where
 gcovr reads it. The counters come from a process that ran plugin code, so a dump is data, not
@@ -129,7 +130,7 @@ def main():
             with open(dump_path, "rb") as dump:
                 data = dump.read()
             if not any(data[:len(MAGIC)]):
-                empty += 1  # killed, crashed or refused before it could write: nothing ran out
+                empty += 1  # killed, crashed or refused before it finished: nothing to merge
                 continue
             try:
                 records, incomplete = parse_dump(data, build_dir)
@@ -166,7 +167,7 @@ def main():
                 shutil.copyfile(os.path.join(total, unit), os.path.join(build_dir, unit))
 
     print(f"merge-worker-dumps: {merged} worker dumps merged ({cut_short} cut short), {empty} "
-          f"empty (the worker was killed before it could write), {left_out} left out")
+          f"empty (the worker was killed before it finished its dump), {left_out} left out")
     return 1 if left_out or cut_short else 0
 
 

@@ -90,9 +90,12 @@ class Main(unittest.TestCase):
         with tempfile.TemporaryDirectory() as build, tempfile.TemporaryDirectory() as dumps:
             with open(os.path.join(dumps, "worker-killed"), "wb") as f:
                 f.write(b"\0" * 4096)  # the supervisor's sparse file, never written
+            with open(os.path.join(dumps, "worker-killed-while-writing"), "wb") as f:
+                half = dump(record(os.path.join(build, "x.gcda"), b"partial"))
+                f.write(b"\0" * len(merge.MAGIC) + half[len(merge.MAGIC):-70])  # magic comes last
             result = self.run_tool(build, dumps)
             self.assertEqual(result.returncode, 0, result.stderr)
-            self.assertIn("0 worker dumps merged (0 cut short), 1 empty", result.stdout)
+            self.assertIn("0 worker dumps merged (0 cut short), 2 empty", result.stdout)
 
             with open(os.path.join(dumps, "worker-hostile"), "wb") as f:
                 f.write(dump(record("/etc/passwd", b"root")))
