@@ -18,12 +18,32 @@ cordon_status statusOf(const kj::Exception& e) {
   return CORDON_ERR_HOST;
 }
 
+std::string statusName(cordon_status status) {
+  switch (status) {
+    case CORDON_ERR_PLUGIN:
+      return "CORDON_ERR_PLUGIN";
+    case CORDON_ERR_DENIED:
+      return "CORDON_ERR_DENIED";
+    case CORDON_ERR_LIMIT:
+      return "CORDON_ERR_LIMIT";
+    case CORDON_ERR_BAD_INPUT:
+      return "CORDON_ERR_BAD_INPUT";
+    case CORDON_ERR_NOT_FOUND:
+      return "CORDON_ERR_NOT_FOUND";
+    case CORDON_ERR_HOST:
+      return "CORDON_ERR_HOST";
+    default:
+      return "status " + std::to_string(static_cast<int>(status));
+  }
+}
+
 template <typename Fn>
 cordon_status callHost(cordon_host* host, Fn&& fn) {
   if (host == nullptr) return CORDON_ERR_BAD_INPUT;
   cordon_status status = CORDON_OK;
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() { fn(); })) {
     status = statusOf(*e);
+    host->lastHostFailure = e->getDescription().cStr();
   }
   return status;
 }
@@ -70,9 +90,14 @@ void fillCallResult(ipc::CallResult::Builder result, cordon_status status,
       result.setStatus(ipc::Status::PLUGIN_ERROR);
       break;
   }
-  if (status != CORDON_OK) {
-    result.setMessage(host.error.empty() ? "plugin returned status " + std::to_string(status)
-                                         : host.error);
+  if (status == CORDON_OK) return;
+  if (!host.error.empty()) {
+    result.setMessage(host.error);
+  } else if (!host.lastHostFailure.empty()) {
+    // A plugin that passes a host call's status straight back keeps its cause.
+    result.setMessage(statusName(status) + " after a failed host call: " + host.lastHostFailure);
+  } else {
+    result.setMessage("plugin returned " + statusName(status));
   }
 }
 

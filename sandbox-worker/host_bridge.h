@@ -19,7 +19,8 @@ struct cordon_host {
   std::vector<std::pair<std::string, std::string>> config;
   std::vector<std::pair<std::string, uint64_t>> inputs;  // name, size
   std::map<std::string, std::string> outputs;
-  std::string error;
+  std::string error;            // what the plugin said with cordon_set_error
+  std::string lastHostFailure;  // why its last failed host call failed, as the supervisor put it
 };
 
 namespace cordon::worker {

@@ -50,7 +50,7 @@ kj::Promise<void> PluginServer::init(InitContext context) {
   auto paf = kj::newPromiseAndFulfiller<void>();
   jobs_.push([this, context, done = kj::mv(paf.fulfiller)](kj::WaitScope& ws) mutable {
     auto params = context.getParams();
-    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}};
+    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}, {}};
     cordon_status status = plugin_.api().init == nullptr ? CORDON_OK : plugin_.api().init(&host);
     fillCallResult(context.getResults().initResult(), status, host);
     done->fulfill();
@@ -63,7 +63,7 @@ kj::Promise<void> PluginServer::execute(ExecuteContext context) {
   auto paf = kj::newPromiseAndFulfiller<void>();
   jobs_.push([this, context, done = kj::mv(paf.fulfiller)](kj::WaitScope& ws) mutable {
     auto params = context.getParams();
-    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}};
+    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}, {}};
     for (auto input : params.getInputs())
       host.inputs.emplace_back(input.getName(), input.getSize());
     cordon_status status = plugin_.api().execute(&host);
