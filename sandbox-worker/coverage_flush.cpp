@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -78,8 +79,13 @@ UnitRange pluginUnits;
 }  // namespace
 
 void prepareCoverage() noexcept {
-  void* mapped = mmap(nullptr, protocol::kCoverageDumpBytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-                      protocol::kCoverageFd, 0);
+  // Only the file the supervisor made: a regular file of exactly the dump's size.
+  struct stat status {};
+  bool isSink = fstat(protocol::kCoverageFd, &status) == 0 && S_ISREG(status.st_mode) &&
+                status.st_size == static_cast<off_t>(protocol::kCoverageDumpBytes);
+  void* mapped = isSink ? mmap(nullptr, protocol::kCoverageDumpBytes, PROT_READ | PROT_WRITE,
+                               MAP_SHARED, protocol::kCoverageFd, 0)
+                        : MAP_FAILED;
   close(protocol::kCoverageFd);
   if (mapped != MAP_FAILED) mapping = static_cast<char*>(mapped);
 }

@@ -75,6 +75,8 @@ bool writeProcFile(const char* path, const char* text) {
 [[noreturn]] void execWorker(const SpawnPlan& plan) {
   // The child: map uid and gid (setgroups must be denied first), wire fds 2 to 6 (and 7 in
   // coverage builds), exec.
+  // Without a coverage sink nothing stray may sit on fd 7, where coverage builds look for one.
+  if (plan.coverage < 0) close(protocol::kCoverageFd);
   bool mapped = writeProcFile("/proc/self/setgroups", "deny") &&
                 writeProcFile("/proc/self/uid_map", plan.uidMap) &&
                 writeProcFile("/proc/self/gid_map", plan.gidMap);
