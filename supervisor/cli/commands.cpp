@@ -15,11 +15,12 @@
 #include "scheduler/scheduler.h"
 
 namespace cordon {
-namespace {
 
 void printError(const Error& error) {
   std::fprintf(stderr, "cordon: error: %s\n", error.describe().c_str());
 }
+
+namespace {
 
 bool isPrintable(const std::string& text) {
   if (text.size() > 4096) return false;

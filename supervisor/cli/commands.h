@@ -15,6 +15,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitWorkflowFailed = 1;
 inline constexpr int kExitBadInput = 2;
 
+void printError(const Error& error);  // "cordon: error: <describe()>" on stderr
+
 struct RunOptions {
   std::string workflow;
   std::string policy;

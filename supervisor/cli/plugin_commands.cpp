@@ -16,8 +16,8 @@
 namespace cordon {
 namespace {
 
-int fail(const Error& error) {
-  std::fprintf(stderr, "cordon: error: %s\n", error.describe().c_str());
+int failBadInput(const Error& error) {
+  printError(error);
   return kExitBadInput;
 }
 
@@ -78,7 +78,8 @@ Outcome<Policy> maybePolicy(const std::string& path) {
 
 int pluginsListCommand(const TrustOptions& trust, bool json) {
   LoadedTrust loaded;
-  if (auto ok = loadTrust(trust, loaded.store, loaded.ledger); !ok.ok()) return fail(ok.error());
+  if (auto ok = loadTrust(trust, loaded.store, loaded.ledger); !ok.ok())
+    return failBadInput(ok.error());
   const PluginCatalog catalog = PluginCatalog::scan(trust.pluginPath);
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
@@ -122,12 +123,13 @@ int pluginsListCommand(const TrustOptions& trust, bool json) {
 int pluginsInspectCommand(const TrustOptions& trust, const std::string& reference,
                           const std::string& policyPath, bool json) {
   LoadedTrust loaded;
-  if (auto ok = loadTrust(trust, loaded.store, loaded.ledger); !ok.ok()) return fail(ok.error());
+  if (auto ok = loadTrust(trust, loaded.store, loaded.ledger); !ok.ok())
+    return failBadInput(ok.error());
   auto [name, range] = splitPluginReference(reference);
   auto package = PluginCatalog::scan(trust.pluginPath).resolve(name, range);
-  if (!package.ok()) return fail(package.error());
+  if (!package.ok()) return failBadInput(package.error());
   auto policy = maybePolicy(policyPath);
-  if (!policy.ok()) return fail(policy.error());
+  if (!policy.ok()) return failBadInput(policy.error());
   const PluginManifest& m = package.value().manifest;
   TrustStatus status = trustStatusOf(package.value(), loaded.context());
   std::string comment = "-";
@@ -209,15 +211,15 @@ int pluginsAuditCommand(const TrustOptions& trust, const std::string& target,
   if (failOn == "medium") threshold = Severity::kMedium;
   if (failOn == "high") threshold = Severity::kHigh;
   if (!threshold) {
-    return fail(makeError(ErrorCategory::kBadInput,
-                          "--fail-on " + failOn + ": expected low, medium or high"));
+    return failBadInput(makeError(ErrorCategory::kBadInput,
+                                  "--fail-on " + failOn + ": expected low, medium or high"));
   }
   std::error_code error;
   Outcome<PluginPackage> package = makeError(ErrorCategory::kBadInput, "");
   if (std::filesystem::is_directory(target, error)) {
     const PluginCatalog catalog = PluginCatalog::scan({target});
     if (catalog.packages().size() != 1) {
-      return fail(makeError(
+      return failBadInput(makeError(
           ErrorCategory::kBadInput,
           target + ": not a plugin package (no valid plugin.yaml)" +
               (catalog.brokenManifests().empty() ? "" : ": " + catalog.brokenManifests().front())));
@@ -227,21 +229,22 @@ int pluginsAuditCommand(const TrustOptions& trust, const std::string& target,
     auto [name, range] = splitPluginReference(target);
     package = PluginCatalog::scan(trust.pluginPath).resolve(name, range);
   }
-  if (!package.ok()) return fail(package.error());
+  if (!package.ok()) return failBadInput(package.error());
   auto policy = maybePolicy(policyPath);
-  if (!policy.ok()) return fail(policy.error());
+  if (!policy.ok()) return failBadInput(policy.error());
   const PluginManifest& m = package.value().manifest;
   const PluginPolicy* section = policyPath.empty() ? nullptr : policy.value().forPlugin(m.name);
   if (!policyPath.empty() && section == nullptr) {
-    return fail(makeError(ErrorCategory::kPolicyDenial,
-                          "the policy " + policyPath + " has no section for '" + m.name + "'"));
+    return failBadInput(
+        makeError(ErrorCategory::kPolicyDenial,
+                  "the policy " + policyPath + " has no section for '" + m.name + "'"));
   }
   auto object = SealedFile::readOnce(package.value().objectPath(), kMaxPluginBytes);
-  if (!object.ok()) return fail(object.error());
+  if (!object.ok()) return failBadInput(object.error());
   auto report = auditElf(std::string(object.value()->bytes()), section);
   if (!report.ok()) {
-    return fail(makeError(ErrorCategory::kBadInput,
-                          package.value().objectPath() + ": " + report.error().message));
+    return failBadInput(makeError(ErrorCategory::kBadInput,
+                                  package.value().objectPath() + ": " + report.error().message));
   }
   size_t failing = 0;
   nlohmann::json findings = nlohmann::json::array();

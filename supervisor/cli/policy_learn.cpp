@@ -16,10 +16,6 @@
 namespace cordon {
 namespace {
 
-void fail(const Error& error) {
-  std::fprintf(stderr, "cordon: error: %s\n", error.describe().c_str());
-}
-
 // The records the learning run wrote (the log may hold earlier runs too).
 void replayRun(const std::string& auditPath, const std::string& runId, PolicyLearner& learner) {
   std::ifstream in(auditPath);
@@ -34,7 +30,7 @@ void replayRun(const std::string& auditPath, const std::string& runId, PolicyLea
 int policyLearnCommand(const LearnOptions& options) {
   auto audit = AuditLog::open(options.auditLog);
   if (!audit.ok()) {
-    fail(audit.error());
+    printError(audit.error());
     return kExitBadInput;
   }
   AuditLog& log = *audit.value();
@@ -42,7 +38,7 @@ int policyLearnCommand(const LearnOptions& options) {
   if (!checked.ok()) {
     log.record("input.rejected",
                {{"workflow", options.workflow}, {"error", toJson(checked.error())}});
-    fail(checked.error());
+    printError(checked.error());
     return kExitBadInput;
   }
   Preflight& p = *checked.value();
@@ -59,7 +55,7 @@ int policyLearnCommand(const LearnOptions& options) {
                       {options.workerBinary, p.plugins, p.ledger ? &*p.ledger : nullptr});
   RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
   if (!report.ok()) {
-    fail(*report.error);
+    printError(*report.error);
     std::fprintf(stderr,
                  "cordon: the learning run failed, so no policy lets it pass; nothing written "
                  "(run %s)\n",
@@ -76,8 +72,8 @@ int policyLearnCommand(const LearnOptions& options) {
   try {
     parsePolicy(YamlDocument::parse(policy, "(learned policy)"));  // never write what won't load
   } catch (const InputError& e) {
-    fail(makeError(ErrorCategory::kInternal,
-                   std::string("the learned policy does not parse: ") + e.what()));
+    printError(makeError(ErrorCategory::kInternal,
+                         std::string("the learned policy does not parse: ") + e.what()));
     return kExitWorkflowFailed;
   }
   if (options.output == "-") {
@@ -86,7 +82,7 @@ int policyLearnCommand(const LearnOptions& options) {
     std::ofstream out(options.output);
     out << policy;
     if (!out.flush()) {
-      fail(makeError(ErrorCategory::kBadInput, options.output + ": cannot write the policy"));
+      printError(makeError(ErrorCategory::kBadInput, options.output + ": cannot write the policy"));
       return kExitBadInput;
     }
   }

@@ -13,6 +13,8 @@
 
 namespace cordon {
 
+inline constexpr uint64_t kMiB = 1ull << 20;  // policies give sizes in MiB
+
 // Supervisor -> plugin methods (the Plugin interface in ipc-schema/cordon.capnp).
 enum class PluginMethod { kDescribe, kInit, kExecute, kShutdown };
 // Plugin -> host capabilities (the Host interface).

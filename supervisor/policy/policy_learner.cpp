@@ -9,8 +9,6 @@
 namespace cordon {
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
-
 // Headroom: twice what was seen, and never below what a plugin of any size needs.
 uint64_t twice(uint64_t seen, uint64_t floor) {
   return std::max(seen * 2, floor);

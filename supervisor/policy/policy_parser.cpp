@@ -15,8 +15,6 @@
 namespace cordon {
 namespace {
 
-constexpr uint64_t kMiB = 1ull << 20;
-
 std::vector<std::string> parseHostPaths(const YamlDocument& doc, const YAML::Node& node,
                                         const std::string& field);
 

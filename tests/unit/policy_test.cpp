@@ -13,13 +13,13 @@ using namespace cordon;
 
 namespace {
 
-Policy parse(const std::string& text) {
+Policy parsePolicy(const std::string& text) {
   return parsePolicy(YamlDocument::parse(text, "policy.yaml"));
 }
 
-std::string parseError(const std::string& text) {
+std::string policyParseError(const std::string& text) {
   try {
-    parse(text);
+    parsePolicy(text);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -30,7 +30,7 @@ std::string parseError(const std::string& text) {
 }  // namespace
 
 TEST_CASE("a policy section grants exactly what it lists") {
-  Policy policy = parse(R"(version: 1
+  Policy policy = parsePolicy(R"(version: 1
 plugins:
   reader:
     calls: [describe, execute]
@@ -57,7 +57,7 @@ plugins:
 }
 
 TEST_CASE("what a policy does not mention is denied") {
-  Policy policy = parse("version: 1\nplugins:\n  quiet: {}\n");
+  Policy policy = parsePolicy("version: 1\nplugins:\n  quiet: {}\n");
   const PluginPolicy* quiet = policy.forPlugin("quiet");
   REQUIRE(quiet != nullptr);
   CHECK_FALSE(quiet->allows(PluginMethod::kDescribe));
@@ -69,7 +69,7 @@ TEST_CASE("what a policy does not mention is denied") {
 }
 
 TEST_CASE("a default section governs plugins without their own") {
-  Policy policy = parse("version: 1\ndefault:\n  calls: [execute]\nplugins:\n  a: {}\n");
+  Policy policy = parsePolicy("version: 1\ndefault:\n  calls: [execute]\nplugins:\n  a: {}\n");
   REQUIRE(policy.forPlugin("stranger") != nullptr);
   CHECK(policy.forPlugin("stranger")->allows(PluginMethod::kExecute));
   CHECK_FALSE(policy.forPlugin("a")->allows(PluginMethod::kExecute));
@@ -77,81 +77,86 @@ TEST_CASE("a default section governs plugins without their own") {
 
 TEST_CASE("policy errors name the file, the line and the field") {
   SUBCASE("an unknown host capability") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    host:\n      network: {}\n");
+    std::string e = policyParseError("version: 1\nplugins:\n  p:\n    host:\n      network: {}\n");
     CHECK(e.find("policy.yaml:") != std::string::npos);
     CHECK(e.find("plugins.p.host") != std::string::npos);
     CHECK(e.find("network") != std::string::npos);
   }
   SUBCASE("a misspelt key is not silently ignored") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    timout_ms: 5\n");
+    std::string e = policyParseError("version: 1\nplugins:\n  p:\n    timout_ms: 5\n");
     CHECK(e.find("policy.yaml:4") != std::string::npos);
     CHECK(e.find("timout_ms") != std::string::npos);
   }
   SUBCASE("an unknown method") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    calls: [describe, destroy]\n");
+    std::string e =
+        policyParseError("version: 1\nplugins:\n  p:\n    calls: [describe, destroy]\n");
     CHECK(e.find("plugins.p.calls[1]") != std::string::npos);
   }
   SUBCASE("a syscall that is forbidden whatever the policy says") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    syscalls: [ptrace]\n");
+    std::string e = policyParseError("version: 1\nplugins:\n  p:\n    syscalls: [ptrace]\n");
     CHECK(e.find("policy.yaml:4") != std::string::npos);
     CHECK(e.find("ptrace") != std::string::npos);
   }
   SUBCASE("a syscall name that does not exist") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    syscalls: [not_a_syscall]\n");
+    std::string e = policyParseError("version: 1\nplugins:\n  p:\n    syscalls: [not_a_syscall]\n");
     CHECK(e.find("not_a_syscall") != std::string::npos);
   }
   SUBCASE("a limit out of range") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    limits: { memory_mb: 1 }\n");
+    std::string e = policyParseError("version: 1\nplugins:\n  p:\n    limits: { memory_mb: 1 }\n");
     CHECK(e.find("policy.yaml:4") != std::string::npos);
     CHECK(e.find("plugins.p.limits.memory_mb") != std::string::npos);
   }
   SUBCASE("a negative timeout") {
-    std::string e = parseError("version: 1\nplugins:\n  p:\n    timeout_ms: -5\n");
+    std::string e = policyParseError("version: 1\nplugins:\n  p:\n    timeout_ms: -5\n");
     CHECK(e.find("plugins.p.timeout_ms") != std::string::npos);
   }
   SUBCASE("a missing or wrong version") {
-    CHECK(parseError("plugins: {}\n").find("version") != std::string::npos);
-    CHECK(parseError("version: 2\nplugins: {}\n").find("version") != std::string::npos);
+    CHECK(policyParseError("plugins: {}\n").find("version") != std::string::npos);
+    CHECK(policyParseError("version: 2\nplugins: {}\n").find("version") != std::string::npos);
   }
 }
 
 TEST_CASE("on_violation is kill by default, or an errno by name") {
-  CHECK_FALSE(parse("version: 1\nplugins:\n  p: {}\n").forPlugin("p")->violationErrno.has_value());
-  CHECK_FALSE(parse("version: 1\nplugins:\n  p: { on_violation: kill }\n")
+  CHECK_FALSE(
+      parsePolicy("version: 1\nplugins:\n  p: {}\n").forPlugin("p")->violationErrno.has_value());
+  CHECK_FALSE(parsePolicy("version: 1\nplugins:\n  p: { on_violation: kill }\n")
                   .forPlugin("p")
                   ->violationErrno.has_value());
-  auto errnoPolicy = parse("version: 1\nplugins:\n  p:\n    on_violation: { errno: EPERM }\n");
+  auto errnoPolicy =
+      parsePolicy("version: 1\nplugins:\n  p:\n    on_violation: { errno: EPERM }\n");
   CHECK(errnoPolicy.forPlugin("p")->violationErrno == std::optional<int>(EPERM));
-  std::string e = parseError("version: 1\nplugins:\n  p:\n    on_violation: { errno: EWHAT }\n");
+  std::string e =
+      policyParseError("version: 1\nplugins:\n  p:\n    on_violation: { errno: EWHAT }\n");
   CHECK(e.find("policy.yaml:4") != std::string::npos);
   CHECK(e.find("plugins.p.on_violation.errno") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p: { on_violation: shrug }\n").find("on_violation") !=
-        std::string::npos);
+  CHECK(policyParseError("version: 1\nplugins:\n  p: { on_violation: shrug }\n")
+            .find("on_violation") != std::string::npos);
 }
 
 TEST_CASE("filesystem grants are absolute, plain and away from the kernel's interfaces") {
-  auto granted = parse("version: 1\nplugins:\n  p:\n    filesystem: { read_only: [/usr/share] }\n");
+  auto granted =
+      parsePolicy("version: 1\nplugins:\n  p:\n    filesystem: { read_only: [/usr/share] }\n");
   CHECK(granted.forPlugin("p")->readOnlyPaths == std::vector<std::string>{"/usr/share"});
   CHECK(granted.forPlugin("p")->syscalls.count("openat") == 1);  // reading needs it
   for (const char* bad :
        {"relative/path", "/", "/usr/../etc", "/proc/self", "/sys", "/dev/mem", "/plugin/x"}) {
     INFO(bad);
-    std::string e = parseError(std::string("version: 1\nplugins:\n  p:\n    filesystem:\n") +
-                               "      read_only: [" + bad + "]\n");
+    std::string e = policyParseError(std::string("version: 1\nplugins:\n  p:\n    filesystem:\n") +
+                                     "      read_only: [" + bad + "]\n");
     CHECK(e.find("policy.yaml:5") != std::string::npos);
     CHECK(e.find("plugins.p.filesystem.read_only[0]") != std::string::npos);
   }
 }
 
 TEST_CASE("signature rules are closed by default, explicit to open, and lint warns about each") {
-  Policy closed = parse("version: 1\nplugins:\n  a: { calls: [execute] }\n");
+  Policy closed = parsePolicy("version: 1\nplugins:\n  a: { calls: [execute] }\n");
   const SignatureRules& rules = closed.forPlugin("a")->signature;
   CHECK(rules.required);
   CHECK_FALSE(rules.allowLegacy);
   CHECK_FALSE(rules.allowRollback);
   CHECK(lintPolicy(closed).empty());
 
-  Policy open = parse(
+  Policy open = parsePolicy(
       "version: 1\nplugins:\n  a:\n    signature: { required: false, allow_legacy: true, "
       "allow_rollback: true }\n");
   const SignatureRules& opened = open.forPlugin("a")->signature;
@@ -164,14 +169,14 @@ TEST_CASE("signature rules are closed by default, explicit to open, and lint war
     CHECK(finding.field == "plugins.a.signature");
     CHECK(finding.line == 4);
   }
-  CHECK(parseError("version: 1\nplugins:\n  a:\n    signature: { required: maybe }\n") ==
+  CHECK(policyParseError("version: 1\nplugins:\n  a:\n    signature: { required: maybe }\n") ==
         "policy.yaml:4: field 'plugins.a.signature.required': must be true or false");
-  CHECK(parseError("version: 1\nplugins:\n  a:\n    signature: { trusted: true }\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  a:\n    signature: { trusted: true }\n")
             .find("trusted") != std::string::npos);
 }
 
 TEST_CASE("a section extends a profile: grants add up, scalars and limits are overridden") {
-  Policy policy = parse(R"(version: 1
+  Policy policy = parsePolicy(R"(version: 1
 profiles:
   reader:
     extends: base
@@ -206,14 +211,14 @@ plugins:
 }
 
 TEST_CASE("extends names a profile that exists and does not loop") {
-  CHECK(parseError("version: 1\nplugins:\n  p: { extends: nope }\n") ==
+  CHECK(policyParseError("version: 1\nplugins:\n  p: { extends: nope }\n") ==
         "policy.yaml:3: field 'plugins.p.extends': no profile named 'nope'");
-  CHECK(parseError("version: 1\nprofiles:\n  a: { extends: b }\n  b: { extends: a }\n")
+  CHECK(policyParseError("version: 1\nprofiles:\n  a: { extends: b }\n  b: { extends: a }\n")
             .find("extends itself") != std::string::npos);
 }
 
 TEST_CASE("syscall rules carry argument conditions and actions") {
-  Policy policy = parse(R"(version: 1
+  Policy policy = parsePolicy(R"(version: 1
 plugins:
   p:
     syscalls:
@@ -241,27 +246,32 @@ plugins:
   CHECK(p.syscallRules[2].action == SyscallRule::Action::kLog);
   CHECK(p.syscallRules[2].line == 10);
 
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: ptrace, action: log }]\n") ==
+  CHECK(policyParseError(
+            "version: 1\nplugins:\n  p:\n    syscalls: [{ name: ptrace, action: log }]\n") ==
         "policy.yaml:4: field 'plugins.p.syscalls[0].name': 'ptrace' may not be granted to a "
         "plugin");
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: mmap }]\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: mmap }]\n")
             .find("governed by w_xor_x") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
-                   "index: 6, value: 1 }] }\n")
+  CHECK(policyParseError(
+            "version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
+            "index: 6, value: 1 }] }\n")
             .find("syscalls[0].args[0].index") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
-                   "index: 0, value: -1 }] }\n")
+  CHECK(policyParseError(
+            "version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
+            "index: 0, value: -1 }] }\n")
             .find("not an unsigned 64-bit number") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
-                   "index: 0, op: ge, value: 1 }, { index: 0, op: le, value: 2 }] }\n")
+  CHECK(policyParseError(
+            "version: 1\nplugins:\n  p:\n    syscalls:\n      - { name: socket, args: [{ "
+            "index: 0, op: ge, value: 1 }, { index: 0, op: le, value: 2 }] }\n")
             .find("argument 0 is already compared in this rule") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: socket, action: maybe }]\n")
+  CHECK(policyParseError(
+            "version: 1\nplugins:\n  p:\n    syscalls: [{ name: socket, action: maybe }]\n")
             .find("must be allow, kill, log or { errno: NAME }") != std::string::npos);
 }
 
 TEST_CASE(
     "lint warns about rules that let a syscall run and about W^X off, not about errno rules") {
-  Policy policy = parse(R"(version: 1
+  Policy policy = parsePolicy(R"(version: 1
 plugins:
   a:
     syscalls:
@@ -362,7 +372,7 @@ TEST_CASE("oci_seccomp in a policy imports the profile, relative to the policy f
 }
 
 TEST_CASE("filesystem: read_write, scratch_mb, proc and devices; writes need file_size_mb") {
-  Policy policy = parse(R"(version: 1
+  Policy policy = parsePolicy(R"(version: 1
 plugins:
   p:
     limits: { file_size_mb: 8 }
@@ -379,33 +389,34 @@ plugins:
   REQUIRE(findings.size() == 1);
   CHECK(findings[0].message.find("read_write '/srv/out'") != std::string::npos);
 
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    filesystem: { scratch_mb: 1 }\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  p:\n    filesystem: { scratch_mb: 1 }\n")
             .find("limits.file_size_mb is 0") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    filesystem: { read_write: [/scratch/x] }\n")
-            .find("may not reach into /scratch") != std::string::npos);
+  CHECK(
+      policyParseError("version: 1\nplugins:\n  p:\n    filesystem: { read_write: [/scratch/x] }\n")
+          .find("may not reach into /scratch") != std::string::npos);
   // Only reading: no write syscalls.
-  CHECK(parse("version: 1\nplugins:\n  p: { filesystem: { proc: true } }\n")
+  CHECK(parsePolicy("version: 1\nplugins:\n  p: { filesystem: { proc: true } }\n")
             .forPlugin("p")
             ->syscalls.count("unlinkat") == 0);
 }
 
 TEST_CASE("on_failure: fail by default, or a capped restart with doubling backoff") {
-  CHECK(parse("version: 1\nplugins:\n  p: {}\n").forPlugin("p")->onFailure.restarts == 0);
+  CHECK(parsePolicy("version: 1\nplugins:\n  p: {}\n").forPlugin("p")->onFailure.restarts == 0);
   const FailurePolicy restart =
-      parse("version: 1\nplugins:\n  p: { on_failure: { restart: 3, backoff_ms: 250 } }\n")
+      parsePolicy("version: 1\nplugins:\n  p: { on_failure: { restart: 3, backoff_ms: 250 } }\n")
           .forPlugin("p")
           ->onFailure;
   CHECK(restart.restarts == 3);
   CHECK(restart.delayBefore(1) == std::chrono::milliseconds(250));
   CHECK(restart.delayBefore(3) == std::chrono::milliseconds(1000));
   const FailurePolicy slow =
-      parse("version: 1\nplugins:\n  p: { on_failure: { restart: 10, backoff_ms: 60000 } }\n")
+      parsePolicy("version: 1\nplugins:\n  p: { on_failure: { restart: 10, backoff_ms: 60000 } }\n")
           .forPlugin("p")
           ->onFailure;
   CHECK(slow.delayBefore(10) == FailurePolicy::kMaxBackoff);
-  CHECK(parseError("version: 1\nplugins:\n  p: { on_failure: { restart: 11 } }\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  p: { on_failure: { restart: 11 } }\n")
             .find("on_failure.restart") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p: { on_failure: retry }\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  p: { on_failure: retry }\n")
             .find("must be 'fail' or { restart: N, backoff_ms: M }") != std::string::npos);
 }
 
@@ -453,15 +464,16 @@ TEST_CASE("the learner turns a learning run's records into a policy with headroo
 
 TEST_CASE("read_file needs path prefixes; only read_file takes them") {
   Policy policy =
-      parse("version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/srv/data] } }\n");
+      parsePolicy("version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/srv/data] } }\n");
   REQUIRE(policy.forPlugin("p")->grant(HostCapability::kReadFile) != nullptr);
   CHECK(policy.forPlugin("p")->grant(HostCapability::kReadFile)->pathPrefixes ==
         std::vector<std::string>{"/srv/data"});
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { read_file: {} }\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  p:\n    host: { read_file: {} }\n")
             .find("read_file needs paths") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { log: { paths: [/x] } }\n")
+  CHECK(policyParseError("version: 1\nplugins:\n  p:\n    host: { log: { paths: [/x] } }\n")
             .find("only read_file takes paths") != std::string::npos);
-  CHECK(parseError("version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/proc/1] } }\n")
+  CHECK(policyParseError(
+            "version: 1\nplugins:\n  p:\n    host: { read_file: { paths: [/proc/1] } }\n")
             .find("may not reach into /proc") != std::string::npos);
 }
 

@@ -8,13 +8,13 @@ using namespace cordon;
 
 namespace {
 
-Workflow parse(const std::string& text) {
+Workflow parseWorkflow(const std::string& text) {
   return parseWorkflow(YamlDocument::parse(text, "flow.yaml"));
 }
 
-std::string parseError(const std::string& text) {
+std::string workflowParseError(const std::string& text) {
   try {
-    parse(text);
+    parseWorkflow(text);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -23,7 +23,7 @@ std::string parseError(const std::string& text) {
 }
 
 std::string graphError(const std::string& text) {
-  Workflow workflow = parse(text);
+  Workflow workflow = parseWorkflow(text);
   auto graph = WorkflowGraph::build(workflow);
   REQUIRE_FALSE(graph.ok());
   CHECK(graph.error().category == ErrorCategory::kBadInput);
@@ -48,7 +48,7 @@ outputs:
 }  // namespace
 
 TEST_CASE("a well-formed workflow parses into steps, config and references") {
-  Workflow workflow = parse(kChain);
+  Workflow workflow = parseWorkflow(kChain);
   CHECK(workflow.name == "chain");
   REQUIRE(workflow.steps.size() == 2);
   CHECK(workflow.steps[0].plugin == "text-transform");
@@ -65,38 +65,39 @@ TEST_CASE("a well-formed workflow parses into steps, config and references") {
 
 TEST_CASE("workflow errors name the file, the line and the field") {
   SUBCASE("a step without a plugin") {
-    std::string e = parseError("name: x\nsteps:\n  - name: a\n    inputs: {}\n");
+    std::string e = workflowParseError("name: x\nsteps:\n  - name: a\n    inputs: {}\n");
     CHECK(e.find("flow.yaml:3") != std::string::npos);
     CHECK(e.find("steps[0].plugin") != std::string::npos);
   }
   SUBCASE("a misspelt key") {
-    std::string e = parseError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inptus: {}\n");
+    std::string e =
+        workflowParseError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inptus: {}\n");
     CHECK(e.find("flow.yaml:5") != std::string::npos);
     CHECK(e.find("inptus") != std::string::npos);
   }
   SUBCASE("a bad reference") {
-    std::string e =
-        parseError("name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { text: nodot }\n");
+    std::string e = workflowParseError(
+        "name: x\nsteps:\n  - name: a\n    plugin: p\n    inputs: { text: nodot }\n");
     CHECK(e.find("flow.yaml:5") != std::string::npos);
     CHECK(e.find("steps[0].inputs.text") != std::string::npos);
   }
   SUBCASE("a repeated step name") {
-    std::string e =
-        parseError("name: x\nsteps:\n  - name: a\n    plugin: p\n  - name: a\n    plugin: q\n");
+    std::string e = workflowParseError(
+        "name: x\nsteps:\n  - name: a\n    plugin: p\n  - name: a\n    plugin: q\n");
     CHECK(e.find("flow.yaml:5") != std::string::npos);
     CHECK(e.find("steps[1].name") != std::string::npos);
   }
   SUBCASE("not YAML at all") {
-    std::string e = parseError("name: x\nsteps: [\n");
+    std::string e = workflowParseError("name: x\nsteps: [\n");
     CHECK(e.find("flow.yaml:") != std::string::npos);
     CHECK(e.find("not valid YAML") != std::string::npos);
   }
   SUBCASE("no steps") {
-    std::string e = parseError("name: x\nsteps: []\n");
+    std::string e = workflowParseError("name: x\nsteps: []\n");
     CHECK(e.find("field 'steps'") != std::string::npos);
   }
   SUBCASE("an input with both file and value") {
-    std::string e = parseError(
+    std::string e = workflowParseError(
         "name: x\ninputs:\n  t: { file: a, value: b }\nsteps:\n  - name: a\n    plugin: p\n");
     CHECK(e.find("flow.yaml:3") != std::string::npos);
     CHECK(e.find("inputs.t") != std::string::npos);
@@ -104,14 +105,14 @@ TEST_CASE("workflow errors name the file, the line and the field") {
 }
 
 TEST_CASE("a workflow without steps is an error, not a crash (found by fuzz-workflow)") {
-  CHECK(parseError("name: x\n") == "flow.yaml:1: field 'steps': is required");
-  CHECK(parseError("name: x\nsteps: {}\n").find(":2: field 'steps': must be a list") !=
+  CHECK(workflowParseError("name: x\n") == "flow.yaml:1: field 'steps': is required");
+  CHECK(workflowParseError("name: x\nsteps: {}\n").find(":2: field 'steps': must be a list") !=
         std::string::npos);
 }
 
 TEST_CASE("the graph orders steps by their data and rejects what cannot run") {
   SUBCASE("dependencies come first, whatever the written order") {
-    Workflow workflow = parse(R"(name: reversed
+    Workflow workflow = parseWorkflow(R"(name: reversed
 inputs: { t: { value: v } }
 steps:
   - name: last
