@@ -11,7 +11,7 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 TARGETS=(workflow policy manifest signature oci host_calls)
 
 if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then
-  # A unity build with line tables only (-g1, all a report needs): half the compile time.
+  # A unity build with line tables only (-g1, all a report needs): about 40 % less build time.
   CC=clang CXX=clang++ meson setup "$BUILD_FUZZ" -Dfuzzing=true \
     -Dsanitize_supervisor=address,undefined,fuzzer-no-link \
     -Dunity=on -Dunity_size=8 -Dcpp_args=-g1 -Dc_args=-g1 >/dev/null
