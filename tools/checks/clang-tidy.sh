@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # clang-tidy (checks in .clang-tidy) over the project's own C and C++ sources, in parallel, with
-# the compile commands of the build (BUILD, default ./build): any finding fails.
+# the compile commands of the build (BUILD, default ./build): any finding fails. A unity build's
+# commands name the merged files, not the sources; then a companion configuration (TIDY_BUILD,
+# default BUILD-tidy) gives one command per source, and only the generated headers are built.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD="${BUILD:-build}"
+if grep -q -E 'meson-generated_[^"]*-unity[0-9]+\.c' "$BUILD/compile_commands.json"; then
+  TIDY_BUILD="${TIDY_BUILD:-$BUILD-tidy}"
+  [ -f "$TIDY_BUILD/build.ninja" ] || meson setup "$TIDY_BUILD" . -Dunity=off >/dev/null
+  ninja -C "$TIDY_BUILD" ipc-schema/cordon.capnp.h >/dev/null
+  BUILD="$TIDY_BUILD"
+fi
 mapfile -t files < <(git ls-files -co --exclude-standard 'supervisor/*.cpp' 'sandbox-worker/*.cpp' \
   'tools/*.cpp' 'plugins/*.c' 'plugins/*.cpp' 'tests/*.cpp' | grep -v -E '^tests/fuzz/|/fixtures/')
 # Files whose code exists only in coverage builds (docs/quality.md) are checked below, as those

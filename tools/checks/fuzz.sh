@@ -6,37 +6,33 @@
 # directory it prints.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tools/checks/common.sh
 BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 TARGETS=(workflow policy manifest signature oci host_calls)
 
 if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then
-  # A unity build with line tables only (-g1, all a report needs): about 40 % less build time.
   CC=clang CXX=clang++ meson setup "$BUILD_FUZZ" -Dfuzzing=true \
-    -Dsanitize_supervisor=address,undefined,fuzzer-no-link \
-    -Dunity=on -Dunity_size=8 -Dcpp_args=-g1 -Dc_args=-g1 >/dev/null
+    -Dsanitize_supervisor=address,undefined,fuzzer-no-link "${CHECK_BUILD_OPTIONS[@]}" >/dev/null
 fi
 ninja -C "$BUILD_FUZZ" tests/fuzz/make-host-call-seeds \
   $(printf 'tests/fuzz/fuzz-%s ' "${TARGETS[@]}") >/dev/null
 
 work="$(mktemp -d /tmp/cordon-fuzz.XXXXXX)"
-# Each target runs FUZZ_SECONDS on one core, as many side by side as there are cores; a
-# target's verdict is its exit status, written where the loop below reads it.
+# Each target runs FUZZ_SECONDS on one core, as many side by side as there are cores.
 fuzz_target() {
-  local target="$1" corpus="$work/$1" log="$work/$1.log"
+  local target="$1" corpus="$work/$1"
   mkdir -p "$corpus"
   cp tests/fuzz/"$target"/* "$corpus"/ 2>/dev/null || true
   [ "$target" = host_calls ] && "$BUILD_FUZZ/tests/fuzz/make-host-call-seeds" "$corpus"
-  local rc=0
   "$BUILD_FUZZ/tests/fuzz/fuzz-$target" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
     -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="$work/$target-" "$corpus" >"$log" 2>&1 || rc=$?
-  echo "$rc" >"$work/$target.status"
+    -artifact_prefix="$work/$target-" "$corpus"
 }
 running=0
 for target in "${TARGETS[@]}"; do
   if [ "$running" -ge "$(nproc)" ]; then wait -n || true; running=$((running - 1)); fi
-  fuzz_target "$target" &
+  run_recorded "$work" "$target" fuzz_target "$target" &
   running=$((running + 1))
 done
 wait
@@ -44,7 +40,7 @@ wait
 status=0
 for target in "${TARGETS[@]}"; do
   log="$work/$target.log"
-  if [ "$(cat "$work/$target.status" 2>/dev/null)" = 0 ]; then
+  if recorded_ok "$work" "$target"; then
     runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
     echo "fuzz: $target: ${runs:-?} inputs in ${FUZZ_SECONDS}s, no findings"
   else

@@ -4,6 +4,7 @@
 # since then the normal test run already was unprivileged.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source tools/checks/common.sh
 BUILD="$(cd "${BUILD:-build}" && pwd)"
 if [ "$(id -u)" -ne 0 ]; then
   echo "unprivileged: already not root; the normal test run covered it"
@@ -34,23 +35,22 @@ slow=(--source-file='*security/trust_test.cpp')
 rest=(--source-file-exclude='*security/trust_test.cpp')
 out="$(mktemp -d)"
 trap 'restore_modes; rm -rf "$out"' EXIT
-run_suite() {  # LABEL SUITE ARGS...: runs it as nobody, output to $out/LABEL, status to LABEL.rc
-  local label="$1" suite="$2" rc=0
-  shift 2
-  (cd /tmp && runuser -u nobody -- "$BUILD/tests/$suite" --minimal "$@") >"$out/$label" 2>&1 || rc=$?
-  echo "$rc" >"$out/$label.rc"
+as_nobody() {  # SUITE ARGS...
+  local suite="$1"
+  shift
+  (cd /tmp && runuser -u nobody -- "$BUILD/tests/$suite" --minimal "$@")
 }
-run_suite trust hostile-tests "${slow[@]}" &
+run_recorded "$out" trust as_nobody hostile-tests "${slow[@]}" &
 for suite in unit-tests integration-tests hostile-tests cli-tests; do
-  if [ "$suite" = hostile-tests ]; then run_suite "$suite" "$suite" "${rest[@]}"; else
-    run_suite "$suite" "$suite"; fi
+  if [ "$suite" = hostile-tests ]; then run_recorded "$out" "$suite" as_nobody "$suite" "${rest[@]}"
+  else run_recorded "$out" "$suite" as_nobody "$suite"; fi
 done
 wait
 
 status=0
 for label in unit-tests integration-tests hostile-tests trust cli-tests; do
-  cat "$out/$label"
-  if [ "$(cat "$out/$label.rc" 2>/dev/null)" != 0 ]; then
+  cat "$out/$label.log"
+  if ! recorded_ok "$out" "$label"; then
     echo "unprivileged: $label failed as nobody" >&2
     status=1
   fi

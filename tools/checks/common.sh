@@ -1,0 +1,18 @@
+# Shared by tools/dev and the gates in this folder; sourced, not run.
+
+# The check builds (sanitizers, coverage, fuzzing) are unity builds, eight files to a compiler
+# run, with line tables only: about 40 % less build time, and reports still name file and
+# line. The plain build stays one file per run, as developers build it and clang-tidy reads it.
+CHECK_BUILD_OPTIONS=(-Dunity=on -Dunity_size=8 -Dcpp_args=-g1 -Dc_args=-g1)
+
+# run_recorded DIR LABEL COMMAND...: runs COMMAND with its output in DIR/LABEL.log and its exit
+# status in DIR/LABEL.rc, for jobs started in the background and judged after `wait`.
+run_recorded() {
+  local dir="$1" label="$2" rc=0
+  shift 2
+  "$@" >"$dir/$label.log" 2>&1 || rc=$?
+  echo "$rc" >"$dir/$label.rc"
+}
+
+# recorded_ok DIR LABEL: whether that job ran and exited 0.
+recorded_ok() { [ "$(cat "$1/$2.rc" 2>/dev/null)" = 0 ]; }
