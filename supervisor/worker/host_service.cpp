@@ -31,6 +31,18 @@ const char* levelName(ipc::LogLevel level) {
   return "info";
 }
 
+struct ReadWindow {
+  uint64_t offset;
+  uint64_t length;
+};
+
+// What one read of a SIZE-byte source returns: from the offset asked (the end at most), no more
+// than was asked nor than one chunk.
+ReadWindow readWindow(uint64_t offset, uint64_t maxBytes, uint64_t size) {
+  offset = std::min(offset, size);
+  return {offset, std::min<uint64_t>({maxBytes, protocol::kMaxReadChunkBytes, size - offset})};
+}
+
 }  // namespace
 
 kj::Promise<void> HostService::log(LogContext context) {
@@ -52,9 +64,7 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
                                         "' in this step"));
   }
   const std::string& data = *it->second;
-  uint64_t offset = std::min<uint64_t>(params.getOffset(), data.size());
-  uint64_t length = std::min<uint64_t>(
-      {params.getMaxBytes(), protocol::kMaxReadChunkBytes, data.size() - offset});
+  const auto [offset, length] = readWindow(params.getOffset(), params.getMaxBytes(), data.size());
   if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kReadInput, length)) {
     return denialException(*denial);
   }
@@ -98,9 +108,7 @@ kj::Promise<void> HostService::readFile(ReadFileContext context) {
     return refuse("'" + path + "' is not a regular file");
   }
   const auto size = static_cast<uint64_t>(info.st_size);
-  const uint64_t offset = std::min<uint64_t>(params.getOffset(), size);
-  const uint64_t length =
-      std::min<uint64_t>({params.getMaxBytes(), protocol::kMaxReadChunkBytes, size - offset});
+  const auto [offset, length] = readWindow(params.getOffset(), params.getMaxBytes(), size);
   if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kReadFile, length)) {
     return denialException(*denial);
   }
