@@ -3,7 +3,7 @@
 // chain, which `cordon audit verify` detects.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <kj/async-io.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>

@@ -1,6 +1,7 @@
 #include "cli/policy_learn.h"
 
 #include <kj/async-io.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>

@@ -1,5 +1,7 @@
 #include "core/error.h"
 
+#include <nlohmann/json.hpp>
+
 namespace cordon {
 
 std::string_view categoryName(ErrorCategory category) {

@@ -2,7 +2,7 @@
 // person can act on. They travel up to the CLI unchanged (docs/errors.md).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -1,6 +1,7 @@
 #include "gate/gate.h"
 
 #include <capnp/membrane.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 

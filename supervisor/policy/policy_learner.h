@@ -3,7 +3,7 @@
 // headroom on every measured figure. The operator reviews it, then enforces it.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <map>

@@ -1,6 +1,7 @@
 #include "trust/plugin_verifier.h"
 
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
