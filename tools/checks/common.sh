@@ -2,7 +2,8 @@
 
 # The check builds (sanitizers, coverage, fuzzing) are unity builds, eight files to a compiler
 # run, with line tables only: about 40 % less build time, and reports still name file and
-# line. The plain build stays one file per run, as developers build it and clang-tidy reads it.
+# line. CI's plain build uses them too (CORDON_ONE_SHOT_BUILD=1); a developer's stays one file
+# per run, and clang-tidy always reads one command per source (clang-tidy.sh).
 CHECK_BUILD_OPTIONS=(-Dunity=on -Dunity_size=8 -Dcpp_args=-g1 -Dc_args=-g1)
 
 # run_recorded DIR LABEL COMMAND...: runs COMMAND with its output in DIR/LABEL.log and its exit
