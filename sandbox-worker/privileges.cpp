@@ -1,6 +1,7 @@
 #include "privileges.h"
 
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@ void dropPrivileges() {
   // A new session detaches from the operator's terminal: no TIOCSTI into the shell.
   checkSys(setsid(), "setsid");
   checkSys(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "PR_SET_DUMPABLE");
+  // Die with the supervisor (set at clone time already; asserted again before plugin code).
+  checkSys(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "PR_SET_PDEATHSIG");
   checkSys(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient caps");
   for (int cap = 0;; ++cap) {
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {

@@ -15,6 +15,8 @@
 namespace cordon::worker {
 namespace {
 
+constexpr uint64_t kScratchBytesPerInode = 4096;
+
 constexpr char kStaging[] = "/tmp";  // any existing directory; covered only in our mount ns
 constexpr size_t kRootSlackBytes =
     size_t{64} * 1024;  // mount points and directories, beyond the plugin
@@ -149,7 +151,11 @@ std::string enterEmptyRoot(int pluginFd, const SandboxSpec& spec) {
   if (spec.scratchBytes != 0) {
     const std::string scratch = std::string(kStaging) + "/scratch";
     makeMountPoint(scratch, true);
-    const std::string options = "mode=0700,size=" + std::to_string(spec.scratchBytes);
+    // Inodes are capped too: empty files cost no pages but do cost kernel memory that
+    // memory_mb does not see. One inode per 4 KiB of scratch_mb (at least 64).
+    const uint64_t inodes = std::max<uint64_t>(64, spec.scratchBytes / kScratchBytesPerInode);
+    const std::string options = "mode=0700,size=" + std::to_string(spec.scratchBytes) +
+                                ",nr_inodes=" + std::to_string(inodes);
     checkSys(
         mount("tmpfs", scratch.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()),
         "mount scratch tmpfs");

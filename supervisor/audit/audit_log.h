@@ -1,12 +1,15 @@
 // The audit log: one JSON object per line for every security event (docs/audit.md). Each record
 // carries the SHA-256 of the previous one, so deleting, reordering or editing a line breaks the
-// chain, which `cordon audit verify` detects.
+// chain, which `cordon audit verify` detects. Several supervisors may append to one log at once:
+// every append takes an exclusive lock on the file and first verifies whatever the others
+// appended since, so the chain never forks.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,29 +18,74 @@
 
 namespace cordon {
 
+// Where the checkpoint of a log lives: the last record's seq and hash and the byte length they
+// end at, kept outside the log so that cutting whole records off its end is detected.
+std::string auditCheckpointPath(const std::string& logPath);
+
 class AuditLog {
  public:
   // Opens (appending) or creates the log. The chain continues from the last record, so a log
-  // that does not verify is refused rather than extended.
+  // that does not verify (or is shorter than its checkpoint) is refused rather than extended.
+  // Only the part after the checkpoint is read again.
   static Outcome<std::unique_ptr<AuditLog>> open(const std::string& path);
   ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
 
   // Appends {seq, ts, run, event, ...fields, prev, hash} and writes it out before returning.
-  void record(std::string_view event, nlohmann::json fields);
+  // Returns false when it could not: the disk is full, the write failed, or another writer left
+  // the log broken. Then the log is failed for good (failure() says why), a torn partial line is
+  // cut off again, and every later record() returns false at once: the caller must stop what
+  // the record would have allowed. Never throws, never aborts.
+  bool record(std::string_view event, nlohmann::json fields);
+
+  // The first write failure, with the operating system's reason; empty while the log is sound.
+  const std::optional<Error>& failure() const { return failure_; }
+  bool healthy() const { return !failure_.has_value(); }
 
   void setRunId(std::string runId) { runId_ = std::move(runId); }
   const std::string& path() const { return path_; }
   uint64_t recordsWritten() const { return written_; }
 
+  // Writes the checkpoint (also done when the log is closed).
+  void writeCheckpoint();
+
  private:
-  AuditLog(std::string path, int fd, uint64_t nextSeq, std::string lastHash);
+  AuditLog(std::string path, int fd, uint64_t nextSeq, std::string lastHash, uint64_t bytes);
+  bool fail(std::string reason);
+  bool catchUp(uint64_t size);  // verifies what other writers appended; under the lock
+  void writeCheckpointLocked();
+
   std::string path_;
   int fd_;
   uint64_t nextSeq_;
   std::string lastHash_;
+  uint64_t knownBytes_;  // length of the file that this writer has verified or written
   std::string runId_;
   uint64_t written_ = 0;
+  std::optional<Error> failure_;
 };
+
+enum class AuditDefect {
+  kNone,
+  kTruncatedTail,  // the last line has no newline and does not parse: a writer stopped mid-line
+  kTampered,       // a record was altered, removed, inserted or reordered, or is not a record
+  kTruncated,      // the log is shorter than its checkpoint: whole records were cut off its end
+};
+
+struct AuditScan {
+  uint64_t records = 0;     // records that verify
+  std::string lastHash;     // hash of the last record that verifies (64 zeros for none)
+  uint64_t validBytes = 0;  // length of the prefix made of records that verify
+  uint64_t totalBytes = 0;  // length of the file
+  AuditDefect defect = AuditDefect::kNone;
+  std::string problem;  // "FILE:LINE: ..." when defect is not kNone
+  bool checkpointFound = false;
+};
+
+// Reads the whole log (memory-mapped) and recomputes its chain, then holds it against its
+// checkpoint when there is one. Fails only when the file cannot be read.
+Outcome<AuditScan> scanAuditLog(const std::string& path);
 
 struct AuditVerification {
   uint64_t records = 0;
@@ -46,6 +94,16 @@ struct AuditVerification {
 
 // Recomputes the chain. The error names the first line that does not verify.
 Outcome<AuditVerification> verifyAuditLog(const std::string& path);
+
+struct AuditRecovery {
+  uint64_t droppedBytes = 0;  // 0: there was nothing to recover
+  uint64_t records = 0;       // records kept
+};
+
+// A log whose only defect is a truncated final line (a crash mid-write): cuts that line off and
+// appends an audit.recovered record naming what was dropped (its length, SHA-256 and first bytes),
+// so the chain goes on. A log with any other defect is refused: recovery never hides tampering.
+Outcome<AuditRecovery> recoverAuditLog(const std::string& path);
 
 // The hash a record must carry: SHA-256 over prev hash and the record without "hash".
 std::string auditRecordHash(const nlohmann::json& recordWithoutHash);

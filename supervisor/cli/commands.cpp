@@ -1,15 +1,24 @@
 #include "cli/commands.h"
 
 #include <kj/async-io.h>
+#include <kj/async-unix.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "audit/audit_log.h"
 #include "cli/console_observer.h"
 #include "cli/preflight.h"
+#include "core/untrusted_text.h"
+#include "plugins/manifest.h"
 #include "policy/oci_profile.h"
 #include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
@@ -17,18 +26,42 @@
 
 namespace cordon {
 
+kj::AsyncIoContext makeCancellableEventLoop() {
+  // Blocked from here on and delivered on the event loop, so a run can end cleanly on them.
+  kj::UnixEventPort::captureSignal(SIGINT);
+  kj::UnixEventPort::captureSignal(SIGTERM);
+  return kj::setupAsyncIo();
+}
+
 void printError(const Error& error) {
-  std::fprintf(stderr, "cordon: error: %s\n", error.describe().c_str());
+  // Messages carry plugins' and files' words: one line, no escapes reach the terminal.
+  std::fprintf(stderr, "cordon: error: %s\n", forTerminal(error.describe()).c_str());
 }
 
 namespace {
 
-bool isPrintable(const std::string& text) {
-  if (text.size() > 4096) return false;
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return false;
+constexpr size_t kShownOutputBytes = 4096;  // larger outputs are reported by size only
+
+// An output on the terminal: `name: text` on one line, or each line indented under `name:`.
+// Every line passes forTerminal, so an output cannot start a line of its own or hold escapes.
+void printOutput(const std::string& name, const std::string& data) {
+  if (data.size() > kShownOutputBytes || !isValidUtf8(data)) {
+    std::printf("%s: (%zu bytes)\n", name.c_str(), data.size());
+    return;
   }
-  return true;
+  std::string_view text(data);
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  if (text.find('\n') == std::string_view::npos) {
+    std::printf("%s: %s\n", name.c_str(), forTerminal(text).c_str());
+    return;
+  }
+  std::printf("%s:\n", name.c_str());
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::printf("    %s\n", forTerminal(text.substr(start, end - start)).c_str());
+    start = end + 1;
+  }
 }
 
 nlohmann::json reportJson(const RunReport& report, const std::string& auditPath) {
@@ -48,12 +81,14 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
   nlohmann::json outputs = nlohmann::json::object();
   for (const auto& [name, data] : report.outputs) {
     nlohmann::json output = {{"bytes", data->size()}};
-    if (isPrintable(*data)) output["text"] = *data;
+    if (data->size() <= kShownOutputBytes) setUntrusted(output, "text", *data);
     outputs[name] = output;
   }
   nlohmann::json json = {{"workflow", report.workflow},
                          {"run", report.runId},
-                         {"status", report.ok() ? "succeeded" : "failed"},
+                         {"status", report.ok()          ? "succeeded"
+                                    : report.cancelledBy ? "cancelled"
+                                                         : "failed"},
                          {"steps", steps},
                          {"outputs", outputs},
                          {"audit_log", auditPath}};
@@ -61,14 +96,53 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
   return json;
 }
 
-Outcome<Done> writeOutputs(const RunReport& report, const std::string& directory) {
+// Before anything runs: an output directory that cannot take the outputs fails now, not after
+// every step has run.
+Outcome<Done> prepareOutputDirectory(const std::string& directory) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);
-  for (const auto& [name, data] : report.outputs) {
-    std::ofstream out(std::filesystem::path(directory) / name, std::ios::binary);
-    out << *data;
-    if (!out)
-      return makeError(ErrorCategory::kBadInput, directory + "/" + name + ": cannot write output");
+  if (error || !std::filesystem::is_directory(directory, error)) {
+    return makeError(ErrorCategory::kBadInput, "--output-dir " + directory +
+                                                   ": not a directory that can be created (" +
+                                                   error.message() + ")");
+  }
+  if (access(directory.c_str(), W_OK | X_OK) != 0) {
+    return makeError(ErrorCategory::kBadInput,
+                     "--output-dir " + directory + ": not writable: " + std::strerror(errno));
+  }
+  return Done{};
+}
+
+// Each output is written to a temporary file in the same directory and renamed into place, so
+// a reader never sees half an output and a failed write leaves the previous file as it was.
+Outcome<Done> writeOutputs(const ArtifactMap& outputs, const std::string& directory) {
+  for (const auto& [name, data] : outputs) {
+    const std::string target = (std::filesystem::path(directory) / name).string();
+    const std::string temporary =
+        (std::filesystem::path(directory) / ("." + name + ".tmp." + std::to_string(getpid())))
+            .string();
+    int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    bool ok = fd >= 0;
+    for (size_t done = 0; ok && done < data->size();) {
+      ssize_t n = write(fd, data->data() + done, data->size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<size_t>(n);
+    }
+    int reason = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+      ok = false;
+      reason = errno;
+    }
+    if (ok && rename(temporary.c_str(), target.c_str()) != 0) {
+      ok = false;
+      reason = errno;
+    }
+    if (!ok) {
+      unlink(temporary.c_str());
+      return makeError(ErrorCategory::kInternal,
+                       target + ": cannot write output: " + std::strerror(reason));
+    }
   }
   return Done{};
 }
@@ -82,9 +156,9 @@ int validateCommand(const RunOptions& options) {
     return kExitBadInput;
   }
   const Preflight& p = *checked.value();
-  std::printf("ok: workflow '%s' (%zu step%s) is valid under policy %s\n", p.workflow->name.c_str(),
-              p.workflow->steps.size(), p.workflow->steps.size() == 1 ? "" : "s",
-              options.policy.c_str());
+  std::printf("ok: workflow '%s' (%zu step%s) is valid under policy %s\n",
+              forTerminal(p.workflow->name).c_str(), p.workflow->steps.size(),
+              p.workflow->steps.size() == 1 ? "" : "s", forTerminal(options.policy).c_str());
   return kExitOk;
 }
 
@@ -104,44 +178,57 @@ int runCommand(const RunOptions& options) {
     return kExitBadInput;
   }
   Preflight& p = *checked.value();
-  auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles);
+  auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles, options.maxInputMb << 20);
   if (!inputs.ok()) {
     log.record("input.rejected",
                {{"workflow", options.workflow}, {"error", toJson(inputs.error())}});
     printError(inputs.error());
     return kExitBadInput;
   }
+  if (!options.outputDir.empty()) {
+    auto prepared = prepareOutputDirectory(options.outputDir);
+    if (!prepared.ok()) {
+      log.record("input.rejected",
+                 {{"workflow", options.workflow}, {"error", toJson(prepared.error())}});
+      printError(prepared.error());
+      return kExitBadInput;
+    }
+  }
 
   std::fprintf(stderr, "cordon: running '%s' (%zu step%s) under %s; audit log %s\n",
-               p.workflow->name.c_str(), p.workflow->steps.size(),
-               p.workflow->steps.size() == 1 ? "" : "s", options.policy.c_str(),
-               options.auditLog.c_str());
-  auto io = kj::setupAsyncIo();
+               forTerminal(p.workflow->name).c_str(), p.workflow->steps.size(),
+               p.workflow->steps.size() == 1 ? "" : "s", forTerminal(options.policy).c_str(),
+               forTerminal(options.auditLog).c_str());
+  auto io = makeCancellableEventLoop();
   ConsoleObserver observer;
-  Scheduler scheduler(io, log, observer,
-                      {options.workerBinary, p.plugins, p.ledger ? &*p.ledger : nullptr});
+  SchedulerConfig config;
+  config.workerBinary = options.workerBinary;
+  config.plugins = p.plugins;
+  config.ledger = p.ledger ? &*p.ledger : nullptr;
+  config.cancelOnSignals = true;
+  config.maxInputBytes = options.maxInputMb << 20;
+  if (!options.outputDir.empty()) {
+    config.publishOutputs = [&options](const ArtifactMap& outputs) {
+      return writeOutputs(outputs, options.outputDir);
+    };
+  }
+  Scheduler scheduler(io, log, observer, std::move(config));
   RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
 
-  if (report.ok() && !options.outputDir.empty()) {
-    auto written = writeOutputs(report, options.outputDir);
-    if (!written.ok()) report.error = written.error();
-  }
   if (options.json) {
-    std::printf("%s\n", reportJson(report, options.auditLog).dump(2).c_str());
+    std::printf("%s\n", jsonText(reportJson(report, options.auditLog), 2).c_str());
   } else if (report.ok()) {
-    for (const auto& [name, data] : report.outputs) {
-      if (isPrintable(*data)) {
-        std::printf("%s: %s%s", name.c_str(), data->c_str(),
-                    data->empty() || data->back() != '\n' ? "\n" : "");
-      } else {
-        std::printf("%s: (%zu bytes)\n", name.c_str(), data->size());
-      }
-    }
+    for (const auto& [name, data] : report.outputs) printOutput(name, *data);
   }
   if (!report.ok()) {
     printError(*report.error);
+    if (report.cancelledBy) {
+      std::fprintf(stderr, "cordon: workflow cancelled; run %s, see %s\n", report.runId.c_str(),
+                   forTerminal(options.auditLog).c_str());
+      return 128 + *report.cancelledBy;  // 130 for SIGINT, 143 for SIGTERM, as shells expect
+    }
     std::fprintf(stderr, "cordon: workflow failed; run %s, see %s\n", report.runId.c_str(),
-                 options.auditLog.c_str());
+                 forTerminal(options.auditLog).c_str());
     return kExitWorkflowFailed;
   }
   std::fprintf(stderr, "cordon: workflow succeeded; run %s\n", report.runId.c_str());
@@ -149,24 +236,55 @@ int runCommand(const RunOptions& options) {
 }
 
 int auditVerifyCommand(const std::string& path, bool json) {
-  auto verified = verifyAuditLog(path);
-  if (json) {
-    nlohmann::json result = {{"path", path}, {"valid", verified.ok()}};
-    if (verified.ok()) {
-      result["records"] = verified.value().records;
-      result["last_hash"] = verified.value().lastHash;
-    } else {
-      result["error"] = verified.error().message;
-    }
-    std::printf("%s\n", result.dump(2).c_str());
-  } else if (verified.ok()) {
-    std::printf("ok: %s: %llu records, chain intact, last hash %s\n", path.c_str(),
-                static_cast<unsigned long long>(verified.value().records),
-                verified.value().lastHash.c_str());
-  } else {
-    std::fprintf(stderr, "cordon: error: %s\n", verified.error().message.c_str());
+  auto scanned = scanAuditLog(path);
+  if (!scanned.ok()) {
+    printError(scanned.error());
+    return kExitBadInput;
   }
-  return verified.ok() ? kExitOk : kExitWorkflowFailed;
+  const AuditScan& scan = scanned.value();
+  const char* defect = scan.defect == AuditDefect::kNone            ? "none"
+                       : scan.defect == AuditDefect::kTruncatedTail ? "truncated_tail"
+                       : scan.defect == AuditDefect::kTruncated     ? "truncated"
+                                                                    : "tampered";
+  if (json) {
+    nlohmann::json result = {{"path", path},
+                             {"valid", scan.defect == AuditDefect::kNone},
+                             {"defect", defect},
+                             {"records", scan.records},
+                             {"last_hash", scan.lastHash},
+                             {"checkpoint", scan.checkpointFound}};
+    if (scan.defect != AuditDefect::kNone) setUntrusted(result, "error", scan.problem);
+    std::printf("%s\n", jsonText(result, 2).c_str());
+  } else if (scan.defect == AuditDefect::kNone) {
+    std::printf("ok: %s: %llu records, chain intact%s, last hash %s\n", forTerminal(path).c_str(),
+                static_cast<unsigned long long>(scan.records),
+                scan.checkpointFound ? " and matching its checkpoint" : "", scan.lastHash.c_str());
+  } else {
+    std::fprintf(stderr, "cordon: error: %s\n", forTerminal(scan.problem).c_str());
+  }
+  // 3: only the final record is cut short (a crash mid-write), which `audit recover` mends.
+  if (scan.defect == AuditDefect::kTruncatedTail) return kExitAuditTornTail;
+  return scan.defect == AuditDefect::kNone ? kExitOk : kExitWorkflowFailed;
+}
+
+int auditRecoverCommand(const std::string& path) {
+  auto recovered = recoverAuditLog(path);
+  if (!recovered.ok()) {
+    printError(recovered.error());
+    return kExitWorkflowFailed;
+  }
+  if (recovered.value().droppedBytes == 0) {
+    std::printf("ok: %s: nothing to recover (%llu records, chain intact)\n",
+                forTerminal(path).c_str(),
+                static_cast<unsigned long long>(recovered.value().records));
+  } else {
+    std::printf(
+        "recovered: %s: dropped a torn final record of %llu bytes after record %llu; the log "
+        "goes on with an audit.recovered record that names it\n",
+        forTerminal(path).c_str(), static_cast<unsigned long long>(recovered.value().droppedBytes),
+        static_cast<unsigned long long>(recovered.value().records));
+  }
+  return kExitOk;
 }
 
 int policyLintCommand(const std::string& path, bool json) {
@@ -186,11 +304,11 @@ int policyLintCommand(const std::string& path, bool json) {
                      {"field", finding.field},
                      {"message", finding.message}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", jsonText(out, 2).c_str());
   } else {
     for (const auto& finding : findings) {
-      std::printf("%s:%d: field '%s': warning: %s\n", path.c_str(), finding.line,
-                  finding.field.c_str(), finding.message.c_str());
+      std::printf("%s:%d: field '%s': warning: %s\n", forTerminal(path).c_str(), finding.line,
+                  forTerminal(finding.field).c_str(), forTerminal(finding.message).c_str());
     }
     if (findings.empty()) std::printf("ok: %s: no risky grants found\n", path.c_str());
   }
@@ -198,6 +316,12 @@ int policyLintCommand(const std::string& path, bool json) {
 }
 
 int policyImportOciCommand(const std::string& path, const std::string& profileName) {
+  if (!isPluginName(profileName)) {
+    printError(makeError(
+        ErrorCategory::kBadInput,
+        "--name '" + profileName + "': a profile name is 1-64 characters of a-z, 0-9, '_' or '-'"));
+    return kExitBadInput;
+  }
   OciImport import;
   try {
     import = importOciProfile(path);

@@ -1,21 +1,31 @@
 // The cordon subcommands. Each returns the process exit code (docs/errors.md):
 // 0 success, 1 the workflow failed, 2 bad input (usage, a workflow or policy that does not
-// validate, a missing plugin or input).
+// validate, a missing plugin or input), 128 + N a run cancelled by signal N (130, 143).
 #pragma once
+
+#include <kj/async-io.h>
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "cli/preflight.h"
+#include "scheduler/scheduler.h"
 
 namespace cordon {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitWorkflowFailed = 1;
 inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitAuditTornTail = 3;  // audit verify: only the last record is cut short
 
-void printError(const Error& error);  // "cordon: error: <describe()>" on stderr
+void printError(const Error& error);  // "cordon: error: <describe()>" on stderr, neutralised
+
+// The event loop of a command that runs workflows: SIGINT and SIGTERM are captured first, so the
+// scheduler can cancel the run on them (SchedulerConfig::cancelOnSignals).
+kj::AsyncIoContext makeCancellableEventLoop();
+
+int auditRecoverCommand(const std::string& path);
 
 struct RunOptions {
   std::string workflow;
@@ -25,6 +35,7 @@ struct RunOptions {
   std::string workerBinary;
   std::map<std::string, std::string> inputFiles;
   std::string outputDir;
+  uint64_t maxInputMb = kDefaultMaxInputBytes >> 20;  // --max-input-mb
   bool json = false;
 };
 

@@ -1,14 +1,13 @@
 #include "cli/console_observer.h"
 
+#include "core/untrusted_text.h"
+
 namespace cordon {
 namespace {
 
-// Plugin text is untrusted: no terminal escapes reach the operator's screen.
+// Plugin text is untrusted: one line, no escapes, always indented under its step.
 std::string printable(const std::string& text) {
-  std::string clean;
-  for (unsigned char c : text.substr(0, 1000))
-    clean += (c >= 0x20 && c != 0x7f) || c == '\t' ? static_cast<char>(c) : '?';
-  return clean;
+  return forTerminal(text, 1000);
 }
 
 }  // namespace
@@ -34,12 +33,13 @@ void ConsoleObserver::stepFinished(const std::string& step, const Error* error,
 }
 
 void ConsoleObserver::stepSkipped(const std::string& step, const std::string& reason) {
-  std::fprintf(out_, "[-] %s skipped (%s)\n", step.c_str(), reason.c_str());
+  std::fprintf(out_, "[-] %s skipped (%s)\n", step.c_str(), printable(reason).c_str());
 }
 
 void ConsoleObserver::pluginLog(const std::string& step, const std::string& level,
                                 const std::string& message) {
-  std::fprintf(out_, "    %s %s: %s\n", step.c_str(), level.c_str(), printable(message).c_str());
+  std::fprintf(out_, "    %s %s: %s\n", step.c_str(), printable(level).c_str(),
+               printable(message).c_str());
 }
 
 }  // namespace cordon

@@ -5,12 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/host_config.h"
 #include "cli/install_paths.h"
 #include "cli/plugin_commands.h"
 #include "cli/policy_learn.h"
+#include "core/untrusted_text.h"
 
 namespace {
 
@@ -42,6 +45,46 @@ void addRunOptions(CLI::App& command, cordon::RunOptions& options, cordon::HostF
   addHostOptions(command, host);
 }
 
+// The command words a user typed, checked against the commands that exist: CLI11 alone says
+// "The following argument was not expected", which does not name the mistake.
+std::optional<std::string> unknownCommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string path;
+  for (int i = 1; i < argc && level != nullptr; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') return std::nullopt;  // options: CLI11 judges those
+    auto subcommands = level->get_subcommands([](CLI::App*) { return true; });
+    if (subcommands.empty()) return std::nullopt;  // a positional argument of a leaf command
+    CLI::App* next = nullptr;
+    std::string names;
+    for (CLI::App* sub : subcommands) {
+      if (sub->get_name() == word) next = sub;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (next == nullptr) {
+      return "unknown command '" + path + word + "' (" +
+             (path.empty() ? std::string("commands")
+                           : "'" + path.substr(0, path.size() - 1) + "' has") +
+             ": " + names + ")";
+    }
+    path += word + " ";
+    level = next;
+  }
+  return std::nullopt;
+}
+
+// "audit verify " for the deepest command that was parsed, for the --help hint.
+std::string helpPathFor(CLI::App& app) {
+  std::string path;
+  for (CLI::App* level = &app;;) {
+    CLI::App* parsed = nullptr;
+    for (CLI::App* sub : level->get_subcommands()) parsed = sub;
+    if (parsed == nullptr) return path;
+    path += parsed->get_name() + " ";
+    level = parsed;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,7 +104,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--input", inputs, "Replace workflow input NAME with the content of FILE")
       ->type_name("NAME=FILE");
-  run->add_option("--output-dir", options.outputDir, "Write each workflow output to DIR/NAME");
+  run->add_option("--output-dir", options.outputDir,
+                  "Write each workflow output to DIR/NAME (atomically; DIR is checked first)");
+  run->add_option("--max-input-mb", options.maxInputMb,
+                  "Refuse an input file larger than this, before reading it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   run->add_flag("--json", options.json, "Print the run report as JSON on stdout");
 
   CLI::App* validate =
@@ -73,9 +121,16 @@ int main(int argc, char** argv) {
   std::string auditPath;
   bool auditJson = false;
   CLI::App* verify =
-      audit->add_subcommand("verify", "Check an audit log's hash chain; exit 1 if broken");
+      audit->add_subcommand("verify",
+                            "Check an audit log's hash chain (and its checkpoint); exit 1 if "
+                            "broken or cut short, 3 if only its final record is torn");
   verify->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
   verify->add_flag("--json", auditJson, "Print the result as JSON");
+  CLI::App* recover = audit->add_subcommand(
+      "recover",
+      "Cut a torn final record (a crash mid-write) off an audit log and continue its chain with "
+      "an audit.recovered record; refuses any other defect");
+  recover->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
 
   CLI::App* policyCommand = app.add_subcommand("policy", "Work with policy files");
   policyCommand->require_subcommand(1);
@@ -133,16 +188,24 @@ int main(int argc, char** argv) {
   addHostOptions(*elfAudit, host);
   elfAudit->add_flag("--json", pluginsJson, "Print the findings as JSON");
 
+  if (auto unknown = unknownCommand(app, argc, argv)) {
+    std::fprintf(stderr, "cordon: error: %s\ncordon: see 'cordon --help'\n",
+                 cordon::forTerminal(*unknown).c_str());
+    return cordon::kExitBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? cordon::kExitOk : cordon::kExitBadInput;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Every usage error in one form: prefixed, one line, and what to read next.
+    std::fprintf(stderr, "cordon: error: %s\ncordon: see 'cordon %s--help'\n",
+                 cordon::forTerminal(e.what()).c_str(), helpPathFor(app).c_str());
+    return cordon::kExitBadInput;
   }
 
   auto resolved = cordon::resolveHostConfig(host);
   if (!resolved.ok()) {
-    std::fprintf(stderr, "cordon: error: %s\n", resolved.error().describe().c_str());
+    cordon::printError(resolved.error());
     return cordon::kExitBadInput;
   }
   options.trust = resolved.value();
@@ -150,7 +213,8 @@ int main(int argc, char** argv) {
   for (const auto& entry : inputs) {
     auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "cordon: error: --input %s: expected NAME=FILE\n", entry.c_str());
+      std::fprintf(stderr, "cordon: error: --input %s: expected NAME=FILE\n",
+                   cordon::forTerminal(entry).c_str());
       return cordon::kExitBadInput;
     }
     options.inputFiles[entry.substr(0, eq)] = entry.substr(eq + 1);
@@ -173,6 +237,7 @@ int main(int argc, char** argv) {
     return cordon::pluginsAuditCommand(options.trust, pluginReference, pluginsPolicy, failOn,
                                        pluginsJson);
   }
+  if (recover->parsed()) return cordon::auditRecoverCommand(auditPath);
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/untrusted_text.h"
 #include "core/yaml_document.h"
 #include "gate/gate.h"
 #include "plugins/elf_audit.h"
@@ -101,21 +102,22 @@ int pluginsListCommand(const TrustOptions& trust, bool json) {
                         {"syscalls", m.syscalls},
                         {"read_only", m.readOnlyPaths}}}});
     } else {
-      std::printf("%-22s %-9s %-3u %-16s %-30s %s\n", m.name.c_str(), m.version.text().c_str(),
-                  m.abi, status.keyId.c_str(), asksFor(m).c_str(), status.status.c_str());
+      std::printf("%-22s %-9s %-3u %-16s %-30s %s\n", forTerminal(m.name).c_str(),
+                  forTerminal(m.version.text()).c_str(), m.abi, forTerminal(status.keyId).c_str(),
+                  forTerminal(asksFor(m)).c_str(), forTerminal(status.status).c_str());
     }
   }
   for (const std::string& broken : catalog.brokenManifests()) {
     if (json) {
       rows.push_back({{"error", broken}});
     } else {
-      std::printf("broken package: %s\n", broken.c_str());
+      std::printf("broken package: %s\n", forTerminal(broken).c_str());
     }
   }
-  if (json) std::printf("%s\n", rows.dump(2).c_str());
+  if (json) std::printf("%s\n", jsonText(rows, 2).c_str());
   if (!json && catalog.packages().empty() && catalog.brokenManifests().empty()) {
     std::fprintf(stderr, "cordon: no plugin packages on the search path (%s)\n",
-                 joined(trust.pluginPath).c_str());
+                 forTerminal(joined(trust.pluginPath)).c_str());
   }
   return catalog.brokenManifests().empty() ? kExitOk : kExitWorkflowFailed;
 }
@@ -179,28 +181,32 @@ int pluginsInspectCommand(const TrustOptions& trust, const std::string& referenc
                         {"syscalls", section->syscallGroups},
                         {"read_only", section->readOnlyPaths}};
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", jsonText(out, 2).c_str());
     return kExitOk;
   }
-  std::printf("name:            %s\nversion:         %s\nabi:             %u\n", m.name.c_str(),
-              m.version.text().c_str(), m.abi);
+  std::printf("name:            %s\nversion:         %s\nabi:             %u\n",
+              forTerminal(m.name).c_str(), forTerminal(m.version.text()).c_str(), m.abi);
   std::printf("description:     %s\npackage:         %s\nentry:           %s\n",
-              m.description.c_str(), package.value().directory.c_str(), m.entry.c_str());
+              forTerminal(m.description).c_str(), forTerminal(package.value().directory).c_str(),
+              forTerminal(m.entry).c_str());
   std::printf(
       "digest:          %s\nsigner key id:   %s\ntrusted comment: %s\ntrust:           %s\n",
-      digest.c_str(), status.keyId.c_str(), comment.c_str(), status.status.c_str());
+      forTerminal(digest).c_str(), forTerminal(status.keyId).c_str(), forTerminal(comment).c_str(),
+      forTerminal(status.status).c_str());
   std::printf("asks for:        host %s; syscalls %s; read-only %s\n",
-              joined(m.hostCapabilities).c_str(), joined(m.syscalls).c_str(),
-              joined(m.readOnlyPaths).c_str());
+              forTerminal(joined(m.hostCapabilities)).c_str(),
+              forTerminal(joined(m.syscalls)).c_str(),
+              forTerminal(joined(m.readOnlyPaths)).c_str());
   if (section != nullptr) {
     std::vector<std::string> host;
     for (const auto& [capability, grant] : section->host)
       host.emplace_back(hostCapabilityName(capability));
-    std::printf("policy grants:   host %s; syscalls %s; read-only %s (section '%s')\n",
-                joined(host).c_str(), joined(section->syscallGroups).c_str(),
-                joined(section->readOnlyPaths).c_str(), section->name.c_str());
+    std::printf(
+        "policy grants:   host %s; syscalls %s; read-only %s (section '%s')\n",
+        forTerminal(joined(host)).c_str(), forTerminal(joined(section->syscallGroups)).c_str(),
+        forTerminal(joined(section->readOnlyPaths)).c_str(), forTerminal(section->name).c_str());
   }
-  std::printf("verdict:         %s\n", policyVerdict.c_str());
+  std::printf("verdict:         %s\n", forTerminal(policyVerdict).c_str());
   return kExitOk;
 }
 
@@ -254,24 +260,26 @@ int pluginsAuditCommand(const TrustOptions& trust, const std::string& target,
                         {"kind", finding.kind},
                         {"detail", finding.detail}});
     if (!json) {
-      std::printf("%s: %s: %s: %s\n", package.value().objectPath().c_str(),
-                  severityName(finding.severity), finding.kind.c_str(), finding.detail.c_str());
+      std::printf("%s: %s: %s: %s\n", forTerminal(package.value().objectPath()).c_str(),
+                  severityName(finding.severity), forTerminal(finding.kind).c_str(),
+                  forTerminal(finding.detail).c_str());
     }
   }
   if (json) {
-    std::printf("%s\n", nlohmann::json({{"plugin", m.name},
-                                        {"version", m.version.text()},
-                                        {"object", package.value().objectPath()},
-                                        {"imports", report.value().imports},
-                                        {"findings", findings},
-                                        {"fail_on", failOn},
-                                        {"failing", failing}})
-                            .dump(2)
+    std::printf("%s\n", jsonText(nlohmann::json({{"plugin", m.name},
+                                                 {"version", m.version.text()},
+                                                 {"object", package.value().objectPath()},
+                                                 {"imports", report.value().imports},
+                                                 {"findings", findings},
+                                                 {"fail_on", failOn},
+                                                 {"failing", failing}}),
+                                 2)
                             .c_str());
   } else {
-    std::printf("%s %s: %zu import(s), %zu finding(s), %zu at or above %s\n", m.name.c_str(),
-                m.version.text().c_str(), report.value().imports.size(),
-                report.value().findings.size(), failing, failOn.c_str());
+    std::printf("%s %s: %zu import(s), %zu finding(s), %zu at or above %s\n",
+                forTerminal(m.name).c_str(), forTerminal(m.version.text()).c_str(),
+                report.value().imports.size(), report.value().findings.size(), failing,
+                forTerminal(failOn).c_str());
   }
   return failing == 0 ? kExitOk : kExitWorkflowFailed;
 }

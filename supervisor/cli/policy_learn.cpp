@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "cli/commands.h"
 #include "cli/console_observer.h"
+#include "core/untrusted_text.h"
 #include "core/yaml_document.h"
 #include "policy/policy_learner.h"
 #include "policy/policy_parser.h"
@@ -49,11 +50,15 @@ int policyLearnCommand(const LearnOptions& options) {
   std::fprintf(stderr,
                "cordon: learning '%s': every call and syscall is allowed and recorded (audit log "
                "%s)\n",
-               p.workflow->name.c_str(), options.auditLog.c_str());
-  auto io = kj::setupAsyncIo();
+               forTerminal(p.workflow->name).c_str(), forTerminal(options.auditLog).c_str());
+  auto io = makeCancellableEventLoop();
   ConsoleObserver observer;
-  Scheduler scheduler(io, log, observer,
-                      {options.workerBinary, p.plugins, p.ledger ? &*p.ledger : nullptr});
+  SchedulerConfig config;
+  config.workerBinary = options.workerBinary;
+  config.plugins = p.plugins;
+  config.ledger = p.ledger ? &*p.ledger : nullptr;
+  config.cancelOnSignals = true;
+  Scheduler scheduler(io, log, observer, std::move(config));
   RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
   if (!report.ok()) {
     printError(*report.error);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/untrusted_text.h"
+
 namespace cordon {
 
 std::string_view categoryName(ErrorCategory category) {
@@ -24,6 +26,8 @@ std::string_view categoryName(ErrorCategory category) {
       return "bad_input";
     case ErrorCategory::kInternal:
       return "internal";
+    case ErrorCategory::kCancelled:
+      return "cancelled";
   }
   return "internal";
 }
@@ -36,8 +40,10 @@ std::string Error::describe() const {
 }
 
 nlohmann::json toJson(const Error& error) {
-  return {
-      {"category", categoryName(error.category)}, {"message", error.message}, {"step", error.step}};
+  nlohmann::json json = {{"category", categoryName(error.category)}};
+  setUntrusted(json, "message", error.message);  // plugins' words travel in messages
+  setUntrusted(json, "step", error.step);
+  return json;
 }
 
 }  // namespace cordon

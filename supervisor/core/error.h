@@ -21,6 +21,7 @@ enum class ErrorCategory {
   kProtocolError,     // the worker broke the RPC contract
   kBadInput,          // a workflow, policy, input or config that does not validate
   kInternal,          // Cordon itself failed (spawn, sandbox setup): not the plugin's doing
+  kCancelled,         // the operator stopped the run (SIGINT, SIGTERM)
 };
 
 std::string_view categoryName(ErrorCategory category);  // "policy_denial", ...

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 namespace cordon {
@@ -23,12 +24,51 @@ YamlDocument YamlDocument::load(const std::string& path) {
   return parse(text.str(), path);
 }
 
+namespace {
+
+std::string lineOf(const YAML::Node& node) {
+  return node.Mark().is_null() ? "?" : std::to_string(node.Mark().line + 1);
+}
+
+// yaml-cpp keeps both entries of a repeated key and lookups find the first, while a reviewer
+// reading the file sees the last: a file with two meanings. Refused, naming both lines.
+void rejectDuplicateKeys(const YAML::Node& node, const std::string& name, const std::string& at,
+                         int depth) {
+  if (depth > 64) throw InputError(name + ":" + lineOf(node) + ": nested too deeply");
+  if (node.IsMap()) {
+    std::map<std::string, YAML::Node> seen;
+    for (const auto& entry : node) {
+      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "(complex key)";
+      const std::string field = at.empty() ? key : at + "." + key;
+      auto [first, fresh] = seen.emplace(key, entry.first);
+      if (!fresh) {
+        throw InputError(name + ":" + lineOf(entry.first) + ": field '" + field +
+                         "': duplicate key (first at line " + lineOf(first->second) + ")");
+      }
+      rejectDuplicateKeys(entry.second, name, field, depth + 1);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      rejectDuplicateKeys(node[i], name, at + "[" + std::to_string(i) + "]", depth + 1);
+  }
+}
+
+}  // namespace
+
 YamlDocument YamlDocument::parse(const std::string& text, const std::string& name) {
+  std::vector<YAML::Node> documents;
   try {
-    return YamlDocument(YAML::Load(text), name);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     throw InputError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
   }
+  if (documents.size() > 1) {
+    throw InputError(name + ":" + lineOf(documents[1]) +
+                     ": a second YAML document ('---'); a file holds exactly one");
+  }
+  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+  rejectDuplicateKeys(root, name, "", 0);
+  return YamlDocument(root, name);
 }
 
 void YamlDocument::fail(const YAML::Node& node, const std::string& field,

@@ -4,11 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
 
 #include "cordon.capnp.h"
+#include "core/untrusted_text.h"
 #include "policy/seccomp_compiler.h"
 #include "policy/syscall_groups.h"
 #include "worker_protocol.h"
@@ -69,6 +71,17 @@ static_assert(static_cast<int>(PluginMethod::kDescribe) == 0 &&
 static_assert(static_cast<int>(HostCapability::kLog) == 0 &&
               static_cast<int>(HostCapability::kReadInput) == 1 &&
               static_cast<int>(HostCapability::kReadFile) == 2);
+
+// W^X has no window, not even while the loader runs: the loader maps code from the plugin's
+// file, never writable and never anonymous, and changes no mapping to executable (only an
+// executable stack would, and that is refused too). Anything else is new machine code.
+bool makesWritableOrAnonymousCode(const std::string& name, const uint64_t (&args)[6]) {
+  const uint64_t prot = args[2];
+  if ((prot & PROT_EXEC) == 0) return false;
+  if (name == "mprotect") return true;
+  if (name == "mmap") return (prot & PROT_WRITE) != 0 || (args[3] & MAP_ANONYMOUS) != 0;
+  return false;
+}
 
 }  // namespace
 
@@ -147,7 +160,7 @@ kj::Exception denialException(const Error& denial) {
 
 std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
                                 const std::string& direction, const std::string& method,
-                                const std::string& reason) {
+                                const std::string& reason, std::optional<std::string_view> path) {
   Error error = makeError(category, reason);
   error.step = scope.step;
   if (!scope.firstDenial) scope.firstDenial = error;
@@ -156,20 +169,23 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
     return error;
   }
   ++scope.denialsRecorded;
-  audit_.record("gate.deny", {{"plugin", scope.plugin},
-                              {"step", scope.step},
-                              {"direction", direction},
-                              {"method", method},
-                              {"category", categoryName(category)},
-                              {"reason", reason}});
+  nlohmann::json fields = {{"plugin", scope.plugin},
+                           {"step", scope.step},
+                           {"direction", direction},
+                           {"method", method},
+                           {"category", categoryName(category)}};
+  setUntrusted(fields, "reason", reason);
+  if (path) setUntrusted(fields, "path", *path);
+  audit_.record("gate.deny", std::move(fields));
   return error;
 }
 
 Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int number,
                                          const uint64_t (&args)[6]) {
   using Kind = SyscallDecision::Kind;
-  if (loading && allowedWhileLoading(number)) return {Kind::kAllow};
   std::string name = syscallName(number);
+  if (loading && allowedWhileLoading(number) && !makesWritableOrAnonymousCode(name, args))
+    return {Kind::kAllow};
   if (isForbiddenSyscall(name)) return {Kind::kStopWorker};
   if (policy_.learning) {
     if (name == "openat") return {Kind::kOpenOnHost};  // learnOpen records it with its path
@@ -192,12 +208,14 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
       case SyscallRule::Action::kAllow:
         return {Kind::kAllow};
       case SyscallRule::Action::kLog:
-        audit_.record("gate.allow", {{"plugin", scope.plugin},
-                                     {"step", scope.step},
-                                     {"direction", "plugin->kernel"},
-                                     {"method", name},
-                                     {"args", std::vector<uint64_t>(args, args + 6)},
-                                     {"reason", call + " allowed and logged by " + which}});
+        if (!audit_.record("gate.allow", {{"plugin", scope.plugin},
+                                          {"step", scope.step},
+                                          {"direction", "plugin->kernel"},
+                                          {"method", name},
+                                          {"args", std::vector<uint64_t>(args, args + 6)},
+                                          {"reason", call + " allowed and logged by " + which}})) {
+          return {Kind::kStopWorker};
+        }
         return {Kind::kAllow};
       case SyscallRule::Action::kErrno:
         deny(scope, ErrorCategory::kSandboxViolation, "plugin->kernel", name,
@@ -219,11 +237,10 @@ Gate::SyscallDecision Gate::learnOpen(CallScope& scope, const std::string& path,
   const bool writes = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
   if (!policy_.learning || path.empty() || path[0] != '/') return {Kind::kFailWithErrno, ENOENT};
   if (learned_.insert((writes ? "open-write " : "open ") + path).second) {
-    audit_.record("gate.learn", {{"plugin", scope.plugin},
-                                 {"step", scope.step},
-                                 {"kind", "open"},
-                                 {"path", path},
-                                 {"write", writes}});
+    nlohmann::json fields = {
+        {"plugin", scope.plugin}, {"step", scope.step}, {"kind", "open"}, {"write", writes}};
+    setUntrusted(fields, "path", path);
+    if (!audit_.record("gate.learn", std::move(fields))) return {Kind::kStopWorker};
   }
   if (writes) return {Kind::kFailWithErrno, EROFS};
   return {Kind::kOpenOnHost};
@@ -253,11 +270,16 @@ void Gate::closeScope(CallScope& scope) {
   scope.denialsSuppressed = 0;
 }
 
-void Gate::allow(const CallScope& scope, const std::string& direction, const std::string& method) {
-  audit_.record("gate.allow", {{"plugin", scope.plugin},
-                               {"step", scope.step},
-                               {"direction", direction},
-                               {"method", method}});
+std::optional<Error> Gate::allow(const CallScope& scope, const std::string& direction,
+                                 const std::string& method) {
+  if (audit_.record("gate.allow", {{"plugin", scope.plugin},
+                                   {"step", scope.step},
+                                   {"direction", direction},
+                                   {"method", method}})) {
+    return std::nullopt;
+  }
+  // An allow that cannot be recorded is not given: nothing may happen that the log lacks.
+  return Error{*audit_.failure()}.withStep(scope.step);
 }
 
 std::optional<Error> Gate::admitPluginCall(CallScope& scope, PluginMethod method) {
@@ -267,8 +289,7 @@ std::optional<Error> Gate::admitPluginCall(CallScope& scope, PluginMethod method
                 std::string("the policy does not let the supervisor call '") + name +
                     "' on plugin '" + scope.plugin + "'");
   }
-  allow(scope, kToPlugin, name);
-  return std::nullopt;
+  return allow(scope, kToPlugin, name);
 }
 
 std::optional<Error> Gate::admitHostCall(CallScope& scope, HostCapability capability) {
@@ -289,8 +310,7 @@ std::optional<Error> Gate::admitHostCall(CallScope& scope, HostCapability capabi
                 "the policy does not grant host capability '" + name + "' to plugin '" +
                     scope.plugin + "'");
   }
-  allow(scope, kToHost, name);
-  return std::nullopt;
+  return allow(scope, kToHost, name);
 }
 
 std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability capability,
@@ -337,7 +357,7 @@ Outcome<FileGrant> Gate::admitFilePath(CallScope& scope, const std::string& path
   const char* name = hostCapabilityName(HostCapability::kReadFile);
   const HostGrant* grant = policy_.grant(HostCapability::kReadFile);
   auto refused = [&](ErrorCategory category, const std::string& reason) -> Outcome<FileGrant> {
-    return *deny(scope, category, kToHost, name, reason);
+    return *deny(scope, category, kToHost, name, reason, path);
   };
   if (!scope.open || grant == nullptr) {
     return refused(ErrorCategory::kPolicyDenial,
@@ -359,9 +379,9 @@ Outcome<FileGrant> Gate::admitFilePath(CallScope& scope, const std::string& path
                        "' is not a plain absolute path (no empty, '.' or '..' components)");
   }
   if (policy_.learning) {
-    audit_.record(
-        "gate.learn",
-        {{"plugin", scope.plugin}, {"step", scope.step}, {"kind", "file"}, {"path", path}});
+    nlohmann::json fields = {{"plugin", scope.plugin}, {"step", scope.step}, {"kind", "file"}};
+    setUntrusted(fields, "path", path);
+    if (!audit_.record("gate.learn", std::move(fields))) return Error{*audit_.failure()};
     return FileGrant{"/", path.substr(1)};
   }
   for (const std::string& prefix : grant->pathPrefixes) {

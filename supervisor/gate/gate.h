@@ -88,9 +88,13 @@ class Gate {
   const PluginPolicy& policy() const { return policy_; }
 
  private:
+  // `path`: the bytes a plugin asked for, recorded as they were (hex too when not UTF-8).
   std::optional<Error> deny(CallScope& scope, ErrorCategory category, const std::string& direction,
-                            const std::string& method, const std::string& reason);
-  void allow(const CallScope& scope, const std::string& direction, const std::string& method);
+                            const std::string& method, const std::string& reason,
+                            std::optional<std::string_view> path = std::nullopt);
+  // The allow's record, or the error that it could not be written (then the call is refused).
+  std::optional<Error> allow(const CallScope& scope, const std::string& direction,
+                             const std::string& method);
 
   // rate_per_second: a token bucket per capability for the worker's life.
   bool takeRateToken(HostCapability capability, uint64_t ratePerSecond);

@@ -4,12 +4,13 @@
 #include "policy/policy.h"
 
 namespace cordon {
-namespace {
 
 bool isPluginName(const std::string& text) {
   if (text.empty() || text.size() > 64) return false;
   return text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
 }
+
+namespace {
 
 PluginManifest parseDocument(const YamlDocument& doc) {
   const YAML::Node& root = doc.requireMap(doc.root(), "(top level)");

@@ -31,4 +31,8 @@ PluginManifest parseManifest(const std::string& text, const std::string& path);
 // version=V abi=A". Extra words (a timestamp) may follow.
 std::string trustedCommentFor(const PluginManifest& manifest);
 
+// A plugin name: 1-64 characters of a-z, 0-9, '_' or '-'. Policy sections and profiles that
+// Cordon prints are held to it too.
+bool isPluginName(const std::string& text);
+
 }  // namespace cordon

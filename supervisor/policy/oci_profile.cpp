@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/untrusted_text.h"
 #include "core/yaml_document.h"
 #include "policy/syscall_groups.h"
 
@@ -296,13 +297,13 @@ OciImport importOciProfile(const std::string& path) {
 }
 
 std::string ociImportAsPolicy(const OciImport& import, const std::string& profileName) {
-  std::string out = "# Imported from " + import.path +
+  std::string out = "# Imported from " + forTerminal(import.path) +
                     " by `cordon policy import-oci` (docs/policy.md).\n"
                     "# Review it, then let sections `extends: " +
                     profileName + "`.\n";
   if (!import.skipped.empty()) {
     out += "# Not imported (" + std::to_string(import.skipped.size()) + "):\n";
-    for (const std::string& skip : import.skipped) out += "#   " + skip + "\n";
+    for (const std::string& skip : import.skipped) out += "#   " + forTerminal(skip) + "\n";
   }
   out += "version: 1\nprofiles:\n  " + profileName + ":\n";
   out += import.violationErrno
@@ -310,9 +311,9 @@ std::string ociImportAsPolicy(const OciImport& import, const std::string& profil
              : "    on_violation: kill\n";
   // An empty list must still be a list (found by tests/fuzz/fuzz_oci.cpp).
   out += import.syscalls.empty() && import.rules.empty() ? "    syscalls: []\n" : "    syscalls:\n";
-  for (const std::string& name : import.syscalls) out += "      - " + name + "\n";
+  for (const std::string& name : import.syscalls) out += "      - " + yamlQuoted(name) + "\n";
   for (const SyscallRule& rule : import.rules) {
-    out += "      - { name: " + rule.name;
+    out += "      - { name: " + yamlQuoted(rule.name);
     if (!rule.conditions.empty()) {
       out += ", args: [";
       for (size_t i = 0; i < rule.conditions.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/untrusted_text.h"
 #include "policy/syscall_groups.h"
 
 namespace cordon {
@@ -19,6 +20,13 @@ std::string list(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return "[" + out + "]";
+}
+
+// Paths come from the plugin (what it opened or asked to read): quoted, never raw YAML.
+std::string quotedList(const std::vector<std::string>& items) {
+  std::vector<std::string> quoted;
+  for (const auto& item : items) quoted.push_back(yamlQuoted(item));
+  return list(quoted);
 }
 
 }  // namespace
@@ -91,7 +99,8 @@ void PolicyLearner::observeOutputs(const std::string& plugin, uint64_t totalByte
 
 std::string PolicyLearner::policyYaml(const std::string& workflowPath,
                                       const std::string& runId) const {
-  std::string out = "# Learned by `cordon policy learn` from " + workflowPath + " (run " + runId +
+  std::string out = "# Learned by `cordon policy learn` from " + forTerminal(workflowPath) +
+                    " (run " + runId +
                     ").\n"
                     "# Every grant below was used by that run, with headroom on what was "
                     "measured (x2);\n"
@@ -110,10 +119,10 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
         const uint64_t bytes = log ? twice(use.largestBytes, 1024) : twice(use.bytesPerCall, 4096);
         std::string paths;
         if (capability == HostCapability::kReadFile) {
-          paths =
-              "paths: " +
-              list(std::vector<std::string>(learned.filePaths.begin(), learned.filePaths.end())) +
-              ", ";
+          paths = "paths: " +
+                  quotedList(std::vector<std::string>(learned.filePaths.begin(),
+                                                      learned.filePaths.end())) +
+                  ", ";
         }
         out += std::string("      ") + hostCapabilityName(capability) + ": { " + paths +
                "max_bytes: " + std::to_string(bytes) +
@@ -148,15 +157,16 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
       }
     }
     std::string filesystem;
-    if (!readOnly.empty()) filesystem += "read_only: " + list(readOnly);
+    if (!readOnly.empty()) filesystem += "read_only: " + quotedList(readOnly);
     if (proc) filesystem += std::string(filesystem.empty() ? "" : ", ") + "proc: true";
     if (devices) filesystem += std::string(filesystem.empty() ? "" : ", ") + "devices: true";
     if (!filesystem.empty()) out += "    filesystem: { " + filesystem + " }\n";
     for (const std::string& path : notGrantable) {
-      out += "    # opened " + path + ", which no policy can grant\n";
+      out += "    # opened " + forTerminal(path) + ", which no policy can grant\n";
     }
     for (const std::string& path : notFound) {
-      out += "    # tried to open " + path + ", which does not exist (nothing to grant)\n";
+      out += "    # tried to open " + forTerminal(path) +
+             ", which does not exist (nothing to grant)\n";
     }
     for (const std::string& path : learned.writeWanted) {
       out += "    # tried to write " + path +

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "plugins/manifest.h"
+
 namespace cordon {
 namespace {
 
@@ -125,7 +127,17 @@ class SectionLint {
 
 std::vector<LintFinding> lintPolicy(const Policy& policy) {
   std::vector<LintFinding> findings;
-  for (const auto& [name, section] : policy.plugins) SectionLint(section, findings).run();
+  for (const auto& [name, section] : policy.plugins) {
+    // Plugin names are held to isPluginName: a section named otherwise grants nothing to anyone,
+    // and the reviewer who reads it as a grant is misled.
+    if (!isPluginName(name)) {
+      findings.push_back({section.line, "plugins." + name,
+                          "no plugin can be named '" + name +
+                              "' (names are 1-64 characters of a-z, 0-9, '_' or '-'), so this "
+                              "section never applies"});
+    }
+    SectionLint(section, findings).run();
+  }
   if (policy.fallback) SectionLint(*policy.fallback, findings).run();
   return findings;
 }

@@ -1,12 +1,19 @@
 #include "scheduler/scheduler.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sys/random.h>
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include <kj/async-unix.h>
 
 #include "gate/gate.h"
 #include "worker/sandbox_spec_builder.h"
@@ -27,20 +34,109 @@ std::string newRunId() {
   return id;
 }
 
-Outcome<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(ErrorCategory::kBadInput, path + ": cannot read input file");
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
+// An input file: a regular file within the size bound, mapped (Boost.Interprocess) and copied
+// once into its artifact, so the supervisor holds it once, and never more than the bound. The
+// bound and the file type are checked on the open descriptor, before a byte is read.
+Outcome<std::string> readInputFile(const std::string& path, uint64_t maxBytes) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    return makeError(ErrorCategory::kBadInput,
+                     path + ": cannot read input file: " + std::strerror(errno));
+  }
+  struct stat info {};
+  const bool stated = fstat(fd, &info) == 0;
+  close(fd);
+  if (!stated || !S_ISREG(info.st_mode)) {
+    const char* kind = !stated                  ? "something that cannot be examined"
+                       : S_ISDIR(info.st_mode)  ? "a directory"
+                       : S_ISFIFO(info.st_mode) ? "a FIFO"
+                       : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) ? "a device"
+                       : S_ISSOCK(info.st_mode)                         ? "a socket"
+                                                                        : "not a regular file";
+    return makeError(ErrorCategory::kBadInput,
+                     path + ": an input must be a regular file, and this is " + kind);
+  }
+  const auto size = static_cast<uint64_t>(info.st_size);
+  if (size > maxBytes) {
+    return makeError(ErrorCategory::kBadInput,
+                     path + ": input of " + std::to_string(size) + " bytes exceeds the limit of " +
+                         std::to_string(maxBytes) + " bytes (--max-input-mb)");
+  }
+  if (size == 0) return std::string();
+  try {
+    boost::interprocess::file_mapping file(path.c_str(), boost::interprocess::read_only);
+    boost::interprocess::mapped_region region(file, boost::interprocess::read_only, 0, size);
+    region.advise(boost::interprocess::mapped_region::advice_sequential);
+    return std::string(static_cast<const char*>(region.get_address()), region.get_size());
+  } catch (const boost::interprocess::interprocess_exception& e) {
+    return makeError(ErrorCategory::kBadInput, path + ": cannot map input file: " + e.what());
+  }
 }
+
+std::string signalName(int signal) {
+  const char* name = sigabbrev_np(signal);
+  return name != nullptr ? std::string("SIG") + name : "signal " + std::to_string(signal);
+}
+
+// SIGINT and SIGTERM, as the event loop sees them (kj::UnixEventPort::captureSignal must have
+// been called for both before the loop was made). Every wait of a run goes through wait(), so
+// a signal ends whatever the run is waiting for.
+class Cancellation {
+ public:
+  Cancellation(kj::AsyncIoContext& io, bool armed) : io_(io) {
+    if (!armed) return;
+    signal_ = io.unixEventPort.onSignal(SIGINT)
+                  .exclusiveJoin(io.unixEventPort.onSignal(SIGTERM))
+                  .then([](siginfo_t info) { return info.si_signo; })
+                  .fork();
+  }
+
+  template <typename T>
+  Outcome<T> wait(kj::Promise<Outcome<T>> work) {
+    if (signalled()) return error();
+    KJ_IF_MAYBE (signal, signal_) {
+      return work
+          .exclusiveJoin(signal->addBranch().then([this](int number) -> Outcome<T> {
+            received_ = number;
+            return error();
+          }))
+          .wait(io_.waitScope);
+    }
+    return work.wait(io_.waitScope);
+  }
+
+  // Whether a signal has arrived (looking at the event loop without blocking).
+  bool signalled() {
+    if (received_) return true;
+    KJ_IF_MAYBE (signal, signal_) {
+      auto branch = signal->addBranch();
+      if (branch.poll(io_.waitScope)) received_ = branch.wait(io_.waitScope);
+    }
+    return received_.has_value();
+  }
+  std::optional<int> received() const { return received_; }
+  Error error() const {
+    return makeError(ErrorCategory::kCancelled,
+                     "the run was cancelled by " + signalName(received_.value_or(SIGTERM)));
+  }
+
+ private:
+  kj::AsyncIoContext& io_;
+  kj::Maybe<kj::ForkedPromise<int>> signal_;
+  std::optional<int> received_;
+};
 
 // Everything one run owns: its workers, compiled specs and the artifacts produced so far.
 class Run {
  public:
   Run(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, const SchedulerConfig& config,
-      const Policy& policy)
-      : io_(io), audit_(audit), observer_(observer), config_(config), policy_(policy) {}
+      const Policy& policy, Cancellation& cancellation)
+      : io_(io),
+        audit_(audit),
+        observer_(observer),
+        config_(config),
+        policy_(policy),
+        cancellation_(cancellation) {}
 
   Outcome<ArtifactMap> runStep(const Step& step, const ArtifactMap& workflowInputs) {
     auto inputs = gatherInputs(step, workflowInputs);
@@ -60,8 +156,12 @@ class Run {
     return it == stepOutputs_.end() ? nullptr : &it->second;
   }
 
-  void stopWorkers() {
-    for (auto& [plugin, worker] : workers_) worker->stop().wait(io_.waitScope);
+  // A cancelled run (or one whose audit log failed) kills its workers; otherwise they are
+  // asked to shut down.
+  void stopWorkers(bool kill) {
+    for (auto& [plugin, worker] : workers_) {
+      (kill ? worker->kill() : worker->stop()).wait(io_.waitScope);
+    }
     workers_.clear();
   }
 
@@ -69,7 +169,7 @@ class Run {
   Outcome<ArtifactMap> attempt(const Step& step, const ArtifactMap& inputs) {
     auto worker = workerFor(step);
     if (!worker.ok()) return worker.error();
-    return worker.value()->execute(step.name, step.config, inputs).wait(io_.waitScope);
+    return cancellation_.wait(worker.value()->execute(step.name, step.config, inputs));
   }
 
   // on_failure: whether the step runs again on a new worker, after waiting out the backoff.
@@ -100,10 +200,11 @@ class Run {
                                      {"of", section->onFailure.restarts},
                                      {"backoff_ms", delay.count()},
                                      {"error", toJson(error)}});
-    io_.provider->getTimer()
-        .afterDelay(static_cast<int64_t>(delay.count()) * kj::MILLISECONDS)
-        .wait(io_.waitScope);
-    return true;
+    auto waited =
+        cancellation_.wait(io_.provider->getTimer()
+                               .afterDelay(static_cast<int64_t>(delay.count()) * kj::MILLISECONDS)
+                               .then([]() -> Outcome<Done> { return Done{}; }));
+    return waited.ok();
   }
 
   Outcome<ArtifactMap> gatherInputs(const Step& step, const ArtifactMap& workflowInputs) {
@@ -151,7 +252,7 @@ class Run {
                         config_.workerBinary,
                         section.value(),
                         std::move(spec.value())};
-    auto started = WorkerHandle::start(io_, audit_, observer_, launch).wait(io_.waitScope);
+    auto started = cancellation_.wait(WorkerHandle::start(io_, audit_, observer_, launch));
     if (!started.ok()) return std::move(started.error()).withStep(step.name);
     WorkerHandle* worker = started.value().get();
     workers_[step.plugin] = std::move(started.value());
@@ -159,7 +260,7 @@ class Run {
       auto recorded = config_.ledger->recordRun(step.plugin, plugin.package.manifest.version);
       if (!recorded.ok()) return std::move(recorded.error()).withStep(step.name);
     }
-    auto initialised = worker->init({}).wait(io_.waitScope);
+    auto initialised = cancellation_.wait(worker->init({}));
     if (!initialised.ok()) return std::move(initialised.error()).withStep(step.name);
     return worker;
   }
@@ -169,27 +270,44 @@ class Run {
   RunObserver& observer_;
   const SchedulerConfig& config_;
   const Policy& policy_;
+  Cancellation& cancellation_;
   std::map<std::string, std::unique_ptr<WorkerHandle>> workers_;
   std::map<std::string, ArtifactMap> stepOutputs_;
   std::map<std::string, unsigned> restarts_;  // per plugin, this run
 };
 
+Outcome<ArtifactMap> runStepContained(Run& run, const Step& step, const ArtifactMap& inputs) {
+  // Nothing a plugin sends may end the run: whatever escapes the handling of one step becomes
+  // that step's error, and the other steps and run.end still happen.
+  try {
+    return run.runStep(step, inputs);
+  } catch (const kj::Exception& e) {
+    return makeError(ErrorCategory::kInternal,
+                     std::string("handling the step failed: ") + e.getDescription().cStr())
+        .withStep(step.name);
+  } catch (const std::exception& e) {
+    return makeError(ErrorCategory::kInternal, std::string("handling the step failed: ") + e.what())
+        .withStep(step.name);
+  }
+}
+
 }  // namespace
 
 Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
-                                        const std::map<std::string, std::string>& fileOverrides) {
+                                        const std::map<std::string, std::string>& fileOverrides,
+                                        uint64_t maxInputBytes) {
   ArtifactMap inputs;
   const std::filesystem::path base = std::filesystem::path(workflow.path).parent_path();
   for (const auto& input : workflow.inputs) {
     auto override = fileOverrides.find(input.name);
     if (override != fileOverrides.end()) {
-      auto content = readFile(override->second);
+      auto content = readInputFile(override->second, maxInputBytes);
       if (!content.ok()) return content.error();
       inputs[input.name] = makeArtifact(std::move(content.value()));
     } else if (input.value) {
       inputs[input.name] = makeArtifact(*input.value);
     } else {
-      auto content = readFile((base / *input.file).string());
+      auto content = readInputFile((base / *input.file).string(), maxInputBytes);
       if (!content.ok()) {
         return makeError(ErrorCategory::kBadInput,
                          workflow.path + ":" + std::to_string(input.line) + ": field 'inputs." +
@@ -223,14 +341,15 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
                               {"policy", policy.path},
                               {"steps", workflow.steps.size()}});
 
-  auto inputs = loadWorkflowInputs(workflow, inputFileOverrides);
+  auto inputs = loadWorkflowInputs(workflow, inputFileOverrides, config_.maxInputBytes);
   if (!inputs.ok()) {
     report.error = inputs.error();
     audit_.record("input.rejected",
                   {{"workflow", workflow.path}, {"error", toJson(*report.error)}});
   }
 
-  Run run(io_, audit_, observer_, config_, policy);
+  Cancellation cancellation(io_, config_.cancelOnSignals);
+  Run run(io_, audit_, observer_, config_, policy, cancellation);
   // A step that failed or was skipped blocks every step that reads from it, and only those:
   // independent branches of the graph still run, so one hostile plugin costs only its own data.
   std::vector<bool> blocked(graph.nodes.size(), false);
@@ -245,6 +364,9 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
         blocker = "step '" + graph.nodes[dependency].step->name + "' did not succeed";
       }
     }
+    // Nothing new starts once the run is cancelled or its audit log cannot be written.
+    if (blocker.empty() && cancellation.signalled()) blocker = cancellation.error().message;
+    if (blocker.empty() && !audit_.healthy()) blocker = "the audit log cannot be written";
     if (!blocker.empty()) {
       blocked[index] = true;
       std::string reason = "not run: " + blocker;
@@ -257,7 +379,8 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
     observer_.stepStarted(position, graph.order.size(), step.name, step.plugin);
     audit_.record("step.start", {{"step", step.name}, {"plugin", step.plugin}});
     auto started = std::chrono::steady_clock::now();
-    auto outcome = run.runStep(step, inputs.value());
+    auto outcome = runStepContained(run, step, inputs.value());
+    if (outcome.ok() && !audit_.healthy()) outcome = Error{*audit_.failure()};  // unrecorded
     stepReport.milliseconds =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
@@ -274,7 +397,7 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
       stepReport.error = error;
       blocked[index] = true;
       if (!report.error) report.error = error;  // the first failure is the run's
-      endFields["status"] = "failed";
+      endFields["status"] = error.category == ErrorCategory::kCancelled ? "cancelled" : "failed";
       endFields["error"] = toJson(error);
     }
     audit_.record("step.end", endFields);
@@ -282,7 +405,8 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
                            stepReport.milliseconds);
     report.steps.push_back(std::move(stepReport));
   }
-  run.stopWorkers();
+  const bool cancelled = cancellation.signalled();
+  run.stopWorkers(cancelled || !audit_.healthy());
 
   // A failed run still reports the outputs its surviving branches produced.
   for (const auto& output : inputs.ok() ? workflow.outputs : std::vector<WorkflowOutput>{}) {
@@ -297,7 +421,26 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
                                                   output.from.text() + "', which was not produced");
     }
   }
-  nlohmann::json endFields = {{"status", report.ok() ? "succeeded" : "failed"}};
+  if (cancelled) {
+    report.cancelledBy = cancellation.received();
+    if (!report.error || report.error->category != ErrorCategory::kCancelled)
+      report.error = cancellation.error();
+  }
+  if (!audit_.healthy()) {
+    // Nothing may be published that the log does not hold: no outputs, and the reason first.
+    report.error = *audit_.failure();
+    report.outputs.clear();
+  }
+  if (report.ok() && config_.publishOutputs) {
+    auto published = config_.publishOutputs(report.outputs);
+    if (!published.ok()) {
+      report.error = published.error();
+      audit_.record("run.outputs_failed", {{"error", toJson(*report.error)}});
+    }
+  }
+  nlohmann::json endFields = {{"status", report.ok() ? "succeeded"
+                                         : cancelled ? "cancelled"
+                                                     : "failed"}};
   if (report.error) endFields["error"] = toJson(*report.error);
   audit_.record("run.end", endFields);
   return report;

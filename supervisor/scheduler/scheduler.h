@@ -5,6 +5,7 @@
 
 #include <kj/async-io.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,15 +38,25 @@ struct RunReport {
   std::string workflow;
   std::string runId;
   std::vector<StepReport> steps;
-  ArtifactMap outputs;         // the workflow's declared outputs
-  std::optional<Error> error;  // the first failure; empty when the run succeeded
+  ArtifactMap outputs;             // the workflow's declared outputs
+  std::optional<Error> error;      // the first failure; empty when the run succeeded
+  std::optional<int> cancelledBy;  // SIGINT or SIGTERM, when the operator stopped the run
   bool ok() const { return !error.has_value(); }
 };
+
+inline constexpr uint64_t kDefaultMaxInputBytes = 1ull << 30;  // 1 GiB (--max-input-mb)
 
 struct SchedulerConfig {
   std::string workerBinary;
   std::map<std::string, VerifiedPlugin> plugins;  // by name, from preflight: what may run
   VersionLedger* ledger = nullptr;                // raised for each plugin that starts
+  // SIGINT and SIGTERM cancel the run (the CLI; the caller must have captured both signals
+  // with kj::UnixEventPort::captureSignal before making the event loop).
+  bool cancelOnSignals = false;
+  // Publishes the workflow's outputs (the CLI's --output-dir) before run.end is written, so a
+  // failure to publish fails the run in the audit log too. Called only for a successful run.
+  std::function<Outcome<Done>(const ArtifactMap&)> publishOutputs;
+  uint64_t maxInputBytes = kDefaultMaxInputBytes;
 };
 
 class Scheduler {
@@ -63,8 +74,10 @@ class Scheduler {
   SchedulerConfig config_;
 };
 
-// Reads a workflow's inputs (files relative to the workflow file, or literal values).
+// Reads a workflow's inputs (files relative to the workflow file, or literal values). A file
+// input must be a regular file of at most maxInputBytes; anything else is bad_input.
 Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
-                                        const std::map<std::string, std::string>& fileOverrides);
+                                        const std::map<std::string, std::string>& fileOverrides,
+                                        uint64_t maxInputBytes = kDefaultMaxInputBytes);
 
 }  // namespace cordon

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/untrusted_text.h"
+
 namespace cordon {
 
 Outcome<VersionLedger> VersionLedger::open(const std::string& stateDirectory) {
@@ -50,7 +52,7 @@ Outcome<Done> VersionLedger::recordRun(const std::string& plugin, const Version&
   const std::string temporary = path_ + ".tmp." + std::to_string(getpid());
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << json.dump(2) << "\n";
+    out << jsonText(json, 2) << "\n";
     if (!out) return makeError(ErrorCategory::kInternal, temporary + ": cannot write");
   }
   std::filesystem::rename(temporary, path_, error);

@@ -41,7 +41,8 @@ ExitVerdict verdict(ErrorCategory category, std::string message, std::string eve
 
 ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& policy,
                                bool killedForTimeout,
-                               const std::optional<SyscallViolation>& violation) {
+                               const std::optional<SyscallViolation>& violation,
+                               WorkerPhase phase) {
   nlohmann::json fields = {
       {"exit", exit.describe()}, {"max_rss_kib", exit.maxRssKib}, {"cpu_seconds", exit.cpuSeconds}};
   if (killedForTimeout) {
@@ -94,12 +95,14 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
     return verdict(ErrorCategory::kResourceLimit, "file size limit reached", "resource.limit",
                    fields);
   }
-  if (!exit.signaled && exit.code == protocol::kExitSetupFailed) {
+  if (!exit.signaled && exit.code == protocol::kExitSetupFailed &&
+      phase == WorkerPhase::kSettingUp) {
     return verdict(ErrorCategory::kInternal,
                    "the sandbox could not be set up" + reportLine(exit.stderrTail, "setup-failed"),
                    "sandbox.setup_failed", fields);
   }
-  if (!exit.signaled && exit.code == protocol::kExitPluginRejected) {
+  if (!exit.signaled && exit.code == protocol::kExitPluginRejected &&
+      phase != WorkerPhase::kServing) {
     return verdict(
         ErrorCategory::kBadInput,
         "the plugin could not be loaded" + reportLine(exit.stderrTail, "plugin-rejected"),
@@ -109,7 +112,13 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
     const char* name = sigabbrev_np(exit.code);
     fields["signal"] = name ? std::string("SIG") + name : std::to_string(exit.code);
   }
-  return verdict(ErrorCategory::kCrash, "the worker died mid-call (" + exit.describe() + ")",
+  fields["phase"] = phase == WorkerPhase::kSettingUp ? "setting_up"
+                    : phase == WorkerPhase::kLoading ? "loading"
+                                                     : "serving";
+  return verdict(ErrorCategory::kCrash,
+                 std::string(phase == WorkerPhase::kServing ? "the worker died mid-call ("
+                                                            : "the worker died while loading (") +
+                     exit.describe() + ")",
                  "plugin.crash", fields);
 }
 

@@ -319,7 +319,11 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
   return process_->exited()
       .exclusiveJoin(kj::mv(grace))
       .then([this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
-        ExitVerdict verdict = classifyWorkerExit(exit, policy_, killedForTimeout, violation_);
+        const WorkerPhase phase = !process_->sandboxComplete() ? WorkerPhase::kSettingUp
+                                  : loading_                   ? WorkerPhase::kLoading
+                                                               : WorkerPhase::kServing;
+        ExitVerdict verdict =
+            classifyWorkerExit(exit, policy_, killedForTimeout, violation_, phase);
         if (!killedForTimeout && !violation_ && exit.signaled && exit.code == SIGKILL && cgroup_ &&
             cgroup_->oomKilled()) {
           // Killed by the kernel at memory.max (only with a delegated cgroup v2 tree).
@@ -454,6 +458,13 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
     if (!result.ok() && result.error().step.empty()) result.error().step = step;
     return result;
   });
+}
+
+kj::Promise<void> WorkerHandle::kill() {
+  if (stopped_) return kj::READY_NOW;
+  broken_ = true;
+  process_->kill();
+  return stop();
 }
 
 kj::Promise<void> WorkerHandle::stop() {

@@ -56,6 +56,8 @@ class WorkerHandle {
                                             const ArtifactMap& inputs);
   // Asks the plugin to shut down, closes the connection and reaps the worker.
   kj::Promise<void> stop();
+  // Kills the worker at once (a cancelled run), closes the connection and reaps it.
+  kj::Promise<void> kill();
 
   bool usable() const { return !broken_; }
   pid_t pid() const { return process_->pid(); }

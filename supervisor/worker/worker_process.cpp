@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -75,6 +76,14 @@ bool writeProcFile(const char* path, const char* text) {
 [[noreturn]] void execWorker(const SpawnPlan& plan) {
   // The child: map uid and gid (setgroups must be denied first), wire fds 2 to 6 (and 7 in
   // coverage builds), exec.
+  // The worker dies with the supervisor, even a SIGKILLed one, even busy in plugin code: set
+  // here, before anything else, it holds across execve and through the worker's own setup.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The supervisor blocks SIGINT and SIGTERM to receive them on its event loop; the worker
+  // starts with nothing blocked.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   // Without a coverage sink nothing stray may sit on fd 7, where coverage builds look for one.
   if (plan.coverage < 0) close(protocol::kCoverageFd);
   bool mapped = writeProcFile("/proc/self/setgroups", "deny") &&
@@ -183,10 +192,13 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
                                                kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   auto err = io.lowLevelProvider->wrapInputFd(fd.release(kErrRead),
                                               kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  auto control = io.lowLevelProvider->wrapUnixSocketFd(fd.release(kControlParent),
-                                                       kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  return std::unique_ptr<WorkerProcess>(new WorkerProcess(
+  const int controlFd = fd.release(kControlParent);
+  auto control =
+      io.lowLevelProvider->wrapUnixSocketFd(controlFd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  auto process = std::unique_ptr<WorkerProcess>(new WorkerProcess(
       io, static_cast<pid_t>(pid), pidfd, kj::mv(rpc), kj::mv(err), kj::mv(control)));
+  process->controlFd_ = controlFd;
+  return process;
 }
 
 WorkerProcess::WorkerProcess(kj::AsyncIoContext& io, pid_t pid, int pidfd,
@@ -228,7 +240,17 @@ kj::Promise<void> WorkerProcess::drainStderr() {
 }
 
 kj::Promise<kj::AutoCloseFd> WorkerProcess::receiveSeccompListener() {
-  return control_->receiveFd().attach(kj::mv(control_));
+  return control_->receiveFd().then([this](kj::AutoCloseFd listener) {
+    sandboxComplete_ = true;
+    return listener;
+  });
+}
+
+bool WorkerProcess::sandboxComplete() const {
+  if (sandboxComplete_) return true;
+  // Sent but not yet taken by the event loop: the message is waiting on the socket.
+  char byte = 0;
+  return controlFd_ >= 0 && recv(controlFd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 kj::Promise<void> WorkerProcess::awaitExit() {

@@ -44,6 +44,9 @@ class WorkerProcess {
   // The worker's seccomp listener, sent once it has installed its filter (before the plugin is
   // loaded). Fails if the worker dies first. Call once.
   kj::Promise<kj::AutoCloseFd> receiveSeccompListener();
+  // Whether the worker sent its listener, i.e. finished its sandbox before any plugin code ran.
+  // Plugin code cannot fake this: the control socket is closed before the plugin is loaded.
+  bool sandboxComplete() const;
 
   // Resolves once the worker has exited and its stderr is drained. May be called many times.
   kj::Promise<WorkerExit> exited() { return exit_.addBranch(); }
@@ -63,6 +66,8 @@ class WorkerProcess {
   kj::Own<kj::AsyncIoStream> rpcStream_;
   kj::Own<kj::AsyncInputStream> stderr_;
   kj::Own<kj::AsyncCapabilityStream> control_;
+  int controlFd_ = -1;  // control_'s descriptor, owned by it
+  bool sandboxComplete_ = false;
   std::string stderrTail_;
   char readBuffer_[4096] = {};
   kj::UnixEventPort::FdObserver pidObserver_;

@@ -1,6 +1,7 @@
 // The cordon command as a user meets it: --help, exit codes 0/1/2, errors that name the file,
 // line and field, --json, and `audit verify`.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -15,32 +16,9 @@ using namespace cordon;
 
 namespace {
 
-struct Command {
-  int exitCode;
-  std::string output;  // stdout and stderr together
-};
-
-Command runShell(const std::string& line) {
-  // The command line is the test's own: running cordon as a user would is the point.
-  FILE* pipe = popen((line + " 2>&1").c_str(), "r");  // NOLINT(cert-env33-c)
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  std::array<char, 4096> buffer;
-  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
-    output.append(buffer.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
-}
-
-Command runCordon(const std::string& args) {
-  // A state directory of this process's own: the rollback ledger must not leak between runs
-  // of the suite or into the user's home.
-  static const test::TempDir state;
-  return runShell("CORDON_PLUGIN_PATH=" + test::pluginDirectories()[0] + ":" +
-                  test::pluginDirectories()[1] + " CORDON_WORKER=" + test::workerBinary() +
-                  " CORDON_TRUST_STORE=" + test::trustStoreDirectory() + " CORDON_STATE_DIR=" +
-                  state.path("state") + " " + test::cordonBinary() + " " + args);
-}
+using test::Command;
+using test::runCordon;
+using test::runShell;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -133,10 +111,109 @@ TEST_CASE("validate: 0 for the example, 2 for a plugin that does not exist") {
   CHECK(contains(ghost.output, "no-such-plugin"));
 }
 
-TEST_CASE("usage errors exit 2") {
+TEST_CASE("usage errors exit 2, prefixed, naming an unknown command") {
   CHECK(runCordon("").exitCode == 2);
-  CHECK(runCordon("run").exitCode == 2);
-  CHECK(runCordon("frobnicate").exitCode == 2);
+  Command missing = runCordon("run");
+  CHECK(missing.exitCode == 2);
+  CHECK(missing.output.rfind("cordon: error: ", 0) == 0);
+  Command unknown = runCordon("frobnicate");
+  CHECK(unknown.exitCode == 2);
+  CHECK(contains(unknown.output, "cordon: error: unknown command 'frobnicate'"));
+  Command nested = runCordon("audit frob");
+  CHECK(nested.exitCode == 2);
+  CHECK(contains(nested.output, "cordon: error: unknown command 'audit frob'"));
+  Command badOption = runCordon("validate --no-such-flag x.yaml");
+  CHECK(badOption.exitCode == 2);
+  CHECK(badOption.output.rfind("cordon: error: ", 0) == 0);
+  Command sign = runShell(test::signBinary() + " --version");
+  CHECK(sign.exitCode == 0);
+  CHECK(contains(sign.output, "cordon-sign 0.1.0"));
+  Command signBad = runShell(test::signBinary() + " frobnicate");
+  CHECK(signBad.exitCode == 2);
+  CHECK(signBad.output.rfind("cordon-sign: error: ", 0) == 0);
+}
+
+TEST_CASE("a YAML file with a repeated key or a second document is refused, naming the lines") {
+  test::TempDir dir;
+  std::string policy =
+      dir.write("dup.yaml",
+                "version: 1\nplugins:\n  word-count:\n    calls: [describe, init, execute, "
+                "shutdown]\n    timeout_ms: 100\n    timeout_ms: 900000\n");
+  Command dup = runCordon("policy lint " + policy);
+  INFO(dup.output);
+  CHECK(dup.exitCode == 2);
+  CHECK(contains(dup.output,
+                 "dup.yaml:6: field 'plugins.word-count.timeout_ms': duplicate key "
+                 "(first at line 5)"));
+  std::string twoDocs = dir.write("two.yaml", "version: 1\n---\nversion: 1\n");
+  Command docs = runCordon("policy lint " + twoDocs);
+  CHECK(docs.exitCode == 2);
+  CHECK(contains(docs.output, "a second YAML document"));
+  std::string workflow =
+      dir.write("flow.yaml", "name: x\nname: y\nsteps:\n  - { name: a, plugin: word-count }\n");
+  Command flow =
+      runCordon("validate " + workflow + " --policy " + test::sourcePath("policies/default.yaml"));
+  CHECK(flow.exitCode == 2);
+  CHECK(contains(flow.output, "flow.yaml:2: field 'name': duplicate key (first at line 1)"));
+}
+
+TEST_CASE(
+    "import-oci --name is held to the profile name rules; lint flags a section no plugin has") {
+  test::TempDir dir;
+  std::string profile = dir.write("p.json", "{\"defaultAction\": \"SCMP_ACT_ERRNO\"}");
+  Command injected = runCordon("policy import-oci " + profile + " --name 'x:\n  evil: 1'");
+  CHECK(injected.exitCode == 2);
+  CHECK(contains(injected.output, "cordon: error: bad_input: --name"));
+  std::string policy = dir.write("p.yaml",
+                                 "version: 1\nplugins:\n  Word_Count:\n    calls: "
+                                 "[describe]\n");
+  Command lint = runCordon("policy lint " + policy);
+  CHECK(lint.exitCode == 1);
+  CHECK(contains(lint.output, "no plugin can be named 'Word_Count'"));
+}
+
+TEST_CASE(
+    "run: an input that is a directory, a FIFO or too large is bad input before anything runs") {
+  test::TempDir dir;
+  const std::string workflow = test::sourcePath("examples/text-pipeline/workflow.yaml");
+  const std::string policy = test::sourcePath("policies/default.yaml");
+  std::filesystem::create_directories(dir.path("a-directory"));
+  Command directory =
+      runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                dir.path("audit.jsonl") + " --input text=" + dir.path("a-directory"));
+  CHECK(directory.exitCode == 2);
+  CHECK(contains(directory.output, "this is a directory"));
+  REQUIRE(mkfifo(dir.path("fifo").c_str(), 0600) == 0);
+  Command fifo = runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                           dir.path("audit.jsonl") + " --input text=" + dir.path("fifo"));
+  CHECK(fifo.exitCode == 2);
+  CHECK(contains(fifo.output, "this is a FIFO"));
+  dir.write("big.txt", std::string(2 * 1024 * 1024, 'a'));
+  Command big =
+      runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                dir.path("audit.jsonl") + " --max-input-mb 1 --input text=" + dir.path("big.txt"));
+  CHECK(big.exitCode == 2);
+  CHECK(contains(big.output, "exceeds the limit of 1048576 bytes"));
+  CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
+}
+
+TEST_CASE(
+    "run: outputs land atomically, and an output directory that cannot take them fails first") {
+  test::TempDir dir;
+  const std::string run = "run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                          " --policy " + test::sourcePath("policies/default.yaml") +
+                          " --audit-log " + dir.path("audit.jsonl");
+  dir.write("not-a-dir", "x");
+  Command blocked = runCordon(run + " --output-dir " + dir.path("not-a-dir"));
+  CHECK(blocked.exitCode == 2);
+  CHECK(contains(blocked.output, "--output-dir"));
+  auto records = test::readAudit(dir.path("audit.jsonl"));
+  CHECK(test::withEvent(records, "step.start").empty());  // nothing ran
+  Command ok = runCordon(run + " --output-dir " + dir.path("out"));
+  CHECK(ok.exitCode == 0);
+  CHECK(std::filesystem::exists(dir.path("out/counts")));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path("out")))
+    CHECK(entry.path().filename().string()[0] != '.');  // no temporary left behind
 }
 
 TEST_CASE("audit verify: 1 for a tampered log, naming the line") {
@@ -241,7 +318,9 @@ TEST_CASE("policy learn: the learned policy lets the same run pass, and grants w
   std::ifstream readerFile(dir.path("reader-policy.yaml"));
   std::string readerPolicy((std::istreambuf_iterator<char>(readerFile)),
                            std::istreambuf_iterator<char>());
-  CHECK(contains(readerPolicy, "filesystem: { read_only: [" + dir.path("data/notes.txt") + "] }"));
+  // Paths the plugin opened are quoted: a path cannot add keys or lines to the printed policy.
+  CHECK(contains(readerPolicy,
+                 "filesystem: { read_only: [\"" + dir.path("data/notes.txt") + "\"] }"));
   Command readerRun = runCordon("run " + reader + " --policy " + dir.path("reader-policy.yaml") +
                                 " --audit-log " + dir.path("run.jsonl"));
   INFO(readerRun.output);

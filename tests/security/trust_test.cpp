@@ -243,8 +243,9 @@ TEST_CASE("running a plugin raises its mark in the rollback ledger") {
   auto audit = AuditLog::open(bed.auditPath);
   REQUIRE(audit.ok());
   test::RecordingObserver observer;
-  Scheduler scheduler(test::eventLoop(), *audit.value(), observer,
-                      {test::workerBinary(), checked.value()->plugins, &*checked.value()->ledger});
+  Scheduler scheduler(
+      test::eventLoop(), *audit.value(), observer,
+      {test::workerBinary(), checked.value()->plugins, &*checked.value()->ledger, false, {}});
   auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
   REQUIRE(report.ok());
   auto reopened = VersionLedger::open(bed.state);
@@ -267,7 +268,7 @@ TEST_CASE("replacing the file after verification changes nothing: the verified b
   REQUIRE(audit.ok());
   test::RecordingObserver observer;
   Scheduler scheduler(test::eventLoop(), *audit.value(), observer,
-                      {test::workerBinary(), checked.value()->plugins, nullptr});
+                      {test::workerBinary(), checked.value()->plugins, nullptr, false, {}});
   auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
   REQUIRE_MESSAGE(report.ok(), report.error->describe());
   CHECK(*report.outputs.at("result") == "SOME TEXT FOR THE PLUGIN");

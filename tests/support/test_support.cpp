@@ -1,8 +1,11 @@
 #include "test_support.h"
 
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -70,7 +73,7 @@ RunResult runWorkflow(const std::string& workflowPath, const std::string& policy
 
   RecordingObserver observer;
   Scheduler scheduler(eventLoop(), *opened.value(), observer,
-                      {workerBinary(), checked.value()->plugins, nullptr});
+                      {workerBinary(), checked.value()->plugins, nullptr, false, {}});
   RunResult result{scheduler.run(checked.value()->graph, checked.value()->policy), {}, {}};
   opened.value().reset();
   auto all = readAudit(auditPath);
@@ -117,6 +120,43 @@ std::string attackWithSibling(const std::string& plugin) {
          "  - name: sibling\n    plugin: text-transform\n    config: { mode: upper }\n"
          "    inputs: { text: inputs.text }\n"
          "outputs:\n  sibling: sibling.text\n";
+}
+
+namespace {
+
+Command runPipe(const std::string& line) {
+  // The command line is the test's own: running cordon as a user would is the point.
+  FILE* pipe = popen(line.c_str(), "r");  // NOLINT(cert-env33-c)
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 4096> buffer;
+  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
+}
+
+}  // namespace
+
+std::string cordonCommandLine(const std::string& args) {
+  // A state directory of this process's own: the rollback ledger must not leak between runs
+  // of the suite or into the user's home.
+  static const TempDir state;
+  return "CORDON_PLUGIN_PATH=" + pluginDirectories()[0] + ":" + pluginDirectories()[1] +
+         " CORDON_WORKER=" + workerBinary() + " CORDON_TRUST_STORE=" + trustStoreDirectory() +
+         " CORDON_STATE_DIR=" + state.path("state") + " " + cordonBinary() + " " + args;
+}
+
+Command runShell(const std::string& line) {
+  return runPipe(line + " 2>&1");
+}
+
+Command runCordon(const std::string& args) {
+  return runShell(cordonCommandLine(args));
+}
+
+Command runCordonStdout(const std::string& args, const std::string& stderrPath) {
+  return runPipe(cordonCommandLine(args) + " 2>" + stderrPath);
 }
 
 }  // namespace cordon::test

@@ -86,4 +86,18 @@ std::string oneStepWorkflow(const std::string& plugin, const std::string& output
 // text-transform (its output is the workflow's `sibling`, "SOME TEXT FOR THE PLUGIN").
 std::string attackWithSibling(const std::string& plugin);
 
+struct Command {
+  int exitCode;
+  std::string output;  // stdout and stderr together (stdout alone with runCordonStdout)
+};
+
+// Runs a shell command line of the test's own, as a user would type it.
+Command runShell(const std::string& line);
+// `cordon ARGS` with the build's plugins, worker, test trust store and a private state dir.
+Command runCordon(const std::string& args);
+// The shell words of `cordon ARGS` as runCordon runs it (for a test that starts it itself).
+std::string cordonCommandLine(const std::string& args);
+// The same, keeping stdout apart (stderr goes to `stderrPath`).
+Command runCordonStdout(const std::string& args, const std::string& stderrPath);
+
 }  // namespace cordon::test

@@ -37,6 +37,7 @@
 
 #include "audit/audit_log.h"
 #include "cordon.capnp.h"
+#include "core/untrusted_text.h"
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
@@ -394,7 +395,7 @@ int main(int argc, char** argv) {
         {"spawns", spawnRuns},
         {"calls", callRuns},
     };
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", cordon::jsonText(out, 2).c_str());
     return 0;
   }
   std::printf("%-22s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "n",

@@ -6,6 +6,7 @@
 #    forge_capability.c includes forged_call.h, a byte array a host tool writes at build time,
 #    tests/security/make_forged_call.cpp: the plugin itself links no Cap'n Proto.)
 #  - only supervisor/gate/ makes call-time policy decisions (PluginPolicy::allows / ::grant).
+#  - JSON is turned into text only by jsonText (supervisor/core/untrusted_text).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 status=0
@@ -23,6 +24,11 @@ while IFS= read -r line; do fail "worker includes supervisor code: $line"; done 
 while IFS= read -r line; do fail "policy decision outside the gate: $line"; done < <(
   grep -rn -E '(\.|->)(allows|grant)\(' supervisor sandbox-worker |
     grep -v -E '^supervisor/(gate|policy)/' || true)
+# JSON becomes text only through core/untrusted_text's jsonText, which cannot throw on the bytes
+# a plugin or a file put into it (nlohmann's plain dump() throws on ill-formed UTF-8).
+while IFS= read -r line; do fail "JSON written without jsonText: $line"; done < <(
+  grep -rn -E '\.dump\(' supervisor tools --include=*.cpp --include=*.h |
+    grep -v -E '^supervisor/core/untrusted_text\.cpp:' || true)
 
 [ "$status" -eq 0 ] && echo "layering: ok"
 exit "$status"

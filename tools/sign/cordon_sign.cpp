@@ -172,6 +172,7 @@ int package(const std::string& secretPath, const std::optional<std::string>& pas
 int main(int argc, char** argv) {
   CLI::App app{"cordon-sign: minisign-compatible keys and signatures, and signed plugin packages"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "cordon-sign 0.1.0");
   std::string passwordFile;
   std::string publicPath, secretPath, file, signaturePath, comment, object, manifest, name, out;
   std::string version = "1.0.0";
@@ -218,8 +219,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitBadInput;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    fail(e.what());  // "cordon-sign: error: ...", as every other error
+    return kExitBadInput;
   }
   try {
     if (keygenCommand->parsed()) return keygen(publicPath, secretPath, force);

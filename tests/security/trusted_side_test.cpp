@@ -1,0 +1,287 @@
+// The trusted side holds: hostile bytes, forged verdicts, run-time code, a full disk, signals
+// and a SIGKILLed supervisor, each against the real supervisor and the real worker.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/untrusted_text.h"
+#include "test_support.h"
+
+using namespace cordon;
+
+namespace {
+
+const std::string kHostilePolicy = "tests/security/hostile-policy.yaml";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// What reaches a terminal from a hostile run must hold no escape, no C1 control, no bidi control
+// and no line that a plugin began.
+void checkTerminalSafe(const std::string& output) {
+  CHECK_FALSE(contains(output, "\x1b"));
+  CHECK_FALSE(contains(output, "\x9b"));
+  CHECK_FALSE(contains(output, "\xc2\x9b"));
+  CHECK_FALSE(contains(output, "\xe2\x80\xae"));
+  CHECK_FALSE(contains(output, "\r"));
+  // The plugin's forged status line (its run id is all zeros) never starts a line.
+  CHECK_FALSE(contains(output, "\ncordon: workflow succeeded; run 0000000000000000"));
+}
+
+test::RunResult attack(const test::TempDir& dir, const std::string& plugin) {
+  std::string workflow = dir.write("attack.yaml", test::attackWithSibling(plugin));
+  return test::runWorkflow(workflow, test::sourcePath(kHostilePolicy), dir.path("audit.jsonl"));
+}
+
+// The run went on around the attacker, ended with run.end, and its log verifies.
+void checkContained(const test::TempDir& dir, const test::RunResult& run) {
+  REQUIRE(run.report.outputs.count("sibling") == 1);
+  CHECK(*run.report.outputs.at("sibling") == "SOME TEXT FOR THE PLUGIN");
+  CHECK(test::withEvent(run.audit, "run.end").size() == 1);
+  auto verified = verifyAuditLog(dir.path("audit.jsonl"));
+  CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().message));
+}
+
+std::string cliArgs(const std::string& workflow, const test::TempDir& dir) {
+  return "run " + workflow + " --policy " + test::sourcePath(kHostilePolicy) + " --audit-log " +
+         dir.path("audit.jsonl");
+}
+
+}  // namespace
+
+TEST_CASE("trusted side: ill-formed UTF-8 and escapes in a plugin's error and log lines") {
+  test::TempDir dir;
+  auto run = attack(dir, "text-error");
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kPluginError);
+  CHECK(run.report.error->step == "attack");
+  checkContained(dir, run);
+  // The record keeps the evidence: valid text, and the raw bytes as hex.
+  auto ends = test::withEvent(run.audit, "step.end");
+  REQUIRE(ends.size() == 2);
+  const auto& error = ends[0]["step"] == "attack" ? ends[0]["error"] : ends[1]["error"];
+  CHECK(error.contains("message_hex"));
+  CHECK(isValidUtf8(error["message"].get<std::string>()));
+
+  // Through the real CLI: the terminal sees neutralised text, --json stays valid JSON.
+  std::string workflow = dir.write("cli.yaml", test::attackWithSibling("text-error"));
+  test::Command shown = test::runCordon(cliArgs(workflow, dir));
+  INFO(shown.output);
+  CHECK(shown.exitCode == 1);
+  checkTerminalSafe(shown.output);
+  CHECK(contains(shown.output, "\\x1b]0;pwned"));  // shown, as an escape, not obeyed
+  test::Command json =
+      test::runCordonStdout(cliArgs(workflow, dir) + " --json", dir.path("stderr.txt"));
+  CHECK(json.exitCode == 1);
+  auto parsed = nlohmann::json::parse(json.output, nullptr, false);
+  REQUIRE_FALSE(parsed.is_discarded());
+  CHECK(parsed["status"] == "failed");
+}
+
+TEST_CASE("trusted side: an output of hostile bytes reaches --json and the terminal safely") {
+  test::TempDir dir;
+  std::string workflow =
+      dir.write("out.yaml",
+                "name: out\ninputs:\n  text: { value: \"x\" }\nsteps:\n"
+                "  - { name: attack, plugin: text-output, inputs: { text: inputs.text } }\n"
+                "outputs:\n  result: attack.result\n");
+  test::Command shown = test::runCordon(cliArgs(workflow, dir));
+  INFO(shown.output);
+  CHECK(shown.exitCode == 0);
+  checkTerminalSafe(shown.output);
+  test::Command json =
+      test::runCordonStdout(cliArgs(workflow, dir) + " --json", dir.path("stderr.txt"));
+  CHECK(json.exitCode == 0);
+  auto parsed = nlohmann::json::parse(json.output, nullptr, false);
+  REQUIRE_FALSE(parsed.is_discarded());
+  CHECK(parsed["outputs"]["result"].contains("text_hex"));
+  CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
+}
+
+TEST_CASE("trusted side: a refused read_file of a path that is not UTF-8 is audited as a denial") {
+  test::TempDir dir;
+  auto run = attack(dir, "text-path");
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kPolicyDenial);
+  checkContained(dir, run);
+  auto denials = test::withEvent(run.audit, "gate.deny");
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0]["method"] == "read_file");
+  CHECK(denials[0]["path_hex"] == hexBytes("/etc/\xff\xfe\x80passwd"));
+}
+
+TEST_CASE("trusted side: an input name that is not UTF-8 cannot break the run") {
+  test::TempDir dir;
+  auto run = attack(dir, "text-input-name");
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->step == "attack");
+  checkContained(dir, run);
+}
+
+TEST_CASE(
+    "trusted side: after loading, exit codes and report lines are the plugin's, not verdicts") {
+  for (const char* plugin : {"fake-setup-failure", "fake-load-refusal"}) {
+    INFO(plugin);
+    test::TempDir dir;
+    auto run = attack(dir, plugin);
+    REQUIRE_FALSE(run.report.ok());
+    CHECK(run.report.error->category == ErrorCategory::kCrash);
+    CHECK_FALSE(contains(run.report.error->message, "forged by the plugin"));
+    CHECK(test::withEvent(run.audit, "sandbox.setup_failed").empty());
+    CHECK(test::withEvent(run.audit, "plugin.rejected").empty());
+    REQUIRE(test::withEvent(run.audit, "plugin.crash").size() == 1);
+    CHECK(test::withEvent(run.audit, "plugin.crash")[0]["phase"] == "serving");
+    checkContained(dir, run);
+  }
+}
+
+TEST_CASE("trusted side: W^X holds while the plugin loads (no RWX page, no anonymous code)") {
+  for (const auto& [plugin, syscall] :
+       {std::pair{"wx-constructor", "mmap"}, std::pair{"wx-flip", "mprotect"}}) {
+    INFO(plugin);
+    test::TempDir dir;
+    auto run = attack(dir, plugin);
+    REQUIRE_FALSE(run.report.ok());
+    CHECK(run.report.error->category == ErrorCategory::kSandboxViolation);
+    auto violations = test::withEvent(run.audit, "sandbox.violation");
+    REQUIRE(violations.size() == 1);
+    CHECK(violations[0]["syscall"] == syscall);
+    checkContained(dir, run);
+  }
+}
+
+namespace {
+
+// A plugin that never returns from execute, with time to spare: only a signal ends its run.
+std::string busyWorkflow(const test::TempDir& dir) {
+  dir.write("busy-policy.yaml",
+            "version: 1\nplugins:\n  endless-loop:\n"
+            "    calls: [describe, init, execute, shutdown]\n"
+            "    limits: { memory_mb: 128, cpu_seconds: 60, open_files: 32 }\n"
+            "    timeout_ms: 60000\n");
+  return dir.write("busy.yaml",
+                   "name: busy\ninputs:\n  text: { value: \"x\" }\nsteps:\n"
+                   "  - { name: spin, plugin: endless-loop, inputs: { text: inputs.text } }\n");
+}
+
+// Starts `cordon run` on the busy workflow and waits until its worker spins; returns the
+// supervisor's pid and the worker's host pid.
+std::pair<pid_t, pid_t> startBusyRun(const test::TempDir& dir) {
+  const std::string line = "exec env " +
+                           test::cordonCommandLine("run " + busyWorkflow(dir) + " --policy " +
+                                                   dir.path("busy-policy.yaml") + " --audit-log " +
+                                                   dir.path("audit.jsonl")) +
+                           " >" + dir.path("out.txt") + " 2>&1";
+  pid_t supervisor = fork();
+  REQUIRE(supervisor >= 0);
+  if (supervisor == 0) {
+    execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 200; ++i) {  // up to 10 s for the worker to start and enter execute
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto records = std::filesystem::exists(dir.path("audit.jsonl"))
+                       ? test::readAudit(dir.path("audit.jsonl"))
+                       : std::vector<nlohmann::json>{};
+    auto starts = test::withEvent(records, "plugin.start");
+    if (!starts.empty() && !test::withEvent(records, "step.start").empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into plugin code
+      return {supervisor, starts[0]["pid"].get<pid_t>()};
+    }
+  }
+  kill(supervisor, SIGKILL);
+  waitpid(supervisor, nullptr, 0);
+  FAIL("the busy run did not start");
+  return {-1, -1};
+}
+
+// Gone, or a zombie waiting for a reaper that is not us: either way no code of it runs.
+bool processGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  auto close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
+}
+
+bool goneWithin(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (processGone(pid)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return processGone(pid);
+}
+
+}  // namespace
+
+TEST_CASE("trusted side: SIGTERM and SIGINT cancel a run: workers killed, run.end cancelled") {
+  for (const auto& [signal, code] : {std::pair{SIGTERM, 143}, std::pair{SIGINT, 130}}) {
+    INFO("signal " << signal);
+    test::TempDir dir;
+    auto [supervisor, worker] = startBusyRun(dir);
+    REQUIRE(kill(supervisor, signal) == 0);
+    int status = 0;
+    REQUIRE(waitpid(supervisor, &status, 0) == supervisor);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == code);
+    CHECK(goneWithin(worker, std::chrono::milliseconds(2000)));
+    auto records = test::readAudit(dir.path("audit.jsonl"));
+    auto end = test::withEvent(records, "run.end");
+    REQUIRE(end.size() == 1);
+    CHECK(end[0]["status"] == "cancelled");
+    CHECK(end[0]["error"]["category"] == "cancelled");
+    CHECK(test::withEvent(records, "plugin.stop").size() == 1);
+    CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
+  }
+}
+
+TEST_CASE(
+    "trusted side: a SIGKILLed supervisor leaves no worker running, even one in plugin code") {
+  test::TempDir dir;
+  auto [supervisor, worker] = startBusyRun(dir);
+  REQUIRE_FALSE(processGone(worker));
+  REQUIRE(kill(supervisor, SIGKILL) == 0);
+  REQUIRE(waitpid(supervisor, nullptr, 0) == supervisor);
+  CHECK(goneWithin(worker, std::chrono::milliseconds(2000)));
+}
+
+TEST_CASE(
+    "trusted side: a full disk under the audit log stops the run cleanly, nothing published") {
+  if (geteuid() != 0) {
+    MESSAGE("skipped: mounting the small tmpfs needs root (CI runs this as root)");
+    return;
+  }
+  test::TempDir dir;
+  const std::string disk = dir.path("disk");
+  std::filesystem::create_directories(disk);
+  REQUIRE(mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=64k") == 0);
+  {
+    // Leave about 4 KiB: the run gets a few records in, then the disk is full.
+    std::ofstream filler(disk + "/filler", std::ios::binary);
+    filler << std::string(60 * 1024, 'x');
+  }
+  const std::string outputs = dir.path("outputs");
+  test::Command run =
+      test::runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                      " --policy " + test::sourcePath("policies/default.yaml") + " --audit-log " +
+                      disk + "/audit.jsonl" + " --output-dir " + outputs);
+  INFO(run.output);
+  CHECK(run.exitCode == 1);
+  CHECK(contains(run.output, "No space left on device"));
+  // No output was published, and what the log holds verifies (no torn line).
+  CHECK((!std::filesystem::exists(outputs) || std::filesystem::is_empty(outputs)));
+  auto scan = scanAuditLog(disk + "/audit.jsonl");
+  REQUIRE(scan.ok());
+  CHECK(scan.value().defect == AuditDefect::kNone);
+  CHECK(scan.value().records > 0);
+  CHECK(umount(disk.c_str()) == 0);
+}

@@ -1,0 +1,67 @@
+// The one function family that makes untrusted bytes safe for JSON, terminals and printed YAML.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/untrusted_text.h"
+
+using namespace cordon;
+
+TEST_CASE("UTF-8 validation follows Unicode's well-formed byte sequences") {
+  CHECK(isValidUtf8(""));
+  CHECK(isValidUtf8("plain ascii"));
+  CHECK(isValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));  // é € 😀
+  CHECK_FALSE(isValidUtf8("\x80"));                            // lone continuation
+  CHECK_FALSE(isValidUtf8("\xc0\xaf"));                        // overlong '/'
+  CHECK_FALSE(isValidUtf8("\xed\xa0\x80"));                    // surrogate
+  CHECK_FALSE(isValidUtf8("\xf4\x90\x80\x80"));                // above U+10FFFF
+  CHECK_FALSE(isValidUtf8("\xe2\x82"));                        // cut short
+  CHECK_FALSE(isValidUtf8("\xff"));
+}
+
+TEST_CASE("ill-formed sequences become one U+FFFD per maximal subpart") {
+  CHECK(toValidUtf8("a\x80z") == "a\xef\xbf\xbdz");
+  CHECK(toValidUtf8("\xe2\x82z") == "\xef\xbf\xbdz");            // one subpart, one U+FFFD
+  CHECK(toValidUtf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");  // C0 is never a lead
+  CHECK(toValidUtf8("\xc3\xa9") == "\xc3\xa9");                  // valid text unchanged
+}
+
+TEST_CASE("setUntrusted keeps valid text as is and adds the raw bytes as hex otherwise") {
+  nlohmann::json record = nlohmann::json::object();
+  setUntrusted(record, "ok", "fine");
+  setUntrusted(record, "bad", "x\xff");
+  CHECK(record["ok"] == "fine");
+  CHECK_FALSE(record.contains("ok_hex"));
+  CHECK(record["bad"] == "x\xef\xbf\xbd");
+  CHECK(record["bad_hex"] == "78ff");
+}
+
+TEST_CASE("jsonText never throws on bytes a JSON library would refuse") {
+  nlohmann::json value = {{"raw", std::string("\xff\xfe\xc0")}};
+  std::string text;
+  CHECK_NOTHROW(text = jsonText(value));
+  CHECK(isValidUtf8(text));
+  CHECK(text == jsonText(value));  // the same bytes every time: hashes agree
+}
+
+TEST_CASE("forTerminal shows controls, C1, bidi and ill-formed bytes as escapes, on one line") {
+  CHECK(forTerminal("ok text") == "ok text");
+  CHECK(forTerminal("a\nb\rc\td") == "a\\nb\\rc\\td");
+  CHECK(forTerminal("\x1b[31m") == "\\x1b[31m");
+  CHECK(forTerminal("\x7f") == "\\x7f");
+  CHECK(forTerminal("\x9b") == "\\x9b");                 // C1 as a raw byte
+  CHECK(forTerminal("\xc2\x9b") == "\\u009b");           // C1 as a code point
+  CHECK(forTerminal("\xe2\x80\xae") == "\\u202e");       // right-to-left override
+  CHECK(forTerminal("\xe2\x81\xa6") == "\\u2066");       // left-to-right isolate
+  CHECK(forTerminal("\xe2\x80\xa8") == "\\u2028");       // line separator
+  CHECK(forTerminal("back\\slash") == "back\\\\slash");  // unambiguous
+  CHECK(forTerminal("\xc3\xa9") == "\xc3\xa9");          // printable text stays
+  CHECK(forTerminal("abcdef", 3) == "abc...");
+}
+
+TEST_CASE("yamlQuoted makes a scalar that cannot add keys or lines") {
+  CHECK(yamlQuoted("/srv/data") == "\"/srv/data\"");
+  CHECK(yamlQuoted("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(yamlQuoted("x\n  evil: true") == "\"x\\x0a  evil: true\"");
+  CHECK(yamlQuoted("\xff") == "\"\\uFFFD\"");
+}
