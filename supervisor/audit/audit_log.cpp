@@ -298,7 +298,7 @@ AuditLog::~AuditLog() {
   close(fd_);
 }
 
-bool AuditLog::fail(std::string reason) {
+bool AuditLog::fail(const std::string& reason) {
   if (!failure_) {
     failure_ = makeError(ErrorCategory::kInternal,
                          "audit log " + path_ + ": " + reason +

@@ -52,7 +52,7 @@ class AuditLog {
 
  private:
   AuditLog(std::string path, int fd, uint64_t nextSeq, std::string lastHash, uint64_t bytes);
-  bool fail(std::string reason);
+  bool fail(const std::string& reason);
   bool catchUp(uint64_t size);  // verifies what other writers appended; under the lock
   void writeCheckpointLocked();
 

@@ -25,6 +25,7 @@ std::string list(const std::vector<std::string>& items) {
 // Paths come from the plugin (what it opened or asked to read): quoted, never raw YAML.
 std::string quotedList(const std::vector<std::string>& items) {
   std::vector<std::string> quoted;
+  quoted.reserve(items.size());
   for (const auto& item : items) quoted.push_back(yamlQuoted(item));
   return list(quoted);
 }

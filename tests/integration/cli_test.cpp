@@ -188,7 +188,7 @@ TEST_CASE(
                            dir.path("audit.jsonl") + " --input text=" + dir.path("fifo"));
   CHECK(fifo.exitCode == 2);
   CHECK(contains(fifo.output, "this is a FIFO"));
-  dir.write("big.txt", std::string(2 * 1024 * 1024, 'a'));
+  dir.write("big.txt", std::string(size_t{2} * 1024 * 1024, 'a'));
   Command big =
       runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
                 dir.path("audit.jsonl") + " --max-input-mb 1 --input text=" + dir.path("big.txt"));

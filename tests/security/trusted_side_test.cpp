@@ -144,8 +144,10 @@ TEST_CASE(
 }
 
 TEST_CASE("trusted side: W^X holds while the plugin loads (no RWX page, no anonymous code)") {
-  for (const auto& [plugin, syscall] :
+  for (const auto& expected :
        {std::pair{"wx-constructor", "mmap"}, std::pair{"wx-flip", "mprotect"}}) {
+    const std::string plugin = expected.first;
+    const std::string syscall = expected.second;
     INFO(plugin);
     test::TempDir dir;
     auto run = attack(dir, plugin);
@@ -224,7 +226,9 @@ bool goneWithin(pid_t pid, std::chrono::milliseconds limit) {
 }  // namespace
 
 TEST_CASE("trusted side: SIGTERM and SIGINT cancel a run: workers killed, run.end cancelled") {
-  for (const auto& [signal, code] : {std::pair{SIGTERM, 143}, std::pair{SIGINT, 130}}) {
+  for (const auto& expected : {std::pair{SIGTERM, 143}, std::pair{SIGINT, 130}}) {
+    const int signal = expected.first;
+    const int code = expected.second;
     INFO("signal " << signal);
     test::TempDir dir;
     auto [supervisor, worker] = startBusyRun(dir);
@@ -267,7 +271,7 @@ TEST_CASE(
   {
     // Leave about 4 KiB: the run gets a few records in, then the disk is full.
     std::ofstream filler(disk + "/filler", std::ios::binary);
-    filler << std::string(60 * 1024, 'x');
+    filler << std::string(size_t{60} * 1024, 'x');
   }
   const std::string outputs = dir.path("outputs");
   test::Command run =
