@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/yaml_document.h"
 #include "gate/gate.h"
+#include "plugins/elf_audit.h"
 #include "plugins/plugin_catalog.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
@@ -49,6 +52,29 @@ PluginPolicy learningSectionFor(const PluginPolicy& learning, const PluginManife
     section.syscalls.insert(fileSyscalls().begin(), fileSyscalls().end());
   }
   return section;
+}
+
+// W^X refuses what the loader would have to map writable and executable (a W+X LOAD segment, an
+// executable stack), with a load error that says so, before any worker starts.
+Outcome<Done> refuseWritableCode(const VerifiedPlugin& plugin, const PluginPolicy& section,
+                                 AuditLog* audit) {
+  if (!section.writeXorExecute) return Done{};
+  auto elf = auditElf(std::string(plugin.object->bytes()), &section);
+  if (!elf.ok()) return Done{};  // not for this check to judge: the loader refuses it
+  for (const ElfFinding& finding : elf.value().findings) {
+    if (finding.kind != "rwx-segment" && finding.kind != "execstack") continue;
+    const std::string reason = plugin.package.objectPath() + ": " + finding.detail +
+                               "; W^X (w_xor_x) refuses a plugin that needs writable code "
+                               "(`cordon plugins audit` shows the same finding)";
+    if (audit != nullptr) {
+      audit->record("plugin.rejected", {{"plugin", plugin.package.manifest.name},
+                                        {"digest", plugin.digest},
+                                        {"category", "bad_input"},
+                                        {"detail", reason}});
+    }
+    return makeError(ErrorCategory::kBadInput, "the plugin could not be loaded: " + reason);
+  }
+  return Done{};
 }
 
 }  // namespace
@@ -142,6 +168,8 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     }
     auto verified = verifyPlugin(package.value(), section->signature, context, audit);
     if (!verified.ok()) return std::move(verified.error()).withStep(step.name);
+    if (auto refused = refuseWritableCode(verified.value(), *section, audit); !refused.ok())
+      return std::move(refused.error()).withStep(step.name);
     result->plugins.emplace(step.plugin, std::move(verified.value()));
   }
   return result;

@@ -3,7 +3,9 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
+#include <string_view>
 
 namespace cordon {
 namespace {
@@ -32,9 +34,18 @@ std::string lineOf(const YAML::Node& node) {
 
 // yaml-cpp keeps both entries of a repeated key and lookups find the first, while a reviewer
 // reading the file sees the last: a file with two meanings. Refused, naming both lines.
+// Also collects every empty value with its key, since yaml-cpp marks an empty value at the token
+// after it (the next line), and an error must name the key's line.
+// `visited`: containers already walked, by source position; an alias shares its anchor's node,
+// so walking it again would only repeat the work (exponentially, for nested aliases).
 void rejectDuplicateKeys(const YAML::Node& node, const std::string& name, const std::string& at,
-                         int depth) {
+                         int depth, std::vector<std::pair<YAML::Node, YAML::Mark>>& emptyValues,
+                         std::set<std::pair<int, bool>>& visited) {
   if (depth > 64) throw InputError(name + ":" + lineOf(node) + ": nested too deeply");
+  if ((node.IsMap() || node.IsSequence()) &&
+      !visited.emplace(node.Mark().pos, node.IsMap()).second) {
+    return;
+  }
   if (node.IsMap()) {
     std::map<std::string, YAML::Node> seen;
     for (const auto& entry : node) {
@@ -45,37 +56,81 @@ void rejectDuplicateKeys(const YAML::Node& node, const std::string& name, const 
         throw InputError(name + ":" + lineOf(entry.first) + ": field '" + field +
                          "': duplicate key (first at line " + lineOf(first->second) + ")");
       }
-      rejectDuplicateKeys(entry.second, name, field, depth + 1);
+      if (entry.second.IsNull()) emptyValues.emplace_back(entry.second, entry.first.Mark());
+      rejectDuplicateKeys(entry.second, name, field, depth + 1, emptyValues, visited);
     }
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i)
-      rejectDuplicateKeys(node[i], name, at + "[" + std::to_string(i) + "]", depth + 1);
+      rejectDuplicateKeys(node[i], name, at + "[" + std::to_string(i) + "]", depth + 1, emptyValues,
+                          visited);
   }
+}
+
+bool isMarker(std::string_view line, std::string_view marker) {
+  return line.substr(0, 3) == marker &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+}
+
+// The line where a second document starts, or 0. Document markers ('---', '...') are only ever
+// markers at the start of a line (YAML 1.2, c-forbidden), so a lexical scan finds them.
+size_t secondDocumentLine(std::string_view text) {
+  bool started = false;  // a '---' or content has been seen
+  bool ended = false;    // a '...' has been seen
+  size_t number = 0;
+  for (size_t at = 0; at <= text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    ++number;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') continue;  // blank or comment
+    if (isMarker(line, "---")) {
+      if (started || ended) return number;
+      started = true;
+    } else if (isMarker(line, "...")) {
+      ended = true;
+    } else if (line[0] == '%' && !started) {
+      continue;  // a directive
+    } else if (ended) {
+      return number;  // content after the end of the document
+    } else {
+      started = true;
+    }
+    if (end == text.size()) break;
+  }
+  return 0;
 }
 
 }  // namespace
 
 YamlDocument YamlDocument::parse(const std::string& text, const std::string& name) {
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(text);
+    root = YAML::Load(text);  // the first document only (YAML::LoadAll of yaml-cpp 0.7 can hang)
   } catch (const YAML::Exception& e) {
     throw InputError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
   }
-  if (documents.size() > 1) {
-    throw InputError(name + ":" + lineOf(documents[1]) +
-                     ": a second YAML document ('---'); a file holds exactly one");
+  if (size_t line = secondDocumentLine(text)) {
+    throw InputError(name + ":" + std::to_string(line) +
+                     ": a second YAML document ('---' or '...'); a file holds exactly one");
   }
-  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
-  rejectDuplicateKeys(root, name, "", 0);
-  return YamlDocument(root, name);
+  YamlDocument document(root, name);
+  std::set<std::pair<int, bool>> visited;
+  rejectDuplicateKeys(root, name, "", 0, document.emptyValues_, visited);
+  return document;
 }
 
 void YamlDocument::fail(const YAML::Node& node, const std::string& field,
                         const std::string& message) const {
   std::string where = path_;
-  if (node.IsDefined() && !node.Mark().is_null())
-    where += ":" + std::to_string(node.Mark().line + 1);
+  YAML::Mark mark = node.IsDefined() ? node.Mark() : YAML::Mark::null_mark();
+  if (node.IsDefined() && node.IsNull()) {
+    for (const auto& [value, keyMark] : emptyValues_) {
+      if (value.is(node)) mark = keyMark;
+    }
+  }
+  if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1);
   throw InputError(where + ": field '" + field + "': " + message);
 }
 
@@ -96,12 +151,14 @@ YAML::Node YamlDocument::requireSequence(const YAML::Node& node, const std::stri
 std::string YamlDocument::requireString(const YAML::Node& parent, const std::string& key,
                                         const std::string& field) const {
   const YAML::Node node = parent[key];
-  if (!node.IsDefined() || node.IsNull()) fail(parent, field, "is required");
+  if (!node.IsDefined()) fail(parent, field, "is required");
+  if (node.IsNull()) fail(node, field, "is required (the value is empty)");  // the key's line
   return scalar(node, field);
 }
 
 std::string YamlDocument::scalar(const YAML::Node& node, const std::string& field) const {
-  if (!node.IsDefined() || node.IsNull()) fail(root_, field, "is required");
+  if (!node.IsDefined()) fail(root_, field, "is required");
+  if (node.IsNull()) fail(node, field, "is required (the value is empty)");
   if (!node.IsScalar()) fail(node, field, "must be a single value");
   return node.Scalar();
 }

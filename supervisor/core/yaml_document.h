@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cordon {
@@ -49,6 +50,7 @@ class YamlDocument {
   YamlDocument(const YAML::Node& root, std::string path) : root_(root), path_(std::move(path)) {}
   YAML::Node root_;
   std::string path_;
+  std::vector<std::pair<YAML::Node, YAML::Mark>> emptyValues_;  // each with its key's mark
 };
 
 }  // namespace cordon

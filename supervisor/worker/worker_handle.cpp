@@ -16,7 +16,9 @@
 #include <set>
 #include <variant>
 
+#include "core/untrusted_text.h"
 #include "policy/seccomp_compiler.h"
+#include "worker/code_mappings.h"
 #include "worker/exit_classifier.h"
 #include "worker/host_service.h"
 #include "worker/sandbox_spec_builder.h"
@@ -386,6 +388,23 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
         // The worker answers only once dlopen and the constructors are done: loading is over,
         // and the syscalls the loader needed are violations from now on.
         loading_ = false;
+        if (policy_.writeXorExecute) {
+          if (auto code = findWritableOrAnonymousCode(process_->pid())) {
+            broken_ = true;
+            process_->kill();
+            const std::string reason =
+                "after loading, the worker holds code that was not mapped from a file or is "
+                "writable (W^X): " +
+                *code;
+            nlohmann::json fields = {{"plugin", pluginName_},
+                                     {"pid", process_->pid()},
+                                     {"category", "sandbox_violation"}};
+            setUntrusted(fields, "mapping", *code);
+            setUntrusted(fields, "detail", reason);
+            audit_.record("sandbox.violation", std::move(fields));
+            return makeError(ErrorCategory::kSandboxViolation, reason);
+          }
+        }
         auto info = response.getInfo();
         PluginIdentity identity{info.getName(), info.getVersion(), info.getDescription()};
         if (identity.name != pluginName_) {

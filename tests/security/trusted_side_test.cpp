@@ -289,3 +289,16 @@ TEST_CASE(
   CHECK(scan.value().records > 0);
   CHECK(umount(disk.c_str()) == 0);
 }
+
+TEST_CASE("trusted side: a plugin that needs writable code is refused with a load error") {
+  test::TempDir dir;
+  std::string workflow = dir.write("stack.yaml", test::attackWithSibling("exec-stack"));
+  test::Command run = test::runCordon(cliArgs(workflow, dir));
+  INFO(run.output);
+  CHECK(run.exitCode == 2);
+  CHECK(contains(run.output, "the plugin could not be loaded"));
+  CHECK(contains(run.output, "executable stack"));
+  auto rejected = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "plugin.rejected");
+  REQUIRE(rejected.size() == 1);
+  CHECK(rejected[0]["plugin"] == "exec-stack");
+}
