@@ -292,7 +292,7 @@ plugins:
     calls: [describe, init, execute, shutdown]
     host:
       log: { max_bytes: 64, rate_per_second: 50 }
-    timeout_ms: 20000
+    timeout_ms: 60000
 )");
   std::string workflow = dir.write("flood.yaml", test::oneStepWorkflow("log-flood"));
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
