@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -41,21 +42,24 @@ void printError(const Error& error) {
 namespace {
 
 constexpr size_t kShownOutputBytes = 4096;  // larger outputs are reported by size only
+constexpr uint64_t kOutputChunkBytes = 1 << 20;
 
 // An output on the terminal: `name: text` on one line, or each line indented under `name:`.
 // Every line passes forTerminal, so an output cannot start a line of its own or hold escapes.
-void printOutput(const std::string& name, const std::string& data) {
-  if (data.size() > kShownOutputBytes || !isValidUtf8(data)) {
-    std::printf("%s: (%zu bytes)\n", name.c_str(), data.size());
+void printOutput(const std::string& name, const ArtifactBytes& artifact) {
+  auto data = artifact.head(kShownOutputBytes);
+  if (artifact.size() > kShownOutputBytes || !data.ok() || !isValidUtf8(data.value())) {
+    std::printf("%s: (%llu bytes)\n", forTerminal(name).c_str(),
+                static_cast<unsigned long long>(artifact.size()));
     return;
   }
-  std::string_view text(data);
+  std::string_view text(data.value());
   if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   if (text.find('\n') == std::string_view::npos) {
-    std::printf("%s: %s\n", name.c_str(), forTerminal(text).c_str());
+    std::printf("%s: %s\n", forTerminal(name).c_str(), forTerminal(text).c_str());
     return;
   }
-  std::printf("%s:\n", name.c_str());
+  std::printf("%s:\n", forTerminal(name).c_str());
   for (size_t start = 0; start <= text.size();) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
@@ -81,7 +85,10 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
   nlohmann::json outputs = nlohmann::json::object();
   for (const auto& [name, data] : report.outputs) {
     nlohmann::json output = {{"bytes", data->size()}};
-    if (data->size() <= kShownOutputBytes) setUntrusted(output, "text", *data);
+    if (data->size() <= kShownOutputBytes) {
+      auto text = data->head(kShownOutputBytes);
+      if (text.ok()) setUntrusted(output, "text", text.value());
+    }
     outputs[name] = output;
   }
   nlohmann::json json = {{"workflow", report.workflow},
@@ -123,13 +130,26 @@ Outcome<Done> writeOutputs(const ArtifactMap& outputs, const std::string& direct
             .string();
     int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     bool ok = fd >= 0;
-    for (size_t done = 0; ok && done < data->size();) {
-      ssize_t n = write(fd, data->data() + done, data->size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      ok = n > 0;
-      if (ok) done += static_cast<size_t>(n);
-    }
     int reason = errno;
+    std::string chunk;
+    for (uint64_t offset = 0; ok && offset < data->size();) {
+      chunk.resize(
+          static_cast<size_t>(std::min<uint64_t>(kOutputChunkBytes, data->size() - offset)));
+      auto copied = data->copyTo(offset, chunk.size(), chunk.data());
+      if (!copied.ok()) {
+        close(fd);
+        unlink(temporary.c_str());
+        return copied.error();
+      }
+      for (size_t done = 0; ok && done < chunk.size();) {
+        ssize_t n = write(fd, chunk.data() + done, chunk.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) done += static_cast<size_t>(n);
+      }
+      reason = errno;
+      offset += chunk.size();
+    }
     if (fd >= 0 && close(fd) != 0 && ok) {
       ok = false;
       reason = errno;
@@ -213,7 +233,7 @@ int runCommand(const RunOptions& options) {
     };
   }
   Scheduler scheduler(io, log, observer, std::move(config));
-  RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
+  RunReport report = scheduler.run(p.graph, p.policy, inputs);
 
   if (options.json) {
     std::printf("%s\n", jsonText(reportJson(report, options.auditLog), 2).c_str());

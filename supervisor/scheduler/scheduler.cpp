@@ -1,13 +1,9 @@
 #include "scheduler/scheduler.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sys/random.h>
-#include <boost/interprocess/file_mapping.hpp>
-#include <boost/interprocess/mapped_region.hpp>
 
 #include <chrono>
 #include <cstring>
@@ -32,45 +28,6 @@ std::string newRunId() {
   std::string id;
   for (unsigned char b : bytes) id += {kHex[b >> 4], kHex[b & 15]};
   return id;
-}
-
-// An input file: a regular file within the size bound, mapped (Boost.Interprocess) and copied
-// once into its artifact, so the supervisor holds it once, and never more than the bound. The
-// bound and the file type are checked on the open descriptor, before a byte is read.
-Outcome<std::string> readInputFile(const std::string& path, uint64_t maxBytes) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    return makeError(ErrorCategory::kBadInput,
-                     path + ": cannot read input file: " + std::strerror(errno));
-  }
-  struct stat info {};
-  const bool stated = fstat(fd, &info) == 0;
-  close(fd);
-  if (!stated || !S_ISREG(info.st_mode)) {
-    const char* kind = !stated                  ? "something that cannot be examined"
-                       : S_ISDIR(info.st_mode)  ? "a directory"
-                       : S_ISFIFO(info.st_mode) ? "a FIFO"
-                       : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode) ? "a device"
-                       : S_ISSOCK(info.st_mode)                         ? "a socket"
-                                                                        : "not a regular file";
-    return makeError(ErrorCategory::kBadInput,
-                     path + ": an input must be a regular file, and this is " + kind);
-  }
-  const auto size = static_cast<uint64_t>(info.st_size);
-  if (size > maxBytes) {
-    return makeError(ErrorCategory::kBadInput,
-                     path + ": input of " + std::to_string(size) + " bytes exceeds the limit of " +
-                         std::to_string(maxBytes) + " bytes (--max-input-mb)");
-  }
-  if (size == 0) return std::string();
-  try {
-    boost::interprocess::file_mapping file(path.c_str(), boost::interprocess::read_only);
-    boost::interprocess::mapped_region region(file, boost::interprocess::read_only, 0, size);
-    region.advise(boost::interprocess::mapped_region::advice_sequential);
-    return std::string(static_cast<const char*>(region.get_address()), region.get_size());
-  } catch (const boost::interprocess::interprocess_exception& e) {
-    return makeError(ErrorCategory::kBadInput, path + ": cannot map input file: " + e.what());
-  }
 }
 
 std::string signalName(int signal) {
@@ -301,19 +258,19 @@ Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
   for (const auto& input : workflow.inputs) {
     auto override = fileOverrides.find(input.name);
     if (override != fileOverrides.end()) {
-      auto content = readInputFile(override->second, maxInputBytes);
-      if (!content.ok()) return content.error();
-      inputs[input.name] = makeArtifact(std::move(content.value()));
+      auto opened = openInputFile(override->second, maxInputBytes);
+      if (!opened.ok()) return opened.error();
+      inputs[input.name] = opened.value();
     } else if (input.value) {
       inputs[input.name] = makeArtifact(*input.value);
     } else {
-      auto content = readInputFile((base / *input.file).string(), maxInputBytes);
-      if (!content.ok()) {
+      auto opened = openInputFile((base / *input.file).string(), maxInputBytes);
+      if (!opened.ok()) {
         return makeError(ErrorCategory::kBadInput,
                          workflow.path + ":" + std::to_string(input.line) + ": field 'inputs." +
-                             input.name + ".file': " + content.error().message);
+                             input.name + ".file': " + opened.error().message);
       }
-      inputs[input.name] = makeArtifact(std::move(content.value()));
+      inputs[input.name] = opened.value();
     }
   }
   for (const auto& [name, path] : fileOverrides) {
@@ -331,6 +288,12 @@ Scheduler::Scheduler(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& obser
 
 RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
                          const std::map<std::string, std::string>& inputFileOverrides) {
+  return run(graph, policy,
+             loadWorkflowInputs(*graph.workflow, inputFileOverrides, config_.maxInputBytes));
+}
+
+RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
+                         const Outcome<ArtifactMap>& inputs) {
   const Workflow& workflow = *graph.workflow;
   RunReport report;
   report.workflow = workflow.name;
@@ -341,7 +304,6 @@ RunReport Scheduler::run(const WorkflowGraph& graph, const Policy& policy,
                               {"policy", policy.path},
                               {"steps", workflow.steps.size()}});
 
-  auto inputs = loadWorkflowInputs(workflow, inputFileOverrides, config_.maxInputBytes);
   if (!inputs.ok()) {
     report.error = inputs.error();
     audit_.record("input.rejected",

@@ -63,9 +63,12 @@ class Scheduler {
  public:
   Scheduler(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, SchedulerConfig config);
 
-  // Reads the workflow's input files, then runs the graph. Never throws for what a plugin does.
+  // Opens the workflow's input files, then runs the graph. Never throws for what a plugin does.
   RunReport run(const WorkflowGraph& graph, const Policy& policy,
                 const std::map<std::string, std::string>& inputFileOverrides = {});
+  // Runs the graph on inputs the caller opened (loadWorkflowInputs), each opened once per run.
+  RunReport run(const WorkflowGraph& graph, const Policy& policy,
+                const Outcome<ArtifactMap>& inputs);
 
  private:
   kj::AsyncIoContext& io_;
@@ -74,8 +77,9 @@ class Scheduler {
   SchedulerConfig config_;
 };
 
-// Reads a workflow's inputs (files relative to the workflow file, or literal values). A file
-// input must be a regular file of at most maxInputBytes; anything else is bad_input.
+// Opens a workflow's inputs (files relative to the workflow file, or literal values); a file is
+// read only when a plugin asks for its bytes. A file input must be a regular file of at most
+// maxInputBytes; anything else is bad_input.
 Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
                                         const std::map<std::string, std::string>& fileOverrides,
                                         uint64_t maxInputBytes = kDefaultMaxInputBytes);

@@ -63,14 +63,19 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
     return KJ_EXCEPTION(FAILED, kj::str(protocol::kNotFoundMarker, "no input named '", name.c_str(),
                                         "' in this step"));
   }
-  const std::string& data = *it->second;
+  const ArtifactBytes& data = *it->second;
   const auto [offset, length] = readWindow(params.getOffset(), params.getMaxBytes(), data.size());
   if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kReadInput, length)) {
     return denialException(*denial);
   }
   auto results = context.getResults();
   results.setTotalSize(data.size());
-  results.setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()) + offset, length));
+  auto chunk = results.initData(static_cast<unsigned>(length));
+  auto copied = data.copyTo(offset, chunk.size(), reinterpret_cast<char*>(chunk.begin()));
+  if (!copied.ok()) {
+    return denialException(*gate_.refuseHostCall(*scope_, HostCapability::kReadInput,
+                                                 ErrorCategory::kBadInput, copied.error().message));
+  }
   return kj::READY_NOW;
 }
 

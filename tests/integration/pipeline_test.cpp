@@ -37,10 +37,11 @@ TEST_CASE("the example pipeline runs through three sandboxed workers") {
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
 
   REQUIRE(run.report.outputs.count("shouted") == 1);
-  CHECK(run.report.outputs.at("shouted")->rfind("CORDON RUNS CODE IT DOES NOT TRUST.", 0) == 0);
-  CHECK(*run.report.outputs.at("counts") == R"({"lines":2,"words":21,"bytes":106})");
+  CHECK(test::bytesOf(run.report.outputs.at("shouted"))
+            .rfind("CORDON RUNS CODE IT DOES NOT TRUST.", 0) == 0);
+  CHECK(test::bytesOf(run.report.outputs.at("counts")) == R"({"lines":2,"words":21,"bytes":106})");
   // sha256sum of the upper-cased examples/text-pipeline/input.txt
-  CHECK(*run.report.outputs.at("sha256") ==
+  CHECK(test::bytesOf(run.report.outputs.at("sha256")) ==
         "3b9efae7055ea7368b03d297be72cfcafcc954c47984c5ccadcd75ebc59deea7");
 
   auto starts = test::withEvent(run.audit, "plugin.start");
@@ -72,7 +73,7 @@ outputs:
 )");
   auto run = test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "XOBDNAS OLLEH");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "XOBDNAS OLLEH");
   CHECK(test::withEvent(run.audit, "plugin.start").size() == 1);
   CHECK(test::withEvent(run.audit, "step.end").size() == 2);
 }
@@ -87,7 +88,7 @@ TEST_CASE("a plugin installed under /tmp is visible inside its sandbox") {
   auto run =
       test::runWorkflow(workflow, examplePolicy(), dir.path("audit.jsonl"), {dir.path("plugins")});
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "SOME TEXT FOR THE PLUGIN");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "SOME TEXT FOR THE PLUGIN");
 }
 
 TEST_CASE("a plugin error stops the run, names the step, and skips what depends on it") {

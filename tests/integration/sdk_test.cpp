@@ -41,14 +41,14 @@ TEST_CASE("sdk: Host::inputNames lists the step's inputs; setOutput returns them
   test::TempDir dir;
   auto run = runProbe(dir, "names", "names");
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "first,second");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "first,second");
 }
 
 TEST_CASE("sdk: Host::readInput reads each input whole; init's log reaches the supervisor") {
   test::TempDir dir;
   auto run = runProbe(dir, "concat", "all");
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "alpha beta");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "alpha beta");
   // init runs once per worker, before any step: its lines belong to no step.
   bool logged = false;
   for (const std::string& line : run.logs) logged |= line == " info: sdk-probe ready";

@@ -44,7 +44,7 @@ struct Grant {
                                          "outputs:\n  result: read.result\n");
     auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
     REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-    return *run.report.outputs.at("result");
+    return test::bytesOf(run.report.outputs.at("result"));
   }
 };
 
@@ -96,7 +96,7 @@ std::string probe(test::TempDir& dir, const std::string& grants, const std::stri
                                        config + "\noutputs:\n  result: probe.result\n");
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  return *run.report.outputs.at("result");
+  return test::bytesOf(run.report.outputs.at("result"));
 }
 
 }  // namespace
@@ -173,7 +173,7 @@ std::string broker(test::TempDir& dir, const std::string& grant, const std::stri
   auto run = test::runWorkflow(workflow, policy, dir.path("broker-audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
   if (audit != nullptr) *audit = run.audit;
-  return *run.report.outputs.at("result");
+  return test::bytesOf(run.report.outputs.at("result"));
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ void attackThenRecover(const Expected& expected) {
   }
   // The attack cost only its own branch: the independent sibling step ran and is right.
   REQUIRE(attack.report.outputs.count("sibling") == 1);
-  CHECK(*attack.report.outputs.at("sibling") == "SOME TEXT FOR THE PLUGIN");
+  CHECK(test::bytesOf(attack.report.outputs.at("sibling")) == "SOME TEXT FOR THE PLUGIN");
 
   auto explained = test::withEvent(attack.audit, expected.auditEvent);
   REQUIRE_MESSAGE(!explained.empty(), "no '" << expected.auditEvent << "' audit record");
@@ -146,7 +146,7 @@ TEST_CASE("hostile: a forged violation report on stderr is not believed") {
   auto run = test::runWorkflow(workflow, test::sourcePath("tests/security/hostile-policy.yaml"),
                                dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "innocent");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "innocent");
   CHECK(test::withEvent(run.audit, "sandbox.violation").empty());
   CHECK(test::withEvent(run.audit, "plugin.stop").at(0)["exit"] == "exit code 0");
 }
@@ -157,7 +157,7 @@ TEST_CASE("on_violation errno: a refused syscall fails and the plugin carries on
   auto run = test::runWorkflow(workflow, test::sourcePath("tests/security/hostile-policy.yaml"),
                                dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "socket refused: errno 1");  // EPERM
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "socket refused: errno 1");  // EPERM
   auto denials = test::withEvent(run.audit, "gate.deny");
   REQUIRE(denials.size() == 1);
   CHECK(denials[0]["direction"] == "plugin->kernel");
@@ -246,7 +246,8 @@ plugins:
   std::string workflow = dir.write("probe.yaml", test::oneStepWorkflow("socket-probe", "result"));
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "socket refused: errno 97");  // EAFNOSUPPORT
+  CHECK(test::bytesOf(run.report.outputs.at("result")) ==
+        "socket refused: errno 97");  // EAFNOSUPPORT
   auto denials = test::withEvent(run.audit, "gate.deny");
   REQUIRE(denials.size() == 1);
   CHECK(denials[0]["direction"] == "plugin->kernel");
@@ -280,7 +281,7 @@ TEST_CASE("a plugin under an imported OCI profile gets that profile's answers") 
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
   // The profile's rule for AF_INET (errnoRet 97), not its default (EPERM).
-  CHECK(*run.report.outputs.at("result") == "socket refused: errno 97");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "socket refused: errno 97");
   CHECK(test::withEvent(run.audit, "gate.deny").at(0)["method"] == "socket");
 }
 
@@ -346,7 +347,7 @@ TEST_CASE(
       test::runWorkflow(flakyWorkflow(dir), restartPolicy(dir, "{ restart: 2, backoff_ms: 50 }"),
                         dir.path("audit.jsonl"));
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(*run.report.outputs.at("result") == "recovered");
+  CHECK(test::bytesOf(run.report.outputs.at("result")) == "recovered");
   auto restarts = test::withEvent(run.audit, "plugin.restart");
   REQUIRE(restarts.size() == 1);
   CHECK(restarts[0]["plugin"] == "flaky");

@@ -271,7 +271,7 @@ TEST_CASE("replacing the file after verification changes nothing: the verified b
                       {test::workerBinary(), checked.value()->plugins, nullptr, false, {}});
   auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
   REQUIRE_MESSAGE(report.ok(), report.error->describe());
-  CHECK(*report.outputs.at("result") == "SOME TEXT FOR THE PLUGIN");
+  CHECK(test::bytesOf(report.outputs.at("result")) == "SOME TEXT FOR THE PLUGIN");
 }
 
 TEST_CASE("a manifest asking for more than the policy grants is refused with the difference") {

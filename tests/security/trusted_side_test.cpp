@@ -44,7 +44,7 @@ test::RunResult attack(const test::TempDir& dir, const std::string& plugin) {
 // The run went on around the attacker, ended with run.end, and its log verifies.
 void checkContained(const test::TempDir& dir, const test::RunResult& run) {
   REQUIRE(run.report.outputs.count("sibling") == 1);
-  CHECK(*run.report.outputs.at("sibling") == "SOME TEXT FOR THE PLUGIN");
+  CHECK(test::bytesOf(run.report.outputs.at("sibling")) == "SOME TEXT FOR THE PLUGIN");
   CHECK(test::withEvent(run.audit, "run.end").size() == 1);
   auto verified = verifyAuditLog(dir.path("audit.jsonl"));
   CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().message));

@@ -62,6 +62,12 @@ kj::AsyncIoContext& eventLoop() {
   return io;
 }
 
+std::string bytesOf(const Artifact& artifact) {
+  auto bytes = artifact->head(static_cast<size_t>(artifact->size()));
+  REQUIRE_MESSAGE(bytes.ok(), (bytes.ok() ? "" : bytes.error().message));
+  return bytes.value();
+}
+
 RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
                       const std::string& auditPath, const std::vector<std::string>& pluginDirs) {
   auto opened = AuditLog::open(auditPath);

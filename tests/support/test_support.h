@@ -74,6 +74,9 @@ RunResult runWorkflow(const std::string& workflowPath, const std::string& policy
 
 std::vector<nlohmann::json> readAudit(const std::string& path);
 
+// All the bytes of an artifact (a test's outputs are small); fails the test if they cannot be read.
+std::string bytesOf(const Artifact& artifact);
+
 // Records of `event` (optionally only those whose field `key` equals `value`).
 std::vector<nlohmann::json> withEvent(const std::vector<nlohmann::json>& records,
                                       const std::string& event);
