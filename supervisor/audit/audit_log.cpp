@@ -7,11 +7,13 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 
 #include "core/untrusted_text.h"
 
@@ -65,11 +67,29 @@ class ExclusiveLock {
   bool locked_ = false;
 };
 
+constexpr std::string_view kRotated = "audit.rotated";
+constexpr std::string_view kSegmentStart = "audit.segment";
+
 struct ChainState {
-  uint64_t records = 0;
+  uint64_t records = 0;  // across segments: the next record's seq
   std::string lastHash = kGenesis;
-  uint64_t bytes = 0;  // the verified prefix
+  std::string lastEvent;
+  int64_t lastSegmentField = -1;  // "segment" of the last record (audit.rotated names its file)
+  uint64_t bytes = 0;             // the verified prefix of the file at hand
+  uint64_t lines = 0;             // records verified in the file at hand
+  std::string firstEvent;         // of the file at hand
+  int64_t firstSegmentField = -1;
 };
+
+int64_t segmentField(const nlohmann::json& record) {
+  auto field = record.find("segment");
+  return field != record.end() && field->is_number_unsigned() ? field->get<int64_t>() : -1;
+}
+
+std::string eventOf(const nlohmann::json& record) {
+  auto field = record.find("event");
+  return field != record.end() && field->is_string() ? field->get<std::string>() : "";
+}
 
 // One line against the chain so far: empty when it verifies (and `state` moves past it).
 std::string verifyLine(std::string_view line, ChainState& state) {
@@ -89,7 +109,14 @@ std::string verifyLine(std::string_view line, ChainState& state) {
   if (auditRecordHash(record) != claimed)
     return "field 'hash' does not match the record (the record was altered)";
   state.lastHash = std::move(claimed);
+  state.lastEvent = eventOf(record);
+  state.lastSegmentField = segmentField(record);
+  if (state.lines == 0) {
+    state.firstEvent = state.lastEvent;
+    state.firstSegmentField = state.lastSegmentField;
+  }
   ++state.records;
+  ++state.lines;
   state.bytes += line.size() + 1;
   return {};
 }
@@ -105,7 +132,7 @@ RangeCheck verifyRange(int fd, uint64_t end, ChainState& state, const std::strin
                        uint64_t watch = 0, std::string* hashAtWatch = nullptr) {
   std::string pending;
   uint64_t offset = state.bytes;
-  auto where = [&] { return path + ":" + std::to_string(state.records + 1) + ": "; };
+  auto where = [&] { return path + ":" + std::to_string(state.lines + 1) + ": "; };
   while (offset < end) {
     const uint64_t want = std::min(kReadChunk, end - offset);
     const size_t before = pending.size();
@@ -144,6 +171,7 @@ struct Checkpoint {
   uint64_t records = 0;
   std::string hash;
   uint64_t bytes = 0;
+  uint64_t segment = 1;  // the live file it was taken on
 };
 
 std::optional<Checkpoint> readCheckpoint(const std::string& logPath) {
@@ -159,13 +187,41 @@ std::optional<Checkpoint> readCheckpoint(const std::string& logPath) {
       !json["bytes"].is_number_unsigned()) {
     return std::nullopt;
   }
-  return Checkpoint{json["records"], json["hash"], json["bytes"]};
+  const uint64_t segment = json.value("segment", uint64_t{1});
+  return Checkpoint{json["records"], json["hash"], json["bytes"], segment};
+}
+
+// Where the chain stands at the start of a live file: the genesis, or, for a file that begins
+// with audit.segment, the seq and prev that record claims (`audit verify` checks the claim
+// against the closed segments; a writer only needs it to go on).
+struct LiveStart {
+  ChainState state;
+  uint64_t segment = 1;
+};
+
+LiveStart startOfLive(int fd, uint64_t size) {
+  LiveStart start;
+  std::string head(static_cast<size_t>(std::min<uint64_t>(size, 4096)), '\0');
+  ssize_t got = pread(fd, head.data(), head.size(), 0);
+  if (got <= 0) return start;
+  head.resize(static_cast<size_t>(got));
+  const size_t newline = head.find('\n');
+  if (newline == std::string::npos) return start;
+  nlohmann::json first = nlohmann::json::parse(head.substr(0, newline), nullptr, false);
+  if (!first.is_object() || eventOf(first) != kSegmentStart || segmentField(first) < 2 ||
+      !first["seq"].is_number_unsigned() || !first["prev"].is_string()) {
+    return start;
+  }
+  start.state.records = first["seq"];
+  start.state.lastHash = first["prev"];
+  start.segment = static_cast<uint64_t>(segmentField(first));
+  return start;
 }
 
 // The chain state at the checkpoint, trusted only if the record that ends there says the same.
 Outcome<ChainState> stateAtCheckpoint(int fd, uint64_t size, const Checkpoint& checkpoint,
-                                      const std::string& path) {
-  if (checkpoint.records == 0 || checkpoint.bytes == 0) return ChainState{};
+                                      const ChainState& start, const std::string& path) {
+  if (checkpoint.records <= start.records || checkpoint.bytes == 0) return start;
   if (size < checkpoint.bytes) {
     return makeError(ErrorCategory::kBadInput,
                      path + ": the log is " + std::to_string(size) + " bytes but its checkpoint (" +
@@ -181,7 +237,6 @@ Outcome<ChainState> stateAtCheckpoint(int fd, uint64_t size, const Checkpoint& c
     return makeError(ErrorCategory::kBadInput, path + ": cannot read the audit log: " + osReason());
   }
   const size_t lineStart = tail.size() >= 2 ? tail.rfind('\n', tail.size() - 2) : std::string::npos;
-  ChainState state;
   nlohmann::json record = nlohmann::json::parse(
       std::string_view(tail).substr(lineStart == std::string::npos ? 0 : lineStart + 1), nullptr,
       false);
@@ -190,9 +245,13 @@ Outcome<ChainState> stateAtCheckpoint(int fd, uint64_t size, const Checkpoint& c
     std::string claimed = record["hash"];
     record.erase("hash");
     if (auditRecordHash(record) == claimed) {
+      ChainState state = start;
       state.records = checkpoint.records;
       state.lastHash = checkpoint.hash;
+      state.lastEvent = eventOf(record);
+      state.lastSegmentField = segmentField(record);
       state.bytes = checkpoint.bytes;
+      state.lines = checkpoint.records - start.records;
       return state;
     }
   }
@@ -201,10 +260,50 @@ Outcome<ChainState> stateAtCheckpoint(int fd, uint64_t size, const Checkpoint& c
                                                  ") ends at is not there: the log was rewritten");
 }
 
+bool lockFile(int fd) {
+  int rc = 0;
+  while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  return rc == 0;
+}
+
+bool sameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// The closed segments present beside the log: their numbers, in order.
+std::vector<uint64_t> segmentNumbersOnDisk(const std::string& logPath) {
+  namespace fs = std::filesystem;
+  std::vector<uint64_t> numbers;
+  const fs::path log(logPath);
+  const std::string prefix = log.filename().string() + ".";
+  std::error_code error;
+  const fs::path directory = log.has_parent_path() ? log.parent_path() : fs::path(".");
+  for (const auto& entry : fs::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    numbers.push_back(std::stoull(digits));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
+}
+
+std::string fileName(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
 }  // namespace
 
 std::string auditCheckpointPath(const std::string& logPath) {
   return logPath + ".checkpoint";
+}
+
+std::string auditSegmentPath(const std::string& logPath, uint64_t number) {
+  char digits[24];
+  std::snprintf(digits, sizeof digits, ".%06llu", static_cast<unsigned long long>(number));
+  return logPath + digits;
 }
 
 std::string auditRecordHash(const nlohmann::json& recordWithoutHash) {
@@ -223,12 +322,73 @@ Outcome<AuditScan> scanAuditLog(const std::string& path) {
   scan.checkpointFound = checkpoint.has_value();
   std::string hashAtCheckpoint;
   ChainState state;
-  RangeCheck check = verifyRange(fd, scan.totalBytes, state, path,
-                                 checkpoint ? checkpoint->records : 0, &hashAtCheckpoint);
+  const uint64_t watch = checkpoint ? checkpoint->records : 0;
+  RangeCheck check;
+
+  // The closed segments first, oldest first, each one link of the same chain.
+  const std::vector<uint64_t> segments = segmentNumbersOnDisk(path);
+  for (size_t i = 0; i < segments.size() && check.defect == AuditDefect::kNone; ++i) {
+    const uint64_t number = i + 1;
+    const std::string segment = auditSegmentPath(path, number);
+    if (segments[i] != number) {
+      check = {AuditDefect::kTampered, segment + ": segment " + std::to_string(number) +
+                                           " is missing (the log has segments up to " +
+                                           auditSegmentPath(path, segments.back()) + ")"};
+      break;
+    }
+    int segmentFd = ::open(segment.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat segmentInfo {};
+    if (segmentFd < 0 || fstat(segmentFd, &segmentInfo) != 0) {
+      check = {AuditDefect::kTampered, segment + ": cannot read this segment: " + osReason()};
+      if (segmentFd >= 0) close(segmentFd);
+      break;
+    }
+    state.bytes = 0;
+    state.lines = 0;
+    check = verifyRange(segmentFd, static_cast<uint64_t>(segmentInfo.st_size), state, segment,
+                        watch, &hashAtCheckpoint);
+    close(segmentFd);
+    if (check.defect == AuditDefect::kNone &&
+        (state.lastEvent != kRotated || state.lastSegmentField != static_cast<int64_t>(number))) {
+      check = {AuditDefect::kTampered,
+               segment + ": a closed segment must end with audit.rotated naming segment " +
+                   std::to_string(number) + "; its end was cut off or it was replaced"};
+    } else if (check.defect == AuditDefect::kTruncatedTail) {
+      check.defect = AuditDefect::kTampered;  // only the live file can be cut mid-record
+    }
+    ++scan.segments;
+  }
+  if (check.defect == AuditDefect::kNone && segments.empty() &&
+      startOfLive(fd, scan.totalBytes).segment > 1) {
+    check = {AuditDefect::kTampered,
+             path + ":1: the log begins with audit.segment, but its earlier segments are missing"};
+  } else if (check.defect == AuditDefect::kNone) {
+    state.bytes = 0;
+    state.lines = 0;
+    check = verifyRange(fd, scan.totalBytes, state, path, watch, &hashAtCheckpoint);
+    const uint64_t expected = segments.size() + 1;
+    if (check.defect != AuditDefect::kTampered && state.lines > 0 &&
+        (state.firstEvent == kSegmentStart) != (expected > 1)) {
+      check = {AuditDefect::kTampered,
+               path + ":1: " +
+                   (expected > 1 ? "the live file must begin with audit.segment, after segment " +
+                                       std::to_string(segments.size())
+                                 : "the log begins with audit.segment, but its earlier segments "
+                                   "are missing")};
+    } else if (check.defect != AuditDefect::kTampered && state.lines > 0 && expected > 1 &&
+               state.firstSegmentField != static_cast<int64_t>(expected)) {
+      check = {AuditDefect::kTampered, path + ":1: audit.segment names segment " +
+                                           std::to_string(state.firstSegmentField) + ", not " +
+                                           std::to_string(expected)};
+    }
+  } else {
+    scan.validBytes = 0;
+  }
   close(fd);
   scan.records = state.records;
   scan.lastHash = state.lastHash;
-  scan.validBytes = state.bytes;
+  if (check.defect == AuditDefect::kNone || check.defect == AuditDefect::kTruncatedTail)
+    scan.validBytes = state.bytes;
   scan.defect = check.defect;
   scan.problem = check.problem;
   if (checkpoint && checkpoint->records > 0 && scan.defect != AuditDefect::kTampered) {
@@ -240,9 +400,9 @@ Outcome<AuditScan> scanAuditLog(const std::string& path) {
                      ": records were cut off its end";
     } else if (hashAtCheckpoint != checkpoint->hash) {
       scan.defect = AuditDefect::kTampered;
-      scan.problem = path + ":" + std::to_string(checkpoint->records) +
-                     ": the record does not match the checkpoint (" + auditCheckpointPath(path) +
-                     "): the log was rewritten";
+      scan.problem = path + ": record " + std::to_string(checkpoint->records) + " (seq " +
+                     std::to_string(checkpoint->records - 1) + ") does not match the checkpoint (" +
+                     auditCheckpointPath(path) + "): the log was rewritten";
     }
   }
   return scan;
@@ -256,7 +416,8 @@ Outcome<AuditVerification> verifyAuditLog(const std::string& path) {
   return AuditVerification{scan.value().records, scan.value().lastHash};
 }
 
-Outcome<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
+Outcome<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
+                                                  AuditLogOptions options) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);  // e.g. /dev/full
   if (fd < 0) {
@@ -268,30 +429,49 @@ Outcome<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
     return makeError(ErrorCategory::kBadInput,
                      "refusing to extend an audit log that does not verify: " + why);
   };
-  ExclusiveLock lock(fd);
-  struct stat info {};
-  if (!lock.locked() || fstat(fd, &info) != 0) return refuse(path + ": " + osReason());
-  ChainState state;
-  const auto size = static_cast<uint64_t>(info.st_size);
-  if (S_ISREG(info.st_mode)) {
-    if (auto checkpoint = readCheckpoint(path)) {
-      auto atCheckpoint = stateAtCheckpoint(fd, size, *checkpoint, path);
-      if (!atCheckpoint.ok()) return refuse(atCheckpoint.error().message);
-      state = atCheckpoint.value();
+  Position position{0, kGenesis, "", 0, 1};
+  {
+    ExclusiveLock lock(fd);
+    struct stat info {};
+    if (!lock.locked() || fstat(fd, &info) != 0) return refuse(path + ": " + osReason());
+    const auto size = static_cast<uint64_t>(info.st_size);
+    if (S_ISREG(info.st_mode)) {
+      LiveStart start = startOfLive(fd, size);
+      ChainState state = start.state;
+      if (auto checkpoint = readCheckpoint(path);
+          checkpoint && checkpoint->segment == start.segment) {
+        auto atCheckpoint = stateAtCheckpoint(fd, size, *checkpoint, start.state, path);
+        if (!atCheckpoint.ok()) return refuse(atCheckpoint.error().message);
+        state = atCheckpoint.value();
+      }
+      RangeCheck check = verifyRange(fd, size, state, path);
+      if (check.defect != AuditDefect::kNone) return refuse(check.problem);
+      position = {state.records, state.lastHash, state.lastEvent, state.bytes, start.segment};
     }
-    RangeCheck check = verifyRange(fd, size, state, path);
-    if (check.defect != AuditDefect::kNone) return refuse(check.problem);
   }
-  return std::unique_ptr<AuditLog>(
-      new AuditLog(path, fd, state.records, state.lastHash, state.bytes));
+  std::unique_ptr<AuditLog> log(new AuditLog(path, fd, std::move(position), options));
+  if (log->lastEvent_ == kRotated) {
+    // A rotation happened since this file was opened, or one was left half done: go on to the
+    // live file now, so that a log that cannot be continued is refused here.
+    if (!log->lockLive()) {
+      return makeError(
+          ErrorCategory::kBadInput,
+          "refusing to extend an audit log that does not verify: " + log->failure_->message);
+    }
+    log->unlock();
+  }
+  return log;
 }
 
-AuditLog::AuditLog(std::string path, int fd, uint64_t nextSeq, std::string lastHash, uint64_t bytes)
+AuditLog::AuditLog(std::string path, int fd, Position position, AuditLogOptions options)
     : path_(std::move(path)),
       fd_(fd),
-      nextSeq_(nextSeq),
-      lastHash_(std::move(lastHash)),
-      knownBytes_(bytes) {}
+      nextSeq_(position.nextSeq),
+      lastHash_(std::move(position.lastHash)),
+      lastEvent_(std::move(position.lastEvent)),
+      knownBytes_(position.bytes),
+      liveSegment_(position.segment),
+      options_(options) {}
 
 AuditLog::~AuditLog() {
   writeCheckpoint();
@@ -307,37 +487,59 @@ bool AuditLog::fail(const std::string& reason) {
   return false;
 }
 
+bool AuditLog::lockLive() {
+  if (failure_) return false;
+  if (!lockFile(fd_)) return fail("cannot lock it: " + osReason());
+  for (int hops = 0;; ++hops) {
+    if (!syncLocked()) break;
+    if (lastEvent_ != kRotated) return true;
+    if (hops == 64) {
+      fail("it was rotated more than 64 times while one record waited");
+      break;
+    }
+    if (!moveOnLocked()) break;
+  }
+  unlock();
+  return false;
+}
+
+void AuditLog::unlock() {
+  flock(fd_, LOCK_UN);
+}
+
+bool AuditLog::syncLocked() {
+  struct stat info {};
+  if (fstat(fd_, &info) != 0) return fail("cannot stat it: " + osReason());
+  regular_ = S_ISREG(info.st_mode);
+  if (regular_ && static_cast<uint64_t>(info.st_size) != knownBytes_)
+    return catchUp(static_cast<uint64_t>(info.st_size));
+  return true;
+}
+
 bool AuditLog::catchUp(uint64_t size) {
   if (size < knownBytes_) {
     return fail("it shrank from " + std::to_string(knownBytes_) + " to " + std::to_string(size) +
                 " bytes while in use");
   }
-  ChainState state{nextSeq_, lastHash_, knownBytes_};
+  ChainState state;
+  state.records = nextSeq_;
+  state.lastHash = lastHash_;
+  state.lastEvent = lastEvent_;
+  state.bytes = knownBytes_;
   RangeCheck check = verifyRange(fd_, size, state, path_);
   if (check.defect != AuditDefect::kNone)
     return fail("another writer left it broken: " + check.problem);
   nextSeq_ = state.records;
   lastHash_ = state.lastHash;
+  lastEvent_ = state.lastEvent;
   knownBytes_ = state.bytes;
   return true;
 }
 
-bool AuditLog::record(std::string_view event, nlohmann::json fields) {
-  if (failure_) return false;
-  nlohmann::json record = fields.is_object() ? std::move(fields) : nlohmann::json::object();
+bool AuditLog::appendLocked(std::string_view event, nlohmann::json& record) {
   record["ts"] = utcTimestamp();
   record["run"] = runId_;
   record["event"] = event;
-
-  ExclusiveLock lock(fd_);
-  if (!lock.locked()) return fail("cannot lock it: " + osReason());
-  struct stat info {};
-  if (fstat(fd_, &info) != 0) return fail("cannot stat it: " + osReason());
-  const bool regular = S_ISREG(info.st_mode);
-  if (regular && static_cast<uint64_t>(info.st_size) != knownBytes_ &&
-      !catchUp(static_cast<uint64_t>(info.st_size))) {
-    return false;
-  }
   record["seq"] = nextSeq_;
   record["prev"] = lastHash_;
   std::string hash = auditRecordHash(record);
@@ -356,33 +558,126 @@ bool AuditLog::record(std::string_view event, nlohmann::json fields) {
           ::write(fd_, line.data() + written, line.size() - static_cast<size_t>(written));
       reason = again < 0 ? osReason() : "short write";
     }
-    if (regular) (void)ftruncate(fd_, static_cast<off_t>(knownBytes_));
+    if (regular_) (void)ftruncate(fd_, static_cast<off_t>(knownBytes_));
     return fail("cannot write a record: " + reason);
   }
-  if (regular) knownBytes_ += line.size();
+  if (regular_) knownBytes_ += line.size();
   lastHash_ = std::move(hash);
+  lastEvent_ = event;
   ++nextSeq_;
   ++written_;
   return true;
 }
 
-void AuditLog::writeCheckpoint() {
-  ExclusiveLock lock(fd_);
-  struct stat info {};
-  if (!lock.locked() || fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode)) return;
-  if (static_cast<uint64_t>(info.st_size) != knownBytes_ &&
-      (failure_ || !catchUp(static_cast<uint64_t>(info.st_size)))) {
-    return;
+bool AuditLog::record(std::string_view event, nlohmann::json fields) {
+  if (failure_) return false;
+  nlohmann::json record = fields.is_object() ? std::move(fields) : nlohmann::json::object();
+  if (!lockLive()) return false;
+  bool ok = appendLocked(event, record);
+  if (ok && regular_ && options_.rotateAtBytes != 0 && knownBytes_ >= options_.rotateAtBytes)
+    ok = rotateLocked();
+  unlock();
+  return ok;
+}
+
+bool AuditLog::rotate() {
+  if (!lockLive()) return false;
+  bool ok = regular_ ? rotateLocked() : fail("only a regular file can be rotated");
+  unlock();
+  return ok;
+}
+
+// Closing record first, in the file being closed: a writer that finds it there knows to move on.
+bool AuditLog::rotateLocked() {
+  nlohmann::json closing = {{"segment", liveSegment_},
+                            {"file", fileName(auditSegmentPath(path_, liveSegment_))}};
+  return appendLocked(kRotated, closing) && completeRotationLocked();
+}
+
+bool AuditLog::moveOnLocked() {
+  struct stat mine {};
+  struct stat live {};
+  if (fstat(fd_, &mine) != 0) return fail("cannot stat it: " + osReason());
+  if (stat(path_.c_str(), &live) == 0 && sameFile(mine, live)) return completeRotationLocked();
+  // The file that continues this one: the live file, unless that has been rotated on too; then
+  // segment N+1 is already in place (it is linked before its successor replaces the live path).
+  int next = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (next < 0) return fail("cannot open the segment after rotation: " + osReason());
+  int closedNext = ::open(auditSegmentPath(path_, liveSegment_ + 1).c_str(), O_RDONLY | O_CLOEXEC);
+  if (closedNext >= 0) {
+    close(next);
+    next = closedNext;
   }
+  if (!lockFile(next)) {
+    close(next);
+    return fail("cannot lock it: " + osReason());
+  }
+  close(fd_);  // releases its lock
+  fd_ = next;
+  knownBytes_ = 0;
+  ++liveSegment_;
+  return true;  // the caller catches up with it: its first record must continue this chain
+}
+
+// The live path still names this file, which ends with audit.rotated: keep it under its segment
+// name, and put a new live file in its place that begins where the chain stands. The new file is
+// complete before it appears, so a writer opening the log sees one or the other, never an empty
+// file that would start a new chain.
+bool AuditLog::completeRotationLocked() {
+  const std::string segment = auditSegmentPath(path_, liveSegment_);
+  struct stat mine {};
+  if (fstat(fd_, &mine) != 0) return fail("cannot stat it: " + osReason());
+  const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+  if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, segment.c_str(), AT_SYMLINK_FOLLOW) != 0 &&
+      (errno != ENOENT || link(path_.c_str(), segment.c_str()) != 0)) {
+    struct stat existing {};
+    if (errno != EEXIST || stat(segment.c_str(), &existing) != 0 || !sameFile(existing, mine))
+      return fail("cannot keep it as segment " + segment + ": " + osReason());
+  }
+  const std::string temporary = path_ + ".rotating." + std::to_string(getpid());
+  int next = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                    mine.st_mode & 0777);
+  if (next < 0) return fail("cannot create its next segment: " + osReason());
+  if (!lockFile(next)) {
+    close(next);
+    unlink(temporary.c_str());
+    return fail("cannot lock its next segment: " + osReason());
+  }
+  const int closed = fd_;
+  const uint64_t closedBytes = knownBytes_;
+  fd_ = next;
+  knownBytes_ = 0;
+  ++liveSegment_;
+  nlohmann::json opening = {{"segment", liveSegment_}, {"continues", fileName(segment)}};
+  if (!appendLocked(kSegmentStart, opening) || rename(temporary.c_str(), path_.c_str()) != 0) {
+    const std::string reason = failure_ ? "" : osReason();
+    unlink(temporary.c_str());
+    close(next);
+    fd_ = closed;
+    knownBytes_ = closedBytes;
+    --liveSegment_;
+    return failure_ ? false : fail("cannot put its next segment in place: " + reason);
+  }
+  close(closed);  // releases its lock; writers waiting on it find audit.rotated and follow
   writeCheckpointLocked();
+  return true;
+}
+
+void AuditLog::writeCheckpoint() {
+  if (failure_ || !lockLive()) return;
+  if (regular_) writeCheckpointLocked();
+  unlock();
 }
 
 // Best effort: a missing or stale checkpoint only means the next open reads more of the log.
 void AuditLog::writeCheckpointLocked() {
   const std::string target = auditCheckpointPath(path_);
   const std::string temporary = target + ".tmp." + std::to_string(getpid());
-  const std::string text =
-      jsonText({{"records", nextSeq_}, {"hash", lastHash_}, {"bytes", knownBytes_}}) + "\n";
+  const std::string text = jsonText({{"records", nextSeq_},
+                                     {"hash", lastHash_},
+                                     {"bytes", knownBytes_},
+                                     {"segment", liveSegment_}}) +
+                           "\n";
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());

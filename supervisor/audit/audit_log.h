@@ -2,7 +2,9 @@
 // carries the SHA-256 of the previous one, so deleting, reordering or editing a line breaks the
 // chain, which `cordon audit verify` detects. Several supervisors may append to one log at once:
 // every append takes an exclusive lock on the file and first verifies whatever the others
-// appended since, so the chain never forks.
+// appended since, so the chain never forks. A log rotates into numbered segments (LOG.000001,
+// LOG.000002, ... oldest first, then LOG itself), and the chain runs on across them: a closed
+// segment ends with audit.rotated, the next begins with audit.segment, whose prev is its hash.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -22,12 +24,22 @@ namespace cordon {
 // end at, kept outside the log so that cutting whole records off its end is detected.
 std::string auditCheckpointPath(const std::string& logPath);
 
+// The file closed segment `number` (from 1) of the log at `logPath` lives in.
+std::string auditSegmentPath(const std::string& logPath, uint64_t number);
+
+struct AuditLogOptions {
+  // After an append that leaves the live file at least this long, it is closed as the next
+  // segment and a new live file continues the chain; 0: never rotate by size.
+  uint64_t rotateAtBytes = 0;
+};
+
 class AuditLog {
  public:
   // Opens (appending) or creates the log. The chain continues from the last record, so a log
   // that does not verify (or is shorter than its checkpoint) is refused rather than extended.
   // Only the part after the checkpoint is read again.
-  static Outcome<std::unique_ptr<AuditLog>> open(const std::string& path);
+  static Outcome<std::unique_ptr<AuditLog>> open(const std::string& path,
+                                                 AuditLogOptions options = {});
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -50,17 +62,42 @@ class AuditLog {
   // Writes the checkpoint (also done when the log is closed).
   void writeCheckpoint();
 
+  // Closes the live file as the next segment now, whatever its size (`cordon audit rotate`).
+  bool rotate();
+  // The number of the live file's segment: 1 until the first rotation.
+  uint64_t liveSegment() const { return liveSegment_; }
+
  private:
-  AuditLog(std::string path, int fd, uint64_t nextSeq, std::string lastHash, uint64_t bytes);
+  struct Position {
+    uint64_t nextSeq;
+    std::string lastHash;
+    std::string lastEvent;
+    uint64_t bytes;
+    uint64_t segment;
+  };
+  AuditLog(std::string path, int fd, Position position, AuditLogOptions options);
   bool fail(const std::string& reason);
+  // With fd_ locked, caught up with every other writer and on the live file (following
+  // rotations other writers made, or finishing one a writer left half done); false: failed.
+  bool lockLive();
+  void unlock();
+  bool syncLocked();
   bool catchUp(uint64_t size);  // verifies what other writers appended; under the lock
+  bool appendLocked(std::string_view event, nlohmann::json& record);
+  bool rotateLocked();
+  bool moveOnLocked();            // the last record is audit.rotated: to the live file
+  bool completeRotationLocked();  // ... and the live path is still this file: finish it
   void writeCheckpointLocked();
 
   std::string path_;
   int fd_;
   uint64_t nextSeq_;
   std::string lastHash_;
+  std::string lastEvent_;
   uint64_t knownBytes_;  // length of the file that this writer has verified or written
+  uint64_t liveSegment_;
+  AuditLogOptions options_;
+  bool regular_ = true;
   std::string runId_;
   uint64_t written_ = 0;
   std::optional<Error> failure_;
@@ -74,17 +111,19 @@ enum class AuditDefect {
 };
 
 struct AuditScan {
-  uint64_t records = 0;     // records that verify
+  uint64_t records = 0;     // records that verify, in every segment
+  uint64_t segments = 1;    // files verified: the closed segments and the live file
   std::string lastHash;     // hash of the last record that verifies (64 zeros for none)
-  uint64_t validBytes = 0;  // length of the prefix made of records that verify
-  uint64_t totalBytes = 0;  // length of the file
+  uint64_t validBytes = 0;  // of the live file: length of the prefix of records that verify
+  uint64_t totalBytes = 0;  // length of the live file
   AuditDefect defect = AuditDefect::kNone;
   std::string problem;  // "FILE:LINE: ..." when defect is not kNone
   bool checkpointFound = false;
 };
 
-// Reads the whole log (memory-mapped) and recomputes its chain, then holds it against its
-// checkpoint when there is one. Fails only when the file cannot be read.
+// Reads every segment of the log, oldest first, in chunks, and recomputes the one chain through
+// them, then holds it against its checkpoint when there is one. A missing, reordered or
+// shortened closed segment is tampering. Fails only when the live file cannot be read.
 Outcome<AuditScan> scanAuditLog(const std::string& path);
 
 struct AuditVerification {

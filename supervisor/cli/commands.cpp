@@ -183,7 +183,7 @@ int validateCommand(const RunOptions& options) {
 }
 
 int runCommand(const RunOptions& options) {
-  auto audit = AuditLog::open(options.auditLog);
+  auto audit = AuditLog::open(options.auditLog, {options.auditRotateMb << 20});
   if (!audit.ok()) {
     printError(audit.error());
     return kExitBadInput;
@@ -271,13 +271,16 @@ int auditVerifyCommand(const std::string& path, bool json) {
                              {"valid", scan.defect == AuditDefect::kNone},
                              {"defect", defect},
                              {"records", scan.records},
+                             {"segments", scan.segments},
                              {"last_hash", scan.lastHash},
                              {"checkpoint", scan.checkpointFound}};
     if (scan.defect != AuditDefect::kNone) setUntrusted(result, "error", scan.problem);
     std::printf("%s\n", jsonText(result, 2).c_str());
   } else if (scan.defect == AuditDefect::kNone) {
-    std::printf("ok: %s: %llu records, chain intact%s, last hash %s\n", forTerminal(path).c_str(),
-                static_cast<unsigned long long>(scan.records),
+    const std::string segments =
+        scan.segments == 1 ? "" : " in " + std::to_string(scan.segments) + " segments";
+    std::printf("ok: %s: %llu records%s, chain intact%s, last hash %s\n", forTerminal(path).c_str(),
+                static_cast<unsigned long long>(scan.records), segments.c_str(),
                 scan.checkpointFound ? " and matching its checkpoint" : "", scan.lastHash.c_str());
   } else {
     std::fprintf(stderr, "cordon: error: %s\n", forTerminal(scan.problem).c_str());
@@ -304,6 +307,24 @@ int auditRecoverCommand(const std::string& path) {
         forTerminal(path).c_str(), static_cast<unsigned long long>(recovered.value().droppedBytes),
         static_cast<unsigned long long>(recovered.value().records));
   }
+  return kExitOk;
+}
+
+int auditRotateCommand(const std::string& path) {
+  auto log = AuditLog::open(path);
+  if (!log.ok()) {
+    printError(log.error());
+    return kExitWorkflowFailed;
+  }
+  const uint64_t closing = log.value()->liveSegment();
+  if (!log.value()->rotate()) {
+    printError(*log.value()->failure());
+    return kExitWorkflowFailed;
+  }
+  std::printf("rotated: %s: closed as %s; the log goes on in %s (segment %llu)\n",
+              forTerminal(path).c_str(), forTerminal(auditSegmentPath(path, closing)).c_str(),
+              forTerminal(path).c_str(),
+              static_cast<unsigned long long>(log.value()->liveSegment()));
   return kExitOk;
 }
 

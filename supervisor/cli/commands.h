@@ -26,6 +26,8 @@ void printError(const Error& error);  // "cordon: error: <describe()>" on stderr
 kj::AsyncIoContext makeCancellableEventLoop();
 
 int auditRecoverCommand(const std::string& path);
+// Closes the live file of an audit log as its next segment (docs/audit.md, "Rotation").
+int auditRotateCommand(const std::string& path);
 
 struct RunOptions {
   std::string workflow;
@@ -36,6 +38,7 @@ struct RunOptions {
   std::map<std::string, std::string> inputFiles;
   std::string outputDir;
   uint64_t maxInputMb = kDefaultMaxInputBytes >> 20;  // --max-input-mb
+  uint64_t auditRotateMb = 256;                       // --audit-rotate-mb; 0: never
   bool json = false;
 };
 

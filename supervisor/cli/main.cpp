@@ -102,6 +102,10 @@ int main(int argc, char** argv) {
   addRunOptions(*run, options, host);
   run->add_option("--audit-log", options.auditLog, "Audit log to append to (JSON lines)")
       ->capture_default_str();
+  run->add_option("--audit-rotate-mb", options.auditRotateMb,
+                  "Close the audit log as a numbered segment once it reaches this size; 0: never")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   run->add_option("--input", inputs, "Replace workflow input NAME with the content of FILE")
       ->type_name("NAME=FILE");
   run->add_option("--output-dir", options.outputDir,
@@ -131,6 +135,11 @@ int main(int argc, char** argv) {
       "Cut a torn final record (a crash mid-write) off an audit log and continue its chain with "
       "an audit.recovered record; refuses any other defect");
   recover->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
+  CLI::App* rotate = audit->add_subcommand(
+      "rotate",
+      "Close an audit log's live file as its next numbered segment (FILE.000001, ...) and go on "
+      "in a new one; the chain runs on across segments");
+  rotate->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
 
   CLI::App* policyCommand = app.add_subcommand("policy", "Work with policy files");
   policyCommand->require_subcommand(1);
@@ -238,6 +247,7 @@ int main(int argc, char** argv) {
                                        pluginsJson);
   }
   if (recover->parsed()) return cordon::auditRecoverCommand(auditPath);
+  if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -220,4 +221,202 @@ TEST_CASE("records with bytes that are not UTF-8 are written, hashed and verifie
   REQUIRE_MESSAGE(verified.ok(), verified.error().message);
   auto first = nlohmann::json::parse(lines(path)[0]);
   CHECK(first["text_hex"] == "62616420fffe206279746573");
+}
+
+namespace {
+
+// A log rotated by size into several segments: `records` appended, segments of ~1 KiB.
+std::string rotatedLog(const test::TempDir& dir, int records) {
+  std::string path = dir.path("rotated.jsonl");
+  auto log = AuditLog::open(path, {1024});
+  REQUIRE(log.ok());
+  for (int i = 0; i < records; ++i) REQUIRE(log.value()->record("r", {{"i", i}}));
+  return path;
+}
+
+uint64_t segmentsOnDisk(const std::string& path) {
+  uint64_t n = 0;
+  while (std::filesystem::exists(auditSegmentPath(path, n + 1))) ++n;
+  return n;
+}
+
+AuditScan scanned(const std::string& path) {
+  auto scan = scanAuditLog(path);
+  REQUIRE_MESSAGE(scan.ok(), (scan.ok() ? "" : scan.error().message));
+  return scan.value();
+}
+
+}  // namespace
+
+TEST_CASE("a rotated log is one chain through numbered segments") {
+  test::TempDir dir;
+  const std::string path = rotatedLog(dir, 60);
+  const uint64_t closed = segmentsOnDisk(path);
+  REQUIRE(closed >= 3);
+  AuditScan scan = scanned(path);
+  INFO(scan.problem);
+  CHECK(scan.defect == AuditDefect::kNone);
+  CHECK(scan.segments == closed + 1);
+  CHECK(scan.records == 60 + 2 * closed);  // each rotation adds audit.rotated and audit.segment
+  // Each closed segment ends with audit.rotated; the next file begins with audit.segment.
+  for (uint64_t n = 1; n <= closed; ++n) {
+    auto segment = lines(auditSegmentPath(path, n));
+    auto last = nlohmann::json::parse(segment.back());
+    CHECK(last["event"] == "audit.rotated");
+    CHECK(last["segment"] == n);
+    auto next = nlohmann::json::parse(lines(n == closed ? path : auditSegmentPath(path, n + 1))[0]);
+    CHECK(next["event"] == "audit.segment");
+    CHECK(next["prev"] == last["hash"]);
+    CHECK(next["seq"] == last["seq"].get<uint64_t>() + 1);
+  }
+  // Reopened, it goes on in the live file.
+  auto log = AuditLog::open(path);
+  REQUIRE(log.ok());
+  CHECK(log.value()->liveSegment() == closed + 1);
+  CHECK(log.value()->record("after", {}));
+  CHECK(verifyAuditLog(path).ok());
+}
+
+TEST_CASE("removing, cutting, editing or renumbering a closed segment is tampering") {
+  test::TempDir dir;
+  const std::string path = rotatedLog(dir, 60);
+  REQUIRE(segmentsOnDisk(path) >= 3);
+  const std::string first = auditSegmentPath(path, 1);
+  const std::string second = auditSegmentPath(path, 2);
+
+  SUBCASE("the oldest segment removed") {
+    std::filesystem::remove(first);
+    AuditScan scan = scanned(path);
+    CHECK(scan.defect == AuditDefect::kTampered);
+    CHECK(scan.problem.find("segment 1 is missing") != std::string::npos);
+  }
+  SUBCASE("a middle segment removed") {
+    std::filesystem::remove(second);
+    AuditScan scan = scanned(path);
+    CHECK(scan.defect == AuditDefect::kTampered);
+    CHECK(scan.problem.find("segment 2 is missing") != std::string::npos);
+  }
+  SUBCASE("every closed segment removed: the live file says it continues one") {
+    for (uint64_t n = segmentsOnDisk(path); n > 0; --n)
+      std::filesystem::remove(auditSegmentPath(path, n));
+    AuditScan scan = scanned(path);
+    CHECK(scan.defect == AuditDefect::kTampered);
+    CHECK(scan.problem.find("earlier segments are missing") != std::string::npos);
+  }
+  SUBCASE("whole records cut off a closed segment's end") {
+    auto all = lines(first);
+    all.pop_back();  // audit.rotated
+    rewrite(first, all);
+    AuditScan scan = scanned(path);
+    CHECK(scan.defect == AuditDefect::kTampered);
+    CHECK(scan.problem.find(first) != std::string::npos);
+  }
+  SUBCASE("a record edited in a closed segment, named by its file and line") {
+    auto all = lines(second);
+    all[1].replace(all[1].find("\"i\":"), 4, "\"i\":9");
+    rewrite(second, all);
+    AuditScan scan = scanned(path);
+    CHECK(scan.defect == AuditDefect::kTampered);
+    CHECK(scan.problem.find(second + ":2: field 'hash' does not match") != std::string::npos);
+  }
+  SUBCASE("two segments swapped") {
+    std::filesystem::rename(first, dir.path("swap"));
+    std::filesystem::rename(second, first);
+    std::filesystem::rename(dir.path("swap"), second);
+    CHECK(scanned(path).defect == AuditDefect::kTampered);
+  }
+  SUBCASE("a torn line at a closed segment's end is not a crash mid-write: it is tampering") {
+    std::ofstream(first, std::ios::app) << "{\"seq\":";
+    CHECK(scanned(path).defect == AuditDefect::kTampered);
+    CHECK_FALSE(recoverAuditLog(path).ok());
+  }
+}
+
+TEST_CASE("a writer whose log was rotated under it follows into the new live file") {
+  test::TempDir dir;
+  const std::string path = dir.path("audit.jsonl");
+  auto early = AuditLog::open(path);
+  REQUIRE(early.ok());
+  REQUIRE(early.value()->record("early", {}));
+  {
+    auto rotator = AuditLog::open(path);
+    REQUIRE(rotator.ok());
+    REQUIRE(rotator.value()->rotate());
+    REQUIRE(rotator.value()->record("rotator", {}));
+  }
+  // `early` still holds the closed file open; its next record must not land there.
+  REQUIRE(early.value()->record("late", {}));
+  CHECK(early.value()->liveSegment() == 2);
+  auto closed = lines(auditSegmentPath(path, 1));
+  CHECK(nlohmann::json::parse(closed.back())["event"] == "audit.rotated");
+  auto live = lines(path);
+  REQUIRE(live.size() == 3);
+  CHECK(nlohmann::json::parse(live[2])["event"] == "late");
+  CHECK(scanned(path).defect == AuditDefect::kNone);
+}
+
+TEST_CASE("a rotation cut short after audit.rotated is finished by the next writer") {
+  test::TempDir dir;
+  const std::string path = dir.path("audit.jsonl");
+  // What a writer that died right after its closing record leaves: audit.rotated at the end,
+  // no segment file, no new live file (a child that exits before its log is closed).
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto log = AuditLog::open(path);
+    bool ok =
+        log.ok() && log.value()->record("before", {}) &&
+        log.value()->record("audit.rotated", {{"segment", 1}, {"file", "audit.jsonl.000001"}});
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  REQUIRE_FALSE(std::filesystem::exists(auditSegmentPath(path, 1)));
+  auto log = AuditLog::open(path);
+  REQUIRE(log.ok());
+  CHECK(log.value()->liveSegment() == 2);
+  REQUIRE(log.value()->record("after", {}));
+  CHECK(std::filesystem::exists(auditSegmentPath(path, 1)));
+  AuditScan scan = scanned(path);
+  INFO(scan.problem);
+  CHECK(scan.defect == AuditDefect::kNone);
+  CHECK(scan.segments == 2);
+  CHECK(scan.records == 4);
+}
+
+TEST_CASE("eight processes appending while the log rotates under them leave one chain") {
+  test::TempDir dir;
+  const std::string path = dir.path("audit.jsonl");
+  constexpr int kWriters = 8;
+  constexpr int kRecords = 100;
+  std::vector<pid_t> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto log = AuditLog::open(path, {4096});
+      bool ok = log.ok();
+      for (int i = 0; ok && i < kRecords; ++i) ok = log.value()->record("w", {{"w", w}, {"i", i}});
+      if (!ok) {
+        const std::string why = log.ok() ? log.value()->failure()->message : log.error().message;
+        std::fprintf(stderr, "writer %d: %s\n", w, why.c_str());
+      }
+      _exit(ok ? 0 : 1);  // never back into doctest
+    }
+    writers.push_back(pid);
+  }
+  for (pid_t pid : writers) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  AuditScan scan = scanned(path);
+  INFO(scan.problem);
+  CHECK(scan.defect == AuditDefect::kNone);
+  const uint64_t closed = segmentsOnDisk(path);
+  CHECK(closed >= 10);
+  CHECK(scan.segments == closed + 1);
+  CHECK(scan.records == uint64_t{kWriters} * kRecords + 2 * closed);
+  CHECK_FALSE(std::filesystem::exists(path + ".rotating." + std::to_string(getpid())));
 }
