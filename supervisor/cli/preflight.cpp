@@ -58,7 +58,7 @@ PluginPolicy learningSectionFor(const PluginPolicy& learning, const PluginManife
 // executable stack), with a load error that says so, before any worker starts.
 Outcome<Done> refuseWritableCode(const VerifiedPlugin& plugin, const PluginPolicy& section,
                                  AuditLog* audit) {
-  if (!section.writeXorExecute) return Done{};
+  if (section.dangerWXorXOff) return Done{};
   auto elf = auditElf(std::string(plugin.object->bytes()), &section);
   if (!elf.ok()) return Done{};  // not for this check to judge: the loader refuses it
   for (const ElfFinding& finding : elf.value().findings) {
@@ -130,7 +130,7 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
       return makeError(ErrorCategory::kBadInput, where + package.error().message)
           .withStep(step.name);
     const PluginPolicy* section = result->policy.forPlugin(step.plugin);
-    if (section != nullptr && section->learning) {
+    if (section != nullptr && section->dangerLearning) {
       section = &result->policy.plugins
                      .emplace(step.plugin, learningSectionFor(*section, package.value().manifest))
                      .first->second;

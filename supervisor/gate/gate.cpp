@@ -187,7 +187,7 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
   if (loading && allowedWhileLoading(number) && !makesWritableOrAnonymousCode(name, args))
     return {Kind::kAllow};
   if (isForbiddenSyscall(name)) return {Kind::kStopWorker};
-  if (policy_.learning) {
+  if (policy_.dangerLearning) {
     if (name == "openat") return {Kind::kOpenOnHost};  // learnOpen records it with its path
     if (learned_.insert(name).second) {
       audit_.record("gate.learn", {{"plugin", scope.plugin},
@@ -235,7 +235,8 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
 Gate::SyscallDecision Gate::learnOpen(CallScope& scope, const std::string& path, uint64_t flags) {
   using Kind = SyscallDecision::Kind;
   const bool writes = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
-  if (!policy_.learning || path.empty() || path[0] != '/') return {Kind::kFailWithErrno, ENOENT};
+  if (!policy_.dangerLearning || path.empty() || path[0] != '/')
+    return {Kind::kFailWithErrno, ENOENT};
   if (learned_.insert((writes ? "open-write " : "open ") + path).second) {
     nlohmann::json fields = {
         {"plugin", scope.plugin}, {"step", scope.step}, {"kind", "open"}, {"write", writes}};
@@ -248,7 +249,7 @@ Gate::SyscallDecision Gate::learnOpen(CallScope& scope, const std::string& path,
 
 void Gate::closeScope(CallScope& scope) {
   scope.open = false;
-  if (policy_.learning && !scope.callsUsed.empty()) {
+  if (policy_.dangerLearning && !scope.callsUsed.empty()) {
     nlohmann::json usage = nlohmann::json::object();
     for (const auto& [capability, calls] : scope.callsUsed) {
       usage[hostCapabilityName(capability)] = {{"calls", calls},
@@ -378,7 +379,7 @@ Outcome<FileGrant> Gate::admitFilePath(CallScope& scope, const std::string& path
                    "read_file path '" + path +
                        "' is not a plain absolute path (no empty, '.' or '..' components)");
   }
-  if (policy_.learning) {
+  if (policy_.dangerLearning) {
     nlohmann::json fields = {{"plugin", scope.plugin}, {"step", scope.step}, {"kind", "file"}};
     setUntrusted(fields, "path", path);
     if (!audit_.record("gate.learn", std::move(fields))) return Error{*audit_.failure()};

@@ -93,6 +93,14 @@ std::string errnoText(int error) {
   return std::to_string(error);
 }
 
+std::vector<std::string> PluginPolicy::dangerModes() const {
+  std::vector<std::string> modes;
+  if (dangerWXorXOff) modes.emplace_back("danger_w_xor_x_off");
+  if (!ociImports.empty()) modes.emplace_back("danger_oci_seccomp");
+  if (dangerLearning) modes.emplace_back("danger_learning");
+  return modes;
+}
+
 const HostGrant* PluginPolicy::grant(HostCapability capability) const {
   auto it = host.find(capability);
   return it == host.end() ? nullptr : &it->second;

@@ -106,9 +106,11 @@ struct PluginPolicy {
   std::vector<std::string> syscallGroups;  // as written: group names and single syscalls
   std::set<std::string> syscalls;          // expanded, without the runtime group
   std::vector<SyscallRule> syscallRules;   // the map-form entries, in the order written
-  // W^X: no PROT_EXEC mapping after the plugin is loaded, unless the policy turns it off
-  // (`w_xor_x: false`, for plugins that generate code).
-  bool writeXorExecute = true;
+  // Modes that weaken the sandbox carry a `danger` name, in the policy file, here and in every
+  // plugin.start record (`"danger": [...]`), so that grep finds each of them.
+  // danger_w_xor_x_off: executable mappings after loading (for plugins that generate code);
+  // off by default, W^X holds.
+  bool dangerWXorXOff = false;
   ResourceLimits limits;
   std::chrono::milliseconds callTimeout{10000};
   uint64_t maxOutputBytes = 16ull << 20;
@@ -126,11 +128,15 @@ struct PluginPolicy {
   bool devices = false;       // filesystem.devices: /dev/null, /dev/zero, /dev/urandom
   SignatureRules signature;
   FailurePolicy onFailure;
-  // `cordon policy learn` only, never from a file: every syscall but the forbidden ones runs and
-  // is recorded (gate.learn), and host use is summarised per call.
-  bool learning = false;
-  // OCI profiles imported with `oci_seccomp` (path as written, entries left out).
+  // danger_learning: `cordon policy learn` only, never from a file: every syscall but the
+  // forbidden ones runs and is recorded (gate.learn), and host use is summarised per call.
+  bool dangerLearning = false;
+  // danger_oci_seccomp: OCI profiles imported (path as written, entries left out); container
+  // profiles grant hundreds of syscalls.
   std::vector<std::pair<std::string, size_t>> ociImports;
+
+  // The danger modes in force: "danger_w_xor_x_off", "danger_oci_seccomp", "danger_learning".
+  std::vector<std::string> dangerModes() const;
 
   bool allows(PluginMethod method) const { return calls.count(method) != 0; }
   const HostGrant* grant(HostCapability capability) const;

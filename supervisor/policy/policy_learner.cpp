@@ -48,7 +48,7 @@ Policy learningPolicy() {
   section.limits.openFiles = 1024;
   section.callTimeout = std::chrono::minutes(10);
   section.maxOutputBytes = 1ull << 32;
-  section.learning = true;
+  section.dangerLearning = true;
   Policy policy;
   policy.path = "(learning policy)";
   policy.fallback = section;

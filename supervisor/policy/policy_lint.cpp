@@ -44,12 +44,12 @@ class SectionLint {
       }
     }
     for (const auto& [path, skipped] : section_.ociImports) {
-      warn("oci_seccomp", "imports the OCI profile '" + path +
-                              "': " + std::to_string(section_.syscalls.size()) + " syscalls and " +
-                              std::to_string(section_.syscallRules.size()) + " rules in all, " +
-                              std::to_string(skipped) +
-                              " entries left out (`cordon policy import-oci` lists them); "
-                              "container profiles are broad, narrow it to what the plugin needs");
+      warn("danger_oci_seccomp",
+           "imports the OCI profile '" + path + "': " + std::to_string(section_.syscalls.size()) +
+               " syscalls and " + std::to_string(section_.syscallRules.size()) + " rules in all, " +
+               std::to_string(skipped) +
+               " entries left out (`cordon policy import-oci` lists them); "
+               "container profiles are broad, narrow it to what the plugin needs");
     }
     bool sockets = section_.syscalls.count("socket") != 0;
     for (const SyscallRule& rule : section_.syscallRules) {
@@ -62,8 +62,8 @@ class SectionLint {
            "but a down loopback, so it reaches nothing today, but any future broker or "
            "shared namespace would be open to it");
     }
-    if (!section_.writeXorExecute) {
-      warn("w_xor_x",
+    if (section_.dangerWXorXOff) {
+      warn("danger_w_xor_x_off",
            "W^X off: the plugin may map executable memory after loading (generated code)");
     }
     if (section_.violationErrno) {

@@ -334,8 +334,8 @@ void parseFailurePolicy(const YamlDocument& doc, const YAML::Node& node, const s
   }
 }
 
-// oci_seccomp: FILE.json, relative to the policy file. Its default action becomes on_violation
-// (which the section may still set itself); its entries add syscalls and rules.
+// danger_oci_seccomp: FILE.json, relative to the policy file. Its default action becomes
+// on_violation (which the section may still set itself); its entries add syscalls and rules.
 void importOci(const YamlDocument& doc, const YAML::Node& node, const std::string& field,
                PluginPolicy& policy) {
   const std::string written = doc.scalar(node, field);
@@ -370,7 +370,8 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
   doc.rejectUnknownKeys(
       node, field,
       {"extends", "calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
-       "on_violation", "filesystem", "signature", "w_xor_x", "oci_seccomp", "on_failure"});
+       "on_violation", "filesystem", "signature", "danger_w_xor_x_off", "danger_oci_seccomp",
+       "on_failure", "w_xor_x", "oci_seccomp"});
   PluginPolicy policy = std::move(base);
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -388,7 +389,20 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
     }
   }
   if (node["host"]) parseHostGrants(doc, node["host"], field + ".host", policy);
-  if (node["oci_seccomp"]) importOci(doc, node["oci_seccomp"], field + ".oci_seccomp", policy);
+  // The old names of the danger modes: refused with the new name, never quietly honoured.
+  if (node["w_xor_x"]) {
+    doc.fail(node["w_xor_x"], field + ".w_xor_x",
+             "W^X is on unless the section says 'danger_w_xor_x_off: true' (the key was renamed "
+             "so that every mode that weakens the sandbox is found by grepping for danger)");
+  }
+  if (node["oci_seccomp"]) {
+    doc.fail(node["oci_seccomp"], field + ".oci_seccomp",
+             "renamed 'danger_oci_seccomp' (an imported container profile grants hundreds of "
+             "syscalls; every mode that weakens the sandbox is found by grepping for danger)");
+  }
+  if (node["danger_oci_seccomp"]) {
+    importOci(doc, node["danger_oci_seccomp"], field + ".danger_oci_seccomp", policy);
+  }
   if (node["syscalls"]) parseSyscalls(doc, node["syscalls"], field + ".syscalls", policy);
   if (node["limits"]) parseLimits(doc, node["limits"], field + ".limits", policy.limits);
   if (node["timeout_ms"]) {
@@ -414,8 +428,10 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
              "grants writes (read_write or scratch_mb) but limits.file_size_mb is 0, so every "
              "write would fail with EFBIG; set limits.file_size_mb");
   }
-  if (node["w_xor_x"])
-    policy.writeXorExecute = parseBoolean(doc, node["w_xor_x"], field + ".w_xor_x");
+  if (node["danger_w_xor_x_off"]) {
+    policy.dangerWXorXOff =
+        parseBoolean(doc, node["danger_w_xor_x_off"], field + ".danger_w_xor_x_off");
+  }
   return policy;
 }
 

@@ -76,7 +76,7 @@ Outcome<std::vector<unsigned char>> compileFilter(const PluginPolicy& policy) {
     if (number == __NR_SCMP_ERROR) return compileError(policy, "unknown syscall '" + name + "'");
     if (number < 0) continue;  // not a syscall on this architecture (e.g. a legacy name)
     int rc = 0;
-    if ((name == "mmap" || name == "mprotect") && policy.writeXorExecute) {
+    if ((name == "mmap" || name == "mprotect") && !policy.dangerWXorXOff) {
       // No new code: executable mappings go to the supervisor, which allows them only while
       // the plugin is being loaded.
       rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, number, 1,

@@ -235,13 +235,16 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
   }
   std::unique_ptr<WorkerHandle> handle(
       new WorkerHandle(io, audit, observer, launch, std::move(cgroup), std::move(process.value())));
-  audit.record("plugin.start", {{"plugin", launch.pluginName},
-                                {"path", launch.pluginPath},
-                                {"digest", launch.digest},
-                                {"pid", handle->pid()},
-                                {"memory_bytes", launch.policy->limits.memoryBytes},
-                                {"cpu_seconds", launch.policy->limits.cpuSeconds},
-                                {"cgroup", cgroupNote}});
+  nlohmann::json started = {{"plugin", launch.pluginName},
+                            {"path", launch.pluginPath},
+                            {"digest", launch.digest},
+                            {"pid", handle->pid()},
+                            {"memory_bytes", launch.policy->limits.memoryBytes},
+                            {"cpu_seconds", launch.policy->limits.cpuSeconds},
+                            {"cgroup", cgroupNote}};
+  // A weakened sandbox says so where every start is recorded.
+  if (auto danger = launch.policy->dangerModes(); !danger.empty()) started["danger"] = danger;
+  audit.record("plugin.start", std::move(started));
   WorkerHandle& ref = *handle;
   return ref.describe().then([handle = std::move(handle)](Outcome<PluginIdentity> identity) mutable
                              -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
@@ -388,7 +391,7 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
         // The worker answers only once dlopen and the constructors are done: loading is over,
         // and the syscalls the loader needed are violations from now on.
         loading_ = false;
-        if (policy_.writeXorExecute) {
+        if (!policy_.dangerWXorXOff) {
           if (auto code = findWritableOrAnonymousCode(process_->pid())) {
             broken_ = true;
             process_->kill();

@@ -27,9 +27,9 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("every command has --help") {
-  for (const char* command :
-       {"", "run", "validate", "audit", "audit verify", "policy", "policy lint",
-        "policy import-oci", "plugins", "plugins list", "plugins inspect", "plugins audit"}) {
+  for (const char* command : {"", "run", "validate", "audit", "audit verify", "audit recover",
+                              "audit rotate", "policy", "policy lint", "policy import-oci",
+                              "plugins", "plugins list", "plugins inspect", "plugins audit"}) {
     Command help = runCordon(std::string(command) + " --help");
     INFO("cordon " << command << " --help");
     CHECK(help.exitCode == 0);
@@ -236,6 +236,33 @@ TEST_CASE("audit verify: 1 for a tampered log, naming the line") {
   CHECK(contains(verify.output, "audit.jsonl:"));
 }
 
+TEST_CASE("audit rotate: runs go on in a new segment, and verify checks the chain across them") {
+  test::TempDir dir;
+  const std::string log = dir.path("audit.jsonl");
+  const std::string run = "run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                          " --policy " + test::sourcePath("policies/default.yaml") +
+                          " --audit-log " + log;
+  REQUIRE(runCordon(run).exitCode == 0);
+  Command rotate = runCordon("audit rotate " + log);
+  INFO(rotate.output);
+  CHECK(rotate.exitCode == 0);
+  CHECK(contains(rotate.output, "closed as " + log + ".000001"));
+  REQUIRE(runCordon(run).exitCode == 0);
+
+  Command verify = runCordon("audit verify " + log);
+  INFO(verify.output);
+  CHECK(verify.exitCode == 0);
+  CHECK(contains(verify.output, "in 2 segments, chain intact"));
+  Command json = runCordon("audit verify --json " + log);
+  CHECK(contains(json.output, "\"segments\": 2"));
+
+  std::filesystem::remove(log + ".000001");
+  Command broken = runCordon("audit verify " + log);
+  INFO(broken.output);
+  CHECK(broken.exitCode == 1);
+  CHECK(contains(broken.output, "earlier segments are missing"));
+}
+
 TEST_CASE("policy lint: 0 when clean, 1 naming file:line:field of risky grants, 2 when invalid") {
   Command clean = runCordon("policy lint " + test::sourcePath("policies/default.yaml"));
   CHECK(clean.exitCode == 0);
@@ -296,6 +323,10 @@ TEST_CASE("policy learn: the learned policy lets the same run pass, and grants w
   CHECK(contains(policy, "  socket-probe:\n"));
   CHECK(contains(policy, "    syscalls: [socket]\n"));  // the one syscall beyond the runtime set
   CHECK_FALSE(contains(policy, "host:"));               // it called no host capability
+  // Learning weakens the sandbox, and its workers' starts say so.
+  auto learnStarts = test::withEvent(test::readAudit(dir.path("learn.jsonl")), "plugin.start");
+  REQUIRE_FALSE(learnStarts.empty());
+  CHECK(learnStarts[0]["danger"] == nlohmann::json::array({"danger_learning"}));
 
   Command enforced = runCordon("run " + workflow + " --policy " + dir.path("learned.yaml") +
                                " --audit-log " + dir.path("run.jsonl"));

@@ -273,7 +273,7 @@ TEST_CASE("a plugin under an imported OCI profile gets that profile's answers") 
   test::TempDir dir;
   std::string policy =
       dir.write("policy.yaml",
-                "version: 1\nprofiles:\n  docker: { oci_seccomp: " +
+                "version: 1\nprofiles:\n  docker: { danger_oci_seccomp: " +
                     test::sourcePath("tests/fixtures/oci/profile.json") +
                     " }\nplugins:\n  socket-probe:\n    extends: docker\n    calls: [describe, "
                     "init, execute, shutdown]\n");

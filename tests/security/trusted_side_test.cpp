@@ -160,6 +160,40 @@ TEST_CASE("trusted side: W^X holds while the plugin loads (no RWX page, no anony
   }
 }
 
+TEST_CASE("trusted side: a weakened sandbox is named danger_ in its policy and its audit") {
+  test::TempDir dir;
+  const std::string workflow = dir.write("jit.yaml", test::oneStepWorkflow("mprotect-exec"));
+  const std::string policy = dir.write(
+      "policy.yaml",
+      "version: 1\nplugins:\n  mprotect-exec:\n    calls: [describe, init, execute, shutdown]\n"
+      "    host: { read_input: { max_bytes: 1048576 } }\n"
+      "    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32 }\n"
+      "    danger_w_xor_x_off: true\n");
+  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  INFO((run.report.error ? run.report.error->message : ""));
+  CHECK(test::withEvent(run.audit, "sandbox.violation").empty());  // the mode is in force
+  auto starts = test::withEvent(run.audit, "plugin.start");
+  REQUIRE(starts.size() == 1);
+  CHECK(starts[0]["danger"] == nlohmann::json::array({"danger_w_xor_x_off"}));
+
+  // Without it, the same plugin is stopped, and its start names no danger.
+  test::TempDir closed;
+  auto stopped = attack(closed, "mprotect-exec");
+  CHECK(test::withEvent(stopped.audit, "sandbox.violation").size() == 1);
+  auto closedStarts = test::withEvent(stopped.audit, "plugin.start");
+  REQUIRE_FALSE(closedStarts.empty());
+  CHECK_FALSE(closedStarts[0].contains("danger"));
+
+  // The old spelling is refused with the new one, not quietly honoured.
+  const std::string old =
+      dir.write("old.yaml", "version: 1\nplugins:\n  mprotect-exec: { w_xor_x: false }\n");
+  test::Command refused = test::runCordon("validate " + workflow + " --policy " + old);
+  CHECK(refused.exitCode == 2);
+  CHECK(refused.output.find("old.yaml:3: field 'plugins.mprotect-exec.w_xor_x'") !=
+        std::string::npos);
+  CHECK(refused.output.find("danger_w_xor_x_off: true") != std::string::npos);
+}
+
 namespace {
 
 // A plugin that never returns from execute, with time to spare: only a signal ends its run.

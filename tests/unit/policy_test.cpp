@@ -277,15 +277,15 @@ plugins:
     syscalls:
       - { name: socket, args: [{ index: 0, value: 1 }] }
       - { name: kill, action: { errno: EPERM } }
-    w_xor_x: false
+    danger_w_xor_x_off: true
 )");
-  CHECK_FALSE(policy.forPlugin("a")->writeXorExecute);
+  CHECK(policy.forPlugin("a")->dangerWXorXOff);
   auto findings = lintPolicy(policy);
   REQUIRE(findings.size() == 3);
   CHECK(findings[0].field == "plugins.a.syscalls");
   CHECK(findings[0].message.find("'socket'") != std::string::npos);
   CHECK(findings[1].message.find("network:") == 0);
-  CHECK(findings[2].field == "plugins.a.w_xor_x");
+  CHECK(findings[2].field == "plugins.a.danger_w_xor_x_off");
   CHECK(findings[2].line == 7);
 }
 
@@ -333,30 +333,31 @@ TEST_CASE(
   CHECK(p.violationErrno == std::optional<int>(EPERM));
 }
 
-TEST_CASE("oci_seccomp in a policy imports the profile, relative to the policy file") {
+TEST_CASE("danger_oci_seccomp in a policy imports the profile, relative to the policy file") {
   test::TempDir dir;
   std::string json = test::sourcePath("tests/fixtures/oci/profile.json");
-  Policy policy =
-      loadPolicy(dir.write("p.yaml", "version: 1\nprofiles:\n  docker: { oci_seccomp: " + json +
-                                         " }\nplugins:\n  p:\n    extends: docker\n"
-                                         "    on_violation: kill\n"));
+  Policy policy = loadPolicy(
+      dir.write("p.yaml", "version: 1\nprofiles:\n  docker: { danger_oci_seccomp: " + json +
+                              " }\nplugins:\n  p:\n    extends: docker\n"
+                              "    on_violation: kill\n"));
   const PluginPolicy& p = *policy.forPlugin("p");
   CHECK(p.syscalls.count("getcwd") == 1);
   CHECK(p.syscallRules.size() == 5);
   CHECK_FALSE(p.violationErrno.has_value());  // the section's own on_violation wins
   auto findings = lintPolicy(policy);
   bool warned = false;
-  for (const auto& finding : findings) warned |= finding.field == "plugins.p.oci_seccomp";
+  for (const auto& finding : findings) warned |= finding.field == "plugins.p.danger_oci_seccomp";
   CHECK(warned);
 
   dir.write("allow.json", R"({ "defaultAction": "SCMP_ACT_ALLOW" })");
   std::string error;
   try {
-    loadPolicy(dir.write("q.yaml", "version: 1\nplugins:\n  p: { oci_seccomp: allow.json }\n"));
+    loadPolicy(
+        dir.write("q.yaml", "version: 1\nplugins:\n  p: { danger_oci_seccomp: allow.json }\n"));
   } catch (const InputError& e) {
     error = e.what();
   }
-  CHECK(error.find("q.yaml:3: field 'plugins.p.oci_seccomp'") != std::string::npos);
+  CHECK(error.find("q.yaml:3: field 'plugins.p.danger_oci_seccomp'") != std::string::npos);
   CHECK(error.find("field 'defaultAction'") != std::string::npos);
   CHECK(error.find("deny by default") != std::string::npos);
   CHECK_THROWS_AS(
@@ -458,8 +459,8 @@ TEST_CASE("the learner turns a learning run's records into a policy with headroo
   CHECK(p.limits.cpuSeconds == 4);
   CHECK(p.callTimeout == std::chrono::milliseconds(1800));
   CHECK(p.maxOutputBytes == 10000);
-  CHECK_FALSE(p.learning);  // a learned policy enforces
-  CHECK(learningPolicy().fallback->learning);
+  CHECK_FALSE(p.dangerLearning);  // a learned policy enforces
+  CHECK(learningPolicy().fallback->dangerLearning);
 }
 
 TEST_CASE("read_file needs path prefixes; only read_file takes them") {

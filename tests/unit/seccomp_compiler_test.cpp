@@ -135,9 +135,9 @@ TEST_CASE("a conditional allow runs in the kernel only when its arguments match"
         }) == kSentToSupervisor);
 }
 
-TEST_CASE("w_xor_x: false lets executable mappings run" * doctest::skip(kUnderSanitizer)) {
-  Policy policy =
-      parsePolicy(YamlDocument::parse("version: 1\nplugins:\n  p: { w_xor_x: false }\n", "p"));
+TEST_CASE("danger_w_xor_x_off lets executable mappings run" * doctest::skip(kUnderSanitizer)) {
+  Policy policy = parsePolicy(
+      YamlDocument::parse("version: 1\nplugins:\n  p: { danger_w_xor_x_off: true }\n", "p"));
   auto programs = compileSeccompPrograms(*policy.forPlugin("p"));
   REQUIRE(programs.ok());
   CHECK(inChild(programs.value(), [] { return mapping(PROT_READ | PROT_EXEC); }) == kRan);
