@@ -1,10 +1,12 @@
 // The trusted side holds: hostile bytes, forged verdicts, run-time code, a full disk, signals
 // and a SIGKILLed supervisor, each against the real supervisor and the real worker.
 #include <doctest/doctest.h>
+
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdio>
 
 #include <chrono>
 #include <filesystem>
@@ -158,6 +160,29 @@ TEST_CASE("trusted side: W^X holds while the plugin loads (no RWX page, no anony
     CHECK(violations[0]["syscall"] == syscall);
     checkContained(dir, run);
   }
+}
+
+TEST_CASE("trusted side: /scratch runs out of inodes long before kernel memory matters") {
+  test::TempDir dir;
+  const std::string workflow =
+      dir.write("flood.yaml", test::oneStepWorkflow("inode-flood", "result"));
+  const std::string policy = dir.write(
+      "policy.yaml",
+      "version: 1\nplugins:\n  inode-flood:\n    calls: [describe, init, execute, shutdown]\n"
+      "    host: { read_input: { max_bytes: 1048576 } }\n"
+      "    filesystem: { scratch_mb: 1 }\n"
+      "    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32, file_size_mb: 1 }\n");
+  auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
+  INFO((run.report.error ? run.report.error->message : ""));
+  REQUIRE(run.report.ok());
+  const std::string result = test::bytesOf(run.report.outputs.at("result"));
+  INFO(result);
+  // scratch_mb: 1 allows 256 inodes (one per 4 KiB), the mount's root among them.
+  int created = -1;
+  REQUIRE(std::sscanf(result.c_str(), "created %d", &created) == 1);
+  CHECK(created > 0);
+  CHECK(created < 256);
+  CHECK(result.find("No space left on device") != std::string::npos);
 }
 
 TEST_CASE("trusted side: a weakened sandbox is named danger_ in its policy and its audit") {

@@ -6,7 +6,10 @@
 #define _GNU_SOURCE
 #include <cordon/plugin.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -53,6 +56,26 @@ static cordon_status execute(cordon_host* host) {
       cordon_read_file(host, "/etc/\xff\xfe\x80passwd", 0, buffer, sizeof buffer, &got);
   if (status == CORDON_OK) return cordon_set_output(host, "result", buffer, (size_t)got);
   return status;
+#elif defined(ATTACK_INODE_FLOOD)
+  /* Empty files cost no blocks, only inodes (kernel memory that memory_mb does not count):
+   * create them in /scratch until the mount refuses, or give up at 100 000. */
+  (void)host;
+  char path[64];
+  int created = 0;
+  int error = 0;
+  for (; created < 100000; ++created) {
+    snprintf(path, sizeof path, "/scratch/f%d", created);
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      error = errno;
+      break;
+    }
+    close(fd);
+  }
+  char result[128];
+  int n = snprintf(result, sizeof result, "created %d, then %s", created,
+                   error != 0 ? strerror(error) : "no refusal");
+  return cordon_set_output(host, "result", result, (size_t)n);
 #elif defined(ATTACK_TEXT_INPUT_NAME)
   uint64_t size = 0;
   return cordon_input_size(host, "in\xff\xfeput", &size);
