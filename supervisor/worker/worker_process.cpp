@@ -58,6 +58,7 @@ struct SpawnPlan {
   int rpcChild;
   int spec;
   int control;
+  int controlParent;  // the supervisor's end, which the child's copy of the fd table holds too
   int plugin;
   int coverage;  // -1 but in coverage builds (worker/coverage_sink.h)
   char uidMap[32];
@@ -79,6 +80,15 @@ bool writeProcFile(const char* path, const char* text) {
   // The worker dies with the supervisor, even a SIGKILLed one, even busy in plugin code: set
   // here, before anything else, it holds across execve and through the worker's own setup.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A supervisor that died before that prctl sent no signal. Its end of the control socket
+  // closed with it: with this copy of that end gone, a hang-up now means it is dead, so go.
+  // (getppid() cannot tell: in a new PID namespace it is 0 either way.)
+  close(plan.controlParent);
+  struct pollfd supervisorEnd {
+    plan.control, POLLRDHUP, 0
+  };
+  if (poll(&supervisorEnd, 1, 0) > 0 && (supervisorEnd.revents & (POLLRDHUP | POLLHUP)) != 0)
+    _exit(protocol::kExitSetupFailed);
   // The supervisor blocks SIGINT and SIGTERM to receive them on its event loop; the worker
   // starts with nothing blocked.
   sigset_t none;
@@ -168,6 +178,7 @@ Outcome<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(kj::AsyncIoContext&
                  fd.fds[kRpcChild],
                  fd.fds[kSpec],
                  fd.fds[kControlChild],
+                 fd.fds[kControlParent],
                  fd.fds[kPlugin],
                  fd.fds[kCoverage],
                  {},
