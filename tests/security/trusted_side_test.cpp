@@ -52,6 +52,17 @@ void checkContained(const test::TempDir& dir, const test::RunResult& run) {
   CHECK_MESSAGE(verified.ok(), (verified.ok() ? "" : verified.error().message));
 }
 
+// A policy of one section: a benign plugin's grants, plus `extra` lines and `extraLimits`.
+std::string onePluginPolicy(const test::TempDir& dir, const std::string& plugin,
+                            const std::string& extra, const std::string& extraLimits = "") {
+  return dir.write("policy.yaml",
+                   "version: 1\nplugins:\n  " + plugin +
+                       ":\n    calls: [describe, init, execute, shutdown]\n"
+                       "    host: { read_input: { max_bytes: 1048576 } }\n"
+                       "    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32" +
+                       extraLimits + " }\n" + extra);
+}
+
 std::string cliArgs(const std::string& workflow, const test::TempDir& dir) {
   return "run " + workflow + " --policy " + test::sourcePath(kHostilePolicy) + " --audit-log " +
          dir.path("audit.jsonl");
@@ -166,12 +177,8 @@ TEST_CASE("trusted side: /scratch runs out of inodes long before kernel memory m
   test::TempDir dir;
   const std::string workflow =
       dir.write("flood.yaml", test::oneStepWorkflow("inode-flood", "result"));
-  const std::string policy = dir.write(
-      "policy.yaml",
-      "version: 1\nplugins:\n  inode-flood:\n    calls: [describe, init, execute, shutdown]\n"
-      "    host: { read_input: { max_bytes: 1048576 } }\n"
-      "    filesystem: { scratch_mb: 1 }\n"
-      "    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32, file_size_mb: 1 }\n");
+  const std::string policy = onePluginPolicy(
+      dir, "inode-flood", "    filesystem: { scratch_mb: 1 }\n", ", file_size_mb: 1");
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   INFO((run.report.error ? run.report.error->message : ""));
   REQUIRE(run.report.ok());
@@ -188,12 +195,8 @@ TEST_CASE("trusted side: /scratch runs out of inodes long before kernel memory m
 TEST_CASE("trusted side: a weakened sandbox is named danger_ in its policy and its audit") {
   test::TempDir dir;
   const std::string workflow = dir.write("jit.yaml", test::oneStepWorkflow("mprotect-exec"));
-  const std::string policy = dir.write(
-      "policy.yaml",
-      "version: 1\nplugins:\n  mprotect-exec:\n    calls: [describe, init, execute, shutdown]\n"
-      "    host: { read_input: { max_bytes: 1048576 } }\n"
-      "    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32 }\n"
-      "    danger_w_xor_x_off: true\n");
+  const std::string policy =
+      onePluginPolicy(dir, "mprotect-exec", "    danger_w_xor_x_off: true\n");
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
   INFO((run.report.error ? run.report.error->message : ""));
   CHECK(test::withEvent(run.audit, "sandbox.violation").empty());  // the mode is in force

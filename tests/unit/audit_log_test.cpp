@@ -40,6 +40,32 @@ std::string writeThreeRecords(const test::TempDir& dir) {
   return path;
 }
 
+// `writers` processes append `records` records each to `path` at once; all must succeed.
+void appendConcurrently(const std::string& path, AuditLogOptions options, int writers,
+                        int records) {
+  std::vector<pid_t> children;
+  for (int w = 0; w < writers; ++w) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto log = AuditLog::open(path, options);
+      bool ok = log.ok();
+      for (int i = 0; ok && i < records; ++i) ok = log.value()->record("w", {{"w", w}, {"i", i}});
+      if (!ok) {
+        const std::string why = log.ok() ? log.value()->failure()->message : log.error().message;
+        std::fprintf(stderr, "writer %d: %s\n", w, why.c_str());
+      }
+      _exit(ok ? 0 : 1);  // never back into doctest
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("an audit log verifies and continues its chain when reopened") {
@@ -107,23 +133,7 @@ TEST_CASE("eight processes appending to one audit log at once leave one chain th
   const std::string path = dir.path("audit.jsonl");
   constexpr int kWriters = 8;
   constexpr int kRecords = 150;
-  std::vector<pid_t> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      auto log = AuditLog::open(path);
-      bool ok = log.ok();
-      for (int i = 0; ok && i < kRecords; ++i) ok = log.value()->record("w", {{"w", w}, {"i", i}});
-      _exit(ok ? 0 : 1);  // never back into doctest
-    }
-    writers.push_back(pid);
-  }
-  for (pid_t pid : writers) {
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  }
+  appendConcurrently(path, {}, kWriters, kRecords);
   auto verified = verifyAuditLog(path);
   REQUIRE_MESSAGE(verified.ok(), verified.error().message);
   CHECK(verified.value().records == kWriters * kRecords);
@@ -390,27 +400,7 @@ TEST_CASE("eight processes appending while the log rotates under them leave one 
   const std::string path = dir.path("audit.jsonl");
   constexpr int kWriters = 8;
   constexpr int kRecords = 100;
-  std::vector<pid_t> writers;
-  for (int w = 0; w < kWriters; ++w) {
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      auto log = AuditLog::open(path, {4096});
-      bool ok = log.ok();
-      for (int i = 0; ok && i < kRecords; ++i) ok = log.value()->record("w", {{"w", w}, {"i", i}});
-      if (!ok) {
-        const std::string why = log.ok() ? log.value()->failure()->message : log.error().message;
-        std::fprintf(stderr, "writer %d: %s\n", w, why.c_str());
-      }
-      _exit(ok ? 0 : 1);  // never back into doctest
-    }
-    writers.push_back(pid);
-  }
-  for (pid_t pid : writers) {
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-  }
+  appendConcurrently(path, {4096}, kWriters, kRecords);
   AuditScan scan = scanned(path);
   INFO(scan.problem);
   CHECK(scan.defect == AuditDefect::kNone);
