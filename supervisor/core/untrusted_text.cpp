@@ -120,14 +120,21 @@ std::string jsonText(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string forTerminal(std::string_view bytes, size_t maxBytes) {
-  const bool cut = bytes.size() > maxBytes;
-  if (cut) bytes = bytes.substr(0, maxBytes);
+namespace {
+
+// The one escaping loop behind forTerminal and yamlQuoted: both print a code point as it is
+// unless it is a control, an invisible or reordering character, or their own escape character.
+enum class EscapeFor { kTerminal, kYamlDoubleQuoted };
+
+std::string escaped(std::string_view bytes, EscapeFor target) {
+  const bool yaml = target == EscapeFor::kYamlDoubleQuoted;
   std::string out;
-  out.reserve(bytes.size());
+  out.reserve(bytes.size() + 2);
   for (size_t at = 0; at < bytes.size();) {
     Decoded d = decodeAt(bytes, at);
-    if (!d.valid) {
+    if (!d.valid && yaml) {
+      out += "\\uFFFD";  // YAML text must be UTF-8: \xNN would stand for U+00NN, not a byte
+    } else if (!d.valid) {
       for (size_t i = 0; i < d.length; ++i)
         appendEscape(out, "\\x%02x", static_cast<unsigned char>(bytes[at + i]));
     } else if (d.codePoint == '\n') {
@@ -136,28 +143,7 @@ std::string forTerminal(std::string_view bytes, size_t maxBytes) {
       out += "\\r";
     } else if (d.codePoint == '\t') {
       out += "\\t";
-    } else if (d.codePoint == '\\') {
-      out += "\\\\";
-    } else if (d.codePoint < 0x20 || d.codePoint == 0x7F) {
-      appendEscape(out, "\\x%02x", static_cast<unsigned>(d.codePoint));
-    } else if (isInvisibleOrReordering(d.codePoint)) {
-      appendEscape(out, "\\u%04x", static_cast<unsigned>(d.codePoint));
-    } else {
-      out.append(bytes.substr(at, d.length));
-    }
-    at += d.length;
-  }
-  if (cut) out += "...";
-  return out;
-}
-
-std::string yamlQuoted(std::string_view bytes) {
-  std::string out = "\"";
-  for (size_t at = 0; at < bytes.size();) {
-    Decoded d = decodeAt(bytes, at);
-    if (!d.valid) {
-      out += "\\uFFFD";
-    } else if (d.codePoint == '"' || d.codePoint == '\\') {
+    } else if (d.codePoint == '\\' || (yaml && d.codePoint == '"')) {
       out += '\\';
       out += static_cast<char>(d.codePoint);
     } else if (d.codePoint < 0x20 || d.codePoint == 0x7F) {
@@ -169,7 +155,20 @@ std::string yamlQuoted(std::string_view bytes) {
     }
     at += d.length;
   }
-  return out + "\"";
+  return out;
+}
+
+}  // namespace
+
+std::string forTerminal(std::string_view bytes, size_t maxBytes) {
+  const bool cut = bytes.size() > maxBytes;
+  std::string out = escaped(cut ? bytes.substr(0, maxBytes) : bytes, EscapeFor::kTerminal);
+  if (cut) out += "...";
+  return out;
+}
+
+std::string yamlQuoted(std::string_view bytes) {
+  return "\"" + escaped(bytes, EscapeFor::kYamlDoubleQuoted) + "\"";
 }
 
 }  // namespace cordon

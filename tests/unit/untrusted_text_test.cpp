@@ -1,5 +1,6 @@
 // The one function family that makes untrusted bytes safe for JSON, terminals and printed YAML.
 #include <doctest/doctest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <nlohmann/json.hpp>
 
@@ -62,6 +63,17 @@ TEST_CASE("forTerminal shows controls, C1, bidi and ill-formed bytes as escapes,
 TEST_CASE("yamlQuoted makes a scalar that cannot add keys or lines") {
   CHECK(yamlQuoted("/srv/data") == "\"/srv/data\"");
   CHECK(yamlQuoted("a\"b\\c") == "\"a\\\"b\\\\c\"");
-  CHECK(yamlQuoted("x\n  evil: true") == "\"x\\x0a  evil: true\"");
+  CHECK(yamlQuoted("x\n  evil: true") == "\"x\\n  evil: true\"");
   CHECK(yamlQuoted("\xff") == "\"\\uFFFD\"");
+  // What it prints reads back as the same text, as a single scalar.
+  for (const std::string& text : {std::string("tab\there \"q\" back\\slash"),
+                                 std::string("cr\r lf\n bel\a del\x7f nul") + '\0',
+                                 std::string("rlo \xe2\x80\xae zwsp \xe2\x80\x8b end"),
+                                 std::string("- [a, b]: {c: d} # not a comment")}) {
+    INFO(forTerminal(text));
+    YAML::Node node = YAML::Load("key: " + yamlQuoted(text) + "\n");
+    REQUIRE(node.IsMap());
+    REQUIRE(node.size() == 1);
+    CHECK(node["key"].as<std::string>() == text);
+  }
 }
