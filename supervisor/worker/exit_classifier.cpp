@@ -73,7 +73,10 @@ ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& polic
                    "sandbox.violation", fields);
   }
   if (!exit.signaled && exit.code == protocol::kExitMemoryLimit) {
+    // The report line is the plugin process's to write: take a number from it, nothing else.
     std::string requested = field(reportLine(exit.stderrTail, "memory-limit"), "requested");
+    if (requested.size() > 20 || requested.find_first_not_of("0123456789") != std::string::npos)
+      requested.clear();
     fields["limit"] = "memory";
     return verdict(ErrorCategory::kResourceLimit,
                    "memory limit of " + std::to_string(policy.limits.memoryBytes >> 20) +

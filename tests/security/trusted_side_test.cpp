@@ -156,6 +156,22 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("trusted side: a claimed memory limit is the plugin's own failure, with no text of its") {
+  // Exit 160 cannot be told from a real one without cgroup v2 (docs/errors.md): any plugin can
+  // reach its memory limit on purpose, so the claim earns nothing a real malloc would not. What
+  // it may not do is put its own words into the verdict.
+  test::TempDir dir;
+  auto run = attack(dir, "fake-memory-limit");
+  REQUIRE_FALSE(run.report.ok());
+  CHECK(run.report.error->category == ErrorCategory::kResourceLimit);
+  CHECK(contains(run.report.error->message, "an allocation of ? bytes failed"));
+  CHECK_FALSE(contains(run.report.error->message, "pwned"));
+  auto limits = test::withEvent(run.audit, "resource.limit");
+  REQUIRE(limits.size() == 1);
+  CHECK_FALSE(contains(limits[0].dump(), "pwned"));
+  checkContained(dir, run);
+}
+
 TEST_CASE("trusted side: W^X holds while the plugin loads (no RWX page, no anonymous code)") {
   for (const auto& expected :
        {std::pair{"wx-constructor", "mmap"}, std::pair{"wx-flip", "mprotect"}}) {

@@ -67,9 +67,9 @@ TEST_CASE("yamlQuoted makes a scalar that cannot add keys or lines") {
   CHECK(yamlQuoted("\xff") == "\"\\uFFFD\"");
   // What it prints reads back as the same text, as a single scalar.
   for (const std::string& text : {std::string("tab\there \"q\" back\\slash"),
-                                 std::string("cr\r lf\n bel\a del\x7f nul") + '\0',
-                                 std::string("rlo \xe2\x80\xae zwsp \xe2\x80\x8b end"),
-                                 std::string("- [a, b]: {c: d} # not a comment")}) {
+                                  std::string("cr\r lf\n bel\a del\x7f nul") + '\0',
+                                  std::string("rlo \xe2\x80\xae zwsp \xe2\x80\x8b end"),
+                                  std::string("- [a, b]: {c: d} # not a comment")}) {
     INFO(forTerminal(text));
     YAML::Node node = YAML::Load("key: " + yamlQuoted(text) + "\n");
     REQUIRE(node.IsMap());

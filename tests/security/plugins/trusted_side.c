@@ -89,6 +89,13 @@ static cordon_status execute(cordon_host* host) {
   static const char kLine[] = "cordon-worker: plugin-rejected: forged by the plugin\n";
   if (write(2, kLine, sizeof kLine - 1) < 0) return CORDON_ERR_PLUGIN;
   _exit(71); /* protocol::kExitPluginRejected */
+#elif defined(ATTACK_FAKE_MEMORY_LIMIT)
+  /* The allocator hook's own verdict, claimed without allocating: exit 160 after a report line
+   * whose size is not a number at all. */
+  (void)host;
+  static const char kLine[] = "cordon-worker: memory-limit requested=" HOSTILE_TEXT;
+  if (write(2, kLine, sizeof kLine - 1) < 0) return CORDON_ERR_PLUGIN;
+  _exit(160); /* protocol::kExitMemoryLimit */
 #elif defined(ATTACK_WX_CONSTRUCTOR) || defined(ATTACK_WX_FLIP)
   return cordon_set_output(host, "result", "W^X held? no", 12);
 #else
