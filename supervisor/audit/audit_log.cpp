@@ -449,7 +449,7 @@ Outcome<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
       position = {state.records, state.lastHash, state.lastEvent, state.bytes, start.segment};
     }
   }
-  std::unique_ptr<AuditLog> log(new AuditLog(path, fd, std::move(position), options));
+  std::unique_ptr<AuditLog> log(new AuditLog(path, fd, position, options));
   if (log->lastEvent_ == kRotated) {
     // A rotation happened since this file was opened, or one was left half done: go on to the
     // live file now, so that a log that cannot be continued is refused here.
@@ -463,12 +463,12 @@ Outcome<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
   return log;
 }
 
-AuditLog::AuditLog(std::string path, int fd, Position position, AuditLogOptions options)
+AuditLog::AuditLog(std::string path, int fd, const Position& position, AuditLogOptions options)
     : path_(std::move(path)),
       fd_(fd),
       nextSeq_(position.nextSeq),
-      lastHash_(std::move(position.lastHash)),
-      lastEvent_(std::move(position.lastEvent)),
+      lastHash_(position.lastHash),
+      lastEvent_(position.lastEvent),
       knownBytes_(position.bytes),
       liveSegment_(position.segment),
       options_(options) {}

@@ -75,7 +75,7 @@ class AuditLog {
     uint64_t bytes;
     uint64_t segment;
   };
-  AuditLog(std::string path, int fd, Position position, AuditLogOptions options);
+  AuditLog(std::string path, int fd, const Position& position, AuditLogOptions options);
   bool fail(const std::string& reason);
   // With fd_ locked, caught up with every other writer and on the live file (following
   // rotations other writers made, or finishing one a writer left half done); false: failed.
