@@ -12,6 +12,7 @@
 #include <kj/async-unix.h>
 
 #include "gate/gate.h"
+#include "worker/cgroup_limits.h"
 #include "worker/sandbox_spec_builder.h"
 #include "worker/worker_handle.h"
 
@@ -199,7 +200,9 @@ class Run {
     }
     const VerifiedPlugin& plugin = verified->second;
     const std::string path = plugin.package.objectPath();
-    auto spec = buildSandboxSpec(step.plugin, path, *section.value());
+    auto spec = buildSandboxSpec(
+        step.plugin, path, *section.value(),
+        cgroupEnforcesMemory() ? MemoryLimitBy::kCgroup : MemoryLimitBy::kAddressSpace);
     if (!spec.ok()) return std::move(spec.error()).withStep(step.name);
     WorkerLaunch launch{step.plugin,
                         path,

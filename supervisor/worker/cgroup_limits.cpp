@@ -1,12 +1,16 @@
 #include "worker/cgroup_limits.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -85,18 +89,107 @@ Outcome<Done> checkDelegation(const std::string& directory) {
   return Done{};
 }
 
+// The supervisor a Cordon cgroup belongs to: cordon-supervisor-PID, cordon-worker-NAME-PID-N.
+std::optional<pid_t> ownerOf(const std::string& name) {
+  std::string digits;
+  if (name.rfind("cordon-supervisor-", 0) == 0) {
+    digits = name.substr(18);
+  } else if (name.rfind("cordon-worker-", 0) == 0) {
+    const size_t last = name.rfind('-');
+    const size_t before =
+        last == std::string::npos || last == 0 ? std::string::npos : name.rfind('-', last - 1);
+    if (before == std::string::npos || before < 14) return std::nullopt;
+    digits = name.substr(before + 1, last - before - 1);
+  }
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return static_cast<pid_t>(std::stoi(digits));
+}
+
+// What dead supervisors left (a SIGKILL leaves its cgroups behind). Only a dead owner's: an
+// empty worker cgroup of a live one may be about to receive its worker.
+void removeLeftovers(const std::string& directory) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    auto owner = ownerOf(entry.path().filename().string());
+    if (owner && *owner != getpid() && kill(*owner, 0) != 0 && errno == ESRCH &&
+        entry.is_directory(error)) {
+      rmdir(entry.path().c_str());  // fails, harmlessly, if anything still runs in it
+    }
+  }
+}
+
+// flock on the tree's directory: supervisors sharing a tree set it up and take it down one at
+// a time, so one never turns the controllers off under another.
+class TreeLock {
+ public:
+  explicit TreeLock(const std::string& directory)
+      : fd_(open(directory.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC)) {
+    if (fd_ >= 0) flock(fd_, LOCK_EX);
+  }
+  ~TreeLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+  TreeLock(const TreeLock&) = delete;
+  TreeLock& operator=(const TreeLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Whether `leaf` is the only cgroup below `directory`.
+bool onlyChild(const std::string& directory, const std::string& leaf) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    if (entry.is_directory(error) && entry.path().string() != leaf) return false;
+  }
+  return !error;
+}
+
 Outcome<std::unique_ptr<CgroupTree>> CgroupTree::adopt(const std::string& directory) {
   auto delegated = checkDelegation(directory);
   if (!delegated.ok()) return delegated.error();
-  const std::string leaf = directory + "/cordon-supervisor";
+  TreeLock lock(directory);
+  removeLeftovers(directory);
+  const std::string leaf = directory + "/cordon-supervisor-" + std::to_string(getpid());
   if (mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) {
     return makeError(ErrorCategory::kInternal, "mkdir " + leaf + ": " + std::strerror(errno));
   }
+  std::unique_ptr<CgroupTree> tree(new CgroupTree(directory, leaf));
   auto moved = writeText(leaf + "/cgroup.procs", std::to_string(getpid()));
   if (!moved.ok()) return moved.error();
   auto enabled = writeText(directory + "/cgroup.subtree_control", "+memory +pids +cpu");
   if (!enabled.ok()) return enabled.error();
-  return std::unique_ptr<CgroupTree>(new CgroupTree(directory));
+  return tree;
+}
+
+CgroupTree::~CgroupTree() {
+  TreeLock lock(directory_);
+  const std::string self = std::to_string(getpid());
+  if (!writeText(directory_ + "/cgroup.procs", self).ok()) {
+    // Not the root cgroup: a process may not sit beside enabled controllers. When nothing but
+    // this leaf is left below (no other run, nothing of the operator's), turn them off again,
+    // as they were before the first supervisor came, and move back.
+    removeLeftovers(directory_);
+    if (onlyChild(directory_, leaf_) &&
+        writeText(directory_ + "/cgroup.subtree_control", "-memory -pids -cpu").ok()) {
+      (void)writeText(directory_ + "/cgroup.procs", self);
+    }
+  }
+  rmdir(leaf_.c_str());
+}
+
+bool cgroupEnforcesMemory() {
+  return CgroupTree::forThisProcess(nullptr) != nullptr;
+}
+
+uint64_t addressSpaceBackstop(uint64_t memoryBytes) {
+  // Far enough above memory.max that the cgroup, which counts what the rlimit cannot (page
+  // cache, tmpfs pages, kernel memory), always acts first on real use; still a bound on a
+  // single absurd allocation.
+  return std::max(memoryBytes * 4, memoryBytes + (uint64_t{1} << 30));
 }
 
 CgroupTree* CgroupTree::forThisProcess(std::string* whyNot) {
@@ -109,7 +202,13 @@ CgroupTree* CgroupTree::forThisProcess(std::string* whyNot) {
     if (!directory.ok()) {
       reason = directory.error().message;
     } else {
-      auto adopted = adopt(directory.value());
+      // Started by a process that is itself a supervisor (a test, a wrapper): its leaf holds
+      // processes, so it cannot hold a tree; the tree is the one above it.
+      std::string chosen = directory.value();
+      const size_t slash = chosen.rfind('/');
+      if (slash != std::string::npos && chosen.compare(slash + 1, 18, "cordon-supervisor-") == 0)
+        chosen.erase(slash);
+      auto adopted = adopt(chosen);
       if (adopted.ok()) {
         tree = std::move(adopted.value());
       } else {

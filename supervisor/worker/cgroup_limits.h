@@ -53,15 +53,32 @@ class CgroupTree {
   Outcome<std::unique_ptr<WorkerCgroup>> create(const std::string& name,
                                                 const CgroupLimits& limits);
 
-  // Sets up `directory` as a tree for workers: the supervisor moves itself into a leaf
-  // (cgroup v2 allows controllers only for children of a cgroup without processes), then
-  // enables memory, pids and cpu for the children.
+  // Sets up `directory` as a tree for workers: the supervisor moves itself into a leaf of its
+  // own, cordon-supervisor-PID (cgroup v2 allows controllers only for children of a cgroup
+  // without processes), then enables memory, pids and cpu for the children. Empty leaves and
+  // worker cgroups that dead supervisors left behind (SIGKILL) are removed first.
   static Outcome<std::unique_ptr<CgroupTree>> adopt(const std::string& directory);
+  // Moves the supervisor back to `directory` and removes its leaf. Below the root cgroup the
+  // kernel allows that only with the controllers off again, which is done only when nothing but
+  // this leaf is below `directory` (no other run, nothing of the operator's); otherwise the
+  // empty leaf stays until the next supervisor's adopt() removes it.
+  ~CgroupTree();
+  CgroupTree(const CgroupTree&) = delete;
+  CgroupTree& operator=(const CgroupTree&) = delete;
+
+  const std::string& directory() const { return directory_; }
 
  private:
-  explicit CgroupTree(std::string directory) : directory_(std::move(directory)) {}
+  CgroupTree(std::string directory, std::string leaf)
+      : directory_(std::move(directory)), leaf_(std::move(leaf)) {}
   std::string directory_;
+  std::string leaf_;
   uint64_t created_ = 0;
 };
+
+// Whether workers started now get their memory limit from cgroup v2 memory.max (then the
+// address-space rlimit is only a looser backstop, addressSpaceBackstop()).
+bool cgroupEnforcesMemory();
+uint64_t addressSpaceBackstop(uint64_t memoryBytes);
 
 }  // namespace cordon

@@ -5,6 +5,7 @@
 
 #include "cordon.capnp.h"
 #include "policy/seccomp_compiler.h"
+#include "worker/cgroup_limits.h"
 
 namespace cordon {
 
@@ -16,7 +17,8 @@ uint64_t maxRpcMessageWords(const PluginPolicy& policy) {
 
 Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginName,
                                                      const std::string& pluginPath,
-                                                     const PluginPolicy& policy) {
+                                                     const PluginPolicy& policy,
+                                                     MemoryLimitBy memoryLimit) {
   auto programs = compileSeccompPrograms(policy);
   if (!programs.ok()) return programs.error();
   capnp::MallocMessageBuilder message;
@@ -24,7 +26,9 @@ Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginNa
   spec.setPluginPath(pluginPath);
   spec.setPluginName(pluginName);
   auto limits = spec.initLimits();
-  limits.setAddressSpaceBytes(policy.limits.memoryBytes);
+  limits.setAddressSpaceBytes(memoryLimit == MemoryLimitBy::kCgroup
+                                  ? addressSpaceBackstop(policy.limits.memoryBytes)
+                                  : policy.limits.memoryBytes);
   limits.setCpuSeconds(policy.limits.cpuSeconds);
   limits.setOpenFiles(policy.limits.openFiles);
   limits.setProcesses(policy.limits.processes);

@@ -10,9 +10,13 @@
 
 namespace cordon {
 
-Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginName,
-                                                     const std::string& pluginPath,
-                                                     const PluginPolicy& policy);
+// How the worker's memory_mb is enforced: by RLIMIT_AS alone, or by cgroup v2 memory.max with
+// RLIMIT_AS as a looser backstop (worker/cgroup_limits.h).
+enum class MemoryLimitBy { kAddressSpace, kCgroup };
+
+Outcome<std::vector<unsigned char>> buildSandboxSpec(
+    const std::string& pluginName, const std::string& pluginPath, const PluginPolicy& policy,
+    MemoryLimitBy memoryLimit = MemoryLimitBy::kAddressSpace);
 
 // The largest RPC message either side accepts from the other, in 8-byte words.
 uint64_t maxRpcMessageWords(const PluginPolicy& policy);

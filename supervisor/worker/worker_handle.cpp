@@ -335,7 +335,7 @@ kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool kill
           verdict.error = makeError(ErrorCategory::kResourceLimit,
                                     "the worker reached its cgroup memory.max (" +
                                         std::to_string(policy_.limits.memoryBytes >> 20) +
-                                        " MiB) and was killed");
+                                        " MiB) and the kernel's cgroup OOM killer stopped it");
           verdict.auditEvent = "resource.limit";
           verdict.auditFields = {{"category", "resource_limit"},
                                  {"limit", "memory.max"},

@@ -17,3 +17,25 @@ run_recorded() {
 
 # recorded_ok DIR LABEL: whether that job ran and exited 0.
 recorded_ok() { [ "$(cat "$1/$2.rc" 2>/dev/null)" = 0 ]; }
+
+# grant_search_to_nobody DIR: nobody needs to traverse every directory above DIR (a clone in a
+# mktemp dir is 0700). Grants search (o+x, not listing) where it is missing, says so, and
+# restore_search_modes (for an EXIT trap) puts the modes back.
+search_modes_to_restore=()
+grant_search_to_nobody() {
+  local dir="$1"
+  while [ "$dir" != "/" ]; do
+    if ! runuser -u nobody -- test -x "$dir"; then
+      search_modes_to_restore+=("$(stat -c %a "$dir"):$dir")
+      chmod o+x "$dir"
+      echo "granting search permission on $dir to nobody for this check"
+    fi
+    dir="$(dirname "$dir")"
+  done
+}
+restore_search_modes() {
+  local entry
+  for entry in "${search_modes_to_restore[@]+"${search_modes_to_restore[@]}"}"; do
+    chmod "${entry%%:*}" "${entry#*:}"
+  done
+}

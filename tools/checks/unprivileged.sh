@@ -11,30 +11,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 
-# nobody needs to traverse every directory above the build (a clone in a mktemp dir is 0700).
-# Grant search (o+x, not listing) where it is missing, say so, and put the modes back on exit.
-restore=()
-dir="$BUILD"
-while [ "$dir" != "/" ]; do
-  if ! runuser -u nobody -- test -x "$dir"; then
-    restore+=("$(stat -c %a "$dir"):$dir")
-    chmod o+x "$dir"
-    echo "unprivileged: granting search permission on $dir for this check"
-  fi
-  dir="$(dirname "$dir")"
-done
-restore_modes() {
-  local entry
-  for entry in "${restore[@]+"${restore[@]}"}"; do chmod "${entry%%:*}" "${entry#*:}"; done
-}
-trap restore_modes EXIT
+grant_search_to_nobody "$BUILD"
+trap restore_search_modes EXIT
 
 # Two halves side by side, split where the time is (trust_test.cpp is scrypt at minisign's own
 # cost); the exclude and the include name the same file, so every test runs in one half.
 slow=(--source-file='*security/trust_test.cpp')
 rest=(--source-file-exclude='*security/trust_test.cpp')
 out="$(mktemp -d)"
-trap 'restore_modes; rm -rf "$out"' EXIT
+trap 'restore_search_modes; rm -rf "$out"' EXIT
 as_nobody() {  # SUITE ARGS...
   local suite="$1"
   shift

@@ -76,6 +76,20 @@ static cordon_status execute(cordon_host* host) {
   int n = snprintf(result, sizeof result, "created %d, then %s", created,
                    error != 0 ? strerror(error) : "no refusal");
   return cordon_set_output(host, "result", result, (size_t)n);
+#elif defined(ATTACK_SCRATCH_FILL)
+  /* tmpfs pages are memory that the address-space limit does not see: fill /scratch a MiB at
+   * a time until something stops it (cgroup v2 memory.max, or the mount's size). */
+  static char chunk[1 << 20];
+  memset(chunk, 'x', sizeof chunk);
+  int fd = open("/scratch/fill", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return CORDON_ERR_PLUGIN;
+  long mib = 0;
+  while (write(fd, chunk, sizeof chunk) == (ssize_t)sizeof chunk) ++mib;
+  int error = errno;
+  close(fd);
+  char result[128];
+  int n = snprintf(result, sizeof result, "wrote %ld MiB, then %s", mib, strerror(error));
+  return cordon_set_output(host, "result", result, (size_t)n);
 #elif defined(ATTACK_TEXT_INPUT_NAME)
   uint64_t size = 0;
   return cordon_input_size(host, "in\xff\xfeput", &size);
