@@ -72,29 +72,19 @@ BackgroundRun startSpinningRun(const test::TempDir& dir, const std::string& limi
   dir.write("spin.yaml",
             "name: spin\ninputs:\n  text: { value: \"x\" }\nsteps:\n"
             "  - { name: spin, plugin: endless-loop, inputs: { text: inputs.text } }\n");
-  const std::string line =
-      "exec env " +
-      test::cordonCommandLine("run " + dir.path("spin.yaml") + " --policy " +
-                              dir.path("policy.yaml") + " --audit-log " + dir.path("audit.jsonl")) +
-      " >" + dir.path("out.txt") + " 2>&1";
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+  pid_t pid =
+      test::startCordon("run " + dir.path("spin.yaml") + " --policy " + dir.path("policy.yaml") +
+                            " --audit-log " + dir.path("audit.jsonl"),
+                        dir.path("out.txt"));
+  // Up to 60 s: the guest is emulated.
+  nlohmann::json start =
+      test::waitForRunningStep(dir.path("audit.jsonl"), std::chrono::milliseconds(60000));
+  if (start.is_null()) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    FAIL("the spinning run did not start: " << readText(dir.path("out.txt")));
   }
-  for (int i = 0; i < 600; ++i) {  // up to 60 s: the guest is emulated
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!std::filesystem::exists(dir.path("audit.jsonl"))) continue;
-    auto records = test::readAudit(dir.path("audit.jsonl"));
-    auto starts = test::withEvent(records, "plugin.start");
-    if (!starts.empty() && !test::withEvent(records, "step.start").empty())
-      return {pid, starts[0]["cgroup"].get<std::string>()};
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  FAIL("the spinning run did not start: " << readText(dir.path("out.txt")));
-  return {};
+  return {pid, start["cgroup"].get<std::string>()};
 }
 
 int stop(const BackgroundRun& run) {
@@ -173,18 +163,11 @@ TEST_CASE("cgroup v2: after runs, concurrent ones included, no cgroup of Cordon'
   std::vector<pid_t> runs;
   for (int i = 0; i < kRuns; ++i) {
     dirs.push_back(std::make_unique<test::TempDir>());
-    const std::string line =
-        "exec env " +
-        test::cordonCommandLine("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
-                                " --policy " + test::sourcePath("policies/default.yaml") +
-                                " --audit-log " + dirs.back()->path("audit.jsonl")) +
-        " >" + dirs.back()->path("out.txt") + " 2>&1";
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    pid_t pid =
+        test::startCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                              " --policy " + test::sourcePath("policies/default.yaml") +
+                              " --audit-log " + dirs.back()->path("audit.jsonl"),
+                          dirs.back()->path("out.txt"));
     runs.push_back(pid);
   }
   std::set<std::string> workerCgroups;

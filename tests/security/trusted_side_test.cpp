@@ -255,32 +255,20 @@ std::string busyWorkflow(const test::TempDir& dir) {
 // Starts `cordon run` on the busy workflow and waits until its worker spins; returns the
 // supervisor's pid and the worker's host pid.
 std::pair<pid_t, pid_t> startBusyRun(const test::TempDir& dir) {
-  const std::string line = "exec env " +
-                           test::cordonCommandLine("run " + busyWorkflow(dir) + " --policy " +
-                                                   dir.path("busy-policy.yaml") + " --audit-log " +
-                                                   dir.path("audit.jsonl")) +
-                           " >" + dir.path("out.txt") + " 2>&1";
-  pid_t supervisor = fork();
-  REQUIRE(supervisor >= 0);
-  if (supervisor == 0) {
-    execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+  pid_t supervisor =
+      test::startCordon("run " + busyWorkflow(dir) + " --policy " + dir.path("busy-policy.yaml") +
+                            " --audit-log " + dir.path("audit.jsonl"),
+                        dir.path("out.txt"));
+  // Up to 10 s for the worker to start and enter execute.
+  nlohmann::json start =
+      test::waitForRunningStep(dir.path("audit.jsonl"), std::chrono::milliseconds(10000));
+  if (start.is_null()) {
+    kill(supervisor, SIGKILL);
+    waitpid(supervisor, nullptr, 0);
+    FAIL("the busy run did not start");
   }
-  for (int i = 0; i < 200; ++i) {  // up to 10 s for the worker to start and enter execute
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto records = std::filesystem::exists(dir.path("audit.jsonl"))
-                       ? test::readAudit(dir.path("audit.jsonl"))
-                       : std::vector<nlohmann::json>{};
-    auto starts = test::withEvent(records, "plugin.start");
-    if (!starts.empty() && !test::withEvent(records, "step.start").empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into plugin code
-      return {supervisor, starts[0]["pid"].get<pid_t>()};
-    }
-  }
-  kill(supervisor, SIGKILL);
-  waitpid(supervisor, nullptr, 0);
-  FAIL("the busy run did not start");
-  return {-1, -1};
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into plugin code
+  return {supervisor, start["pid"].get<pid_t>()};
 }
 
 // Gone, or a zombie waiting for a reaper that is not us: either way no code of it runs.

@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "cli/preflight.h"
 
@@ -159,6 +162,29 @@ Command runShell(const std::string& line) {
 
 Command runCordon(const std::string& args) {
   return runShell(cordonCommandLine(args));
+}
+
+pid_t startCordon(const std::string& args, const std::string& outputPath) {
+  const std::string line = "exec env " + cordonCommandLine(args) + " >" + outputPath + " 2>&1";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+nlohmann::json waitForRunningStep(const std::string& auditPath, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!std::filesystem::exists(auditPath)) continue;
+    auto records = readAudit(auditPath);
+    auto starts = withEvent(records, "plugin.start");
+    if (!starts.empty() && !withEvent(records, "step.start").empty()) return starts[0];
+  }
+  return nullptr;
 }
 
 Command runCordonStdout(const std::string& args, const std::string& stderrPath) {

@@ -5,9 +5,12 @@
 
 #include <kj/async-io.h>
 
+#include <sys/types.h>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -100,6 +103,11 @@ Command runShell(const std::string& line);
 Command runCordon(const std::string& args);
 // The shell words of `cordon ARGS` as runCordon runs it (for a test that starts it itself).
 std::string cordonCommandLine(const std::string& args);
+// `cordon ARGS` started in the background, its output (both streams) in `outputPath`; its pid.
+pid_t startCordon(const std::string& args, const std::string& outputPath);
+// Waits until the run appending to `auditPath` has a worker in a step: that worker's
+// plugin.start record, or null when none came within `timeout`.
+nlohmann::json waitForRunningStep(const std::string& auditPath, std::chrono::milliseconds timeout);
 // The same, keeping stdout apart (stderr goes to `stderrPath`).
 Command runCordonStdout(const std::string& args, const std::string& stderrPath);
 
