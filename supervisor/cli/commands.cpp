@@ -1,13 +1,13 @@
 #include "cli/commands.h"
 
-#include <kj/async-io.h>
-#include <kj/async-unix.h>
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -16,22 +16,23 @@
 #include <fstream>
 
 #include "audit/audit_log.h"
-#include "cli/console_observer.h"
 #include "cli/preflight.h"
+#include "cli/run_console.h"
 #include "core/untrusted_text.h"
+#include "host/cordon_host.h"
 #include "plugins/manifest.h"
 #include "policy/oci_profile.h"
 #include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
-#include "scheduler/scheduler.h"
+#include "workflow/workflow_parser.h"
 
 namespace cordon {
 
-kj::AsyncIoContext makeCancellableEventLoop() {
-  // Blocked from here on and delivered on the event loop, so a run can end cleanly on them.
-  kj::UnixEventPort::captureSignal(SIGINT);
-  kj::UnixEventPort::captureSignal(SIGTERM);
-  return kj::setupAsyncIo();
+unsigned defaultJobs() {
+  cpu_set_t cpus;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&cpus));
+  return 1;
 }
 
 void printError(const Error& error) {
@@ -71,14 +72,16 @@ void printOutput(const std::string& name, const ArtifactBytes& artifact) {
 nlohmann::json reportJson(const RunReport& report, const std::string& auditPath) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& step : report.steps) {
-    const char* state = step.state == StepState::kSucceeded ? "succeeded"
-                        : step.state == StepState::kFailed  ? "failed"
-                                                            : "skipped";
     nlohmann::json entry = {{"name", step.name},
                             {"plugin", step.plugin},
-                            {"state", state},
+                            {"state", stepStateName(step.state)},
                             {"ms", step.milliseconds},
                             {"output_bytes", step.outputSizes}};
+    if (step.state != StepState::kSkipped) {
+      entry["started_ms"] = step.startedMs;  // from the run's start
+      entry["ended_ms"] = step.endedMs;
+    }
+    if (step.workerPid != 0) entry["worker_pid"] = step.workerPid;
     if (step.error) entry["error"] = toJson(*step.error);
     steps.push_back(entry);
   }
@@ -91,14 +94,9 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
     }
     outputs[name] = output;
   }
-  nlohmann::json json = {{"workflow", report.workflow},
-                         {"run", report.runId},
-                         {"status", report.ok()          ? "succeeded"
-                                    : report.cancelledBy ? "cancelled"
-                                                         : "failed"},
-                         {"steps", steps},
-                         {"outputs", outputs},
-                         {"audit_log", auditPath}};
+  nlohmann::json json = {{"workflow", report.workflow}, {"run", report.runId},
+                         {"status", report.status()},   {"steps", steps},
+                         {"outputs", outputs},          {"audit_log", auditPath}};
   if (report.error) json["error"] = toJson(*report.error);
   return json;
 }
@@ -215,25 +213,29 @@ int runCommand(const RunOptions& options) {
     }
   }
 
-  std::fprintf(stderr, "cordon: running '%s' (%zu step%s) under %s; audit log %s\n",
+  const unsigned jobs = options.jobs == 0 ? defaultJobs() : options.jobs;
+  std::fprintf(stderr, "cordon: running '%s' (%zu step%s, %u at a time) under %s; audit log %s\n",
                forTerminal(p.workflow->name).c_str(), p.workflow->steps.size(),
-               p.workflow->steps.size() == 1 ? "" : "s", forTerminal(options.policy).c_str(),
+               p.workflow->steps.size() == 1 ? "" : "s", jobs, forTerminal(options.policy).c_str(),
                forTerminal(options.auditLog).c_str());
-  auto io = makeCancellableEventLoop();
-  ConsoleObserver observer;
-  SchedulerConfig config;
-  config.workerBinary = options.workerBinary;
-  config.plugins = p.plugins;
-  config.ledger = p.ledger ? &*p.ledger : nullptr;
-  config.cancelOnSignals = true;
-  config.maxInputBytes = options.maxInputMb << 20;
+  CordonHost host({options.workerBinary, true, true});
+  RunConsole console;
+  RunRequest request;
+  request.preflight = &p;
+  request.inputs = std::move(inputs);
+  request.audit = &log;
+  request.listeners = {&console};
+  request.options.jobs = jobs;
+  request.options.failFast = options.failFast;
+  request.options.prestart = options.prestart;
+  request.options.cancelOnSignals = true;
   if (!options.outputDir.empty()) {
-    config.publishOutputs = [&options](const ArtifactMap& outputs) {
+    request.options.publishOutputs = [&options](const ArtifactMap& outputs) {
       return writeOutputs(outputs, options.outputDir);
     };
   }
-  Scheduler scheduler(io, log, observer, std::move(config));
-  RunReport report = scheduler.run(p.graph, p.policy, inputs);
+  if (console.live()) request.tick = [&console]() { console.tick(); };
+  RunReport report = host.run(std::move(request));
 
   if (options.json) {
     std::printf("%s\n", jsonText(reportJson(report, options.auditLog), 2).c_str());
@@ -374,6 +376,78 @@ int policyImportOciCommand(const std::string& path, const std::string& profileNa
   std::fprintf(stderr,
                "cordon: imported %zu syscalls and %zu rules from %s; %zu entries left out\n",
                import.syscalls.size(), import.rules.size(), path.c_str(), import.skipped.size());
+  return kExitOk;
+}
+
+}  // namespace cordon
+
+namespace cordon {
+namespace {
+
+// Step and plugin names are identifiers (the parser holds them to it), so they need no quoting
+// in either language. The workflow's name is free text: only its letters, digits, spaces and
+// '-', '_', '.' reach the title, and every printed line still passes forTerminal.
+std::string titleOf(const std::string& name) {
+  std::string title;
+  for (char c : name.substr(0, 200)) {
+    const bool plain = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == ' ' || c == '-' ||
+                       c == '_' || c == '.';
+    title += plain ? c : '_';
+  }
+  return title;
+}
+
+std::string dotGraph(const WorkflowGraph& graph) {
+  std::string out =
+      "digraph workflow {\n  label=\"" + titleOf(graph.workflow->name) + "\";\n  rankdir=LR;\n";
+  out += "  node [shape=box];\n";
+  for (const GraphNode& node : graph.nodes) {
+    out += "  \"" + node.step->name + "\" [label=\"" + node.step->name + " (" + node.step->plugin +
+           ")\"];\n";
+  }
+  for (const GraphNode& node : graph.nodes) {
+    for (size_t dependency : node.dependsOn) {
+      out += "  \"" + graph.nodes[dependency].step->name + "\" -> \"" + node.step->name + "\";\n";
+    }
+  }
+  return out + "}\n";
+}
+
+std::string mermaidGraph(const WorkflowGraph& graph) {
+  std::string out = "---\ntitle: " + titleOf(graph.workflow->name) + "\n---\nflowchart LR\n";
+  for (const GraphNode& node : graph.nodes) {
+    out +=
+        "  " + node.step->name + "[\"" + node.step->name + "<br/>(" + node.step->plugin + ")\"]\n";
+  }
+  for (const GraphNode& node : graph.nodes) {
+    for (size_t dependency : node.dependsOn)
+      out += "  " + graph.nodes[dependency].step->name + " --> " + node.step->name + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+int graphCommand(const std::string& workflowPath, const std::string& format) {
+  Workflow workflow;
+  try {
+    workflow = loadWorkflow(workflowPath);
+  } catch (const InputError& e) {
+    printError(makeError(ErrorCategory::kBadInput, e.what()));
+    return kExitBadInput;
+  }
+  auto graph = WorkflowGraph::build(workflow);
+  if (!graph.ok()) {
+    printError(graph.error());
+    return kExitBadInput;
+  }
+  const std::string text =
+      format == "mermaid" ? mermaidGraph(graph.value()) : dotGraph(graph.value());
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start);
+    std::printf("%s\n", forTerminal(std::string_view(text).substr(start, end - start)).c_str());
+    start = end + 1;
+  }
   return kExitOk;
 }
 

@@ -3,14 +3,12 @@
 // validate, a missing plugin or input), 128 + N a run cancelled by signal N (130, 143).
 #pragma once
 
-#include <kj/async-io.h>
-
 #include <map>
 #include <string>
 #include <vector>
 
 #include "cli/preflight.h"
-#include "scheduler/scheduler.h"
+#include "engine/run_plan.h"
 
 namespace cordon {
 
@@ -20,10 +18,6 @@ inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitAuditTornTail = 3;  // audit verify: only the last record is cut short
 
 void printError(const Error& error);  // "cordon: error: <describe()>" on stderr, neutralised
-
-// The event loop of a command that runs workflows: SIGINT and SIGTERM are captured first, so the
-// scheduler can cancel the run on them (SchedulerConfig::cancelOnSignals).
-kj::AsyncIoContext makeCancellableEventLoop();
 
 int auditRecoverCommand(const std::string& path);
 // Closes the live file of an audit log as its next segment (docs/audit.md, "Rotation").
@@ -39,11 +33,19 @@ struct RunOptions {
   std::string outputDir;
   uint64_t maxInputMb = kDefaultMaxInputBytes >> 20;  // --max-input-mb
   uint64_t auditRotateMb = 256;                       // --audit-rotate-mb; 0: never
+  unsigned jobs = 0;                                  // --jobs; 0: the number of CPUs
+  bool failFast = false;                              // --fail-fast
+  bool prestart = true;                               // --no-prestart turns it off
   bool json = false;
 };
 
+// The --jobs a run gets when none is given: the CPUs this process may run on.
+unsigned defaultJobs();
+
 int runCommand(const RunOptions& options);
 int validateCommand(const RunOptions& options);
+// Prints the workflow's graph as Graphviz dot or Mermaid (format "dot" or "mermaid").
+int graphCommand(const std::string& workflowPath, const std::string& format);
 int auditVerifyCommand(const std::string& path, bool json);
 // 0 no findings, 1 findings (printed as FILE:LINE: field 'F': warning: ...), 2 does not parse.
 int policyLintCommand(const std::string& path, bool json);

@@ -115,10 +115,26 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
   run->add_flag("--json", options.json, "Print the run report as JSON on stdout");
+  run->add_option("--jobs,-j", options.jobs,
+                  "Run at most N steps at once (default: the number of CPUs)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1024));
+  run->add_flag("--fail-fast", options.failFast,
+                "After the first failed step start no new step; running steps finish");
+  run->add_flag("!--no-prestart", options.prestart,
+                "Start each worker only when its step runs, not ahead while earlier steps run");
 
   CLI::App* validate =
       app.add_subcommand("validate", "Check a workflow and policy without running anything");
   addRunOptions(*validate, options, host);
+
+  std::string graphPath, graphFormat = "dot";
+  CLI::App* graph = app.add_subcommand(
+      "graph", "Print a workflow's graph of steps as Graphviz dot or Mermaid, to stdout");
+  graph->add_option("workflow", graphPath, "Workflow file")->required()->check(CLI::ExistingFile);
+  graph->add_option("--format", graphFormat, "dot or mermaid")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dot", "mermaid"}));
 
   CLI::App* audit = app.add_subcommand("audit", "Work with audit logs");
   audit->require_subcommand(1);
@@ -229,6 +245,7 @@ int main(int argc, char** argv) {
     options.inputFiles[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
 
+  if (graph->parsed()) return cordon::graphCommand(graphPath, graphFormat);
   if (lint->parsed()) return cordon::policyLintCommand(lintPath, lintJson);
   if (learn->parsed()) {
     learnOptions.trust = options.trust;

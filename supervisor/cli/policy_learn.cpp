@@ -1,6 +1,5 @@
 #include "cli/policy_learn.h"
 
-#include <kj/async-io.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -8,12 +7,12 @@
 
 #include "audit/audit_log.h"
 #include "cli/commands.h"
-#include "cli/console_observer.h"
+#include "cli/run_console.h"
 #include "core/untrusted_text.h"
 #include "core/yaml_document.h"
+#include "host/cordon_host.h"
 #include "policy/policy_learner.h"
 #include "policy/policy_parser.h"
-#include "scheduler/scheduler.h"
 
 namespace cordon {
 namespace {
@@ -51,15 +50,18 @@ int policyLearnCommand(const LearnOptions& options) {
                "cordon: learning '%s': every call and syscall is allowed and recorded (audit log "
                "%s)\n",
                forTerminal(p.workflow->name).c_str(), forTerminal(options.auditLog).c_str());
-  auto io = makeCancellableEventLoop();
-  ConsoleObserver observer;
-  SchedulerConfig config;
-  config.workerBinary = options.workerBinary;
-  config.plugins = p.plugins;
-  config.ledger = p.ledger ? &*p.ledger : nullptr;
-  config.cancelOnSignals = true;
-  Scheduler scheduler(io, log, observer, std::move(config));
-  RunReport report = scheduler.run(p.graph, p.policy, options.inputFiles);
+  CordonHost host({options.workerBinary, true, true});
+  RunConsole console;
+  RunRequest request;
+  request.preflight = &p;
+  request.inputs = loadWorkflowInputs(*p.workflow, options.inputFiles);
+  request.audit = &log;
+  request.listeners = {&console};
+  // One step at a time: what each plugin did is learned from its own records, undisturbed.
+  request.options.jobs = 1;
+  request.options.cancelOnSignals = true;
+  if (console.live()) request.tick = [&console]() { console.tick(); };
+  RunReport report = host.run(std::move(request));
   if (!report.ok()) {
     printError(*report.error);
     std::fprintf(stderr,

@@ -143,6 +143,18 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     }
     auto admitted = admitManifest(package.value().manifest, *section, step.name, audit);
     if (!admitted.ok()) return admitted.error();
+    if (section->maxWorkers > 1 && !package.value().manifest.stateless) {
+      auto line = section->fieldLines.find("max_workers");
+      return makeError(ErrorCategory::kBadInput,
+                       policyPath + ":" +
+                           std::to_string(line != section->fieldLines.end() ? line->second
+                                                                            : section->line) +
+                           ": field 'plugins." + section->name + ".max_workers': plugin '" +
+                           step.plugin + "' may keep state across its steps (its manifest " +
+                           package.value().manifest.path +
+                           " does not say 'stateless: true'), so its steps run on one worker")
+          .withStep(step.name);
+    }
     static const std::vector<std::string> kNoPaths;
     // Configuration, not a call-time decision: every path the section names must exist.
     auto readFileGrant = section->host.find(HostCapability::kReadFile);
@@ -171,6 +183,7 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     if (auto refused = refuseWritableCode(verified.value(), *section, audit); !refused.ok())
       return std::move(refused.error()).withStep(step.name);
     result->plugins.emplace(step.plugin, std::move(verified.value()));
+    result->seccomp.emplace(step.plugin, std::move(programs.value()));
   }
   return result;
 }

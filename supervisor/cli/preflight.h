@@ -13,6 +13,7 @@
 #include "audit/audit_log.h"
 #include "core/error.h"
 #include "policy/policy.h"
+#include "policy/seccomp_compiler.h"
 #include "trust/plugin_verifier.h"
 #include "trust/trust_store.h"
 #include "trust/version_ledger.h"
@@ -34,6 +35,8 @@ struct Preflight {
   std::optional<TrustStore> trustStore;
   std::optional<VersionLedger> ledger;
   std::map<std::string, VerifiedPlugin> plugins;  // by plugin name
+  // Compiled here once; the run plan puts them in every worker's sandbox spec.
+  std::map<std::string, SeccompPrograms> seccomp;  // by plugin name
 };
 
 // `audit` may be null (validate writes no log); when set, every verification and refusal is

@@ -43,14 +43,12 @@ class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
 
   kj::Maybe<capnp::Capability::Client> outboundCall(uint64_t interfaceId, uint16_t methodId,
                                                     capnp::Capability::Client) override {
-    CallScope& scope = **current_;
-    std::optional<Error> denial;
-    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 2) {
-      denial = gate_.admitHostCall(scope, static_cast<HostCapability>(methodId));
-    } else {
-      // Only capabilities the supervisor handed in may be called; anything else is forged.
-      denial = gate_.admitHostCall(scope, static_cast<HostCapability>(-1));
-    }
+    // A Host method is admitted by the Host service against the call its capability was
+    // handed out for (Gate::admitHostCall with that call's scope), so a capability kept from an
+    // earlier call is judged, and recorded, as that call's, never as the one now in flight.
+    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 2) return nullptr;
+    // Only capabilities the supervisor handed in may be called; anything else is forged.
+    std::optional<Error> denial = gate_.admitHostCall(**current_, static_cast<HostCapability>(-1));
     // A denied call is redirected to a broken capability: the caller gets the denial as its
     // call's exception and the connection stays up. (Throwing here would break the connection.)
     if (denial) return capnp::Capability::Client(denialException(*denial));

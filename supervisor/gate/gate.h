@@ -3,7 +3,9 @@
 // makes a policy decision.
 //
 //  supervisor -> plugin   admitPluginCall   (via the membrane around the plugin capability)
-//  plugin -> host         admitHostCall     (via the same membrane: the method is granted)
+//  plugin -> host         admitHostCall     (by the Host service, with the scope of the call its
+//                                            capability was handed out for; the membrane
+//                                            refuses every other capability as forged)
 //                         chargeHostBudget  (by the Host service: bytes and call budgets)
 //  plugin results         admitOutputs      (by the worker handle: output size)
 #pragma once
@@ -79,9 +81,11 @@ class Gate {
   // this many gate.deny records in one call, further denials are counted, not written.
   static constexpr uint64_t kDenialRecordsPerCall = 16;
 
-  // Wraps the worker's plugin capability in a membrane whose every crossing call, including
-  // calls on capabilities passed through it later (the Host), is put to admit*Call first.
-  // `current` names the scope of the call in flight; the caller keeps it up to date.
+  // Wraps the worker's plugin capability in a membrane whose every crossing call is put to the
+  // gate first: the supervisor's calls to admitPluginCall, under `current`, the scope of the
+  // call being sent (a worker serves one call at a time; the caller keeps it up to date); the
+  // plugin's calls on the Host pass to the Host service, which admits them under the scope of
+  // the call that handed that Host out; a call on anything else is refused as forged.
   capnp::Capability::Client guard(capnp::Capability::Client plugin,
                                   std::shared_ptr<std::shared_ptr<CallScope>> current);
 

@@ -14,8 +14,9 @@ namespace {
 
 PluginManifest parseDocument(const YamlDocument& doc) {
   const YAML::Node& root = doc.requireMap(doc.root(), "(top level)");
-  doc.rejectUnknownKeys(root, "(top level)",
-                        {"name", "version", "abi", "entry", "description", "requests"});
+  doc.rejectUnknownKeys(
+      root, "(top level)",
+      {"name", "version", "abi", "entry", "description", "stateless", "requests"});
   PluginManifest manifest;
   manifest.path = doc.path();
   manifest.name = doc.requireString(root, "name", "name");
@@ -38,6 +39,12 @@ PluginManifest parseDocument(const YamlDocument& doc) {
     doc.fail(root["entry"], "entry", "must be a file name ending in .so, inside the package");
   }
   if (root["description"]) manifest.description = doc.scalar(root["description"], "description");
+  if (root["stateless"]) {
+    const std::string stateless = doc.scalar(root["stateless"], "stateless");
+    if (stateless != "true" && stateless != "false")
+      doc.fail(root["stateless"], "stateless", "must be true or false");
+    manifest.stateless = stateless == "true";
+  }
   if (const YAML::Node requests = root["requests"]) {
     doc.requireMap(requests, "requests");
     doc.rejectUnknownKeys(requests, "requests", {"host", "syscalls", "filesystem"});

@@ -18,6 +18,9 @@ struct PluginManifest {
   unsigned abi = 0;
   std::string entry;  // the shared object, relative to the package directory
   std::string description;
+  // stateless: true promises that no step depends on what an earlier step left in the plugin,
+  // so the policy may let several workers of it serve one run (max_workers).
+  bool stateless = false;
   std::vector<std::string> hostCapabilities;  // requests.host
   std::vector<std::string> syscalls;          // requests.syscalls: groups and single names
   std::vector<std::string> readOnlyPaths;     // requests.filesystem.read_only

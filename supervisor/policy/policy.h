@@ -96,6 +96,8 @@ struct FailurePolicy {
   }
 };
 
+inline constexpr uint64_t kMaxWorkersPerPlugin = 64;
+
 struct PluginPolicy {
   std::string name;                       // the plugin it applies to, or "default"
   std::string extends;                    // the profile it starts from, if any
@@ -128,6 +130,10 @@ struct PluginPolicy {
   bool devices = false;       // filesystem.devices: /dev/null, /dev/zero, /dev/urandom
   SignatureRules signature;
   FailurePolicy onFailure;
+  // max_workers: how many workers of this plugin may serve one run at once. Above 1 only for a
+  // plugin whose manifest says `stateless: true` (preflight refuses it otherwise): a stateful
+  // plugin keeps its state across its steps, so they run one after another on one worker.
+  unsigned maxWorkers = 1;
   // danger_learning: `cordon policy learn` only, never from a file: every syscall but the
   // forbidden ones runs and is recorded (gate.learn), and host use is summarised per call.
   bool dangerLearning = false;

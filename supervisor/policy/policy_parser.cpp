@@ -371,7 +371,7 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
       node, field,
       {"extends", "calls", "host", "syscalls", "limits", "timeout_ms", "max_output_bytes",
        "on_violation", "filesystem", "signature", "danger_w_xor_x_off", "danger_oci_seccomp",
-       "on_failure", "w_xor_x", "oci_seccomp"});
+       "on_failure", "max_workers", "w_xor_x", "oci_seccomp"});
   PluginPolicy policy = std::move(base);
   policy.name = name;
   policy.line = node.Mark().line + 1;
@@ -427,6 +427,10 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
     doc.fail(node["filesystem"] ? node["filesystem"] : node, field + ".filesystem",
              "grants writes (read_write or scratch_mb) but limits.file_size_mb is 0, so every "
              "write would fail with EFBIG; set limits.file_size_mb");
+  }
+  if (node["max_workers"]) {
+    policy.maxWorkers = static_cast<unsigned>(
+        doc.unsignedInteger(node["max_workers"], field + ".max_workers", 1, kMaxWorkersPerPlugin));
   }
   if (node["danger_w_xor_x_off"]) {
     policy.dangerWXorXOff =

@@ -12,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -181,10 +180,6 @@ CgroupTree::~CgroupTree() {
   rmdir(leaf_.c_str());
 }
 
-bool cgroupEnforcesMemory() {
-  return CgroupTree::forThisProcess(nullptr) != nullptr;
-}
-
 uint64_t addressSpaceBackstop(uint64_t memoryBytes) {
   // Far enough above memory.max that the cgroup, which counts what the rlimit cannot (page
   // cache, tmpfs pages, kernel memory), always acts first on real use; still a bound on a
@@ -192,38 +187,24 @@ uint64_t addressSpaceBackstop(uint64_t memoryBytes) {
   return std::max(memoryBytes * 4, memoryBytes + (uint64_t{1} << 30));
 }
 
-CgroupTree* CgroupTree::forThisProcess(std::string* whyNot) {
-  static std::once_flag once;
-  static std::unique_ptr<CgroupTree> tree;
-  static std::string reason;
-  std::call_once(once, [] {
-    auto directory =
-        cgroupDirectory(readText("/proc/self/mountinfo"), readText("/proc/self/cgroup"));
-    if (!directory.ok()) {
-      reason = directory.error().message;
-    } else {
-      // Started by a process that is itself a supervisor (a test, a wrapper): its leaf holds
-      // processes, so it cannot hold a tree; the tree is the one above it.
-      std::string chosen = directory.value();
-      const size_t slash = chosen.rfind('/');
-      if (slash != std::string::npos && chosen.compare(slash + 1, 18, "cordon-supervisor-") == 0)
-        chosen.erase(slash);
-      auto adopted = adopt(chosen);
-      if (adopted.ok()) {
-        tree = std::move(adopted.value());
-      } else {
-        reason = adopted.error().message;
-      }
-    }
-    if (!tree) {
-      std::fprintf(stderr,
-                   "cordon: note: no delegated cgroup v2 tree (%s); workers are limited by "
-                   "rlimits only (memory as address space, CPU time, processes, files)\n",
-                   reason.c_str());
-    }
-  });
-  if (whyNot != nullptr) *whyNot = reason;
-  return tree.get();
+std::unique_ptr<CgroupTree> CgroupTree::detect(std::string* whyNot) {
+  auto directory = cgroupDirectory(readText("/proc/self/mountinfo"), readText("/proc/self/cgroup"));
+  if (!directory.ok()) {
+    if (whyNot != nullptr) *whyNot = directory.error().message;
+    return nullptr;
+  }
+  // Started by a process that is itself a supervisor (a test, a wrapper): its leaf holds
+  // processes, so it cannot hold a tree; the tree is the one above it.
+  std::string chosen = directory.value();
+  const size_t slash = chosen.rfind('/');
+  if (slash != std::string::npos && chosen.compare(slash + 1, 18, "cordon-supervisor-") == 0)
+    chosen.erase(slash);
+  auto adopted = adopt(chosen);
+  if (!adopted.ok()) {
+    if (whyNot != nullptr) *whyNot = adopted.error().message;
+    return nullptr;
+  }
+  return std::move(adopted.value());
 }
 
 Outcome<std::unique_ptr<WorkerCgroup>> CgroupTree::create(const std::string& name,

@@ -45,9 +45,9 @@ class WorkerCgroup {
 
 class CgroupTree {
  public:
-  // The process's tree, detected once; nullptr when there is none, with the reason in
-  // `whyNot` (the first call also prints it to stderr, once per process).
-  static CgroupTree* forThisProcess(std::string* whyNot);
+  // The tree this process may use (adopted: see adopt()), or nullptr with the reason in
+  // `whyNot`. The composition root (host/) calls it once and owns the result.
+  static std::unique_ptr<CgroupTree> detect(std::string* whyNot);
 
   // A cgroup for one worker with `limits` written; the error says which write failed.
   Outcome<std::unique_ptr<WorkerCgroup>> create(const std::string& name,
@@ -76,9 +76,8 @@ class CgroupTree {
   uint64_t created_ = 0;
 };
 
-// Whether workers started now get their memory limit from cgroup v2 memory.max (then the
-// address-space rlimit is only a looser backstop, addressSpaceBackstop()).
-bool cgroupEnforcesMemory();
+// With a tree, the memory limit is cgroup v2 memory.max and the address-space rlimit only a
+// looser backstop, this far above it.
 uint64_t addressSpaceBackstop(uint64_t memoryBytes);
 
 }  // namespace cordon

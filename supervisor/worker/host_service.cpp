@@ -46,16 +46,22 @@ ReadWindow readWindow(uint64_t offset, uint64_t maxBytes, uint64_t size) {
 }  // namespace
 
 kj::Promise<void> HostService::log(LogContext context) {
+  if (auto denial = gate_.admitHostCall(*scope_, HostCapability::kLog)) {
+    return denialException(*denial);
+  }
   auto params = context.getParams();
   auto message = params.getMessage();
   if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kLog, message.size())) {
     return denialException(*denial);
   }
-  observer_.pluginLog(scope_->step, levelName(params.getLevel()), message.cStr());
+  events_.emit(PluginLogged{scope_->step, levelName(params.getLevel()), message.cStr()});
   return kj::READY_NOW;
 }
 
 kj::Promise<void> HostService::readInput(ReadInputContext context) {
+  if (auto denial = gate_.admitHostCall(*scope_, HostCapability::kReadInput)) {
+    return denialException(*denial);
+  }
   auto params = context.getParams();
   std::string name = params.getName();
   auto it = inputs_.find(name);
@@ -80,6 +86,9 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
 }
 
 kj::Promise<void> HostService::readFile(ReadFileContext context) {
+  if (auto denial = gate_.admitHostCall(*scope_, HostCapability::kReadFile)) {
+    return denialException(*denial);
+  }
   auto params = context.getParams();
   const std::string path = params.getPath();
   auto admitted = gate_.admitFilePath(*scope_, path);

@@ -1,22 +1,22 @@
-// The Host capability a plugin receives for one call. It serves only that call's inputs and asks
-// the gate to charge every byte and call against the policy's budgets. The membrane has already
-// checked that the capability is granted at all.
+// The Host capability a plugin receives for one call. It serves only that call's inputs, and
+// puts every call on it to the gate with that call's scope: whether the capability is granted
+// and the call still open (admitHostCall), then every byte and call against the budgets.
 #pragma once
 
 #include <memory>
 
 #include "cordon.capnp.h"
 #include "gate/gate.h"
-#include "scheduler/artifacts.h"
-#include "scheduler/run_observer.h"
+#include "run/artifacts.h"
+#include "run/run_events.h"
 
 namespace cordon {
 
 class HostService final : public ipc::Host::Server {
  public:
   HostService(Gate& gate, std::shared_ptr<CallScope> scope, ArtifactMap inputs,
-              RunObserver& observer)
-      : gate_(gate), scope_(std::move(scope)), inputs_(std::move(inputs)), observer_(observer) {}
+              const RunEvents& events)
+      : gate_(gate), scope_(std::move(scope)), inputs_(std::move(inputs)), events_(events) {}
 
  protected:
   kj::Promise<void> log(LogContext context) override;
@@ -27,7 +27,7 @@ class HostService final : public ipc::Host::Server {
   Gate& gate_;
   std::shared_ptr<CallScope> scope_;
   ArtifactMap inputs_;
-  RunObserver& observer_;
+  const RunEvents& events_;
 };
 
 }  // namespace cordon

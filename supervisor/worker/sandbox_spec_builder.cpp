@@ -21,6 +21,14 @@ Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginNa
                                                      MemoryLimitBy memoryLimit) {
   auto programs = compileSeccompPrograms(policy);
   if (!programs.ok()) return programs.error();
+  return buildSandboxSpec(pluginName, pluginPath, policy, programs.value(), memoryLimit);
+}
+
+std::vector<unsigned char> buildSandboxSpec(const std::string& pluginName,
+                                            const std::string& pluginPath,
+                                            const PluginPolicy& policy,
+                                            const SeccompPrograms& programs,
+                                            MemoryLimitBy memoryLimit) {
   capnp::MallocMessageBuilder message;
   auto spec = message.initRoot<ipc::SandboxSpec>();
   spec.setPluginPath(pluginPath);
@@ -36,7 +44,7 @@ Outcome<std::vector<unsigned char>> buildSandboxSpec(const std::string& pluginNa
   auto asData = [](const std::vector<unsigned char>& bytes) {
     return capnp::Data::Reader(bytes.data(), bytes.size());
   };
-  spec.setLoaderFilter(asData(programs.value().filter));
+  spec.setLoaderFilter(asData(programs.filter));
   spec.setMaxRpcMessageWords(maxRpcMessageWords(policy));
   auto paths = spec.initReadOnlyPaths(static_cast<unsigned>(policy.readOnlyPaths.size()));
   for (unsigned i = 0; i < paths.size(); ++i) paths.set(i, policy.readOnlyPaths[i]);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "policy/policy.h"
+#include "policy/seccomp_compiler.h"
 
 namespace cordon {
 
@@ -17,6 +18,12 @@ enum class MemoryLimitBy { kAddressSpace, kCgroup };
 Outcome<std::vector<unsigned char>> buildSandboxSpec(
     const std::string& pluginName, const std::string& pluginPath, const PluginPolicy& policy,
     MemoryLimitBy memoryLimit = MemoryLimitBy::kAddressSpace);
+// The same with the policy's seccomp programs compiled already (the run plan's).
+std::vector<unsigned char> buildSandboxSpec(const std::string& pluginName,
+                                            const std::string& pluginPath,
+                                            const PluginPolicy& policy,
+                                            const SeccompPrograms& programs,
+                                            MemoryLimitBy memoryLimit);
 
 // The largest RPC message either side accepts from the other, in 8-byte words.
 uint64_t maxRpcMessageWords(const PluginPolicy& policy);

@@ -72,12 +72,12 @@ bool isOutputName(const std::string& name) {
 
 }  // namespace
 
-WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
+WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, const RunEvents& events,
                            const WorkerLaunch& launch, std::unique_ptr<WorkerCgroup> cgroup,
                            std::unique_ptr<WorkerProcess> process)
     : io_(io),
       audit_(audit),
-      observer_(observer),
+      events_(events),
       pluginName_(launch.pluginName),
       policy_(*launch.policy),
       gate_(*launch.policy, audit),
@@ -208,11 +208,11 @@ void WorkerHandle::openOnHost(const seccomp_notif& request, CallScope& scope) {
 WorkerHandle::~WorkerHandle() = default;
 
 kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
-    kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer, const WorkerLaunch& launch) {
+    kj::AsyncIoContext& io, AuditLog& audit, const RunEvents& events, const WorkerLaunch& launch) {
   // cgroup v2 limits when the machine delegates a tree; otherwise the rlimits stand alone.
-  std::string cgroupNote;
+  std::string cgroupNote = launch.noCgroupReason;
   std::unique_ptr<WorkerCgroup> cgroup;
-  if (CgroupTree* tree = CgroupTree::forThisProcess(&cgroupNote)) {
+  if (CgroupTree* tree = launch.cgroups) {
     const ResourceLimits& limits = launch.policy->limits;
     auto created =
         tree->create(launch.pluginName, {limits.memoryBytes, limits.processes, limits.cpuPercent});
@@ -234,7 +234,7 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
     return Outcome<std::unique_ptr<WorkerHandle>>(process.error());
   }
   std::unique_ptr<WorkerHandle> handle(
-      new WorkerHandle(io, audit, observer, launch, std::move(cgroup), std::move(process.value())));
+      new WorkerHandle(io, audit, events, launch, std::move(cgroup), std::move(process.value())));
   nlohmann::json started = {{"plugin", launch.pluginName},
                             {"path", launch.pluginPath},
                             {"digest", launch.digest},
@@ -429,7 +429,7 @@ kj::Promise<Outcome<Done>> WorkerHandle::init(const KeyValues& config) {
   auto scope = beginCall("", PluginMethod::kInit);
   auto request = plugin_.initRequest();
   setConfig(request.initConfig(static_cast<unsigned>(config.size())), config);
-  request.setHost(kj::heap<HostService>(gate_, scope, ArtifactMap{}, observer_));
+  request.setHost(kj::heap<HostService>(gate_, scope, ArtifactMap{}, events_));
   auto call = request.send().then(
       [this, scope](capnp::Response<ipc::Plugin::InitResults> response) -> Outcome<Done> {
         if (response.getResult().getStatus() != ipc::Status::OK) {
@@ -453,7 +453,7 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
     infos[i].setSize(data->size());
     ++i;
   }
-  request.setHost(kj::heap<HostService>(gate_, scope, inputs, observer_));
+  request.setHost(kj::heap<HostService>(gate_, scope, inputs, events_));
   auto call = request.send().then(
       [this, scope](capnp::Response<ipc::Plugin::ExecuteResults> response) -> Outcome<ArtifactMap> {
         if (response.getResult().getStatus() != ipc::Status::OK) {

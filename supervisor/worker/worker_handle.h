@@ -14,14 +14,14 @@
 #include "audit/audit_log.h"
 #include "cordon.capnp.h"
 #include "core/error.h"
+#include "core/key_values.h"
 #include "gate/gate.h"
 #include "policy/policy.h"
-#include "scheduler/artifacts.h"
-#include "scheduler/run_observer.h"
+#include "run/artifacts.h"
+#include "run/run_events.h"
 #include "worker/cgroup_limits.h"
 #include "worker/exit_classifier.h"
 #include "worker/worker_process.h"
-#include "workflow/workflow.h"
 
 namespace cordon {
 
@@ -40,6 +40,9 @@ struct WorkerLaunch {
   std::string workerBinary;
   const PluginPolicy* policy = nullptr;
   std::vector<unsigned char> sandboxSpec;  // from buildSandboxSpec
+  // The delegated cgroup v2 tree the worker is born into (the host's), or nullptr: rlimits only.
+  CgroupTree* cgroups = nullptr;
+  std::string noCgroupReason;  // why there is none, for the plugin.start record
 };
 
 class WorkerHandle {
@@ -47,7 +50,7 @@ class WorkerHandle {
   // Spawns the worker and checks that the plugin it loaded is the one asked for.
   static kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> start(kj::AsyncIoContext& io,
                                                                    AuditLog& audit,
-                                                                   RunObserver& observer,
+                                                                   const RunEvents& events,
                                                                    const WorkerLaunch& launch);
   ~WorkerHandle();
 
@@ -64,7 +67,7 @@ class WorkerHandle {
   const PluginIdentity& identity() const { return identity_; }
 
  private:
-  WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, RunObserver& observer,
+  WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, const RunEvents& events,
                const WorkerLaunch& launch, std::unique_ptr<WorkerCgroup> cgroup,
                std::unique_ptr<WorkerProcess> process);
 
@@ -84,7 +87,7 @@ class WorkerHandle {
 
   kj::AsyncIoContext& io_;
   AuditLog& audit_;
-  RunObserver& observer_;
+  const RunEvents& events_;
   std::string pluginName_;
   std::string pluginVersion_;
   const PluginPolicy& policy_;

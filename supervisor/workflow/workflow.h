@@ -2,14 +2,14 @@
 // where each of its inputs comes from, and the workflow's outputs.
 #pragma once
 
+#include "core/key_values.h"
+
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace cordon {
-
-using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 // "inputs.NAME" (a workflow input) or "STEP.NAME" (an output of an earlier step).
 struct ArtifactRef {

@@ -29,9 +29,9 @@ std::string readText(const std::string& path) {
 
 // The delegated tree this process uses; fails the test when there is none.
 std::string treeDirectory() {
-  std::string whyNot;
-  CgroupTree* tree = CgroupTree::forThisProcess(&whyNot);
-  REQUIRE_MESSAGE(tree != nullptr, "no delegated cgroup v2 tree: " << whyNot);
+  CgroupTree* tree = test::host().cgroups();
+  REQUIRE_MESSAGE(tree != nullptr,
+                  "no delegated cgroup v2 tree: " << test::host().noCgroupReason());
   return tree->directory();
 }
 

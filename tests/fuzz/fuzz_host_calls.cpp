@@ -16,7 +16,7 @@
 #include "core/yaml_document.h"
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
-#include "scheduler/run_observer.h"
+#include "run/run_events.h"
 #include "worker/host_service.h"
 
 namespace {
@@ -29,7 +29,7 @@ struct Supervisor {
       "fuzz-policy.yaml"));
   std::unique_ptr<cordon::AuditLog> audit = std::move(cordon::AuditLog::open("/dev/null").value());
   cordon::Gate gate{*policy.forPlugin("fuzz"), *audit};
-  cordon::SilentObserver observer;
+  cordon::RunEvents events;  // nobody listens
 };
 
 }  // namespace
@@ -59,8 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::make_shared<cordon::CallScope>("fuzz", "step", cordon::PluginMethod::kExecute);
     cordon::ArtifactMap inputs = {{"text", cordon::makeArtifact("some text for the plugin")}};
     auto rpc = capnp::makeRpcServer(
-        network,
-        kj::heap<cordon::HostService>(supervisor.gate, scope, inputs, supervisor.observer));
+        network, kj::heap<cordon::HostService>(supervisor.gate, scope, inputs, supervisor.events));
     auto done = network.onDisconnect().exclusiveJoin(
         supervisor.io.provider->getTimer().afterDelay(2 * kj::SECONDS));
     auto result = kj::mv(done).then([]() {}, [](kj::Exception&&) {});

@@ -27,9 +27,10 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("every command has --help") {
-  for (const char* command : {"", "run", "validate", "audit", "audit verify", "audit recover",
-                              "audit rotate", "policy", "policy lint", "policy import-oci",
-                              "plugins", "plugins list", "plugins inspect", "plugins audit"}) {
+  for (const char* command :
+       {"", "run", "validate", "audit", "audit verify", "audit recover", "audit rotate", "policy",
+        "policy lint", "policy import-oci", "plugins", "plugins list", "plugins inspect",
+        "plugins audit", "graph"}) {
     Command help = runCordon(std::string(command) + " --help");
     INFO("cordon " << command << " --help");
     CHECK(help.exitCode == 0);
@@ -52,6 +53,60 @@ TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
   Command verify = runCordon("audit verify " + dir.path("audit.jsonl"));
   CHECK(verify.exitCode == 0);
   CHECK(contains(verify.output, "chain intact"));
+}
+
+TEST_CASE("graph: the workflow's steps and edges as dot or mermaid; 2 for a broken workflow") {
+  test::TempDir dir;
+  const std::string err = dir.path("stderr");
+  const std::string workflow = test::sourcePath("examples/text-pipeline/workflow.yaml");
+  Command dot = test::runCordonStdout("graph " + workflow, err);
+  CHECK(dot.exitCode == 0);
+  CHECK(contains(dot.output, "digraph workflow {"));
+  CHECK(contains(dot.output, "\"shout\" -> \"count\";"));
+  CHECK(contains(dot.output, "\"shout\" -> \"digest\";"));
+  CHECK(contains(dot.output, "label=\"count (word-count)\""));
+  Command mermaid = test::runCordonStdout("graph " + workflow + " --format mermaid", err);
+  CHECK(mermaid.exitCode == 0);
+  CHECK(contains(mermaid.output, "flowchart LR"));
+  CHECK(contains(mermaid.output, "  shout --> digest"));
+  // A workflow name is free text: it cannot break out of the title.
+  std::string hostile = dir.write(
+      "flow.yaml", "name: \"x\\\" ]; evil \\u001b[2J\"\n" +
+                       test::oneStepWorkflow("text-transform")
+                           .substr(test::oneStepWorkflow("text-transform").find('\n') + 1));
+  Command named = test::runCordonStdout("graph " + hostile, err);
+  CHECK(named.exitCode == 0);
+  CHECK(contains(named.output, "label=\"x_ __ evil __2J\";"));
+  std::string broken = dir.write(
+      "broken.yaml", "name: b\nsteps:\n  - { name: a, plugin: p, inputs: { x: nowhere.y } }\n");
+  Command refused = runCordon("graph " + broken);
+  CHECK(refused.exitCode == 2);
+  CHECK(contains(refused.output, "broken.yaml"));
+  CHECK(runCordon("graph " + workflow + " --format png").exitCode == 2);
+}
+
+TEST_CASE("run --jobs/--fail-fast/--no-prestart, and --json gives each step's times and worker") {
+  test::TempDir dir;
+  Command run = test::runCordonStdout(
+      "run " + test::sourcePath("examples/text-pipeline/workflow.yaml") + " --policy " +
+          test::sourcePath("policies/default.yaml") + " --audit-log " + dir.path("audit.jsonl") +
+          " --jobs 3 --fail-fast --no-prestart --json",
+      dir.path("stderr"));
+  INFO(run.output);
+  REQUIRE(run.exitCode == 0);
+  auto report = nlohmann::json::parse(run.output);
+  REQUIRE(report["steps"].size() == 3);
+  for (const auto& step : report["steps"]) {
+    CHECK(step["state"] == "succeeded");
+    CHECK(step["worker_pid"].get<int>() > 0);
+    CHECK(step["ended_ms"].get<double>() >= step["started_ms"].get<double>());
+  }
+  CHECK(report["steps"][1]["started_ms"].get<double>() >=
+        report["steps"][0]["ended_ms"].get<double>());  // count reads shout
+  CHECK(test::withEvent(test::readAudit(dir.path("audit.jsonl")), "run.start").at(0)["jobs"] == 3);
+  CHECK(runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") + " --policy " +
+                  test::sourcePath("policies/default.yaml") + " --jobs 0")
+            .exitCode == 2);
 }
 
 TEST_CASE("run: 1 when the workflow fails, with the category and the step") {

@@ -43,7 +43,7 @@ plugins:
 )",
                                                   "policy.yaml"));
   std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  SilentObserver observer;
+  RunEvents events;
   std::shared_ptr<SealedFile> sealed;
   std::unique_ptr<WorkerHandle> worker;
 
@@ -53,9 +53,17 @@ plugins:
     auto spec = buildSandboxSpec("text-transform", plugin, section);
     REQUIRE(spec.ok());
     sealed = std::move(SealedFile::readOnce(plugin, kMaxPluginBytes).value());
-    WorkerLaunch launch{"text-transform",     plugin,   sealed->fd(), "", "",
-                        test::workerBinary(), &section, spec.value()};
-    auto started = WorkerHandle::start(test::eventLoop(), *audit, observer, launch)
+    WorkerLaunch launch{"text-transform",
+                        plugin,
+                        sealed->fd(),
+                        "",
+                        "",
+                        test::workerBinary(),
+                        &section,
+                        spec.value(),
+                        test::host().cgroups(),
+                        test::host().noCgroupReason()};
+    auto started = WorkerHandle::start(test::eventLoop(), *audit, events, launch)
                        .wait(test::eventLoop().waitScope);
     REQUIRE_MESSAGE(started.ok(), (started.ok() ? std::string() : started.error().describe()));
     worker = std::move(started.value());

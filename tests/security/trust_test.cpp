@@ -242,11 +242,7 @@ TEST_CASE("running a plugin raises its mark in the rollback ledger") {
   REQUIRE(checked.ok());
   auto audit = AuditLog::open(bed.auditPath);
   REQUIRE(audit.ok());
-  test::RecordingObserver observer;
-  Scheduler scheduler(
-      test::eventLoop(), *audit.value(), observer,
-      {test::workerBinary(), checked.value()->plugins, &*checked.value()->ledger, false, {}});
-  auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
+  auto report = test::runPreflighted(*checked.value(), *audit.value()).report;
   REQUIRE(report.ok());
   auto reopened = VersionLedger::open(bed.state);
   REQUIRE(reopened.ok());
@@ -266,10 +262,8 @@ TEST_CASE("replacing the file after verification changes nothing: the verified b
 
   auto audit = AuditLog::open(bed.auditPath);
   REQUIRE(audit.ok());
-  test::RecordingObserver observer;
-  Scheduler scheduler(test::eventLoop(), *audit.value(), observer,
-                      {test::workerBinary(), checked.value()->plugins, nullptr, false, {}});
-  auto report = scheduler.run(checked.value()->graph, checked.value()->policy);
+  checked.value()->ledger.reset();
+  auto report = test::runPreflighted(*checked.value(), *audit.value()).report;
   REQUIRE_MESSAGE(report.ok(), report.error->describe());
   CHECK(test::bytesOf(report.outputs.at("result")) == "SOME TEXT FOR THE PLUGIN");
 }

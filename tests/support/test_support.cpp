@@ -30,7 +30,7 @@ std::string signBinary() {
   return CORDON_TEST_SIGN;
 }
 std::vector<std::string> pluginDirectories() {
-  return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR};
+  return {CORDON_TEST_PLUGIN_DIR, CORDON_TEST_HOSTILE_PLUGIN_DIR, CORDON_TEST_ENGINE_PLUGIN_DIR};
 }
 std::string trustStoreDirectory() {
   return sourcePath("tests/fixtures/trust");
@@ -60,9 +60,37 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   return file;
 }
 
+CordonHost& host() {
+  static CordonHost host({workerBinary(), false, false});
+  return host;
+}
+
 kj::AsyncIoContext& eventLoop() {
-  static kj::AsyncIoContext io = kj::setupAsyncIo();
-  return io;
+  return host().io();
+}
+
+void RecordingListener::onEvent(const RunEvent& event) {
+  events.push_back(event);
+  if (const auto* log = std::get_if<PluginLogged>(&event))
+    logs.push_back(log->step + " " + log->level + ": " + log->message);
+  if (const auto* skip = std::get_if<StepSkipped>(&event)) skipped.push_back(skip->step);
+}
+
+EngineOptions testEngineOptions() {
+  EngineOptions options;
+  options.jobs = 4;
+  return options;
+}
+
+RunResult runPreflighted(Preflight& preflight, AuditLog& audit, const EngineOptions& options) {
+  RecordingListener listener;
+  RunRequest request;
+  request.preflight = &preflight;
+  request.inputs = loadWorkflowInputs(*preflight.workflow, {});
+  request.audit = &audit;
+  request.listeners = {&listener};
+  request.options = options;
+  return {host().run(std::move(request)), {}, listener.logs, listener.events};
 }
 
 std::string bytesOf(const Artifact& artifact) {
@@ -72,7 +100,8 @@ std::string bytesOf(const Artifact& artifact) {
 }
 
 RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
-                      const std::string& auditPath, const std::vector<std::string>& pluginDirs) {
+                      const std::string& auditPath, const std::vector<std::string>& pluginDirs,
+                      const EngineOptions& options) {
   auto opened = AuditLog::open(auditPath);
   if (!opened.ok()) FAIL("cannot open the audit log: " << opened.error().describe());
   size_t before = readAudit(auditPath).size();
@@ -80,14 +109,12 @@ RunResult runWorkflow(const std::string& workflowPath, const std::string& policy
       preflight(workflowPath, policyPath, trustOptions(pluginDirs), opened.value().get());
   if (!checked.ok()) FAIL("preflight rejected the workflow: " << checked.error().describe());
 
-  RecordingObserver observer;
-  Scheduler scheduler(eventLoop(), *opened.value(), observer,
-                      {workerBinary(), checked.value()->plugins, nullptr, false, {}});
-  RunResult result{scheduler.run(checked.value()->graph, checked.value()->policy), {}, {}};
+  // The ledger is the test's business (trust_test); these runs do not raise it.
+  checked.value()->ledger.reset();
+  RunResult result = runPreflighted(*checked.value(), *opened.value(), options);
   opened.value().reset();
   auto all = readAudit(auditPath);
   result.audit.assign(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
-  result.logs = observer.logs;
   return result;
 }
 
@@ -151,8 +178,9 @@ std::string cordonCommandLine(const std::string& args) {
   // A state directory of this process's own: the rollback ledger must not leak between runs
   // of the suite or into the user's home.
   static const TempDir state;
-  return "CORDON_PLUGIN_PATH=" + pluginDirectories()[0] + ":" + pluginDirectories()[1] +
-         " CORDON_WORKER=" + workerBinary() + " CORDON_TRUST_STORE=" + trustStoreDirectory() +
+  return "CORDON_PLUGIN_PATH=" + pluginDirectories()[0] + ":" + pluginDirectories()[1] + ":" +
+         pluginDirectories()[2] + " CORDON_WORKER=" + workerBinary() +
+         " CORDON_TRUST_STORE=" + trustStoreDirectory() +
          " CORDON_STATE_DIR=" + state.path("state") + " " + cordonBinary() + " " + args;
 }
 

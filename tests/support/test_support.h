@@ -16,18 +16,21 @@
 
 #include "audit/audit_log.h"
 #include "cli/preflight.h"
-#include "scheduler/run_observer.h"
-#include "scheduler/scheduler.h"
+#include "engine/dag_scheduler.h"
+#include "host/cordon_host.h"
+#include "run/run_events.h"
+#include "run/run_report.h"
 
 namespace cordon::test {
 
 std::string sourcePath(const std::string& relative);  // in the source tree
 std::string workerBinary();
 std::string cordonBinary();
-std::string signBinary();                      // cordon-sign
-std::vector<std::string> pluginDirectories();  // example plugins, then hostile ones
-std::string trustStoreDirectory();             // tests/fixtures/trust: the development key
-std::string devSecretKey();                    // what the build signs every plugin with
+std::string signBinary();  // cordon-sign
+// Example plugins, hostile ones, then the engine tests' (tests/integration/plugins).
+std::vector<std::string> pluginDirectories();
+std::string trustStoreDirectory();  // tests/fixtures/trust: the development key
+std::string devSecretKey();         // what the build signs every plugin with
 // The search path, the test trust store, and no rollback ledger.
 TrustOptions trustOptions(const std::vector<std::string>& pluginDirs = pluginDirectories());
 
@@ -48,32 +51,39 @@ class TempDir {
 // The kj event loop of this process: one per thread, made on first use.
 kj::AsyncIoContext& eventLoop();
 
-class RecordingObserver final : public RunObserver {
+// The test process's composition root: one event loop and cgroup tree for every test.
+CordonHost& host();
+
+// Collects what a run tells its listeners: the plugins' log lines, the skipped steps, and every
+// event in order.
+class RecordingListener final : public RunListener {
  public:
-  void stepStarted(size_t, size_t, const std::string&, const std::string&) override {}
-  void stepFinished(const std::string&, const Error*, double) override {}
-  void stepSkipped(const std::string& step, const std::string&) override {
-    skipped.push_back(step);
-  }
-  void pluginLog(const std::string& step, const std::string& level,
-                 const std::string& message) override {
-    logs.push_back(step + " " + level + ": " + message);
-  }
-  std::vector<std::string> logs;
-  std::vector<std::string> skipped;
+  void onEvent(const RunEvent& event) override;
+  std::vector<std::string> logs;     // "STEP LEVEL: MESSAGE"
+  std::vector<std::string> skipped;  // step names
+  std::vector<RunEvent> events;
 };
 
 struct RunResult {
   RunReport report;
   std::vector<nlohmann::json> audit;  // the records this run appended
   std::vector<std::string> logs;
+  std::vector<RunEvent> events;
 };
+
+// The engine options the tests run with unless they say otherwise: four steps at once, so
+// every workflow's independent steps (a hostile plugin's beside its siblings) run in parallel.
+EngineOptions testEngineOptions();
 
 // Runs `workflowPath` under `policyPath`, appending to the audit log at `auditPath`. Fails the
 // current test (not the process) when preflight rejects the workflow.
 RunResult runWorkflow(const std::string& workflowPath, const std::string& policyPath,
                       const std::string& auditPath,
-                      const std::vector<std::string>& pluginDirs = pluginDirectories());
+                      const std::vector<std::string>& pluginDirs = pluginDirectories(),
+                      const EngineOptions& options = testEngineOptions());
+// Runs what preflight accepted, through the host, recording into `audit`.
+RunResult runPreflighted(Preflight& preflight, AuditLog& audit,
+                         const EngineOptions& options = testEngineOptions());
 
 std::vector<nlohmann::json> readAudit(const std::string& path);
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "scheduler/artifacts.h"
+#include "run/artifacts.h"
 #include "test_support.h"
 
 using namespace cordon;

@@ -270,15 +270,15 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   // The worker gets the plugin as the supervisor hands over verified bytes: a sealed memfd.
   auto sealed = cordon::SealedFile::readOnce(pluginPath, cordon::kMaxPluginBytes);
   if (!sealed.ok()) fail(sealed.error().describe());
-  cordon::WorkerLaunch launch{"noop",       pluginPath, sealed.value()->fd(), "", "",
-                              workerBinary, &section,   spec.value()};
+  cordon::WorkerLaunch launch{"noop",       pluginPath, sealed.value()->fd(), "",      "",
+                              workerBinary, &section,   spec.value(),         nullptr, ""};
 
   auto directory =
       std::filesystem::temp_directory_path() / ("cordon-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(directory);
   auto audit = cordon::AuditLog::open((directory / "audit.jsonl").string());
   if (!audit.ok()) fail(audit.error().describe());
-  cordon::SilentObserver observer;
+  cordon::RunEvents events;  // nobody listens: the benchmark measures the worker and the gate
   WorkerFigures figures;
 
   progress("cold start of a sandboxed worker");
@@ -286,7 +286,7 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   for (int i = 0; i < spawnRuns; ++i) {
     auto start = Clock::now();
     auto worker =
-        cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
+        cordon::WorkerHandle::start(io, *audit.value(), events, launch).wait(io.waitScope);
     starts.push_back(microsSince(start));
     if (!worker.ok()) fail(worker.error().describe());
     worker.value()->stop().wait(io.waitScope);
@@ -294,8 +294,7 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   figures.coldStart = summarize(starts);
 
   progress("calls through the gate");
-  auto worker =
-      cordon::WorkerHandle::start(io, *audit.value(), observer, launch).wait(io.waitScope);
+  auto worker = cordon::WorkerHandle::start(io, *audit.value(), events, launch).wait(io.waitScope);
   if (!worker.ok()) fail(worker.error().describe());
   auto& handle = *worker.value();
   if (!handle.init({}).wait(io.waitScope).ok()) fail("init failed");

@@ -7,6 +7,9 @@
 #    tests/security/make_forged_call.cpp: the plugin itself links no Cap'n Proto.)
 #  - only supervisor/gate/ makes call-time policy decisions (PluginPolicy::allows / ::grant).
 #  - JSON is turned into text only by jsonText (supervisor/core/untrusted_text).
+#  - Inside the supervisor, dependencies point one way (docs/architecture.md): worker/ knows no
+#    engine, host or workflow; gate/ knows no worker, engine or host; engine/ knows no host or
+#    cli; run/ (what a run produces) knows none of them; only host/ includes cli/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 status=0
@@ -29,6 +32,17 @@ while IFS= read -r line; do fail "policy decision outside the gate: $line"; done
 while IFS= read -r line; do fail "JSON written without jsonText: $line"; done < <(
   grep -rn -E '\.dump\(' supervisor tools --include=*.cpp --include=*.h |
     grep -v -E '^supervisor/core/untrusted_text\.cpp:' || true)
+
+# DIR:FORBIDDEN...: no file under supervisor/DIR includes supervisor/FORBIDDEN/.
+for rule in worker:engine,host,workflow,cli gate:worker,engine,host,cli engine:host,cli \
+    run:engine,host,worker,gate,cli,workflow policy:engine,host,worker,gate,cli \
+    audit:engine,host,worker,gate,cli,run trust:engine,host,worker,gate,cli,run \
+    workflow:engine,host,worker,gate,cli,run core:engine,host,worker,gate,cli,run,workflow; do
+  dir=${rule%%:*}
+  forbidden=$(echo "${rule#*:}" | tr , '|')
+  while IFS= read -r line; do fail "supervisor/$dir depends against the layering: $line"; done < <(
+    grep -rn '#include "' "supervisor/$dir" | grep -E "#include \"($forbidden)/" || true)
+done
 
 [ "$status" -eq 0 ] && echo "layering: ok"
 exit "$status"

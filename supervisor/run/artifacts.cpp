@@ -1,4 +1,4 @@
-#include "scheduler/artifacts.h"
+#include "run/artifacts.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,0 +1,72 @@
+#include "host/cordon_host.h"
+
+#include <kj/async-unix.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "run/audit_subscriber.h"
+
+namespace cordon {
+namespace {
+
+kj::AsyncIoContext makeEventLoop(bool captureSignals) {
+  if (captureSignals) {
+    // Blocked from here on and delivered on the event loop, so a run can end cleanly on them.
+    kj::UnixEventPort::captureSignal(SIGINT);
+    kj::UnixEventPort::captureSignal(SIGTERM);
+  }
+  return kj::setupAsyncIo();
+}
+
+}  // namespace
+
+CordonHost::CordonHost(HostSettings settings)
+    : settings_(std::move(settings)),
+      io_(makeEventLoop(settings_.cancelOnSignals)),
+      cgroups_(CgroupTree::detect(&noCgroupReason_)) {}
+
+CordonHost::~CordonHost() = default;
+
+RunReport CordonHost::run(RunRequest request) {
+  if (!cgroups_ && settings_.announceNoCgroups && !announced_) {
+    announced_ = true;
+    std::fprintf(stderr,
+                 "cordon: note: no delegated cgroup v2 tree (%s); workers are limited by "
+                 "rlimits only (memory as address space, CPU time, processes, files)\n",
+                 noCgroupReason_.c_str());
+  }
+  Preflight& preflight = *request.preflight;
+  PlanSources sources;
+  sources.graph = &preflight.graph;
+  sources.policy = &preflight.policy;
+  sources.plugins = &preflight.plugins;
+  sources.seccomp = &preflight.seccomp;
+  sources.ledger = preflight.ledger ? &*preflight.ledger : nullptr;
+  sources.workerBinary = settings_.workerBinary;
+  sources.memoryLimit = cgroups_ ? MemoryLimitBy::kCgroup : MemoryLimitBy::kAddressSpace;
+  const RunPlan plan = buildRunPlan(sources, std::move(request.inputs));
+
+  RunEvents events;
+  AuditSubscriber audit(*request.audit);
+  events.subscribe(audit);
+  for (RunListener* listener : request.listeners) events.subscribe(*listener);
+  EngineContext context{&io_, request.audit, &events, cgroups_.get(),
+                        cgroups_ ? "" : noCgroupReason_};
+  request.options.cancelOnSignals = request.options.cancelOnSignals && settings_.cancelOnSignals;
+  kj::Promise<void> ticking = nullptr;
+  if (request.tick) ticking = tickEvery(request.tick, request.tickEvery).eagerlyEvaluate(nullptr);
+  return runPlan(context, plan, request.options).wait(io_.waitScope);
+}
+
+kj::Promise<void> CordonHost::tickEvery(const std::function<void()>& tick,
+                                        std::chrono::milliseconds period) {
+  return io_.provider->getTimer()
+      .afterDelay(static_cast<int64_t>(period.count()) * kj::MILLISECONDS)
+      .then([this, &tick, period]() {
+        tick();
+        return tickEvery(tick, period);
+      });
+}
+
+}  // namespace cordon

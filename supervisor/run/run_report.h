@@ -1,0 +1,45 @@
+// What a run produced: each step's state, times and worker, the workflow's outputs and the
+// first failure. Built by the engine, read by the CLI (--json), learn mode and the tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "run/artifacts.h"
+
+namespace cordon {
+
+enum class StepState { kSucceeded, kFailed, kSkipped };
+
+const char* stepStateName(StepState state);
+
+struct StepReport {
+  std::string name;
+  std::string plugin;
+  StepState state = StepState::kSkipped;
+  std::optional<Error> error;
+  double milliseconds = 0;
+  // From the run's start, in milliseconds; both 0 for a skipped step.
+  double startedMs = 0;
+  double endedMs = 0;
+  pid_t workerPid = 0;  // the worker that ran its last attempt; 0 when none did
+  std::map<std::string, uint64_t> outputSizes;
+};
+
+struct RunReport {
+  std::string workflow;
+  std::string runId;
+  std::vector<StepReport> steps;   // in the workflow's order
+  ArtifactMap outputs;             // the workflow's declared outputs
+  std::optional<Error> error;      // the first failure; empty when the run succeeded
+  std::optional<int> cancelledBy;  // SIGINT or SIGTERM, when the operator stopped the run
+  bool ok() const { return !error.has_value(); }
+  const char* status() const;  // "succeeded", "failed" or "cancelled"
+};
+
+}  // namespace cordon

@@ -1,0 +1,79 @@
+/* mix: a stateless plugin for the engine's tests and benchmark. Its output `out` is
+ * "LABEL(NAME=TEXT,...)" over its inputs in name order, so any graph of mix steps has one right
+ * result whatever order or parallelism ran it. Config `spin_ms` keeps it busy on the CPU that
+ * long first (a CPU-bound step). */
+#define _POSIX_C_SOURCE 199309L
+#include <cordon/plugin.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+static int append(char** text, size_t* size, size_t* capacity, const char* data, size_t length) {
+  if (*size + length + 1 > *capacity) {
+    size_t grown = (*size + length + 1) * 2;
+    char* bigger = realloc(*text, grown);
+    if (bigger == NULL) return 0;
+    *text = bigger;
+    *capacity = grown;
+  }
+  memcpy(*text + *size, data, length);
+  *size += length;
+  (*text)[*size] = '\0';
+  return 1;
+}
+
+static cordon_status execute(cordon_host* host) {
+  const char* spin = cordon_config(host, "spin_ms");
+  if (spin != NULL) {
+    const double until = now_ms() + atof(spin);
+    for (volatile unsigned long spins = 0; now_ms() < until; ++spins) {
+    }
+  }
+  const char* label = cordon_config(host, "label");
+  if (label == NULL) label = "mix";
+  char* text = NULL;
+  size_t size = 0;
+  size_t capacity = 0;
+  int ok = append(&text, &size, &capacity, label, strlen(label)) &&
+           append(&text, &size, &capacity, "(", 1);
+  /* The SDK lists inputs in name order. */
+  for (size_t i = 0; ok && i < cordon_input_count(host); ++i) {
+    const char* name = cordon_input_name(host, i);
+    uint64_t total = 0;
+    if (cordon_input_size(host, name, &total) != CORDON_OK || total > (1u << 20)) {
+      free(text);
+      cordon_set_error(host, "an input is missing or larger than 1 MiB");
+      return CORDON_ERR_BAD_INPUT;
+    }
+    char* data = malloc(total + 1);
+    size_t filled = 0;
+    while (data != NULL && filled < total) {
+      size_t got = 0;
+      if (cordon_read_input(host, name, filled, data + filled, total - filled, &got) != CORDON_OK ||
+          got == 0)
+        break;
+      filled += got;
+    }
+    ok = data != NULL && (i == 0 || append(&text, &size, &capacity, ",", 1)) &&
+         append(&text, &size, &capacity, name, strlen(name)) &&
+         append(&text, &size, &capacity, "=", 1) && append(&text, &size, &capacity, data, filled);
+    free(data);
+  }
+  ok = ok && append(&text, &size, &capacity, ")", 1);
+  if (!ok) {
+    free(text);
+    return CORDON_ERR_LIMIT;
+  }
+  cordon_status status = cordon_set_output(host, "out", text, size);
+  free(text);
+  return status;
+}
+
+CORDON_PLUGIN("mix", "1.0.0", "engine tests: combines its inputs (stateless)", NULL, execute, NULL);
