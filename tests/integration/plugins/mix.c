@@ -1,7 +1,8 @@
 /* mix: a stateless plugin for the engine's tests and benchmark. Its output `out` is
  * "LABEL(NAME=TEXT,...)" over its inputs in name order, so any graph of mix steps has one right
  * result whatever order or parallelism ran it. Config `spin_ms` keeps it busy on the CPU that
- * long first (a CPU-bound step). */
+ * long first (a CPU-bound step); `label_only` makes `out` just the label (a graph whose outputs
+ * would otherwise grow with its depth, as the benchmark's lattice). */
 #define _POSIX_C_SOURCE 199309L
 #include <cordon/plugin.h>
 
@@ -38,6 +39,8 @@ static cordon_status execute(cordon_host* host) {
   }
   const char* label = cordon_config(host, "label");
   if (label == NULL) label = "mix";
+  if (cordon_config(host, "label_only") != NULL)
+    return cordon_set_output(host, "out", label, strlen(label));
   char* text = NULL;
   size_t size = 0;
   size_t capacity = 0;

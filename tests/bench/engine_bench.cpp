@@ -1,0 +1,304 @@
+// engine-bench: what the engine costs and gains, against figures measured in the same run.
+//
+//   call_us              one execute() of the no-op mix plugin on a started worker (the floor
+//                        a step cannot go below)
+//   dag10k_per_node_us   a 10,000-step graph of no-op mix steps (a chain, a wide layer and a
+//                        diamond lattice), wall time per step, at --jobs 2 with max_workers 2
+//   parallel_speedup     16 CPU-bound steps (50 ms each) at --jobs 2 against --jobs 1
+//   cold_start_us        starting a worker and initialising it, until it can take a step
+//   pool_start_us        taking a prestarted worker from its pool
+//   pipeline3_wall_ms    the example pipeline, with and without prestart
+//
+// Every run goes through the composition root (host/) as `cordon run` does, audit log included.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/untrusted_text.h"
+#include "host/cordon_host.h"
+#include "worker/worker_pool.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "engine-bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void progress(const char* what) {
+  std::fprintf(stderr, "engine-bench: measuring %s...\n", what);
+}
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+struct Bench {
+  fs::path dir;
+  cordon::CordonHost host{{CORDON_BENCH_WORKER, false, false}};
+
+  Bench() : dir(fs::temp_directory_path() / ("cordon-engine-bench-" + std::to_string(getpid()))) {
+    fs::create_directories(dir);
+  }
+  ~Bench() { fs::remove_all(dir); }
+
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  }
+
+  std::string policy(unsigned maxWorkers) const {
+    return write("policy.yaml",
+                 "version: 1\nplugins:\n  mix:\n"
+                 "    calls: [describe, init, execute, shutdown]\n"
+                 "    host:\n      read_input: { max_bytes: 16777216 }\n"
+                 "    limits: { memory_mb: 256, cpu_seconds: 600 }\n"
+                 "    timeout_ms: 60000\n    max_workers: " +
+                     std::to_string(maxWorkers) + "\n");
+  }
+
+  cordon::TrustOptions trust() const {
+    return {{CORDON_BENCH_ENGINE_PLUGINS, CORDON_BENCH_EXAMPLE_PLUGINS},
+            CORDON_BENCH_SOURCE "/tests/fixtures/trust",
+            ""};
+  }
+
+  // The run's wall time in ms (preflight excluded: that is validation, not the engine).
+  double run(const std::string& workflow, const std::string& policyPath, unsigned jobs,
+             bool prestart = true) {
+    const std::string audit = (dir / "audit.jsonl").string();
+    fs::remove(audit);
+    fs::remove(audit + ".checkpoint");  // a fresh log per run: only the engine is measured
+    auto log = cordon::AuditLog::open(audit);
+    if (!log.ok()) fail(log.error().describe());
+    auto checked = cordon::preflight(workflow, policyPath, trust(), log.value().get());
+    if (!checked.ok()) fail(checked.error().describe());
+    cordon::RunRequest request;
+    request.preflight = checked.value().get();
+    request.inputs = cordon::loadWorkflowInputs(*checked.value()->workflow, {});
+    request.audit = log.value().get();
+    request.options.jobs = jobs;
+    request.options.prestart = prestart;
+    auto start = Clock::now();
+    auto report = host.run(std::move(request));
+    double ms = msSince(start);
+    if (!report.ok()) fail(report.error->describe());
+    return ms;
+  }
+};
+
+std::string header(const std::string& name) {
+  return "name: " + name + "\ninputs:\n  text: { value: \"x\" }\nsteps:\n";
+}
+
+std::string step(const std::string& name, const std::string& inputs,
+                 const std::string& config = "") {
+  return "  - { name: " + name + ", plugin: mix" +
+         (config.empty() ? "" : ", config: { " + config + " }") + ", inputs: { " + inputs +
+         " } }\n";
+}
+
+// A chain, a wide layer and a diamond lattice: `nodes` steps in all.
+std::string dagWorkflow(int nodes) {
+  std::string text = header("dag");
+  const int chain = nodes * 3 / 10;
+  const int wide = nodes * 4 / 10;
+  const int latticeWidth = 10;
+  const int lattice = nodes - chain - wide;
+  for (int i = 0; i < chain; ++i)
+    text +=
+        step("c" + std::to_string(i),
+             "a: " + (i == 0 ? std::string("inputs.text") : "c" + std::to_string(i - 1) + ".out"),
+             "label: c");
+  for (int i = 0; i < wide; ++i)
+    text += step("w" + std::to_string(i), "a: inputs.text", "label: w");
+  // Each lattice row reads two steps of the row above: outputs stay small (labels only).
+  for (int i = 0; i < lattice; ++i) {
+    const int row = i / latticeWidth;
+    const int column = i % latticeWidth;
+    std::string inputs = "a: inputs.text";
+    if (row > 0) {
+      const int above = (row - 1) * latticeWidth;
+      inputs = "a: l" + std::to_string(above + column) + ".out, b: l" +
+               std::to_string(above + (column + 1) % latticeWidth) + ".out";
+    }
+    text += step("l" + std::to_string(i), inputs, "label: l, label_only: \"1\"");
+  }
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "engine-bench: the workflow engine's cost and speed-up, against floors measured in "
+      "the same run"};
+  int nodes = 10000;
+  int calls = 2000;
+  int starts = 20;
+  bool json = false;
+  app.add_option("--nodes", nodes, "Steps in the big graph")
+      ->check(CLI::Range(50, 1000000))
+      ->capture_default_str();
+  app.add_option("--calls", calls, "Calls for call_us")
+      ->check(CLI::Range(10, 1000000))
+      ->capture_default_str();
+  app.add_option("--starts", starts, "Worker starts per start figure")
+      ->check(CLI::Range(3, 1000))
+      ->capture_default_str();
+  app.add_flag("--json", json, "Print one JSON object instead of the table");
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  Bench bench;
+  const std::string policy2 = bench.policy(2);
+
+  // The floor: a no-op mix step's call on one started worker.
+  progress("call_us (execute on a started worker)");
+  double callUs = 0;
+  double coldStartUs = 0;
+  double poolStartUs = 0;
+  {
+    const std::string flow = bench.write("one.yaml", header("one") + step("s", "a: inputs.text"));
+    auto log = cordon::AuditLog::open((bench.dir / "floor-audit.jsonl").string());
+    if (!log.ok()) fail(log.error().describe());
+    auto checked = cordon::preflight(flow, policy2, bench.trust(), log.value().get());
+    if (!checked.ok()) fail(checked.error().describe());
+    cordon::PlanSources sources;
+    sources.graph = &checked.value()->graph;
+    sources.policy = &checked.value()->policy;
+    sources.plugins = &checked.value()->plugins;
+    sources.seccomp = &checked.value()->seccomp;
+    sources.workerBinary = CORDON_BENCH_WORKER;
+    const cordon::RunPlan plan = cordon::buildRunPlan(sources, cordon::ArtifactMap{});
+    const cordon::PlannedPlugin& mix = plan.plugins.at(0);
+    cordon::RunEvents events;
+    auto& io = bench.host.io();
+    cordon::WorkerLaunch launch{mix.name,
+                                mix.verified->package.objectPath(),
+                                mix.verified->object->fd(),
+                                mix.verified->digest,
+                                mix.verified->package.manifest.version.text(),
+                                CORDON_BENCH_WORKER,
+                                mix.section,
+                                mix.sandboxSpec,
+                                bench.host.cgroups(),
+                                bench.host.noCgroupReason()};
+    auto start = [&]() {
+      return cordon::WorkerHandle::start(io, *log.value(), events, launch)
+          .then([](cordon::Outcome<std::unique_ptr<cordon::WorkerHandle>> started)
+                    -> kj::Promise<cordon::Outcome<std::unique_ptr<cordon::WorkerHandle>>> {
+            if (!started.ok()) return kj::mv(started);
+            auto& worker = *started.value();
+            return worker.init({}).then(
+                [worker = std::move(started.value())](cordon::Outcome<cordon::Done> done) mutable
+                -> cordon::Outcome<std::unique_ptr<cordon::WorkerHandle>> {
+                  if (!done.ok()) return done.error();
+                  return std::move(worker);
+                });
+          });
+    };
+    std::vector<double> cold, pooled;
+    for (int i = 0; i < starts; ++i) {
+      auto begin = Clock::now();
+      auto worker = start().wait(io.waitScope);
+      cold.push_back(msSince(begin) * 1000);
+      if (!worker.ok()) fail(worker.error().describe());
+      worker.value()->stop().wait(io.waitScope);
+
+      cordon::WorkerPool pool(1, start);
+      pool.prestart();
+      io.provider->getTimer().afterDelay(100 * kj::MILLISECONDS).wait(io.waitScope);  // started
+      begin = Clock::now();
+      auto taken = pool.acquire().wait(io.waitScope);
+      pooled.push_back(msSince(begin) * 1000);
+      if (!taken.ok()) fail(taken.error().describe());
+      pool.release(taken.value());
+      pool.stopAll(false).wait(io.waitScope);
+    }
+    coldStartUs = median(cold);
+    poolStartUs = median(pooled);
+
+    auto worker = start().wait(io.waitScope);
+    if (!worker.ok()) fail(worker.error().describe());
+    cordon::ArtifactMap inputs = {{"a", cordon::makeArtifact("x")}};
+    std::vector<double> samples;
+    for (int i = 0; i < calls + calls / 10; ++i) {
+      auto begin = Clock::now();
+      auto result = worker.value()->execute("bench", {}, inputs).wait(io.waitScope);
+      if (i >= calls / 10) samples.push_back(msSince(begin) * 1000);
+      if (!result.ok()) fail(result.error().describe());
+    }
+    callUs = median(samples);
+    worker.value()->stop().wait(io.waitScope);
+  }
+
+  progress("a 10,000-step graph");
+  const std::string dag = bench.write("dag.yaml", dagWorkflow(nodes));
+  const double dagMs = bench.run(dag, policy2, 2);
+  const double perNodeUs = dagMs * 1000 / nodes;
+
+  progress("16 CPU-bound steps at --jobs 1 and --jobs 2");
+  std::string wide = header("cpu");
+  for (int i = 0; i < 16; ++i)
+    wide += step("s" + std::to_string(i), "a: inputs.text", "spin_ms: \"50\"");
+  const std::string wideFlow = bench.write("cpu.yaml", wide);
+  std::vector<double> serial, parallel;
+  for (int round = 0; round < 3; ++round) {  // interleaved, so drift hits both alike
+    serial.push_back(bench.run(wideFlow, policy2, 1));
+    parallel.push_back(bench.run(wideFlow, policy2, 2));
+  }
+  const double speedup = median(serial) / median(parallel);
+
+  progress("the example pipeline with and without prestart");
+  const std::string pipeline = CORDON_BENCH_SOURCE "/examples/text-pipeline/workflow.yaml";
+  const std::string pipelinePolicy = CORDON_BENCH_SOURCE "/policies/default.yaml";
+  std::vector<double> withPrestart, withoutPrestart;
+  for (int round = 0; round < 10; ++round) {
+    withPrestart.push_back(bench.run(pipeline, pipelinePolicy, 2, true));
+    withoutPrestart.push_back(bench.run(pipeline, pipelinePolicy, 2, false));
+  }
+
+  nlohmann::json out = {
+      {"call_us", callUs},
+      {"dag10k_nodes", nodes},
+      {"dag10k_wall_ms", dagMs},
+      {"dag10k_per_node_us", perNodeUs},
+      {"dag10k_vs_call", perNodeUs / callUs},
+      {"parallel_jobs1_ms", median(serial)},
+      {"parallel_jobs2_ms", median(parallel)},
+      {"parallel_speedup", speedup},
+      {"cold_start_us", coldStartUs},
+      {"pool_start_us", poolStartUs},
+      {"pool_vs_cold_start", poolStartUs / coldStartUs},
+      {"pipeline3_wall_ms", median(withPrestart)},
+      {"pipeline3_no_prestart_wall_ms", median(withoutPrestart)},
+  };
+  if (json) {
+    std::printf("%s\n", cordon::jsonText(out, 2).c_str());
+    return 0;
+  }
+  std::printf("%-30s %14s  %s\n", "figure", "value", "against");
+  std::printf("%-30s %12.1fus\n", "call_us", callUs);
+  std::printf("%-30s %12.1fus  %.2fx call_us (%d steps in %.0f ms, --jobs 2)\n",
+              "dag10k_per_node_us", perNodeUs, perNodeUs / callUs, nodes, dagMs);
+  std::printf("%-30s %13.2fx  (%.0f ms at --jobs 1, %.0f ms at --jobs 2)\n", "parallel_speedup",
+              speedup, median(serial), median(parallel));
+  std::printf("%-30s %12.1fus\n", "cold_start_us", coldStartUs);
+  std::printf("%-30s %12.1fus  %.3fx cold_start_us\n", "pool_start_us", poolStartUs,
+              poolStartUs / coldStartUs);
+  std::printf("%-30s %12.1fms  (%.1f ms without prestart)\n", "pipeline3_wall_ms",
+              median(withPrestart), median(withoutPrestart));
+  return 0;
+}
