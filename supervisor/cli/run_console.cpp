@@ -9,13 +9,6 @@
 namespace cordon {
 namespace {
 
-template <class... Handlers>
-struct Overloaded : Handlers... {
-  using Handlers::operator()...;
-};
-template <class... Handlers>
-Overloaded(Handlers...) -> Overloaded<Handlers...>;
-
 // Plugin text is untrusted: one line, no escapes, always indented under its step.
 std::string printable(const std::string& text) {
   return forTerminal(text, 1000);

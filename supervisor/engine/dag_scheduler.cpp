@@ -252,11 +252,9 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   }
 
   const ArtifactMap* outputsOf(const std::string& stepName) const {
-    for (size_t i = 0; i < plan_.steps.size(); ++i) {
-      if (plan_.steps[i].step->name == stepName)
-        return state_[i] == NodeState::kSucceeded ? &outputs_[i] : nullptr;
-    }
-    return nullptr;
+    auto found = plan_.stepIndex.find(stepName);
+    if (found == plan_.stepIndex.end()) return nullptr;
+    return state_[found->second] == NodeState::kSucceeded ? &outputs_[found->second] : nullptr;
   }
 
   kj::Promise<Outcome<ArtifactMap>> attempt(size_t index, ArtifactMap inputs) {

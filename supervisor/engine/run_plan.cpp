@@ -54,6 +54,7 @@ RunPlan buildRunPlan(const PlanSources& sources, Outcome<ArtifactMap> inputs) {
     const std::string& name = node.step->plugin;
     auto [it, added] = pluginIndex.emplace(name, plan.plugins.size());
     if (added) plan.plugins.push_back(planPlugin(sources, name));
+    plan.stepIndex[node.step->name] = plan.steps.size();
     plan.steps.push_back({node.step, it->second, node.dependsOn, {}});
   }
   for (size_t index = 0; index < plan.steps.size(); ++index) {

@@ -39,7 +39,8 @@ struct PlannedStep {
 struct RunPlan {
   const WorkflowGraph* graph = nullptr;
   const Policy* policy = nullptr;
-  std::vector<PlannedStep> steps;  // graph.nodes' order, which is the workflow's
+  std::vector<PlannedStep> steps;           // graph.nodes' order, which is the workflow's
+  std::map<std::string, size_t> stepIndex;  // by step name
   std::vector<PlannedPlugin> plugins;
   Outcome<ArtifactMap> inputs = ArtifactMap{};
   std::string workerBinary;

@@ -7,13 +7,6 @@
 namespace cordon {
 namespace {
 
-template <class... Handlers>
-struct Overloaded : Handlers... {
-  using Handlers::operator()...;
-};
-template <class... Handlers>
-Overloaded(Handlers...) -> Overloaded<Handlers...>;
-
 const char* endStatus(const std::optional<Error>& error) {
   if (!error) return "succeeded";
   return error->category == ErrorCategory::kCancelled ? "cancelled" : "failed";

@@ -81,6 +81,14 @@ using RunEvent =
     std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
                  RestartsExhausted, PluginLogged, OutputsFailed, RunFinished>;
 
+// Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
+template <class... Handlers>
+struct Overloaded : Handlers... {
+  using Handlers::operator()...;
+};
+template <class... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
+
 class RunListener {
  public:
   virtual ~RunListener() = default;

@@ -22,7 +22,6 @@ WorkerPool::~WorkerPool() = default;
 WorkerPool::Slot& WorkerPool::startSlot() {
   slots_.push_back(std::make_unique<Slot>());
   Slot& slot = *slots_.back();
-  ++started_;
   slot.ready = start_()
                    .then(
                        [&slot](Outcome<std::unique_ptr<WorkerHandle>> started) {

@@ -35,8 +35,6 @@ class WorkerPool {
   // Shuts every worker down (kill: at once), waiting for those still starting.
   kj::Promise<void> stopAll(bool kill);
 
-  size_t started() const { return started_; }
-
  private:
   struct Slot {
     std::unique_ptr<WorkerHandle> worker;
@@ -55,7 +53,6 @@ class WorkerPool {
   Start start_;
   std::list<std::unique_ptr<Slot>> slots_;
   std::deque<kj::Own<kj::PromiseFulfiller<void>>> waiting_;
-  size_t started_ = 0;
   class Retirer;
   kj::Own<Retirer> retirer_;
 };
