@@ -293,7 +293,10 @@ plugins:
     calls: [describe, init, execute, shutdown]
     host:
       log: { max_bytes: 64, rate_per_second: 50 }
-    timeout_ms: 60000
+    # 20000 round trips cost the worker seconds of CPU on a slow build (ASan, coverage): the
+    # rate, not the default 10 s CPU limit, must be what stops the flood here.
+    limits: { cpu_seconds: 300 }
+    timeout_ms: 300000
 )");
   std::string workflow = dir.write("flood.yaml", test::oneStepWorkflow("log-flood"));
   auto run = test::runWorkflow(workflow, policy, dir.path("audit.jsonl"));
@@ -302,6 +305,7 @@ plugins:
   auto denials = test::withEvent(run.audit, "gate.deny");
   REQUIRE_FALSE(denials.empty());
   CHECK(denials[0]["reason"].get<std::string>().find("rate_per_second") != std::string::npos);
+  CHECK(run.report.error->message.find("rate_per_second") != std::string::npos);
   // 20000 calls in a few seconds at most: a few hundred passed, the rest were refused (recorded
   // up to the per-call cap, then summarised).
   auto summary = test::withEvent(run.audit, "gate.deny_suppressed");
