@@ -538,7 +538,7 @@ bool AuditLog::catchUp(uint64_t size) {
 
 bool AuditLog::appendLocked(std::string_view event, nlohmann::json& record) {
   record["ts"] = utcTimestamp();
-  record["run"] = runId_;
+  if (!record.contains("run") || !record["run"].is_string()) record["run"] = "";
   record["event"] = event;
   record["seq"] = nextSeq_;
   record["prev"] = lastHash_;

@@ -45,6 +45,8 @@ class AuditLog {
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Appends {seq, ts, run, event, ...fields, prev, hash} and writes it out before returning.
+  // `run` is the run the record belongs to, taken from `fields` ("" when they have none): each
+  // run's audit subscriber (run/audit_subscriber) sets its own, so one log serves many runs.
   // Returns false when it could not: the disk is full, the write failed, or another writer left
   // the log broken. Then the log is failed for good (failure() says why), a torn partial line is
   // cut off again, and every later record() returns false at once: the caller must stop what
@@ -55,7 +57,6 @@ class AuditLog {
   const std::optional<Error>& failure() const { return failure_; }
   bool healthy() const { return !failure_.has_value(); }
 
-  void setRunId(std::string runId) { runId_ = std::move(runId); }
   const std::string& path() const { return path_; }
   uint64_t recordsWritten() const { return written_; }
 
@@ -98,7 +99,6 @@ class AuditLog {
   uint64_t liveSegment_;
   AuditLogOptions options_;
   bool regular_ = true;
-  std::string runId_;
   uint64_t written_ = 0;
   std::optional<Error> failure_;
 };

@@ -11,6 +11,7 @@
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
 #include "policy/syscall_groups.h"
+#include "run/audit_subscriber.h"
 #include "workflow/workflow_parser.h"
 
 namespace cordon {
@@ -94,6 +95,13 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
                                               const TrustOptions& trust, AuditLog* audit) {
   const std::string policyPath = policy.path;
+  // The manifests' admissions are gate decisions, recorded before the run starts.
+  std::unique_ptr<AuditSubscriber> record;
+  std::unique_ptr<RunEvents> events;
+  if (audit != nullptr) {
+    record = std::make_unique<AuditSubscriber>(*audit);
+    events = std::make_unique<RunEvents>(*record);
+  }
   auto result = std::make_shared<Preflight>();
   result->policy = std::move(policy);
   try {
@@ -141,7 +149,7 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
                            step.plugin + "' (add a plugins." + step.plugin + " section)")
           .withStep(step.name);
     }
-    auto admitted = admitManifest(package.value().manifest, *section, step.name, audit);
+    auto admitted = admitManifest(package.value().manifest, *section, step.name, events.get());
     if (!admitted.ok()) return admitted.error();
     if (section->maxWorkers > 1 && !package.value().manifest.stateless) {
       auto line = section->fieldLines.find("max_workers");

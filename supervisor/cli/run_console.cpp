@@ -72,6 +72,10 @@ void RunConsole::onEvent(const RunEvent& event) {
                    line("    " + e.step + " " + printable(e.level) + ": " + printable(e.message));
                  },
                  [](const OutputsFailed&) {},
+                 [](const WorkerStarted&) {},
+                 [](const WorkerStartFailed&) {},
+                 [](const WorkerStopped&) {},
+                 [](const GateDecided&) {},
                  [this](const RunFinished&) { clearStatus(); },
              },
              event);

@@ -50,7 +50,6 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   DagRun(const EngineContext& context, const RunPlan& plan, const EngineOptions& options)
       : context_(context),
         io_(*context.io),
-        audit_(*context.audit),
         events_(*context.events),
         plan_(plan),
         options_(options),
@@ -145,7 +144,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   std::string whyNoNewSteps() const {
     if (!stopReason_.empty()) return stopReason_;
     if (received_) return cancelledError().message;
-    if (!audit_.healthy()) return "the audit log cannot be written";
+    if (events_.recordFailure()) return "the audit log cannot be written";
     return "";
   }
 
@@ -265,7 +264,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     }
     if (plan_.plugins[plugin].section == nullptr) {
       // The gate audits the refusal; there is no worker to start.
-      auto refused = admitPlugin(*plan_.policy, step.plugin, step.name, audit_);
+      auto refused = admitPlugin(*plan_.policy, step.plugin, step.name, events_);
       return Outcome<ArtifactMap>(
           refused.ok() ? makeError(ErrorCategory::kInternal, "the plan and the policy disagree")
                        : std::move(refused.error()).withStep(step.name));
@@ -335,7 +334,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     StepReport& report = reports_[index];
     report.endedMs = sinceStart();
     report.milliseconds = report.endedMs - report.startedMs;
-    if (outcome.ok() && !audit_.healthy()) outcome = Error{*audit_.failure()};  // unrecorded
+    if (auto failure = events_.recordFailure(); outcome.ok() && failure) outcome = *failure;
     StepFinished finished{planned.step->name, planned.step->plugin, report.milliseconds,
                           report.workerPid,   std::nullopt,         {}};
     if (outcome.ok()) {
@@ -404,7 +403,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> startWorker(size_t plugin) {
     const PlannedPlugin& planned = plan_.plugins[plugin];
     // Every start is the gate's decision too (audited), as is every call on the worker.
-    auto section = admitPlugin(*plan_.policy, planned.name, stepWaitingFor(plugin), audit_);
+    auto section = admitPlugin(*plan_.policy, planned.name, stepWaitingFor(plugin), events_);
     if (!section.ok()) return Outcome<std::unique_ptr<WorkerHandle>>(section.error());
     const VerifiedPlugin& verified = *planned.verified;
     WorkerLaunch launch{planned.name,
@@ -417,7 +416,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
                         planned.sandboxSpec,
                         context_.cgroups,
                         context_.noCgroupReason};
-    return WorkerHandle::start(io_, audit_, events_, launch)
+    return WorkerHandle::start(io_, events_, launch)
         .then([this, plugin](Outcome<std::unique_ptr<WorkerHandle>> started)
                   -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
           if (!started.ok()) return kj::mv(started);
@@ -453,7 +452,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     const bool cancelled = received_.has_value();
     // A cancelled run (or one whose audit log failed) kills its workers; otherwise they are
     // asked to shut down, all at once.
-    const bool kill = cancelled || !audit_.healthy();
+    const bool kill = cancelled || events_.recordFailure().has_value();
     kj::Vector<kj::Promise<void>> stops;
     for (auto& pool : pools_) stops.add(pool->stopAll(kill));
     return kj::joinPromises(stops.releaseAsArray()).then([this, cancelled]() {
@@ -484,9 +483,9 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       if (!report_.error || report_.error->category != ErrorCategory::kCancelled)
         report_.error = cancelledError();
     }
-    if (!audit_.healthy()) {
+    if (auto failure = events_.recordFailure()) {
       // Nothing may be published that the log does not hold: no outputs, and the reason first.
-      report_.error = *audit_.failure();
+      report_.error = *failure;
       report_.outputs.clear();
     }
     if (report_.ok() && options_.publishOutputs) {
@@ -502,7 +501,6 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
 
   const EngineContext& context_;
   kj::AsyncIoContext& io_;
-  AuditLog& audit_;
   const RunEvents& events_;
   const RunPlan& plan_;
   EngineOptions options_;

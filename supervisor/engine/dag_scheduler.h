@@ -9,7 +9,6 @@
 
 #include <functional>
 
-#include "audit/audit_log.h"
 #include "core/error.h"
 #include "engine/run_plan.h"
 #include "run/run_events.h"
@@ -33,9 +32,8 @@ struct EngineOptions {
 // What a run uses of the process: the composition root's (host/).
 struct EngineContext {
   kj::AsyncIoContext* io = nullptr;
-  AuditLog* audit = nullptr;
-  const RunEvents* events = nullptr;
-  CgroupTree* cgroups = nullptr;  // nullptr: rlimits only
+  const RunEvents* events = nullptr;  // the run's, whose record is its audit log
+  CgroupTree* cgroups = nullptr;      // nullptr: rlimits only
   std::string noCgroupReason;
 };
 

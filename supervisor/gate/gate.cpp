@@ -10,7 +10,6 @@
 #include <cerrno>
 
 #include "cordon.capnp.h"
-#include "core/untrusted_text.h"
 #include "policy/seccomp_compiler.h"
 #include "policy/syscall_groups.h"
 #include "worker_protocol.h"
@@ -20,6 +19,7 @@ namespace {
 
 constexpr char kToPlugin[] = "supervisor->plugin";
 constexpr char kToHost[] = "plugin->host";
+constexpr char kToKernel[] = "plugin->kernel";
 
 class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
  public:
@@ -81,32 +81,45 @@ bool makesWritableOrAnonymousCode(const std::string& name, const uint64_t (&args
   return false;
 }
 
+GateDecided decision(GateDecided::Verdict verdict, const std::string& plugin,
+                     const std::string& step, const std::string& direction,
+                     const std::string& method) {
+  GateDecided decided;
+  decided.verdict = verdict;
+  decided.plugin = plugin;
+  decided.step = step;
+  decided.direction = direction;
+  decided.method = method;
+  return decided;
+}
+
+GateDecided learned(const CallScope& scope, const char* kind) {
+  GateDecided decided = decision(GateDecided::Verdict::kLearn, scope.plugin, scope.step, "", "");
+  decided.detail["kind"] = kind;
+  return decided;
+}
+
 }  // namespace
 
 Outcome<const PluginPolicy*> admitPlugin(const Policy& policy, const std::string& plugin,
-                                         const std::string& step, AuditLog& audit) {
+                                         const std::string& step, const RunEvents& events) {
   const PluginPolicy* section = policy.forPlugin(plugin);
   if (section == nullptr) {
-    std::string reason = "the policy " + policy.path + " has no section for plugin '" + plugin +
-                         "' and no default section";
-    audit.record("gate.deny", {{"plugin", plugin},
-                               {"step", step},
-                               {"direction", "supervisor->plugin"},
-                               {"method", "start"},
-                               {"category", "policy_denial"},
-                               {"reason", reason}});
-    return makeError(ErrorCategory::kPolicyDenial, reason).withStep(step);
+    GateDecided denied = decision(GateDecided::Verdict::kDeny, plugin, step, kToPlugin, "start");
+    denied.category = ErrorCategory::kPolicyDenial;
+    denied.reason = "the policy " + policy.path + " has no section for plugin '" + plugin +
+                    "' and no default section";
+    events.emit(denied);
+    return makeError(ErrorCategory::kPolicyDenial, denied.reason).withStep(step);
   }
-  audit.record("gate.allow", {{"plugin", plugin},
-                              {"step", step},
-                              {"direction", "supervisor->plugin"},
-                              {"method", "start"},
-                              {"policy_section", section->name}});
+  GateDecided allowed = decision(GateDecided::Verdict::kAllow, plugin, step, kToPlugin, "start");
+  allowed.detail["policy_section"] = section->name;
+  if (auto failure = events.emit(allowed)) return Error{*failure}.withStep(step);
   return section;
 }
 
 Outcome<Done> admitManifest(const PluginManifest& manifest, const PluginPolicy& section,
-                            const std::string& step, AuditLog* audit) {
+                            const std::string& step, const RunEvents* events) {
   std::vector<std::string> excess;
   for (const std::string& name : manifest.hostCapabilities) {
     auto capability = hostCapabilityFromName(name);
@@ -130,11 +143,12 @@ Outcome<Done> admitManifest(const PluginManifest& manifest, const PluginPolicy& 
     }
     if (!covered) excess.push_back("read-only path " + path);
   }
-  nlohmann::json fields = {{"plugin", manifest.name},           {"step", step},
-                           {"direction", "supervisor->plugin"}, {"method", "start"},
-                           {"manifest", manifest.path},         {"policy_section", section.name}};
+  GateDecided decided =
+      decision(GateDecided::Verdict::kAllow, manifest.name, step, kToPlugin, "start");
+  decided.detail = {{"manifest", manifest.path}, {"policy_section", section.name}};
   if (excess.empty()) {
-    if (audit != nullptr) audit->record("gate.allow", fields);
+    if (events == nullptr) return Done{};
+    if (auto failure = events->emit(decided)) return Error{*failure}.withStep(step);
     return Done{};
   }
   std::string list;
@@ -142,10 +156,11 @@ Outcome<Done> admitManifest(const PluginManifest& manifest, const PluginPolicy& 
   const std::string reason = manifest.path + " asks for more than the policy section '" +
                              section.name + "' grants: " + list +
                              " (grant them in the policy, or use a plugin that needs less)";
-  fields["category"] = "policy_denial";
-  fields["reason"] = reason;
-  fields["not_granted"] = excess;
-  if (audit != nullptr) audit->record("gate.deny", fields);
+  decided.verdict = GateDecided::Verdict::kDeny;
+  decided.category = ErrorCategory::kPolicyDenial;
+  decided.reason = reason;
+  decided.detail["not_granted"] = excess;
+  if (events != nullptr) events->emit(decided);
   return makeError(ErrorCategory::kPolicyDenial, reason).withStep(step);
 }
 
@@ -167,14 +182,12 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
     return error;
   }
   ++scope.denialsRecorded;
-  nlohmann::json fields = {{"plugin", scope.plugin},
-                           {"step", scope.step},
-                           {"direction", direction},
-                           {"method", method},
-                           {"category", categoryName(category)}};
-  setUntrusted(fields, "reason", reason);
-  if (path) setUntrusted(fields, "path", *path);
-  audit_.record("gate.deny", std::move(fields));
+  GateDecided denied =
+      decision(GateDecided::Verdict::kDeny, scope.plugin, scope.step, direction, method);
+  denied.category = category;
+  denied.reason = reason;
+  if (path) denied.path = std::string(*path);
+  events_.emit(denied);  // a denial stands whether or not it could be recorded
   return error;
 }
 
@@ -188,11 +201,10 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
   if (policy_.dangerLearning) {
     if (name == "openat") return {Kind::kOpenOnHost};  // learnOpen records it with its path
     if (learned_.insert(name).second) {
-      audit_.record("gate.learn", {{"plugin", scope.plugin},
-                                   {"step", scope.step},
-                                   {"kind", "syscall"},
-                                   {"name", name},
-                                   {"args", std::vector<uint64_t>(args, args + 6)}});
+      GateDecided learnt = learned(scope, "syscall");
+      learnt.detail["name"] = name;
+      learnt.detail["args"] = std::vector<uint64_t>(args, args + 6);
+      if (events_.emit(learnt)) return {Kind::kStopWorker};
     }
     return {Kind::kAllow};
   }
@@ -205,18 +217,16 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
     switch (rule.action) {
       case SyscallRule::Action::kAllow:
         return {Kind::kAllow};
-      case SyscallRule::Action::kLog:
-        if (!audit_.record("gate.allow", {{"plugin", scope.plugin},
-                                          {"step", scope.step},
-                                          {"direction", "plugin->kernel"},
-                                          {"method", name},
-                                          {"args", std::vector<uint64_t>(args, args + 6)},
-                                          {"reason", call + " allowed and logged by " + which}})) {
-          return {Kind::kStopWorker};
-        }
+      case SyscallRule::Action::kLog: {
+        GateDecided logged =
+            decision(GateDecided::Verdict::kAllow, scope.plugin, scope.step, kToKernel, name);
+        logged.reason = call + " allowed and logged by " + which;
+        logged.detail["args"] = std::vector<uint64_t>(args, args + 6);
+        if (events_.emit(logged)) return {Kind::kStopWorker};
         return {Kind::kAllow};
+      }
       case SyscallRule::Action::kErrno:
-        deny(scope, ErrorCategory::kSandboxViolation, "plugin->kernel", name,
+        deny(scope, ErrorCategory::kSandboxViolation, kToKernel, name,
              call + " failed with errno " + std::to_string(rule.error) + " by " + which);
         return {Kind::kFailWithErrno, rule.error};
       case SyscallRule::Action::kKill:
@@ -224,7 +234,7 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
     }
   }
   if (!policy_.violationErrno) return {Kind::kStopWorker};
-  deny(scope, ErrorCategory::kSandboxViolation, "plugin->kernel", name,
+  deny(scope, ErrorCategory::kSandboxViolation, kToKernel, name,
        "syscall " + call + " is outside the policy's allowlist; it failed with errno " +
            std::to_string(*policy_.violationErrno) + " (on_violation)");
   return {Kind::kFailWithErrno, *policy_.violationErrno};
@@ -236,10 +246,10 @@ Gate::SyscallDecision Gate::learnOpen(CallScope& scope, const std::string& path,
   if (!policy_.dangerLearning || path.empty() || path[0] != '/')
     return {Kind::kFailWithErrno, ENOENT};
   if (learned_.insert((writes ? "open-write " : "open ") + path).second) {
-    nlohmann::json fields = {
-        {"plugin", scope.plugin}, {"step", scope.step}, {"kind", "open"}, {"write", writes}};
-    setUntrusted(fields, "path", path);
-    if (!audit_.record("gate.learn", std::move(fields))) return {Kind::kStopWorker};
+    GateDecided learnt = learned(scope, "open");
+    learnt.detail["write"] = writes;
+    learnt.path = path;
+    if (events_.emit(learnt)) return {Kind::kStopWorker};
   }
   if (writes) return {Kind::kFailWithErrno, EROFS};
   return {Kind::kOpenOnHost};
@@ -254,31 +264,27 @@ void Gate::closeScope(CallScope& scope) {
                                                {"bytes", scope.bytesUsed[capability]},
                                                {"largest_bytes", scope.largestBytes[capability]}};
     }
-    audit_.record("gate.learn", {{"plugin", scope.plugin},
-                                 {"step", scope.step},
-                                 {"kind", "host"},
-                                 {"method", pluginMethodName(scope.method)},
-                                 {"usage", usage}});
+    GateDecided learnt = learned(scope, "host");
+    learnt.method = pluginMethodName(scope.method);
+    learnt.detail["usage"] = usage;
+    events_.emit(learnt);
   }
   if (scope.denialsSuppressed == 0) return;
-  audit_.record("gate.deny_suppressed", {{"plugin", scope.plugin},
-                                         {"step", scope.step},
-                                         {"method", pluginMethodName(scope.method)},
-                                         {"recorded", scope.denialsRecorded},
-                                         {"suppressed", scope.denialsSuppressed}});
+  GateDecided suppressed = decision(GateDecided::Verdict::kDenySuppressed, scope.plugin, scope.step,
+                                    "", pluginMethodName(scope.method));
+  suppressed.detail = {{"recorded", scope.denialsRecorded},
+                       {"suppressed", scope.denialsSuppressed}};
+  events_.emit(suppressed);
   scope.denialsSuppressed = 0;
 }
 
 std::optional<Error> Gate::allow(const CallScope& scope, const std::string& direction,
                                  const std::string& method) {
-  if (audit_.record("gate.allow", {{"plugin", scope.plugin},
-                                   {"step", scope.step},
-                                   {"direction", direction},
-                                   {"method", method}})) {
-    return std::nullopt;
-  }
+  auto failure = events_.emit(
+      decision(GateDecided::Verdict::kAllow, scope.plugin, scope.step, direction, method));
+  if (!failure) return std::nullopt;
   // An allow that cannot be recorded is not given: nothing may happen that the log lacks.
-  return Error{*audit_.failure()}.withStep(scope.step);
+  return Error{*failure}.withStep(scope.step);
 }
 
 std::optional<Error> Gate::admitPluginCall(CallScope& scope, PluginMethod method) {
@@ -378,9 +384,9 @@ Outcome<FileGrant> Gate::admitFilePath(CallScope& scope, const std::string& path
                        "' is not a plain absolute path (no empty, '.' or '..' components)");
   }
   if (policy_.dangerLearning) {
-    nlohmann::json fields = {{"plugin", scope.plugin}, {"step", scope.step}, {"kind", "file"}};
-    setUntrusted(fields, "path", path);
-    if (!audit_.record("gate.learn", std::move(fields))) return Error{*audit_.failure()};
+    GateDecided learnt = learned(scope, "file");
+    learnt.path = path;
+    if (auto failure = events_.emit(learnt)) return Error{*failure};
     return FileGrant{"/", path.substr(1)};
   }
   for (const std::string& prefix : grant->pathPrefixes) {

@@ -1,6 +1,7 @@
 // The gate: the one place that decides whether a call crossing a worker's boundary may proceed,
-// in either direction, and the one place that audits those decisions. Nothing else in Cordon
-// makes a policy decision.
+// in either direction, and the one place that reports those decisions (GateDecided, on the run's
+// event stream, whose record is the audit log: a decision that cannot be recorded is a refusal).
+// Nothing else in Cordon makes a policy decision.
 //
 //  supervisor -> plugin   admitPluginCall   (via the membrane around the plugin capability)
 //  plugin -> host         admitHostCall     (by the Host service, with the scope of the call its
@@ -20,10 +21,10 @@
 #include <set>
 #include <string>
 
-#include "audit/audit_log.h"
 #include "gate/call_scope.h"
 #include "plugins/manifest.h"
 #include "policy/policy.h"
+#include "run/run_events.h"
 
 namespace cordon {
 
@@ -35,8 +36,9 @@ struct FileGrant {
 class Gate {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  Gate(const PluginPolicy& policy, AuditLog& audit, Clock clock = std::chrono::steady_clock::now)
-      : policy_(policy), audit_(audit), clock_(std::move(clock)) {}
+  Gate(const PluginPolicy& policy, const RunEvents& events,
+       Clock clock = std::chrono::steady_clock::now)
+      : policy_(policy), events_(events), clock_(std::move(clock)) {}
 
   // Each returns the denial (and audits it), or nullopt when the call may proceed.
   std::optional<Error> admitPluginCall(CallScope& scope, PluginMethod method);
@@ -104,7 +106,7 @@ class Gate {
   bool takeRateToken(HostCapability capability, uint64_t ratePerSecond);
 
   const PluginPolicy& policy_;
-  AuditLog& audit_;
+  const RunEvents& events_;
   Clock clock_;
   struct Bucket {
     double tokens = 0;
@@ -118,13 +120,13 @@ class Gate {
 // Whether `plugin` may run at all, and under which section of the policy. A plugin the policy
 // does not mention (and no `default:` section) is refused; the decision is audited either way.
 Outcome<const PluginPolicy*> admitPlugin(const Policy& policy, const std::string& plugin,
-                                         const std::string& step, AuditLog& audit);
+                                         const std::string& step, const RunEvents& events);
 
 // A plugin's manifest may ask only for what the policy section grants: host capabilities,
 // syscalls (groups expanded) and read-only paths. Asking for more is refused with the full
-// difference, never silently narrowed. Audited (when `audit` is set) either way.
+// difference, never silently narrowed. Reported (when `events` is set) either way.
 Outcome<Done> admitManifest(const PluginManifest& manifest, const PluginPolicy& section,
-                            const std::string& step, AuditLog* audit);
+                            const std::string& step, const RunEvents* events);
 
 // The exception a denied call fails with; its text carries the marker the worker's SDK maps to
 // CORDON_ERR_DENIED or CORDON_ERR_LIMIT.

@@ -47,12 +47,10 @@ RunReport CordonHost::run(RunRequest request) {
   sources.memoryLimit = cgroups_ ? MemoryLimitBy::kCgroup : MemoryLimitBy::kAddressSpace;
   const RunPlan plan = buildRunPlan(sources, std::move(request.inputs));
 
-  RunEvents events;
   AuditSubscriber audit(*request.audit);
-  events.subscribe(audit);
+  RunEvents events(audit);
   for (RunListener* listener : request.listeners) events.subscribe(*listener);
-  EngineContext context{&io_, request.audit, &events, cgroups_.get(),
-                        cgroups_ ? "" : noCgroupReason_};
+  EngineContext context{&io_, &events, cgroups_.get(), cgroups_ ? "" : noCgroupReason_};
   request.options.cancelOnSignals = request.options.cancelOnSignals && settings_.cancelOnSignals;
   kj::Promise<void> ticking = nullptr;
   if (request.tick) ticking = tickEvery(request.tick, request.tickEvery).eagerlyEvaluate(nullptr);

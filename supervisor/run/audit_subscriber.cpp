@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/untrusted_text.h"
 #include "run/run_report.h"
 
 namespace cordon {
@@ -12,25 +13,101 @@ const char* endStatus(const std::optional<Error>& error) {
   return error->category == ErrorCategory::kCancelled ? "cancelled" : "failed";
 }
 
+nlohmann::json usageFields(const WorkerStopped& e) {
+  return {{"plugin", e.plugin},
+          {"pid", e.pid},
+          {"exit", e.exit},
+          {"max_rss_kib", e.maxRssKib},
+          {"cpu_seconds", e.cpuSeconds}};
+}
+
+nlohmann::json faultFields(const WorkerStopped& e, const WorkerFault& fault) {
+  nlohmann::json fields = usageFields(e);
+  fields["step"] = e.step;
+  fields["category"] = categoryName(fault.error.category);
+  setUntrusted(fields, "detail", fault.error.message);
+  auto setIfAny = [&fields](const char* key, const std::string& value) {
+    if (!value.empty()) fields[key] = value;
+  };
+  setIfAny("limit", fault.limit);
+  setIfAny("signal", fault.signal);
+  setIfAny("syscall", fault.syscall);
+  setIfAny("args", fault.args);
+  setIfAny("phase", fault.phase);
+  if (!fault.mapping.empty()) setUntrusted(fields, "mapping", fault.mapping);
+  return fields;
+}
+
+nlohmann::json gateFields(const GateDecided& e) {
+  nlohmann::json fields = e.detail.is_object() ? e.detail : nlohmann::json::object();
+  fields["plugin"] = e.plugin;
+  fields["step"] = e.step;
+  if (!e.direction.empty()) fields["direction"] = e.direction;
+  if (!e.method.empty()) fields["method"] = e.method;
+  if (e.category) fields["category"] = categoryName(*e.category);
+  if (!e.reason.empty()) setUntrusted(fields, "reason", e.reason);
+  if (e.path) setUntrusted(fields, "path", *e.path);
+  return fields;
+}
+
 }  // namespace
 
-void AuditSubscriber::onEvent(const RunEvent& event) {
-  std::visit(
+const char* faultRecordName(WorkerFault::Kind kind) {
+  switch (kind) {
+    case WorkerFault::Kind::kTimeout:
+      return "plugin.timeout";
+    case WorkerFault::Kind::kSandboxViolation:
+      return "sandbox.violation";
+    case WorkerFault::Kind::kResourceLimit:
+      return "resource.limit";
+    case WorkerFault::Kind::kProtocolError:
+      return "protocol.error";
+    case WorkerFault::Kind::kSetupFailed:
+      return "sandbox.setup_failed";
+    case WorkerFault::Kind::kPluginRejected:
+      return "plugin.rejected";
+    case WorkerFault::Kind::kCrash:
+      break;
+  }
+  return "plugin.crash";
+}
+
+const char* verdictRecordName(GateDecided::Verdict verdict) {
+  switch (verdict) {
+    case GateDecided::Verdict::kAllow:
+      return "gate.allow";
+    case GateDecided::Verdict::kLearn:
+      return "gate.learn";
+    case GateDecided::Verdict::kDenySuppressed:
+      return "gate.deny_suppressed";
+    case GateDecided::Verdict::kDeny:
+      break;
+  }
+  return "gate.deny";
+}
+
+bool AuditSubscriber::write(std::string_view name, nlohmann::json fields) {
+  fields["run"] = runId_;
+  return audit_.record(name, std::move(fields));
+}
+
+std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
+  const bool kept = std::visit(
       Overloaded{
           [this](const RunStarted& e) {
-            audit_.setRunId(e.runId);
-            audit_.record("run.start", {{"workflow", e.workflowPath},
-                                        {"name", e.workflowName},
-                                        {"policy", e.policyPath},
-                                        {"steps", e.steps},
-                                        {"jobs", e.jobs}});
+            runId_ = e.runId;
+            return write("run.start", {{"workflow", e.workflowPath},
+                                       {"name", e.workflowName},
+                                       {"policy", e.policyPath},
+                                       {"steps", e.steps},
+                                       {"jobs", e.jobs}});
           },
           [this](const InputsRejected& e) {
-            audit_.record("input.rejected",
-                          {{"workflow", e.workflowPath}, {"error", toJson(e.error)}});
+            return write("input.rejected",
+                         {{"workflow", e.workflowPath}, {"error", toJson(e.error)}});
           },
           [this](const StepStarted& e) {
-            audit_.record("step.start", {{"step", e.step}, {"plugin", e.plugin}});
+            return write("step.start", {{"step", e.step}, {"plugin", e.plugin}});
           },
           [this](const StepFinished& e) {
             nlohmann::json fields = {{"step", e.step},
@@ -39,37 +116,64 @@ void AuditSubscriber::onEvent(const RunEvent& event) {
                                      {"status", endStatus(e.error)}};
             if (e.workerPid != 0) fields["pid"] = e.workerPid;
             if (e.error) fields["error"] = toJson(*e.error);
-            audit_.record("step.end", std::move(fields));
+            return write("step.end", std::move(fields));
           },
           [this](const StepSkipped& e) {
-            audit_.record("step.skipped",
-                          {{"step", e.step}, {"plugin", e.plugin}, {"reason", e.reason}});
+            return write("step.skipped",
+                         {{"step", e.step}, {"plugin", e.plugin}, {"reason", e.reason}});
           },
           [this](const StepRetrying& e) {
-            audit_.record("plugin.restart", {{"plugin", e.plugin},
-                                             {"step", e.step},
-                                             {"restart", e.restart},
-                                             {"of", e.of},
-                                             {"backoff_ms", e.backoffMs},
-                                             {"error", toJson(e.error)}});
+            return write("plugin.restart", {{"plugin", e.plugin},
+                                            {"step", e.step},
+                                            {"restart", e.restart},
+                                            {"of", e.of},
+                                            {"backoff_ms", e.backoffMs},
+                                            {"error", toJson(e.error)}});
           },
           [this](const RestartsExhausted& e) {
-            audit_.record("plugin.restart_exhausted", {{"plugin", e.plugin},
-                                                       {"step", e.step},
-                                                       {"restarts", e.restarts},
-                                                       {"error", toJson(e.error)}});
+            return write("plugin.restart_exhausted", {{"plugin", e.plugin},
+                                                      {"step", e.step},
+                                                      {"restarts", e.restarts},
+                                                      {"error", toJson(e.error)}});
           },
-          [](const PluginLogged&) {},  // plugin log lines are the operator's, not the audit's
+          [](const PluginLogged&) { return true; },  // the operator's lines, not the audit's
+          [this](const WorkerStarted& e) {
+            nlohmann::json fields = {{"plugin", e.plugin},
+                                     {"path", e.path},
+                                     {"digest", e.digest},
+                                     {"pid", e.pid},
+                                     {"memory_bytes", e.memoryBytes},
+                                     {"cpu_seconds", e.cpuSeconds},
+                                     {"cgroup", e.cgroup}};
+            // A weakened sandbox says so where every start is recorded.
+            if (!e.danger.empty()) fields["danger"] = e.danger;
+            return write("plugin.start", std::move(fields));
+          },
+          [this](const WorkerStartFailed& e) {
+            return write("plugin.start_failed", {{"plugin", e.plugin}, {"reason", e.reason}});
+          },
+          [this](const WorkerStopped& e) {
+            // What went wrong first, then the stop with what the worker used: one of each.
+            bool faultKept =
+                !e.fault || write(faultRecordName(e.fault->kind), faultFields(e, *e.fault));
+            return write("plugin.stop", usageFields(e)) && faultKept;
+          },
+          [this](const GateDecided& e) {
+            return write(verdictRecordName(e.verdict), gateFields(e));
+          },
           [this](const OutputsFailed& e) {
-            audit_.record("run.outputs_failed", {{"error", toJson(e.error)}});
+            return write("run.outputs_failed", {{"error", toJson(e.error)}});
           },
           [this](const RunFinished& e) {
             nlohmann::json fields = {{"status", e.report->status()}};
             if (e.report->error) fields["error"] = toJson(*e.report->error);
-            audit_.record("run.end", std::move(fields));
+            return write("run.end", std::move(fields));
           },
       },
       event);
+  if (kept) return std::nullopt;
+  return audit_.failure() ? *audit_.failure()
+                          : makeError(ErrorCategory::kInternal, "the audit record was not written");
 }
 
 }  // namespace cordon

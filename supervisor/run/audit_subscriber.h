@@ -1,20 +1,30 @@
 // The audit log's view of a run's events: each becomes the record docs/audit.md describes
-// (run.start, step.start, step.end, step.skipped, plugin.restart, run.end, ...). Records about
-// workers and gate decisions are written where they are decided (worker/, gate/).
+// (run.start, step.*, plugin.start, plugin.stop, the worker faults, gate.*, run.end, ...), with
+// the run's id. It is the stream's record (RunRecord): an event it cannot write is refused.
 #pragma once
+
+#include <string>
 
 #include "audit/audit_log.h"
 #include "run/run_events.h"
 
 namespace cordon {
 
-class AuditSubscriber final : public RunListener {
+class AuditSubscriber final : public RunRecord {
  public:
   explicit AuditSubscriber(AuditLog& audit) : audit_(audit) {}
-  void onEvent(const RunEvent& event) override;
+  std::optional<Error> keep(const RunEvent& event) override;
+  std::optional<Error> failure() const override { return audit_.failure(); }
 
  private:
+  bool write(std::string_view name, nlohmann::json fields);
+
   AuditLog& audit_;
+  std::string runId_;  // from RunStarted; "" for records before a run (preflight)
 };
+
+// The record name of a worker fault ("plugin.crash", ...) and of a gate verdict ("gate.deny").
+const char* faultRecordName(WorkerFault::Kind kind);
+const char* verdictRecordName(GateDecided::Verdict verdict);
 
 }  // namespace cordon

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <variant>
@@ -70,6 +71,69 @@ struct PluginLogged {
   std::string level;
   std::string message;
 };
+// A worker came up: its sandbox is in force and it was handed the plugin's verified bytes.
+struct WorkerStarted {
+  std::string plugin;
+  std::string path;    // where the plugin's bytes were read
+  std::string digest;  // "sha256:HEX"
+  pid_t pid = 0;
+  uint64_t memoryBytes = 0;
+  uint64_t cpuSeconds = 0;
+  std::string cgroup;               // its cgroup's path, or "none: " and why
+  std::vector<std::string> danger;  // the danger_ modes that weaken its sandbox
+};
+struct WorkerStartFailed {
+  std::string plugin;
+  std::string reason;
+};
+// What went wrong with a worker, as worker/exit_classifier decided (docs/errors.md).
+struct WorkerFault {
+  enum class Kind {
+    kTimeout,           // plugin.timeout
+    kSandboxViolation,  // sandbox.violation
+    kResourceLimit,     // resource.limit
+    kProtocolError,     // protocol.error
+    kSetupFailed,       // sandbox.setup_failed
+    kPluginRejected,    // plugin.rejected
+    kCrash,             // plugin.crash
+  };
+  Kind kind = Kind::kCrash;
+  Error error;          // its category and message
+  std::string limit;    // kResourceLimit: memory, memory.max, cpu or file_size
+  std::string signal;   // kCrash by a signal: SIGSEGV, ...
+  std::string syscall;  // kSandboxViolation by a refused syscall, with its arguments in hex
+  std::string args;
+  std::string mapping;  // kSandboxViolation by W^X: the code mapping (the worker's words)
+  std::string phase;    // kCrash: setting_up, loading or serving
+};
+// A worker is gone, reaped: why (fault, or none when it stopped in order) and what it used.
+struct WorkerStopped {
+  std::string plugin;
+  std::string step;  // the call it ended in, "" between calls
+  pid_t pid = 0;
+  std::string exit;  // "exit code 0", "killed by signal 9 (SIGKILL)", ...
+  uint64_t maxRssKib = 0;
+  double cpuSeconds = 0;
+  std::optional<WorkerFault> fault;
+};
+// A decision of the gate (gate/gate.h) on a call crossing a worker's boundary.
+struct GateDecided {
+  enum class Verdict {
+    kAllow,           // gate.allow
+    kDeny,            // gate.deny
+    kLearn,           // gate.learn (danger_learning: what the plugin used)
+    kDenySuppressed,  // gate.deny_suppressed (denials past the per-call record cap)
+  };
+  Verdict verdict = Verdict::kDeny;
+  std::string plugin;
+  std::string step;
+  std::string direction;  // supervisor->plugin, plugin->host, plugin->kernel, plugin->supervisor
+  std::string method;     // the method, capability or syscall
+  std::optional<ErrorCategory> category;             // kDeny
+  std::string reason;                                // may hold the plugin's bytes
+  std::optional<std::string> path;                   // the path the plugin asked for, as it was
+  nlohmann::json detail = nlohmann::json::object();  // the verdict's own fields (docs/audit.md)
+};
 struct OutputsFailed {
   Error error;
 };
@@ -79,7 +143,8 @@ struct RunFinished {
 
 using RunEvent =
     std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
-                 RestartsExhausted, PluginLogged, OutputsFailed, RunFinished>;
+                 RestartsExhausted, PluginLogged, WorkerStarted, WorkerStartFailed, WorkerStopped,
+                 GateDecided, OutputsFailed, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>
@@ -95,15 +160,37 @@ class RunListener {
   virtual void onEvent(const RunEvent& event) = 0;
 };
 
-// The stream one run's events go to: every subscriber, in the order they subscribed.
+// The subscriber whose record of an event must exist before what it records takes effect: the
+// audit log (run/audit_subscriber). Every stream has one, so no decision goes unrecorded.
+class RunRecord {
+ public:
+  virtual ~RunRecord() = default;
+  // The error when the event could not be kept: then it must not take effect (fail closed).
+  virtual std::optional<Error> keep(const RunEvent& event) = 0;
+  // Why the record can keep nothing more, once that is so (a failed audit log stays failed).
+  virtual std::optional<Error> failure() const = 0;
+};
+
+// The stream one run's events go to: the record first, then every listener in the order they
+// subscribed. An event the record could not keep goes no further.
 class RunEvents {
  public:
+  explicit RunEvents(RunRecord& record) : record_(record) {}
+  RunEvents(const RunEvents&) = delete;
+  RunEvents& operator=(const RunEvents&) = delete;
+
   void subscribe(RunListener& listener) { listeners_.push_back(&listener); }
-  void emit(const RunEvent& event) const {
+  // nullopt once the event is recorded; otherwise why it could not be, and the caller refuses
+  // what it would have allowed.
+  std::optional<Error> emit(const RunEvent& event) const {
+    if (auto failure = record_.keep(event)) return failure;
     for (RunListener* listener : listeners_) listener->onEvent(event);
+    return std::nullopt;
   }
+  std::optional<Error> recordFailure() const { return record_.failure(); }
 
  private:
+  RunRecord& record_;
   std::vector<RunListener*> listeners_;
 };
 

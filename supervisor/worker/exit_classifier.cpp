@@ -30,99 +30,133 @@ std::string field(const std::string& line, const std::string& key) {
   return "";
 }
 
-ExitVerdict verdict(ErrorCategory category, std::string message, std::string event,
-                    nlohmann::json fields) {
-  fields["category"] = categoryName(category);
-  fields["detail"] = message;
-  return {makeError(category, std::move(message)), std::move(event), std::move(fields)};
+WorkerFault fault(WorkerFault::Kind kind, ErrorCategory category, std::string message) {
+  WorkerFault made;
+  made.kind = kind;
+  made.error = makeError(category, std::move(message));
+  return made;
 }
 
-}  // namespace
+WorkerFault resourceLimit(const char* limit, std::string message) {
+  WorkerFault made =
+      fault(WorkerFault::Kind::kResourceLimit, ErrorCategory::kResourceLimit, std::move(message));
+  made.limit = limit;
+  return made;
+}
 
-ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& policy,
-                               bool killedForTimeout,
-                               const std::optional<SyscallViolation>& violation,
-                               WorkerPhase phase) {
-  nlohmann::json fields = {
-      {"exit", exit.describe()}, {"max_rss_kib", exit.maxRssKib}, {"cpu_seconds", exit.cpuSeconds}};
-  if (killedForTimeout) {
-    return verdict(ErrorCategory::kTimeout,
-                   "no answer within " + std::to_string(policy.callTimeout.count()) +
-                       " ms; the worker was killed",
-                   "plugin.timeout", fields);
+std::string hexArguments(const std::array<uint64_t, 6>& args) {
+  std::string text;
+  for (uint64_t arg : args) {
+    char hex[24];
+    std::snprintf(hex, sizeof hex, "%s0x%llx", text.empty() ? "" : ",",
+                  static_cast<unsigned long long>(arg));
+    text += hex;
   }
-  if (violation) {
-    std::string args;
-    for (uint64_t arg : violation->args) {
-      char hex[24];
-      std::snprintf(hex, sizeof hex, "%s0x%llx", args.empty() ? "" : ",",
-                    static_cast<unsigned long long>(arg));
-      args += hex;
-    }
-    fields["syscall"] = violation->name;
-    fields["args"] = args;
-    return verdict(ErrorCategory::kSandboxViolation,
-                   "the plugin called " + violation->name +
-                       ", which its policy does not allow; the worker was stopped",
-                   "sandbox.violation", fields);
+  return text;
+}
+
+// What the supervisor's own kill says, if it killed the worker.
+std::optional<WorkerFault> hostKillFault(const HostKill& killed, const PluginPolicy& policy) {
+  if (std::holds_alternative<KilledForTimeout>(killed)) {
+    return fault(WorkerFault::Kind::kTimeout, ErrorCategory::kTimeout,
+                 "no answer within " + std::to_string(policy.callTimeout.count()) +
+                     " ms; the worker was killed");
   }
+  if (const auto* syscall = std::get_if<KilledForSyscall>(&killed)) {
+    WorkerFault made = fault(WorkerFault::Kind::kSandboxViolation, ErrorCategory::kSandboxViolation,
+                             "the plugin called " + syscall->violation.name +
+                                 ", which its policy does not allow; the worker was stopped");
+    made.syscall = syscall->violation.name;
+    made.args = hexArguments(syscall->violation.args);
+    return made;
+  }
+  if (const auto* code = std::get_if<KilledForCode>(&killed)) {
+    WorkerFault made =
+        fault(WorkerFault::Kind::kSandboxViolation, ErrorCategory::kSandboxViolation,
+              "after loading, the worker holds code that was not mapped from a file or is writable "
+              "(W^X): " +
+                  code->mapping);
+    made.mapping = code->mapping;
+    return made;
+  }
+  return std::nullopt;
+}
+
+// What the exit status says, given the phase it came in.
+WorkerFault exitFault(const WorkerEnding& ending, const PluginPolicy& policy) {
+  const WorkerExit& exit = ending.exit;
   if (exit.signaled && exit.code == SIGSYS) {
     // Only a foreign architecture's syscall ends a worker this way (SECCOMP_RET_KILL_PROCESS).
-    return verdict(ErrorCategory::kSandboxViolation,
-                   "killed by the seccomp filter (a syscall of a foreign architecture)",
-                   "sandbox.violation", fields);
+    return fault(WorkerFault::Kind::kSandboxViolation, ErrorCategory::kSandboxViolation,
+                 "killed by the seccomp filter (a syscall of a foreign architecture)");
+  }
+  if (exit.signaled && exit.code == SIGKILL && ending.oomKilled) {
+    // Killed by the kernel at memory.max (only with a delegated cgroup v2 tree).
+    return resourceLimit("memory.max", "the worker reached its cgroup memory.max (" +
+                                           std::to_string(policy.limits.memoryBytes >> 20) +
+                                           " MiB) and the kernel's cgroup OOM killer stopped it");
   }
   if (!exit.signaled && exit.code == protocol::kExitMemoryLimit) {
     // The report line is the plugin process's to write: take a number from it, nothing else.
     std::string requested = field(reportLine(exit.stderrTail, "memory-limit"), "requested");
     if (requested.size() > 20 || requested.find_first_not_of("0123456789") != std::string::npos)
       requested.clear();
-    fields["limit"] = "memory";
-    return verdict(ErrorCategory::kResourceLimit,
-                   "memory limit of " + std::to_string(policy.limits.memoryBytes >> 20) +
-                       " MiB reached (an allocation of " + (requested.empty() ? "?" : requested) +
-                       " bytes failed)",
-                   "resource.limit", fields);
+    return resourceLimit("memory", "memory limit of " +
+                                       std::to_string(policy.limits.memoryBytes >> 20) +
+                                       " MiB reached (an allocation of " +
+                                       (requested.empty() ? "?" : requested) + " bytes failed)");
   }
   if (exit.signaled &&
       (exit.code == SIGXCPU ||
        (exit.code == SIGKILL &&
         exit.cpuSeconds + 0.05 >= static_cast<double>(policy.limits.cpuSeconds)))) {
-    fields["limit"] = "cpu";
-    return verdict(ErrorCategory::kResourceLimit,
-                   "CPU limit of " + std::to_string(policy.limits.cpuSeconds) + " s reached",
-                   "resource.limit", fields);
+    return resourceLimit("cpu",
+                         "CPU limit of " + std::to_string(policy.limits.cpuSeconds) + " s reached");
   }
-  if (exit.signaled && exit.code == SIGXFSZ) {
-    fields["limit"] = "file_size";
-    return verdict(ErrorCategory::kResourceLimit, "file size limit reached", "resource.limit",
-                   fields);
-  }
+  if (exit.signaled && exit.code == SIGXFSZ)
+    return resourceLimit("file_size", "file size limit reached");
   if (!exit.signaled && exit.code == protocol::kExitSetupFailed &&
-      phase == WorkerPhase::kSettingUp) {
-    return verdict(ErrorCategory::kInternal,
-                   "the sandbox could not be set up" + reportLine(exit.stderrTail, "setup-failed"),
-                   "sandbox.setup_failed", fields);
+      ending.phase == WorkerPhase::kSettingUp) {
+    return fault(WorkerFault::Kind::kSetupFailed, ErrorCategory::kInternal,
+                 "the sandbox could not be set up" + reportLine(exit.stderrTail, "setup-failed"));
   }
   if (!exit.signaled && exit.code == protocol::kExitPluginRejected &&
-      phase != WorkerPhase::kServing) {
-    return verdict(
-        ErrorCategory::kBadInput,
-        "the plugin could not be loaded" + reportLine(exit.stderrTail, "plugin-rejected"),
-        "plugin.rejected", fields);
+      ending.phase != WorkerPhase::kServing) {
+    return fault(WorkerFault::Kind::kPluginRejected, ErrorCategory::kBadInput,
+                 "the plugin could not be loaded" + reportLine(exit.stderrTail, "plugin-rejected"));
   }
+  WorkerFault crash =
+      fault(WorkerFault::Kind::kCrash, ErrorCategory::kCrash,
+            std::string(ending.phase == WorkerPhase::kServing ? "the worker died mid-call ("
+                                                              : "the worker died while loading (") +
+                exit.describe() + ")");
   if (exit.signaled) {
     const char* name = sigabbrev_np(exit.code);
-    fields["signal"] = name ? std::string("SIG") + name : std::to_string(exit.code);
+    crash.signal = name ? std::string("SIG") + name : std::to_string(exit.code);
   }
-  fields["phase"] = phase == WorkerPhase::kSettingUp ? "setting_up"
-                    : phase == WorkerPhase::kLoading ? "loading"
-                                                     : "serving";
-  return verdict(ErrorCategory::kCrash,
-                 std::string(phase == WorkerPhase::kServing ? "the worker died mid-call ("
-                                                            : "the worker died while loading (") +
-                     exit.describe() + ")",
-                 "plugin.crash", fields);
+  crash.phase = ending.phase == WorkerPhase::kSettingUp ? "setting_up"
+                : ending.phase == WorkerPhase::kLoading ? "loading"
+                                                        : "serving";
+  return crash;
+}
+
+}  // namespace
+
+std::optional<WorkerFault> classifyWorkerExit(const WorkerEnding& ending,
+                                              const PluginPolicy& policy) {
+  if (auto killed = hostKillFault(ending.killed, policy)) return killed;
+  if (ending.call == CallEnding::kNone) return std::nullopt;  // stopped between calls, in order
+  // kj reports a message it could not parse as a lost connection too, so a dropped connection
+  // alone does not say who broke it. A worker that crashed or was stopped by the sandbox is gone
+  // within milliseconds; one still there after the grace period lost its connection because the
+  // supervisor dropped it for a protocol violation, and one that exits cleanly mid-call broke
+  // the contract as well.
+  const bool cleanExit = !ending.exit.signaled && ending.exit.code == 0;
+  if (ending.call == CallEnding::kRejected || ending.lingered || cleanExit) {
+    return fault(WorkerFault::Kind::kProtocolError, ErrorCategory::kProtocolError,
+                 "the worker broke the RPC contract: " + ending.rpcCause);
+  }
+  return exitFault(ending, policy);
 }
 
 }  // namespace cordon

@@ -1,25 +1,20 @@
-// Turns how a worker died into an Error with the right category (docs/errors.md). A seccomp
+// The one place that decides what happened to a worker (docs/errors.md): from how it exited and
+// what the supervisor itself saw and did, a typed fault (or none, for an orderly stop). A seccomp
 // violation comes from the kernel (user notification), never from the worker; the memory-limit
 // report line on stderr is believed only when the exit code says the worker code wrote it.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 
-#include "core/error.h"
 #include "policy/policy.h"
+#include "run/run_events.h"
 #include "worker/worker_process.h"
 
 namespace cordon {
-
-struct ExitVerdict {
-  Error error;
-  std::string auditEvent;  // "sandbox.violation", "plugin.crash", "resource.limit", ...
-  nlohmann::json auditFields;
-};
 
 // A syscall the filter sent to the supervisor and the gate refused; the worker was killed.
 struct SyscallViolation {
@@ -27,6 +22,16 @@ struct SyscallViolation {
   std::string name;
   std::array<uint64_t, 6> args{};
 };
+
+// Why the supervisor killed the worker, when it did. Believed before anything the exit says.
+struct KilledForTimeout {};
+struct KilledForSyscall {
+  SyscallViolation violation;
+};
+struct KilledForCode {  // after loading, a mapping W^X forbids
+  std::string mapping;
+};
+using HostKill = std::variant<std::monostate, KilledForTimeout, KilledForSyscall, KilledForCode>;
 
 // How far the worker had come, as the supervisor saw it (not as the worker says): the worker
 // sends its seccomp listener over the control socket only after its sandbox is complete, and
@@ -38,10 +43,26 @@ enum class WorkerPhase {
   kServing,    // the plugin is loaded: every exit is the plugin's
 };
 
-// `killedForTimeout`: the supervisor killed it because a call ran out of time.
-// `violation`: the supervisor killed it for this syscall.
-ExitVerdict classifyWorkerExit(const WorkerExit& exit, const PluginPolicy& policy,
-                               bool killedForTimeout,
-                               const std::optional<SyscallViolation>& violation, WorkerPhase phase);
+// How the worker's last call ended.
+enum class CallEnding {
+  kNone,          // no call failed: the supervisor stopped the worker between calls
+  kDisconnected,  // the connection dropped during a call
+  kRejected,      // the RPC layer rejected what the worker sent (the supervisor then killed it)
+};
+
+struct WorkerEnding {
+  WorkerExit exit;
+  WorkerPhase phase = WorkerPhase::kServing;
+  HostKill killed;
+  CallEnding call = CallEnding::kNone;
+  std::string rpcCause;    // the RPC layer's words, for kDisconnected and kRejected
+  bool lingered = false;   // still alive after the grace period: the supervisor killed it
+  bool oomKilled = false;  // its cgroup's memory.events counted an OOM kill
+};
+
+// nullopt: the worker stopped in order. After a failed call (`call` is not kNone) there is always
+// a fault, a crash when nothing more particular explains the exit.
+std::optional<WorkerFault> classifyWorkerExit(const WorkerEnding& ending,
+                                              const PluginPolicy& policy);
 
 }  // namespace cordon

@@ -1,23 +1,10 @@
 #include "worker/worker_handle.h"
 
-#include <fcntl.h>
-#include <linux/limits.h>
-#include <linux/seccomp.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <set>
 #include <variant>
 
-#include "core/untrusted_text.h"
-#include "policy/seccomp_compiler.h"
 #include "worker/code_mappings.h"
 #include "worker/exit_classifier.h"
 #include "worker/host_service.h"
@@ -72,15 +59,14 @@ bool isOutputName(const std::string& name) {
 
 }  // namespace
 
-WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, const RunEvents& events,
+WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
                            const WorkerLaunch& launch, std::unique_ptr<WorkerCgroup> cgroup,
                            std::unique_ptr<WorkerProcess> process)
     : io_(io),
-      audit_(audit),
       events_(events),
       pluginName_(launch.pluginName),
       policy_(*launch.policy),
-      gate_(*launch.policy, audit),
+      gate_(*launch.policy, events),
       cgroup_(std::move(cgroup)),
       process_(std::move(process)),
       stream_(process_->takeRpcStream()),
@@ -94,169 +80,85 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, const RunEve
   auto vatId = message.getRoot<capnp::rpc::twoparty::VatId>();
   vatId.setSide(capnp::rpc::twoparty::Side::SERVER);
   plugin_ = gate_.guard(rpc_->bootstrap(vatId), currentScope_).castAs<ipc::Plugin>();
+  SyscallListener::Context context;
+  context.gate = &gate_;
+  context.plugin = pluginName_;
+  context.pid = process_->pid();
+  context.currentCall = [this]() { return currentScope_->get(); };
+  context.loading = [this]() { return loading_; };
+  context.refuse = [this](const SyscallViolation& violation) {
+    if (std::holds_alternative<std::monostate>(killed_)) killed_ = KilledForSyscall{violation};
+    process_->kill();
+  };
   syscallWatch_ = process_->receiveSeccompListener()
-                      .then([this](kj::AutoCloseFd listener) {
-                        seccompListener_ = kj::mv(listener);
-                        listenerObserver_ = kj::heap<kj::UnixEventPort::FdObserver>(
-                            io_.unixEventPort, seccompListener_.get(),
-                            kj::UnixEventPort::FdObserver::OBSERVE_READ);
-                        return watchSyscalls();
+                      .then([this, context = std::move(context)](kj::AutoCloseFd listener) mutable {
+                        syscalls_ = std::make_unique<SyscallListener>(
+                            io_.unixEventPort, kj::mv(listener), std::move(context));
+                        return syscalls_->watch();
                       })
                       .eagerlyEvaluate([](kj::Exception&&) {
                         // The worker died before installing its filter: its exit says why.
                       });
 }
 
-kj::Promise<void> WorkerHandle::watchSyscalls() {
-  // The observer is edge-triggered: drain what is pending before waiting for more.
-  for (;;) {
-    struct pollfd probe {
-      seccompListener_.get(), POLLIN, 0
-    };
-    if (poll(&probe, 1, 0) != 1) break;
-    if ((probe.revents & POLLIN) == 0) return kj::READY_NOW;  // hung up: the worker is gone
-    answerSyscall();
-  }
-  return listenerObserver_->whenBecomesReadable().then([this]() { return watchSyscalls(); });
-}
-
-void WorkerHandle::answerSyscall() {
-  struct seccomp_notif request {};
-  if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &request) != 0) return;  // it died
-  int number = request.data.nr;
-  CallScope outsideAnyCall(pluginName_, "", PluginMethod::kDescribe);
-  CallScope& scope = *currentScope_ ? **currentScope_ : outsideAnyCall;
-  uint64_t args[6];
-  std::copy(std::begin(request.data.args), std::end(request.data.args), std::begin(args));
-  auto decision = gate_.admitSyscall(scope, loading_, number, args);
-  if (decision.kind == Gate::SyscallDecision::Kind::kOpenOnHost) {
-    openOnHost(request, scope);
-    return;
-  }
-  if (decision.kind != Gate::SyscallDecision::Kind::kStopWorker) {
-    struct seccomp_notif_resp response {};
-    response.id = request.id;
-    if (decision.kind == Gate::SyscallDecision::Kind::kAllow) {
-      response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    } else {
-      response.error = -decision.error;
-    }
-    ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
-    return;
-  }
-  // Refused: the worker stays blocked in the syscall until it is killed, so it cannot go on.
-  SyscallViolation violation{number, syscallName(number), {}};
-  std::copy(std::begin(request.data.args), std::end(request.data.args), violation.args.begin());
-  if (!violation_) violation_ = violation;
-  process_->kill();
-}
-
-namespace {
-
-// A NUL-terminated string from the worker's memory (at most PATH_MAX bytes), read page by page
-// so a string near the end of a mapping still reads. The supervisor owns the worker's user
-// namespace, so it may read its memory although the worker is not dumpable.
-std::string readWorkerString(pid_t pid, uint64_t address) {
-  std::string text;
-  while (text.size() < PATH_MAX) {
-    char chunk[4096];
-    const size_t toPageEnd = 4096 - (address % 4096);
-    iovec local{chunk, toPageEnd};
-    iovec remote{reinterpret_cast<void*>(address), toPageEnd};  // NOLINT(performance-no-int-to-ptr)
-    ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (got <= 0) return "";
-    size_t length = strnlen(chunk, static_cast<size_t>(got));
-    text.append(chunk, length);
-    if (length < static_cast<size_t>(got)) return text;
-    address += static_cast<uint64_t>(got);
-  }
-  return "";  // longer than PATH_MAX: not a path
-}
-
-}  // namespace
-
-void WorkerHandle::openOnHost(const seccomp_notif& request, CallScope& scope) {
-  struct seccomp_notif_resp response {};
-  response.id = request.id;
-  const int dirfd = static_cast<int>(request.data.args[0]);
-  std::string path = readWorkerString(pid(), request.data.args[1]);
-  // The worker's working directory is the root of its own tree; other directory descriptors
-  // cannot be resolved from here.
-  if (!path.empty() && path[0] != '/') path = dirfd == AT_FDCWD ? "/" + path : "";
-  // The worker could have changed the string since; the answer is only for a call still waiting.
-  uint64_t id = request.id;
-  if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) return;
-  auto decision = gate_.learnOpen(scope, path, request.data.args[2]);
-  if (decision.kind == Gate::SyscallDecision::Kind::kOpenOnHost) {
-    const auto flags = static_cast<int>(request.data.args[2]);
-    kj::AutoCloseFd file(
-        open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & O_DIRECTORY)));
-    if (file.get() >= 0) {
-      struct seccomp_notif_addfd addfd {};
-      addfd.id = request.id;
-      addfd.flags = SECCOMP_ADDFD_FLAG_SEND;  // installs it and completes the openat with it
-      addfd.srcfd = static_cast<uint32_t>(file.get());
-      addfd.newfd_flags = static_cast<uint32_t>(flags & O_CLOEXEC);
-      if (ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0) return;
-    }
-    decision = {Gate::SyscallDecision::Kind::kFailWithErrno, errno};
-  }
-  response.error = -decision.error;
-  ioctl(seccompListener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
-}
-
 WorkerHandle::~WorkerHandle() = default;
 
 kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
-    kj::AsyncIoContext& io, AuditLog& audit, const RunEvents& events, const WorkerLaunch& launch) {
+    kj::AsyncIoContext& io, const RunEvents& events, const WorkerLaunch& launch) {
+  using Started = Outcome<std::unique_ptr<WorkerHandle>>;
   // cgroup v2 limits when the machine delegates a tree; otherwise the rlimits stand alone.
-  std::string cgroupNote = launch.noCgroupReason;
+  std::string cgroupNote = "none: " + launch.noCgroupReason;
   std::unique_ptr<WorkerCgroup> cgroup;
   if (CgroupTree* tree = launch.cgroups) {
     const ResourceLimits& limits = launch.policy->limits;
     auto created =
         tree->create(launch.pluginName, {limits.memoryBytes, limits.processes, limits.cpuPercent});
     if (!created.ok()) {  // a tree that cannot hold this worker's limits: fail closed
-      audit.record("plugin.start_failed",
-                   {{"plugin", launch.pluginName}, {"reason", created.error().message}});
-      return Outcome<std::unique_ptr<WorkerHandle>>(created.error());
+      events.emit(WorkerStartFailed{launch.pluginName, created.error().message});
+      return Started(created.error());
     }
     cgroup = std::move(created.value());
     cgroupNote = cgroup->path();
-  } else {
-    cgroupNote = "none: " + cgroupNote;
   }
   auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec, launch.pluginFd,
                                       cgroup ? cgroup->fd() : -1);
   if (!process.ok()) {
-    audit.record("plugin.start_failed",
-                 {{"plugin", launch.pluginName}, {"reason", process.error().message}});
-    return Outcome<std::unique_ptr<WorkerHandle>>(process.error());
+    events.emit(WorkerStartFailed{launch.pluginName, process.error().message});
+    return Started(process.error());
   }
   std::unique_ptr<WorkerHandle> handle(
-      new WorkerHandle(io, audit, events, launch, std::move(cgroup), std::move(process.value())));
-  nlohmann::json started = {{"plugin", launch.pluginName},
-                            {"path", launch.pluginPath},
-                            {"digest", launch.digest},
-                            {"pid", handle->pid()},
-                            {"memory_bytes", launch.policy->limits.memoryBytes},
-                            {"cpu_seconds", launch.policy->limits.cpuSeconds},
-                            {"cgroup", cgroupNote}};
-  // A weakened sandbox says so where every start is recorded.
-  if (auto danger = launch.policy->dangerModes(); !danger.empty()) started["danger"] = danger;
-  audit.record("plugin.start", std::move(started));
+      new WorkerHandle(io, events, launch, std::move(cgroup), std::move(process.value())));
+  WorkerStarted started{launch.pluginName,
+                        launch.pluginPath,
+                        launch.digest,
+                        handle->pid(),
+                        launch.policy->limits.memoryBytes,
+                        launch.policy->limits.cpuSeconds,
+                        cgroupNote,
+                        launch.policy->dangerModes()};
+  if (auto failure = events.emit(started)) {  // a worker the log does not know of must not run
+    handle->broken_ = true;
+    handle->process_->kill();
+    return abandon(std::move(handle), *failure);
+  }
   WorkerHandle& ref = *handle;
-  return ref.describe().then([handle = std::move(handle)](Outcome<PluginIdentity> identity) mutable
-                             -> kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> {
-    if (!identity.ok()) {
-      Error error = identity.error();
-      WorkerHandle& doomed = *handle;
-      return doomed.stop().then([handle = std::move(handle), error]() mutable {
-        return Outcome<std::unique_ptr<WorkerHandle>>(error);
-      });
-    }
+  return ref.describe().then([handle = std::move(handle)](
+                                 Outcome<PluginIdentity> identity) mutable -> kj::Promise<Started> {
+    if (!identity.ok()) return abandon(std::move(handle), identity.error());
     handle->identity_ = identity.value();
-    return Outcome<std::unique_ptr<WorkerHandle>>(std::move(handle));
+    return Started(std::move(handle));
+  });
+}
+
+kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::abandon(
+    std::unique_ptr<WorkerHandle> handle, const Error& error) {
+  WorkerHandle& doomed = *handle;
+  return doomed.stop().then([handle = std::move(handle), error]() mutable {
+    // When the worker ended with a fault (W^X after loading, a crash), that is why it failed.
+    auto fault = handle->reap("", CallEnding::kNone, "");
+    return fault.then([handle = std::move(handle), error](std::optional<Error> fault) mutable {
+      return Outcome<std::unique_ptr<WorkerHandle>>(fault ? *fault : error);
+    });
   });
 }
 
@@ -285,82 +187,79 @@ kj::Promise<Outcome<T>> WorkerHandle::guarded(const std::shared_ptr<CallScope>& 
         if (auto* result = std::get_if<Outcome<T>>(&end)) return std::move(*result);
         if (std::holds_alternative<TimedOut>(end)) {
           broken_ = true;
+          if (std::holds_alternative<std::monostate>(killed_)) killed_ = KilledForTimeout{};
           process_->kill();
-          return collectDeath(scope->step, true, nullptr).then([](Error e) {
-            return Outcome<T>(e);
-          });
+          return collectDeath(scope->step, nullptr).then([](Error e) { return Outcome<T>(e); });
         }
         kj::Exception& exception = std::get<kj::Exception>(end);
         if (scope->firstDenial && exception.getType() != kj::Exception::Type::DISCONNECTED) {
           return Outcome<T>(*scope->firstDenial);  // the gate refused the call; the worker is fine
         }
         broken_ = true;
-        return collectDeath(scope->step, false, kj::mv(exception)).then([](Error e) {
+        return collectDeath(scope->step, kj::mv(exception)).then([](Error e) {
           return Outcome<T>(e);
         });
       });
 }
 
-kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step, bool killedForTimeout,
+kj::Promise<Error> WorkerHandle::collectDeath(const std::string& step,
                                               kj::Maybe<kj::Exception> cause) {
-  bool disconnected = true;
+  CallEnding call = CallEnding::kDisconnected;
   std::string causeText;
   KJ_IF_MAYBE (e, cause) {
-    disconnected = e->getType() == kj::Exception::Type::DISCONNECTED;
+    if (e->getType() != kj::Exception::Type::DISCONNECTED) call = CallEnding::kRejected;
     causeText = e->getDescription().cStr();
   }
   // A worker that is still connected but sent something the RPC layer rejected is stopped now.
-  if (!disconnected) process_->kill();
-  // kj reports a message it could not parse as a DISCONNECTED exception too, so a dead
-  // connection alone does not say who broke it. A worker that crashed or was stopped by the
-  // sandbox is gone within milliseconds; one that is still there after the grace period lost its
-  // connection because the supervisor dropped it for a protocol violation.
+  if (call == CallEnding::kRejected) process_->kill();
+  return reap(step, call, causeText).then([step](std::optional<Error> fault) {
+    // After a failed call the classifier always names a fault; a crash if nothing else.
+    return fault ? *fault
+                 : makeError(ErrorCategory::kCrash, "the worker died mid-call").withStep(step);
+  });
+}
+
+WorkerPhase WorkerHandle::phase() const {
+  if (!process_->sandboxComplete()) return WorkerPhase::kSettingUp;
+  return loading_ ? WorkerPhase::kLoading : WorkerPhase::kServing;
+}
+
+kj::Promise<std::optional<Error>> WorkerHandle::reap(const std::string& step, CallEnding call,
+                                                     const std::string& rpcCause) {
+  KJ_IF_MAYBE (reaping, reaped_) {
+    return reaping->addBranch();
+  }
   auto lingered = std::make_shared<bool>(false);
   auto grace = realDelay(io_.provider->getTimer(), kExitGrace).then([this, lingered]() {
     *lingered = true;
     process_->kill();
     return process_->exited();
   });
-  return process_->exited()
-      .exclusiveJoin(kj::mv(grace))
-      .then([this, step, killedForTimeout, disconnected, causeText, lingered](WorkerExit exit) {
-        const WorkerPhase phase = !process_->sandboxComplete() ? WorkerPhase::kSettingUp
-                                  : loading_                   ? WorkerPhase::kLoading
-                                                               : WorkerPhase::kServing;
-        ExitVerdict verdict =
-            classifyWorkerExit(exit, policy_, killedForTimeout, violation_, phase);
-        if (!killedForTimeout && !violation_ && exit.signaled && exit.code == SIGKILL && cgroup_ &&
-            cgroup_->oomKilled()) {
-          // Killed by the kernel at memory.max (only with a delegated cgroup v2 tree).
-          verdict.error = makeError(ErrorCategory::kResourceLimit,
-                                    "the worker reached its cgroup memory.max (" +
-                                        std::to_string(policy_.limits.memoryBytes >> 20) +
-                                        " MiB) and the kernel's cgroup OOM killer stopped it");
-          verdict.auditEvent = "resource.limit";
-          verdict.auditFields = {{"category", "resource_limit"},
-                                 {"limit", "memory.max"},
-                                 {"detail", verdict.error.message}};
-        }
-        bool cleanExit = !exit.signaled && exit.code == 0;
-        if (!killedForTimeout && !violation_ && (!disconnected || *lingered || cleanExit)) {
-          verdict.error = makeError(ErrorCategory::kProtocolError,
-                                    "the worker broke the RPC contract: " + causeText);
-          verdict.auditEvent = "protocol.error";
-          verdict.auditFields["category"] = "protocol_error";
-          verdict.auditFields["detail"] = verdict.error.message;
-        }
-        verdict.auditFields["plugin"] = pluginName_;
-        verdict.auditFields["step"] = step;
-        verdict.auditFields["pid"] = process_->pid();
-        audit_.record(verdict.auditEvent, verdict.auditFields);
-        audit_.record("plugin.stop", {{"plugin", pluginName_},
-                                      {"pid", process_->pid()},
-                                      {"exit", exit.describe()},
-                                      {"max_rss_kib", exit.maxRssKib},
-                                      {"cpu_seconds", exit.cpuSeconds}});
-        stopped_ = true;
-        return std::move(verdict.error).withStep(step);
-      });
+  auto reaping =
+      process_->exited()
+          .exclusiveJoin(kj::mv(grace))
+          .then([this, step, call, rpcCause, lingered](WorkerExit exit) -> std::optional<Error> {
+            WorkerEnding ending;
+            ending.phase = phase();
+            ending.killed = killed_;
+            ending.call = call;
+            ending.rpcCause = rpcCause;
+            ending.lingered = *lingered;
+            ending.oomKilled =
+                cgroup_ && exit.signaled && exit.code == SIGKILL && cgroup_->oomKilled();
+            WorkerStopped stopped{pluginName_,     step,           process_->pid(),
+                                  exit.describe(), exit.maxRssKib, exit.cpuSeconds,
+                                  std::nullopt};
+            ending.exit = std::move(exit);
+            stopped.fault = classifyWorkerExit(ending, policy_);
+            events_.emit(stopped);
+            if (!stopped.fault) return std::nullopt;
+            return std::move(stopped.fault->error).withStep(step);
+          })
+          .fork();
+  auto branch = reaping.addBranch();
+  reaped_ = kj::mv(reaping);
+  return branch;
 }
 
 Error WorkerHandle::resultError(const CallScope& scope, ipc::CallResult::Reader result) {
@@ -393,19 +292,11 @@ kj::Promise<Outcome<PluginIdentity>> WorkerHandle::describe() {
         loading_ = false;
         if (!policy_.dangerWXorXOff) {
           if (auto code = findWritableOrAnonymousCode(process_->pid())) {
+            // The classifier names the violation when the worker is reaped (start, abandon).
             broken_ = true;
+            if (std::holds_alternative<std::monostate>(killed_)) killed_ = KilledForCode{*code};
             process_->kill();
-            const std::string reason =
-                "after loading, the worker holds code that was not mapped from a file or is "
-                "writable (W^X): " +
-                *code;
-            nlohmann::json fields = {{"plugin", pluginName_},
-                                     {"pid", process_->pid()},
-                                     {"category", "sandbox_violation"}};
-            setUntrusted(fields, "mapping", *code);
-            setUntrusted(fields, "detail", reason);
-            audit_.record("sandbox.violation", std::move(fields));
-            return makeError(ErrorCategory::kSandboxViolation, reason);
+            return makeError(ErrorCategory::kSandboxViolation, "W^X: " + *code);
           }
         }
         auto info = response.getInfo();
@@ -483,14 +374,16 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
 }
 
 kj::Promise<void> WorkerHandle::kill() {
-  if (stopped_) return kj::READY_NOW;
+  if (reaped_ != nullptr) return stop();
   broken_ = true;
   process_->kill();
   return stop();
 }
 
 kj::Promise<void> WorkerHandle::stop() {
-  if (stopped_) return kj::READY_NOW;
+  KJ_IF_MAYBE (reaping, reaped_) {
+    return reaping->addBranch().ignoreResult();
+  }
   kj::Promise<void> farewell = kj::READY_NOW;
   if (!broken_) {
     auto scope = beginCall("", PluginMethod::kShutdown);
@@ -499,24 +392,13 @@ kj::Promise<void> WorkerHandle::stop() {
     farewell = guarded(scope, kj::mv(call)).ignoreResult();
   }
   return farewell.then([this]() -> kj::Promise<void> {
-    if (stopped_) return kj::READY_NOW;  // the shutdown call itself found the worker dead
-    stopped_ = true;
-    // Dropping the connection is the worker's signal to exit.
+    // Dropping the connection is the worker's signal to exit. (When the shutdown call itself
+    // found the worker dead, it is reaped already and reap() gives that result.)
     plugin_ = nullptr;
     rpc_ = nullptr;
     network_ = nullptr;
     stream_ = nullptr;
-    auto grace = realDelay(io_.provider->getTimer(), kExitGrace).then([this]() {
-      process_->kill();
-      return process_->exited();
-    });
-    return process_->exited().exclusiveJoin(kj::mv(grace)).then([this](WorkerExit exit) {
-      audit_.record("plugin.stop", {{"plugin", pluginName_},
-                                    {"pid", process_->pid()},
-                                    {"exit", exit.describe()},
-                                    {"max_rss_kib", exit.maxRssKib},
-                                    {"cpu_seconds", exit.cpuSeconds}});
-    });
+    return reap("", CallEnding::kNone, "").ignoreResult();
   });
 }
 

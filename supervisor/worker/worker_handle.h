@@ -1,17 +1,16 @@
 // The supervisor's handle on one sandboxed plugin: the worker process, its RPC connection, and
 // the gate every call passes through. Every call has a wall-clock budget; a worker that dies,
 // hangs or breaks the protocol becomes an Error with the right category, never a crash here.
+// Its start and its end (WorkerStarted, WorkerStopped, once each) go to the run's events.
 #pragma once
 
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
-#include <linux/seccomp.h>
 
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "audit/audit_log.h"
 #include "cordon.capnp.h"
 #include "core/error.h"
 #include "core/key_values.h"
@@ -21,6 +20,7 @@
 #include "run/run_events.h"
 #include "worker/cgroup_limits.h"
 #include "worker/exit_classifier.h"
+#include "worker/syscall_listener.h"
 #include "worker/worker_process.h"
 
 namespace cordon {
@@ -49,7 +49,6 @@ class WorkerHandle {
  public:
   // Spawns the worker and checks that the plugin it loaded is the one asked for.
   static kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> start(kj::AsyncIoContext& io,
-                                                                   AuditLog& audit,
                                                                    const RunEvents& events,
                                                                    const WorkerLaunch& launch);
   ~WorkerHandle();
@@ -67,26 +66,27 @@ class WorkerHandle {
   const PluginIdentity& identity() const { return identity_; }
 
  private:
-  WorkerHandle(kj::AsyncIoContext& io, AuditLog& audit, const RunEvents& events,
-               const WorkerLaunch& launch, std::unique_ptr<WorkerCgroup> cgroup,
-               std::unique_ptr<WorkerProcess> process);
+  WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events, const WorkerLaunch& launch,
+               std::unique_ptr<WorkerCgroup> cgroup, std::unique_ptr<WorkerProcess> process);
 
   std::shared_ptr<CallScope> beginCall(const std::string& step, PluginMethod method);
   template <typename T>
   kj::Promise<Outcome<T>> guarded(const std::shared_ptr<CallScope>& scope,
                                   kj::Promise<Outcome<T>> call);
-  // Answers the worker's seccomp notifications for as long as it lives (see gate/).
-  kj::Promise<void> watchSyscalls();
-  void answerSyscall();
-  // Learning only: opens the file a notified openat names on the host and hands it in.
-  void openOnHost(const seccomp_notif& request, CallScope& scope);
-  kj::Promise<Error> collectDeath(const std::string& step, bool killedForTimeout,
-                                  kj::Maybe<kj::Exception> cause);
+  // A call failed with the worker gone or broken: reaps it and says why.
+  kj::Promise<Error> collectDeath(const std::string& step, kj::Maybe<kj::Exception> cause);
+  // Waits for the worker to exit (killing it after a grace period), classifies the exit and
+  // reports it: once, however many paths ask. The fault's error, or nullopt for an orderly stop.
+  kj::Promise<std::optional<Error>> reap(const std::string& step, CallEnding call,
+                                         const std::string& rpcCause);
+  // Stops the worker that failed to start and returns why it failed (its fault, if it had one).
+  static kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> abandon(
+      std::unique_ptr<WorkerHandle> handle, const Error& error);
+  WorkerPhase phase() const;
   Error resultError(const CallScope& scope, ipc::CallResult::Reader result);
   kj::Promise<Outcome<PluginIdentity>> describe();
 
   kj::AsyncIoContext& io_;
-  AuditLog& audit_;
   const RunEvents& events_;
   std::string pluginName_;
   std::string pluginVersion_;
@@ -100,13 +100,12 @@ class WorkerHandle {
   std::shared_ptr<std::shared_ptr<CallScope>> currentScope_;
   ipc::Plugin::Client plugin_;
   PluginIdentity identity_;
-  kj::AutoCloseFd seccompListener_;
-  kj::Own<kj::UnixEventPort::FdObserver> listenerObserver_;
+  std::unique_ptr<SyscallListener> syscalls_;
   kj::Promise<void> syscallWatch_ = nullptr;
   bool loading_ = true;  // until describe answers: the plugin is being mapped
-  std::optional<SyscallViolation> violation_;
+  HostKill killed_;      // why the supervisor killed it, if it did (the first reason)
   bool broken_ = false;
-  bool stopped_ = false;
+  kj::Maybe<kj::ForkedPromise<std::optional<Error>>> reaped_;
 };
 
 }  // namespace cordon

@@ -20,6 +20,7 @@
 
 #include "core/untrusted_text.h"
 #include "host/cordon_host.h"
+#include "run/audit_subscriber.h"
 #include "worker/worker_pool.h"
 
 namespace {
@@ -183,7 +184,8 @@ int main(int argc, char** argv) {
     sources.workerBinary = CORDON_BENCH_WORKER;
     const cordon::RunPlan plan = cordon::buildRunPlan(sources, cordon::ArtifactMap{});
     const cordon::PlannedPlugin& mix = plan.plugins.at(0);
-    cordon::RunEvents events;
+    cordon::AuditSubscriber record(*log.value());
+    cordon::RunEvents events(record);
     auto& io = bench.host.io();
     cordon::WorkerLaunch launch{mix.name,
                                 mix.verified->package.objectPath(),
@@ -196,7 +198,7 @@ int main(int argc, char** argv) {
                                 bench.host.cgroups(),
                                 bench.host.noCgroupReason()};
     auto start = [&]() {
-      return cordon::WorkerHandle::start(io, *log.value(), events, launch)
+      return cordon::WorkerHandle::start(io, events, launch)
           .then([](cordon::Outcome<std::unique_ptr<cordon::WorkerHandle>> started)
                     -> kj::Promise<cordon::Outcome<std::unique_ptr<cordon::WorkerHandle>>> {
             if (!started.ok()) return kj::mv(started);

@@ -16,6 +16,7 @@
 #include "core/yaml_document.h"
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
+#include "run/audit_subscriber.h"
 #include "run/run_events.h"
 #include "worker/host_service.h"
 
@@ -28,8 +29,9 @@ struct Supervisor {
       "      log: { max_bytes: 256, max_calls: 8 }\n      read_input: { max_bytes: 65536 }\n",
       "fuzz-policy.yaml"));
   std::unique_ptr<cordon::AuditLog> audit = std::move(cordon::AuditLog::open("/dev/null").value());
-  cordon::Gate gate{*policy.forPlugin("fuzz"), *audit};
-  cordon::RunEvents events;  // nobody listens
+  cordon::AuditSubscriber record{*audit};
+  cordon::RunEvents events{record};
+  cordon::Gate gate{*policy.forPlugin("fuzz"), events};
 };
 
 }  // namespace

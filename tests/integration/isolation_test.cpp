@@ -9,6 +9,7 @@
 #include <set>
 
 #include "policy/policy_parser.h"
+#include "run/audit_subscriber.h"
 #include "test_support.h"
 #include "trust/plugin_verifier.h"
 #include "worker/sandbox_spec_builder.h"
@@ -43,7 +44,8 @@ plugins:
 )",
                                                   "policy.yaml"));
   std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  RunEvents events;
+  AuditSubscriber record{*audit};
+  RunEvents events{record};
   std::shared_ptr<SealedFile> sealed;
   std::unique_ptr<WorkerHandle> worker;
 
@@ -63,8 +65,8 @@ plugins:
                         spec.value(),
                         test::host().cgroups(),
                         test::host().noCgroupReason()};
-    auto started = WorkerHandle::start(test::eventLoop(), *audit, events, launch)
-                       .wait(test::eventLoop().waitScope);
+    auto started =
+        WorkerHandle::start(test::eventLoop(), events, launch).wait(test::eventLoop().waitScope);
     REQUIRE_MESSAGE(started.ok(), (started.ok() ? std::string() : started.error().describe()));
     worker = std::move(started.value());
   }

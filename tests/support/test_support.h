@@ -18,6 +18,7 @@
 #include "cli/preflight.h"
 #include "engine/dag_scheduler.h"
 #include "host/cordon_host.h"
+#include "run/audit_subscriber.h"
 #include "run/run_events.h"
 #include "run/run_report.h"
 
@@ -56,6 +57,13 @@ CordonHost& host();
 
 // Collects what a run tells its listeners: the plugins' log lines, the skipped steps, and every
 // event in order.
+// An event stream whose record is `audit`, as every run's is (for a gate or a worker on its own).
+struct AuditedEvents {
+  explicit AuditedEvents(AuditLog& audit) : record(audit), events(record) {}
+  AuditSubscriber record;
+  RunEvents events;
+};
+
 class RecordingListener final : public RunListener {
  public:
   void onEvent(const RunEvent& event) override;

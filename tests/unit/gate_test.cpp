@@ -29,7 +29,8 @@ plugins:
 )",
                                                   "policy.yaml"));
   std::unique_ptr<AuditLog> audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  Gate gate{*policy.forPlugin("p"), *audit};
+  test::AuditedEvents stream{*audit};
+  Gate gate{*policy.forPlugin("p"), stream.events};
   CallScope scope{"p", "step-1", PluginMethod::kExecute};
 
   std::vector<nlohmann::json> records() const { return test::readAudit(dir.path("audit.jsonl")); }
@@ -70,7 +71,8 @@ TEST_CASE("a capability the policy leaves out is denied") {
   Policy policy = parsePolicy(
       YamlDocument::parse("version: 1\nplugins:\n  p: { calls: [execute] }\n", "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  Gate gate(*policy.forPlugin("p"), *audit);
+  test::AuditedEvents stream(*audit);
+  Gate gate(*policy.forPlugin("p"), stream.events);
   CallScope scope{"p", "s", PluginMethod::kExecute};
   auto denial = gate.admitHostCall(scope, HostCapability::kLog);
   REQUIRE(denial.has_value());
@@ -109,8 +111,9 @@ TEST_CASE("a plugin without a policy section may not start, and that is audited"
   test::TempDir dir;
   Policy policy = parsePolicy(YamlDocument::parse("version: 1\nplugins:\n  known: {}\n", "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  CHECK(admitPlugin(policy, "known", "s", *audit).ok());
-  auto refused = admitPlugin(policy, "stranger", "s", *audit);
+  test::AuditedEvents stream(*audit);
+  CHECK(admitPlugin(policy, "known", "s", stream.events).ok());
+  auto refused = admitPlugin(policy, "stranger", "s", stream.events);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().category == ErrorCategory::kPolicyDenial);
   CHECK(refused.error().step == "s");
@@ -147,7 +150,8 @@ TEST_CASE("on_violation errno fails the syscall instead, but never a forbidden o
   Policy policy = parsePolicy(YamlDocument::parse(
       "version: 1\nplugins:\n  p: { on_violation: { errno: EACCES } }\n", "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  Gate gate(*policy.forPlugin("p"), *audit);
+  test::AuditedEvents stream(*audit);
+  Gate gate(*policy.forPlugin("p"), stream.events);
   CallScope scope{"p", "s", PluginMethod::kExecute};
   auto socketCall = gate.admitSyscall(scope, false, SYS_socket, kNoArgs);
   CHECK(socketCall.kind == Kind::kFailWithErrno);
@@ -177,7 +181,8 @@ plugins:
 )",
                                                   "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  Gate gate(*policy.forPlugin("p"), *audit);
+  test::AuditedEvents stream(*audit);
+  Gate gate(*policy.forPlugin("p"), stream.events);
   CallScope scope{"p", "s", PluginMethod::kExecute};
   const uint64_t unixSocket[6] = {1, 1, 0, 0, 0, 0};
   const uint64_t inetSocket[6] = {2, 1, 0, 0, 0, 0};
@@ -209,7 +214,8 @@ TEST_CASE("rate_per_second refuses a burst past the rate and refills with time, 
       "version: 1\nplugins:\n  p:\n    host: { log: { rate_per_second: 3 } }\n", "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
   auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
-  Gate gate(*policy.forPlugin("p"), *audit, [&now] { return now; });
+  test::AuditedEvents stream(*audit);
+  Gate gate(*policy.forPlugin("p"), stream.events, [&now] { return now; });
   CallScope first{"p", "s", PluginMethod::kExecute};
   for (int i = 0; i < 3; ++i) CHECK_FALSE(gate.chargeHostBudget(first, HostCapability::kLog, 1));
   auto refused = gate.chargeHostBudget(first, HostCapability::kLog, 1);
@@ -233,7 +239,8 @@ TEST_CASE("learning lets every syscall but the forbidden ones run, recording eac
   test::TempDir dir;
   Policy policy = learningPolicy();
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  Gate gate(*policy.forPlugin("p"), *audit);
+  test::AuditedEvents stream(*audit);
+  Gate gate(*policy.forPlugin("p"), stream.events);
   CallScope scope{"p", "s", PluginMethod::kExecute};
   CHECK(gate.admitSyscall(scope, false, SYS_socket, kNoArgs).kind == Kind::kAllow);
   CHECK(gate.admitSyscall(scope, false, SYS_socket, kNoArgs).kind == Kind::kAllow);
@@ -254,7 +261,8 @@ plugins:
 )",
                                                   "p.yaml"));
   auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
-  Gate gate(*policy.forPlugin("p"), *audit);
+  test::AuditedEvents stream(*audit);
+  Gate gate(*policy.forPlugin("p"), stream.events);
   CallScope scope{"p", "s", PluginMethod::kExecute};
   auto inside = gate.admitFilePath(scope, "/srv/data/a/b.txt");
   REQUIRE(inside.ok());

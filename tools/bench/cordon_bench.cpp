@@ -41,6 +41,7 @@
 #include "gate/gate.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
+#include "run/audit_subscriber.h"
 #include "trust/plugin_verifier.h"
 #include "worker/sandbox_spec_builder.h"
 #include "worker/worker_handle.h"
@@ -278,15 +279,16 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   std::filesystem::create_directories(directory);
   auto audit = cordon::AuditLog::open((directory / "audit.jsonl").string());
   if (!audit.ok()) fail(audit.error().describe());
-  cordon::RunEvents events;  // nobody listens: the benchmark measures the worker and the gate
+  // The audit log is the stream's record, as in a run: the figures include writing it.
+  cordon::AuditSubscriber record(*audit.value());
+  cordon::RunEvents events(record);
   WorkerFigures figures;
 
   progress("cold start of a sandboxed worker");
   std::vector<double> starts;
   for (int i = 0; i < spawnRuns; ++i) {
     auto start = Clock::now();
-    auto worker =
-        cordon::WorkerHandle::start(io, *audit.value(), events, launch).wait(io.waitScope);
+    auto worker = cordon::WorkerHandle::start(io, events, launch).wait(io.waitScope);
     starts.push_back(microsSince(start));
     if (!worker.ok()) fail(worker.error().describe());
     worker.value()->stop().wait(io.waitScope);
@@ -294,7 +296,7 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   figures.coldStart = summarize(starts);
 
   progress("calls through the gate");
-  auto worker = cordon::WorkerHandle::start(io, *audit.value(), events, launch).wait(io.waitScope);
+  auto worker = cordon::WorkerHandle::start(io, events, launch).wait(io.waitScope);
   if (!worker.ok()) fail(worker.error().describe());
   auto& handle = *worker.value();
   if (!handle.init({}).wait(io.waitScope).ok()) fail("init failed");
@@ -309,7 +311,7 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
 
   // The gate's own share of a call: one decision and its audit record, in this process.
   progress("gate decisions in-process");
-  cordon::Gate gate(section, *audit.value());
+  cordon::Gate gate(section, events);
   cordon::CallScope scope{"noop", "bench", cordon::PluginMethod::kExecute};
   std::vector<double> decisions;
   for (int i = 0; i < callRuns; ++i) {
