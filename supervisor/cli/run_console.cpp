@@ -72,6 +72,7 @@ void RunConsole::onEvent(const RunEvent& event) {
                    line("    " + e.step + " " + printable(e.level) + ": " + printable(e.message));
                  },
                  [](const OutputsFailed&) {},
+                 [](const CallFinished&) {},
                  [](const WorkerStarted&) {},
                  [](const WorkerStartFailed&) {},
                  [](const WorkerStopped&) {},

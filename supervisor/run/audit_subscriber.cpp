@@ -137,6 +137,9 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
                                                       {"error", toJson(e.error)}});
           },
           [](const PluginLogged&) { return true; },  // the operator's lines, not the audit's
+          // A call's decisions are recorded by the gate (gate.allow, gate.deny) and its end by
+          // step.end or the worker's fault; its timing is for metrics and traces.
+          [](const CallFinished&) { return true; },
           [this](const WorkerStarted& e) {
             nlohmann::json fields = {{"plugin", e.plugin},
                                      {"path", e.path},

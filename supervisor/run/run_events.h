@@ -71,6 +71,15 @@ struct PluginLogged {
   std::string level;
   std::string message;
 };
+// One call on a plugin (describe, init, execute, shutdown) ended, as the supervisor timed it.
+struct CallFinished {
+  std::string plugin;
+  std::string step;  // "" for describe, init and shutdown
+  std::string method;
+  pid_t workerPid = 0;
+  double milliseconds = 0;
+  std::optional<Error> error;  // empty: it succeeded
+};
 // A worker came up: its sandbox is in force and it was handed the plugin's verified bytes.
 struct WorkerStarted {
   std::string plugin;
@@ -143,8 +152,8 @@ struct RunFinished {
 
 using RunEvent =
     std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
-                 RestartsExhausted, PluginLogged, WorkerStarted, WorkerStartFailed, WorkerStopped,
-                 GateDecided, OutputsFailed, RunFinished>;
+                 RestartsExhausted, PluginLogged, CallFinished, WorkerStarted, WorkerStartFailed,
+                 WorkerStopped, GateDecided, OutputsFailed, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>

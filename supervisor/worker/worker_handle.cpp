@@ -199,6 +199,19 @@ kj::Promise<Outcome<T>> WorkerHandle::guarded(const std::shared_ptr<CallScope>& 
         return collectDeath(scope->step, kj::mv(exception)).then([](Error e) {
           return Outcome<T>(e);
         });
+      })
+      .then([this, scope, started = std::chrono::steady_clock::now()](Outcome<T> result) {
+        CallFinished finished{
+            pluginName_,
+            scope->step,
+            pluginMethodName(scope->method),
+            process_->pid(),
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count(),
+            std::nullopt};
+        if (!result.ok()) finished.error = result.error();
+        events_.emit(finished);
+        return result;
       });
 }
 

@@ -95,6 +95,29 @@ outputs:
   CHECK(stepOf(run.report, "bottom").startedMs >= stepOf(run.report, "left").endedMs);
   CHECK(stepOf(run.report, "bottom").startedMs >= stepOf(run.report, "right").endedMs);
   CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
+
+  // The event stream tells each call and each worker once, with the worker that served it.
+  std::map<std::string, const CallFinished*> executes;
+  std::map<pid_t, int> started, stopped;
+  for (const RunEvent& event : run.events) {
+    if (const auto* call = std::get_if<CallFinished>(&event); call && call->method == "execute") {
+      CHECK(executes.count(call->step) == 0);
+      executes[call->step] = call;
+    }
+    if (const auto* worker = std::get_if<WorkerStarted>(&event)) ++started[worker->pid];
+    if (const auto* worker = std::get_if<WorkerStopped>(&event)) {
+      ++stopped[worker->pid];
+      CHECK_FALSE(worker->fault.has_value());
+    }
+  }
+  REQUIRE(executes.size() == 4);
+  for (const auto& [step, call] : executes) {
+    CHECK(call->workerPid == stepOf(run.report, step).workerPid);
+    CHECK_FALSE(call->error.has_value());
+  }
+  CHECK(executes.at("left")->milliseconds >= 200);
+  CHECK(started == stopped);
+  for (const auto& [pid, count] : started) CHECK(count == 1);
 }
 
 TEST_CASE("a wide fan-out runs at most --jobs steps at once, on at most max_workers workers") {

@@ -314,6 +314,67 @@ TEST_CASE("trusted side: SIGTERM and SIGINT cancel a run: workers killed, run.en
   }
 }
 
+TEST_CASE("trusted side: SIGTERM in the middle of a pool's parallel steps cancels them all") {
+  test::TempDir dir;
+  dir.write("pool-policy.yaml",
+            "version: 1\nplugins:\n  mix:\n    calls: [describe, init, execute, shutdown]\n"
+            "    host:\n      read_input: { max_bytes: 65536 }\n"
+            "    limits: { memory_mb: 128, cpu_seconds: 120 }\n    timeout_ms: 120000\n"
+            "    max_workers: 2\n");
+  std::string workflow = "name: pool\ninputs:\n  text: { value: \"x\" }\nsteps:\n";
+  for (int i = 0; i < 6; ++i) {
+    workflow += "  - { name: s" + std::to_string(i) +
+                ", plugin: mix, config: { spin_ms: \"60000\" }, inputs: { a: inputs.text } }\n";
+  }
+  pid_t supervisor = test::startCordon("run " + dir.write("pool.yaml", workflow) + " --policy " +
+                                           dir.path("pool-policy.yaml") + " --jobs 4" +
+                                           " --audit-log " + dir.path("audit.jsonl"),
+                                       dir.path("out.txt"));
+  // Both workers of the pool in a step, with the other four steps waiting for one.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  size_t running = 0;
+  while (running < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    running = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "step.start").size();
+  }
+  if (running < 2) {
+    kill(supervisor, SIGKILL);
+    waitpid(supervisor, nullptr, 0);
+    FAIL("the pool's steps did not start");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into plugin code
+  REQUIRE(kill(supervisor, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(waitpid(supervisor, &status, 0) == supervisor);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 143);
+
+  auto records = test::readAudit(dir.path("audit.jsonl"));
+  auto starts = test::withEvent(records, "plugin.start");
+  CHECK(starts.size() == 2);  // the pool never grew past max_workers
+  for (const auto& start : starts) {
+    CHECK(goneWithin(start["pid"].get<pid_t>(), std::chrono::milliseconds(2000)));
+    size_t stops = 0;
+    for (const auto& stop : test::withEvent(records, "plugin.stop"))
+      if (stop["pid"] == start["pid"]) ++stops;
+    CHECK(stops == 1);  // reaped once, whichever paths saw it go
+  }
+  // A cancelled worker did nothing wrong: no fault is recorded for it.
+  for (const char* fault : {"plugin.crash", "protocol.error", "sandbox.violation", "plugin.timeout",
+                            "resource.limit"}) {
+    CHECK_MESSAGE(test::withEvent(records, fault).empty(), fault);
+  }
+  // Every step is accounted for: the two that ran were cancelled, the rest never started.
+  auto ends = test::withEvent(records, "step.end");
+  CHECK(ends.size() == 2);
+  for (const auto& end : ends) CHECK(end["status"] == "cancelled");
+  CHECK(test::withEvent(records, "step.skipped").size() == 4);
+  auto runEnd = test::withEvent(records, "run.end");
+  REQUIRE(runEnd.size() == 1);
+  CHECK(runEnd[0]["status"] == "cancelled");
+  CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
+}
+
 TEST_CASE(
     "trusted side: a SIGKILLed supervisor leaves no worker running, even one in plugin code") {
   test::TempDir dir;
