@@ -173,7 +173,8 @@ kj::Exception denialException(const Error& denial) {
 
 std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
                                 const std::string& direction, const std::string& method,
-                                const std::string& reason, std::optional<std::string_view> path) {
+                                const std::string& reason, std::optional<std::string_view> path,
+                                std::optional<std::string_view> address) {
   Error error = makeError(category, reason);
   error.step = scope.step;
   if (!scope.firstDenial) scope.firstDenial = error;
@@ -187,12 +188,17 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
   denied.category = category;
   denied.reason = reason;
   if (path) denied.path = std::string(*path);
+  if (address) denied.address = std::string(*address);
   events_.emit(denied);  // a denial stands whether or not it could be recorded
   return error;
 }
 
 Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int number,
-                                         const uint64_t (&args)[6]) {
+                                         const uint64_t (&args)[6], const SyscallTarget& target) {
+  auto orNone = [](const std::string& text) -> std::optional<std::string_view> {
+    if (text.empty()) return std::nullopt;
+    return text;
+  };
   using Kind = SyscallDecision::Kind;
   std::string name = syscallName(number);
   if (loading && allowedWhileLoading(number) && !makesWritableOrAnonymousCode(name, args))
@@ -222,12 +228,15 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
             decision(GateDecided::Verdict::kAllow, scope.plugin, scope.step, kToKernel, name);
         logged.reason = call + " allowed and logged by " + which;
         logged.detail["args"] = std::vector<uint64_t>(args, args + 6);
+        if (auto path = orNone(target.path)) logged.path = std::string(*path);
+        if (auto address = orNone(target.address)) logged.address = std::string(*address);
         if (events_.emit(logged)) return {Kind::kStopWorker};
         return {Kind::kAllow};
       }
       case SyscallRule::Action::kErrno:
         deny(scope, ErrorCategory::kSandboxViolation, kToKernel, name,
-             call + " failed with errno " + std::to_string(rule.error) + " by " + which);
+             call + " failed with errno " + std::to_string(rule.error) + " by " + which,
+             orNone(target.path), orNone(target.address));
         return {Kind::kFailWithErrno, rule.error};
       case SyscallRule::Action::kKill:
         return {Kind::kStopWorker};
@@ -236,7 +245,8 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
   if (!policy_.violationErrno) return {Kind::kStopWorker};
   deny(scope, ErrorCategory::kSandboxViolation, kToKernel, name,
        "syscall " + call + " is outside the policy's allowlist; it failed with errno " +
-           std::to_string(*policy_.violationErrno) + " (on_violation)");
+           std::to_string(*policy_.violationErrno) + " (on_violation)",
+       orNone(target.path), orNone(target.address));
   return {Kind::kFailWithErrno, *policy_.violationErrno};
 }
 

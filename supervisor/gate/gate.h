@@ -22,6 +22,7 @@
 #include <string>
 
 #include "gate/call_scope.h"
+#include "gate/syscall_target.h"
 #include "plugins/manifest.h"
 #include "policy/policy.h"
 #include "run/run_events.h"
@@ -68,8 +69,9 @@ class Gate {
     enum class Kind { kAllow, kFailWithErrno, kStopWorker, kOpenOnHost } kind;
     int error = 0;
   };
+  // `target`: what the syscall names (a path, a socket address), for the record only.
   SyscallDecision admitSyscall(CallScope& scope, bool loading, int number,
-                               const uint64_t (&args)[6]);
+                               const uint64_t (&args)[6], const SyscallTarget& target = {});
 
   // Learning: an openat of `path` (read from the worker's memory) with `flags`. Recorded as
   // gate.learn (kind open); reads are brokered (kOpenOnHost), writes fail with EROFS.
@@ -97,7 +99,8 @@ class Gate {
   // `path`: the bytes a plugin asked for, recorded as they were (hex too when not UTF-8).
   std::optional<Error> deny(CallScope& scope, ErrorCategory category, const std::string& direction,
                             const std::string& method, const std::string& reason,
-                            std::optional<std::string_view> path = std::nullopt);
+                            std::optional<std::string_view> path = std::nullopt,
+                            std::optional<std::string_view> address = std::nullopt);
   // The allow's record, or the error that it could not be written (then the call is refused).
   std::optional<Error> allow(const CallScope& scope, const std::string& direction,
                              const std::string& method);

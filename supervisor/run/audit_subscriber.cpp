@@ -35,6 +35,8 @@ nlohmann::json faultFields(const WorkerStopped& e, const WorkerFault& fault) {
   setIfAny("args", fault.args);
   setIfAny("phase", fault.phase);
   if (!fault.mapping.empty()) setUntrusted(fields, "mapping", fault.mapping);
+  if (!fault.path.empty()) setUntrusted(fields, "path", fault.path);
+  if (!fault.address.empty()) setUntrusted(fields, "address", fault.address);
   return fields;
 }
 
@@ -47,6 +49,7 @@ nlohmann::json gateFields(const GateDecided& e) {
   if (e.category) fields["category"] = categoryName(*e.category);
   if (!e.reason.empty()) setUntrusted(fields, "reason", e.reason);
   if (e.path) setUntrusted(fields, "path", *e.path);
+  if (e.address) setUntrusted(fields, "address", *e.address);
   return fields;
 }
 

@@ -112,6 +112,8 @@ struct WorkerFault {
   std::string signal;   // kCrash by a signal: SIGSEGV, ...
   std::string syscall;  // kSandboxViolation by a refused syscall, with its arguments in hex
   std::string args;
+  std::string path;  // ... and what it named (the worker's words): a path, a socket address
+  std::string address;
   std::string mapping;  // kSandboxViolation by W^X: the code mapping (the worker's words)
   std::string phase;    // kCrash: setting_up, loading or serving
 };
@@ -141,6 +143,7 @@ struct GateDecided {
   std::optional<ErrorCategory> category;             // kDeny
   std::string reason;                                // may hold the plugin's bytes
   std::optional<std::string> path;                   // the path the plugin asked for, as it was
+  std::optional<std::string> address;                // the socket address a refused syscall named
   nlohmann::json detail = nlohmann::json::object();  // the verdict's own fields (docs/audit.md)
 };
 struct OutputsFailed {

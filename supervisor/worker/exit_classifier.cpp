@@ -68,6 +68,8 @@ std::optional<WorkerFault> hostKillFault(const HostKill& killed, const PluginPol
                                  ", which its policy does not allow; the worker was stopped");
     made.syscall = syscall->violation.name;
     made.args = hexArguments(syscall->violation.args);
+    made.path = syscall->violation.target.path;
+    made.address = syscall->violation.target.address;
     return made;
   }
   if (const auto* code = std::get_if<KilledForCode>(&killed)) {

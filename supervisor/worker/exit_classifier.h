@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "gate/syscall_target.h"
 #include "policy/policy.h"
 #include "run/run_events.h"
 #include "worker/worker_process.h"
@@ -21,6 +22,7 @@ struct SyscallViolation {
   int number = -1;
   std::string name;
   std::array<uint64_t, 6> args{};
+  SyscallTarget target;  // what it named: a path, a socket address
 };
 
 // Why the supervisor killed the worker, when it did. Believed before anything the exit says.

@@ -11,32 +11,9 @@
 #include <cstring>
 
 #include "policy/seccomp_compiler.h"
+#include "worker/worker_memory.h"
 
 namespace cordon {
-namespace {
-
-// A NUL-terminated string from the worker's memory (at most PATH_MAX bytes), read page by page
-// so a string near the end of a mapping still reads. The supervisor owns the worker's user
-// namespace, so it may read its memory although the worker is not dumpable.
-std::string readWorkerString(pid_t pid, uint64_t address) {
-  std::string text;
-  while (text.size() < PATH_MAX) {
-    char chunk[4096];
-    const size_t toPageEnd = 4096 - (address % 4096);
-    iovec local{chunk, toPageEnd};
-    iovec remote{reinterpret_cast<void*>(address), toPageEnd};  // NOLINT(performance-no-int-to-ptr)
-    ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (got <= 0) return "";
-    size_t length = strnlen(chunk, static_cast<size_t>(got));
-    text.append(chunk, length);
-    if (length < static_cast<size_t>(got)) return text;
-    address += static_cast<uint64_t>(got);
-  }
-  return "";  // longer than PATH_MAX: not a path
-}
-
-}  // namespace
-
 SyscallListener::SyscallListener(kj::UnixEventPort& port, kj::AutoCloseFd listener, Context context)
     : listener_(kj::mv(listener)),
       observer_(port, listener_.get(), kj::UnixEventPort::FdObserver::OBSERVE_READ),
@@ -64,7 +41,8 @@ void SyscallListener::answer() {
   CallScope& scope = current != nullptr ? *current : outsideAnyCall;
   uint64_t args[6];
   std::copy(std::begin(request.data.args), std::end(request.data.args), std::begin(args));
-  auto decision = context_.gate->admitSyscall(scope, context_.loading(), number, args);
+  const SyscallTarget target = readSyscallTarget(context_.pid, number, args);
+  auto decision = context_.gate->admitSyscall(scope, context_.loading(), number, args, target);
   using Kind = Gate::SyscallDecision::Kind;
   if (decision.kind == Kind::kOpenOnHost) {
     openOnHost(request, scope);
@@ -82,7 +60,7 @@ void SyscallListener::answer() {
     return;
   }
   // Refused: unanswered, the worker stays blocked in the syscall until it is killed.
-  SyscallViolation violation{number, syscallName(number), {}};
+  SyscallViolation violation{number, syscallName(number), {}, target};
   std::copy(std::begin(request.data.args), std::end(request.data.args), violation.args.begin());
   context_.refuse(violation);
 }

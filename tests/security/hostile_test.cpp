@@ -68,6 +68,47 @@ TEST_CASE("hostile: reading /etc/passwd is a sandbox violation") {
       {"read-passwd", ErrorCategory::kSandboxViolation, "sandbox.violation", "syscall", "openat"});
 }
 
+TEST_CASE("hostile: a refused syscall is recorded with what it named, not only a pointer") {
+  test::TempDir dir;
+  // The path a stopped openat named, read from the blocked worker.
+  auto stolen = test::runWorkflow(
+      dir.write("passwd.yaml", test::oneStepWorkflow("read-passwd", "x")),
+      test::sourcePath("tests/security/hostile-policy.yaml"), dir.path("audit.jsonl"));
+  REQUIRE_FALSE(stolen.report.ok());
+  auto violation = test::withEvent(stolen.audit, "sandbox.violation");
+  REQUIRE(violation.size() == 1);
+  CHECK(violation[0]["syscall"] == "openat");
+  CHECK(violation[0]["path"] == "/etc/passwd");
+
+  // The address a refused connect named, under a policy that lets the socket be made (logged)
+  // and fails everything else outside the allowlist with EPERM.
+  std::string policy = dir.write("connect-policy.yaml", R"(version: 1
+plugins:
+  open-socket:
+    calls: [describe, init, execute, shutdown]
+    limits: { memory_mb: 128, cpu_seconds: 10, open_files: 32 }
+    timeout_ms: 5000
+    syscalls:
+      - { name: socket, action: log }
+    on_violation: { errno: EPERM }
+)");
+  auto reached =
+      test::runWorkflow(dir.write("socket.yaml", test::oneStepWorkflow("open-socket", "x")), policy,
+                        dir.path("audit2.jsonl"));
+  REQUIRE_FALSE(reached.report.ok());
+  bool connectRecorded = false;
+  for (const auto& denial : test::withEvent(reached.audit, "gate.deny")) {
+    if (denial["method"] != "connect") continue;
+    connectRecorded = true;
+    CHECK(denial["address"] == "inet 127.0.0.1:80");
+    CHECK(denial["direction"] == "plugin->kernel");
+  }
+  CHECK(connectRecorded);
+  auto socketAllowed = test::withEvent(reached.audit, "gate.allow");
+  CHECK(std::any_of(socketAllowed.begin(), socketAllowed.end(),
+                    [](const nlohmann::json& r) { return r["method"] == "socket"; }));
+}
+
 TEST_CASE("hostile: opening a socket is a sandbox violation") {
   attackThenRecover(
       {"open-socket", ErrorCategory::kSandboxViolation, "sandbox.violation", "syscall", "socket"});

@@ -68,12 +68,14 @@ TEST_CASE_FIXTURE(Classifier, "the supervisor's own kill is believed before the 
   CHECK(timeout.error.message.find("1500 ms") != std::string::npos);
 
   WorkerEnding refused = killedBySignal(SIGKILL, CallEnding::kNone);
-  refused.killed = KilledForSyscall{{41, "socket", {2, 1, 0, 0, 0, 0}}};
+  refused.killed =
+      KilledForSyscall{{42, "connect", {3, 0x7fff0000, 16, 0, 0, 0}, {"", "inet 10.0.0.1:443"}}};
   refused.oomKilled = true;  // even so: the refused syscall came first
   WorkerFault violation = classify(refused);
   CHECK(violation.kind == WorkerFault::Kind::kSandboxViolation);
-  CHECK(violation.syscall == "socket");
-  CHECK(violation.args == "0x2,0x1,0x0,0x0,0x0,0x0");
+  CHECK(violation.syscall == "connect");
+  CHECK(violation.args == "0x3,0x7fff0000,0x10,0x0,0x0,0x0");
+  CHECK(violation.address == "inet 10.0.0.1:443");  // what it tried, not only a pointer
 
   WorkerEnding code = killedBySignal(SIGKILL, CallEnding::kNone);
   code.killed = KilledForCode{"7f00-7f01 rwxp 00000000 00:00 0"};
