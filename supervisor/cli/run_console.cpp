@@ -52,6 +52,7 @@ void RunConsole::onEvent(const RunEvent& event) {
                    if (e.error) {
                      ++failed_;
                      line(counter(number) + e.step + " FAILED (" + milliseconds(e.milliseconds) +
+                          (e.continued ? ", on_error: continue" : "") +
                           "): " + printable(e.error->describe()));
                    } else {
                      ++done_;
@@ -63,6 +64,12 @@ void RunConsole::onEvent(const RunEvent& event) {
                    line("[-] " + e.step + " skipped (" + printable(e.reason) + ")");
                  },
                  [this](const StepRetrying& e) {
+                   if (e.why == StepRetrying::Why::kRetry) {
+                     line("    " + e.step + " retrying (attempt " + std::to_string(e.restart + 1) +
+                          " of " + std::to_string(e.of + 1) + ", after " +
+                          std::to_string(e.backoffMs) + " ms): " + printable(e.error.describe()));
+                     return;
+                   }
                    line("    " + e.step + " restarting its worker (" + std::to_string(e.restart) +
                         " of " + std::to_string(e.of) + ", after " + std::to_string(e.backoffMs) +
                         " ms): " + printable(e.error.describe()));

@@ -32,6 +32,14 @@ std::string_view categoryName(ErrorCategory category) {
   return "internal";
 }
 
+std::optional<ErrorCategory> categoryFromName(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(ErrorCategory::kCancelled); ++i) {
+    const auto category = static_cast<ErrorCategory>(i);
+    if (categoryName(category) == name) return category;
+  }
+  return std::nullopt;
+}
+
 std::string Error::describe() const {
   std::string text;
   if (!step.empty()) text += "step '" + step + "': ";

@@ -25,6 +25,7 @@ enum class ErrorCategory {
 };
 
 std::string_view categoryName(ErrorCategory category);  // "policy_denial", ...
+std::optional<ErrorCategory> categoryFromName(std::string_view name);
 
 struct Error {
   ErrorCategory category;

@@ -134,6 +134,17 @@ void YamlDocument::fail(const YAML::Node& node, const std::string& field,
   throw InputError(where + ": field '" + field + "': " + message);
 }
 
+void YamlDocument::failInText(const YAML::Node& node, const std::string& field, size_t offset,
+                              const std::string& message) const {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) fail(node, field, message);
+  // yaml-cpp tags a quoted scalar "!": its text starts one column after the mark.
+  const size_t quote = node.Tag() == "!" ? 1 : 0;
+  throw InputError(path_ + ":" + std::to_string(mark.line + 1) + ":" +
+                   std::to_string(static_cast<size_t>(mark.column) + 1 + quote + offset) +
+                   ": field '" + field + "': " + message);
+}
+
 // IsDefined() comes first everywhere: on the node of a missing key, yaml-cpp's other queries
 // throw InvalidNode (found by tests/fuzz/fuzz_workflow.cpp).
 YAML::Node YamlDocument::requireMap(const YAML::Node& node, const std::string& field) const {

@@ -31,6 +31,11 @@ class YamlDocument {
   [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
                          const std::string& message) const;
 
+  // "FILE:LINE:COLUMN: field 'F': MESSAGE" for a place `offset` bytes into a scalar's text (an
+  // expression): the column of the character at fault.
+  [[noreturn]] void failInText(const YAML::Node& node, const std::string& field, size_t offset,
+                               const std::string& message) const;
+
   // Typed accessors: fail with file:line:field when missing or of the wrong type.
   YAML::Node requireMap(const YAML::Node& node, const std::string& field) const;
   YAML::Node requireSequence(const YAML::Node& node, const std::string& field) const;

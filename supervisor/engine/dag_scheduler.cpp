@@ -6,10 +6,14 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <set>
+#include <stdexcept>
 
 #include <kj/async-unix.h>
+#include <nlohmann/json.hpp>
 
+#include "core/untrusted_text.h"
 #include "gate/gate.h"
 #include "worker/worker_handle.h"
 #include "worker/worker_pool.h"
@@ -43,6 +47,79 @@ Error contained(const Step& step, const std::string& what) {
 
 enum class NodeState { kWaiting, kReady, kRunning, kSucceeded, kFailed, kSkipped };
 
+// What a condition may read of a value: a small one. A larger value is an error, not a prefix.
+constexpr size_t kConditionValueLimit = 64 << 10;
+// What a for_each may split: the list is held in the supervisor.
+constexpr size_t kForEachListLimit = 64 << 20;
+
+std::string smallText(const Artifact& artifact, const std::string& what) {
+  if (artifact->size() > kConditionValueLimit)
+    throw std::runtime_error("'" + what +
+                             "' is larger than 64 KiB; a condition reads small values");
+  auto text = artifact->head(kConditionValueLimit);
+  if (!text.ok()) throw std::runtime_error("'" + what + "': " + text.error().message);
+  return std::move(text.value());
+}
+
+// A for_each's items: the lines of the artifact (empty ones skipped) or a JSON array of
+// strings, numbers and booleans (a string item is its text, the others their JSON).
+Outcome<std::vector<std::string>> splitItems(const std::string& text, ForEach::Format format) {
+  std::vector<std::string> items;
+  if (format == ForEach::Format::kLines) {
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      if (end > start) items.push_back(text.substr(start, end - start));
+      if (items.size() > kMaxForEachItems) break;
+      start = end + 1;
+    }
+  } else {
+    const nlohmann::json list = nlohmann::json::parse(text, nullptr, false);
+    if (list.is_discarded() || !list.is_array())
+      return makeError(ErrorCategory::kBadInput, "the items are not a JSON array");
+    for (size_t i = 0; i < list.size() && items.size() <= kMaxForEachItems; ++i) {
+      const nlohmann::json& item = list[i];
+      if (item.is_string()) {
+        items.push_back(item.get<std::string>());
+      } else if (item.is_number() || item.is_boolean()) {
+        items.push_back(jsonText(item));
+      } else {
+        return makeError(ErrorCategory::kBadInput,
+                         "item " + std::to_string(i) + " is not a string, a number or a boolean");
+      }
+    }
+  }
+  if (items.size() > kMaxForEachItems)
+    return makeError(ErrorCategory::kBadInput,
+                     "more than " + std::to_string(kMaxForEachItems) + " items");
+  return items;
+}
+
+// The outputs of a for_each's items gathered: each output name (of any item) becomes one JSON
+// array with every item's value in item order, null where an item did not set it.
+ArtifactMap gather(const std::vector<ArtifactMap>& perItem) {
+  std::set<std::string> names;
+  for (const auto& outputs : perItem)
+    for (const auto& [name, data] : outputs) names.insert(name);
+  ArtifactMap gathered;
+  for (const std::string& name : names) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& outputs : perItem) {
+      auto found = outputs.find(name);
+      auto bytes = found == outputs.end() ? Outcome<std::string>(std::string())
+                                          : found->second->head(found->second->size());
+      if (found == outputs.end() || !bytes.ok()) {
+        list.push_back(nullptr);
+      } else {
+        list.push_back(toValidUtf8(bytes.value()));
+      }
+    }
+    gathered[name] = makeArtifact(jsonText(list));
+  }
+  return gathered;
+}
+
 // One run of a plan: the state of every step, the plugins' worker pools and the artifacts
 // produced so far. Lives until the run's promise resolves.
 class DagRun final : public kj::TaskSet::ErrorHandler {
@@ -55,6 +132,8 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         options_(options),
         state_(plan.steps.size(), NodeState::kWaiting),
         waitingOn_(plan.steps.size(), 0),
+        failedUpstream_(plan.steps.size(), false),
+        deadlines_(plan.steps.size()),
         outputs_(plan.steps.size()),
         reports_(plan.steps.size()),
         restarts_(plan.plugins.size(), 0),
@@ -88,8 +167,9 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       armCancellation();
       for (size_t i = 0; i < plan_.steps.size(); ++i) {
         waitingOn_[i] = plan_.steps[i].dependsOn.size();
-        if (waitingOn_[i] == 0) markReady(i);
+        if (waitingOn_[i] == 0) decisions_.push_back(i);
       }
+      propagate();
       if (options_.prestart) {
         for (size_t i = 0; i < plan_.steps.size(); ++i)
           if (state_[i] == NodeState::kReady) prestart(plan_.steps[i].plugin);
@@ -204,6 +284,8 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     state_[index] = NodeState::kRunning;
     ++running_;
     reports_[index].startedMs = sinceStart();
+    if (planned.step->timeout)
+      deadlines_[index] = std::chrono::steady_clock::now() + *planned.step->timeout;
     events_.emit(StepStarted{planned.step->name, planned.step->plugin});
     if (options_.prestart) {
       for (size_t dependent : planned.dependents) prestart(plan_.steps[dependent].plugin);
@@ -247,7 +329,97 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       }
       inputs[input.name] = it->second;
     }
-    return attempt(index, std::move(inputs));
+    if (step.forEach) return runForEach(index, std::move(inputs));
+    return attempt(index, step.name, std::move(inputs), 1);
+  }
+
+  // A for_each step: its items run as attempts of their own (each retried on its own), at most
+  // max_parallel at once, on the plugin's pool; the first item that fails fails the step and
+  // starts no more items. The gather is in item order whatever order they finished in.
+  struct FanOut {
+    std::vector<std::string> items;
+    std::vector<ArtifactMap> outputs;
+    ArtifactMap inputs;
+    size_t next = 0;
+    size_t running = 0;
+    std::optional<Error> error;
+    kj::Own<kj::PromiseFulfiller<void>> done;
+  };
+
+  Outcome<std::vector<std::string>> itemsOf(const Step& step) const {
+    const ForEach& each = *step.forEach;
+    if (!each.items) return each.literalItems;
+    const ArtifactMap* source =
+        each.items->isWorkflowInput() ? &plan_.inputs.value() : outputsOf(each.items->source);
+    auto it = source == nullptr ? plan_.inputs.value().end() : source->find(each.items->name);
+    if (source == nullptr || it == source->end()) {
+      return makeError(ErrorCategory::kBadInput,
+                       "for_each.items reads '" + each.items->text() + "', which was not produced");
+    }
+    if (it->second->size() > kForEachListLimit)
+      return makeError(ErrorCategory::kBadInput,
+                       "for_each.items '" + each.items->text() + "' is larger than 64 MiB");
+    auto text = it->second->head(it->second->size());
+    if (!text.ok()) return text.error();
+    auto items = splitItems(text.value(), each.format);
+    if (!items.ok()) {
+      return makeError(ErrorCategory::kBadInput,
+                       "for_each.items '" + each.items->text() + "': " + items.error().message);
+    }
+    return items;
+  }
+
+  kj::Promise<Outcome<ArtifactMap>> runForEach(size_t index, ArtifactMap inputs) {
+    const Step& step = *plan_.steps[index].step;
+    auto items = itemsOf(step);
+    if (!items.ok()) return Outcome<ArtifactMap>(std::move(items.error()).withStep(step.name));
+    auto fan = std::make_shared<FanOut>();
+    fan->items = std::move(items.value());
+    fan->outputs.resize(fan->items.size());
+    fan->inputs = std::move(inputs);
+    auto done = kj::newPromiseAndFulfiller<void>();
+    fan->done = kj::mv(done.fulfiller);
+    reports_[index].items = fan->items.size();
+    startItems(index, fan);
+    return done.promise.then([fan]() -> Outcome<ArtifactMap> {
+      if (fan->error) return *fan->error;
+      return gather(fan->outputs);
+    });
+  }
+
+  void startItems(size_t index, const std::shared_ptr<FanOut>& fan) {
+    const Step& step = *plan_.steps[index].step;
+    const unsigned most = step.forEach->maxParallel == 0 ? jobs() : step.forEach->maxParallel;
+    while (fan->running < most && fan->next < fan->items.size() && !fan->error) {
+      if (received_) {
+        fan->error = cancelledError();
+        break;
+      }
+      const size_t item = fan->next++;
+      ++fan->running;
+      ArtifactMap inputs = fan->inputs;
+      inputs[step.forEach->as] = makeArtifact(fan->items[item]);
+      const std::string label = step.name + "[" + std::to_string(item) + "]";
+      tasks_.add(attempt(index, label, std::move(inputs), 1)
+                     .then([](Outcome<ArtifactMap> outcome) { return outcome; },
+                           [this, index](kj::Exception&& e) {
+                             return Outcome<ArtifactMap>(
+                                 contained(*plan_.steps[index].step, e.getDescription().cStr()));
+                           })
+                     .then([this, index, fan, item](Outcome<ArtifactMap> outcome) {
+                       --fan->running;
+                       if (outcome.ok()) {
+                         fan->outputs[item] = std::move(outcome.value());
+                       } else if (!fan->error) {
+                         Error error = std::move(outcome.error());
+                         error.message = "item " + std::to_string(item) + ": " + error.message;
+                         error.step = plan_.steps[index].step->name;
+                         fan->error = std::move(error);
+                       }
+                       startItems(index, fan);
+                     }));
+    }
+    if (fan->running == 0 && fan->done->isWaiting()) fan->done->fulfill();
   }
 
   const ArtifactMap* outputsOf(const std::string& stepName) const {
@@ -256,9 +428,28 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     return state_[found->second] == NodeState::kSucceeded ? &outputs_[found->second] : nullptr;
   }
 
-  kj::Promise<Outcome<ArtifactMap>> attempt(size_t index, ArtifactMap inputs) {
+  // What is left of the step's timeout_ms, if it has one.
+  std::optional<std::chrono::milliseconds> remaining(size_t index) const {
+    if (!deadlines_[index]) return std::nullopt;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *deadlines_[index] - std::chrono::steady_clock::now());
+    return std::max(left, std::chrono::milliseconds(0));
+  }
+
+  Error stepTimedOut(size_t index, const std::string& what) const {
+    const Step& step = *plan_.steps[index].step;
+    return makeError(ErrorCategory::kTimeout, "the step's timeout_ms (" +
+                                                  std::to_string(step.timeout->count()) +
+                                                  " ms) ran out " + what)
+        .withStep(step.name);
+  }
+
+  // One attempt at a step (or at one item of a for_each step: `label` is "STEP[ITEM]").
+  kj::Promise<Outcome<ArtifactMap>> attempt(size_t index, std::string label, ArtifactMap inputs,
+                                            unsigned number) {
     const size_t plugin = plan_.steps[index].plugin;
     const Step& step = *plan_.steps[index].step;
+    ++reports_[index].attempts;
     if (plan_.plugins[plugin].unrunnable) {
       return Outcome<ArtifactMap>(Error(*plan_.plugins[plugin].unrunnable).withStep(step.name));
     }
@@ -269,63 +460,100 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
           refused.ok() ? makeError(ErrorCategory::kInternal, "the plan and the policy disagree")
                        : std::move(refused.error()).withStep(step.name));
     }
-    return cancellable(pools_[plugin]->acquire())
-        .then([this, index, inputs = std::move(inputs)](
-                  Outcome<WorkerHandle*> worker) mutable -> kj::Promise<Outcome<ArtifactMap>> {
+    if (auto left = remaining(index); left && left->count() == 0)
+      return Outcome<ArtifactMap>(stepTimedOut(index, "before attempt " + std::to_string(number)));
+    auto acquired = cancellable(pools_[plugin]->acquire());
+    if (auto left = remaining(index)) {
+      // Waiting for a worker (or for its start) is part of the step's wall clock.
+      acquired = acquired.exclusiveJoin(io_.provider->getTimer()
+                                            .afterDelay(left->count() * kj::MILLISECONDS)
+                                            .then([this, index]() -> Outcome<WorkerHandle*> {
+                                              return stepTimedOut(index, "waiting for a worker");
+                                            }));
+    }
+    return acquired.then(
+        [this, index, number, label = std::move(label), inputs = std::move(inputs)](
+            Outcome<WorkerHandle*> worker) mutable -> kj::Promise<Outcome<ArtifactMap>> {
           const Step& step = *plan_.steps[index].step;
           if (!worker.ok()) {
             Error error = worker.error();
             if (error.step.empty()) error.step = step.name;
-            return afterFailure(index, std::move(inputs), std::move(error), false);
+            return afterFailure(index, std::move(label), std::move(inputs), std::move(error), false,
+                                number);
           }
           WorkerHandle* handle = worker.value();
           reports_[index].workerPid = handle->pid();
-          auto call = cancellable(handle->execute(step.name, step.config, inputs));
+          // The policy's per-call timeout still holds; the step's, when lower, wins.
+          auto call = cancellable(handle->execute(label, step.config, inputs, remaining(index)));
           return call.then(
-              [this, index, handle, inputs = std::move(inputs)](
+              [this, index, handle, number, label = std::move(label), inputs = std::move(inputs)](
                   Outcome<ArtifactMap> result) mutable -> kj::Promise<Outcome<ArtifactMap>> {
                 const bool alive = handle->usable();
                 // A cancelled call's worker is mid-call: it is killed with the others at the end.
                 if (!received_) pools_[plan_.steps[index].plugin]->release(handle);
                 if (result.ok()) return kj::mv(result);
-                return afterFailure(index, std::move(inputs), std::move(result.error()), alive);
+                return afterFailure(index, std::move(label), std::move(inputs),
+                                    std::move(result.error()), alive, number);
               });
         });
   }
 
-  // on_failure: whether the step runs again on a new worker, after the backoff (a timer: other
-  // steps go on meanwhile). Only when the worker died of bad luck (crash, timeout, resource
-  // limit), never for what the plugin chose to do (violations, denials, protocol errors, its
-  // own errors), and not when the worker lives (a host-call budget ran out).
-  kj::Promise<Outcome<ArtifactMap>> afterFailure(size_t index, ArtifactMap inputs, Error error,
-                                                 bool workerAlive) {
+  // Whether the step runs again, after a backoff (a timer: other steps go on meanwhile). A
+  // step's own `retry:` decides for the categories it names; without one, its plugin's policy
+  // (on_failure) restarts a worker that died of bad luck (crash, timeout, resource limit) and
+  // nothing else. Neither ever retries a sandbox violation, a policy denial or a protocol
+  // error: those are what the plugin chose to do.
+  kj::Promise<Outcome<ArtifactMap>> afterFailure(size_t index, std::string label,
+                                                 ArtifactMap inputs, Error error, bool workerAlive,
+                                                 unsigned number) {
     const size_t plugin = plan_.steps[index].plugin;
     const Step& step = *plan_.steps[index].step;
-    const PluginPolicy* section = plan_.plugins[plugin].section;
-    const bool badLuck = error.category == ErrorCategory::kCrash ||
-                         error.category == ErrorCategory::kTimeout ||
-                         error.category == ErrorCategory::kResourceLimit;
-    if (section == nullptr || section->onFailure.restarts == 0 || !badLuck || workerAlive ||
-        received_) {
+    if (received_) return Outcome<ArtifactMap>(std::move(error));
+    std::chrono::milliseconds delay{0};
+    StepRetrying retrying{label, step.plugin, number, 0, 0, error, StepRetrying::Why::kRetry};
+    if (step.retry.line != 0) {
+      if (!step.retry.retries(error.category)) return Outcome<ArtifactMap>(std::move(error));
+      if (number >= step.retry.attempts) {
+        if (step.retry.attempts > 1)
+          error.message += " (attempt " + std::to_string(number) + " of " +
+                           std::to_string(step.retry.attempts) + ")";
+        return Outcome<ArtifactMap>(std::move(error));
+      }
+      delay = step.retry.delayBefore(number + 1);
+      retrying.of = step.retry.attempts - 1;
+    } else {
+      const PluginPolicy* section = plan_.plugins[plugin].section;
+      const bool badLuck = error.category == ErrorCategory::kCrash ||
+                           error.category == ErrorCategory::kTimeout ||
+                           error.category == ErrorCategory::kResourceLimit;
+      if (section == nullptr || section->onFailure.restarts == 0 || !badLuck || workerAlive)
+        return Outcome<ArtifactMap>(std::move(error));
+      unsigned& used = restarts_[plugin];
+      if (used >= section->onFailure.restarts) {
+        events_.emit(RestartsExhausted{label, step.plugin, used, error});
+        return Outcome<ArtifactMap>(std::move(error));
+      }
+      ++used;
+      delay = section->onFailure.delayBefore(used);
+      retrying.restart = used;
+      retrying.of = section->onFailure.restarts;
+      retrying.why = StepRetrying::Why::kWorkerRestart;
+    }
+    if (auto left = remaining(index); left && *left <= delay) {
+      error.message += " (no retry: the step's timeout_ms runs out first)";
       return Outcome<ArtifactMap>(std::move(error));
     }
-    unsigned& used = restarts_[plugin];
-    if (used >= section->onFailure.restarts) {
-      events_.emit(RestartsExhausted{step.name, step.plugin, used, error});
-      return Outcome<ArtifactMap>(std::move(error));
-    }
-    ++used;
-    const auto delay = section->onFailure.delayBefore(used);
-    events_.emit(StepRetrying{step.name, step.plugin, used, section->onFailure.restarts,
-                              static_cast<uint64_t>(delay.count()), error});
+    retrying.backoffMs = static_cast<uint64_t>(delay.count());
+    events_.emit(retrying);
     auto waited = io_.provider->getTimer()
                       .afterDelay(static_cast<int64_t>(delay.count()) * kj::MILLISECONDS)
                       .then([]() -> Outcome<Done> { return Done{}; });
     return cancellable(kj::mv(waited))
-        .then([this, index, inputs = std::move(inputs), error = std::move(error)](
+        .then([this, index, number, label = std::move(label), inputs = std::move(inputs),
+               error = std::move(error)](
                   const Outcome<Done>& waitedOut) mutable -> kj::Promise<Outcome<ArtifactMap>> {
           if (!waitedOut.ok()) return Outcome<ArtifactMap>(std::move(error));
-          return attempt(index, std::move(inputs));
+          return attempt(index, std::move(label), std::move(inputs), number + 1);
         });
   }
 
@@ -343,41 +571,98 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       for (const auto& [name, data] : outcome.value()) report.outputSizes[name] = data->size();
       finished.outputSizes = report.outputSizes;
       outputs_[index] = std::move(outcome.value());
+      events_.emit(finished);
     } else {
-      Error error = outcome.error();
-      if (error.step.empty()) error.step = planned.step->name;
-      state_[index] = NodeState::kFailed;
-      report.state = StepState::kFailed;
-      report.error = error;
-      finished.error = error;
-      if (!report_.error) report_.error = error;  // the first failure is the run's
+      failed(index, std::move(outcome.error()), finished);
     }
-    events_.emit(finished);
-    if (outcome.ok()) {
-      for (size_t dependent : planned.dependents) {
-        if (--waitingOn_[dependent] == 0 && state_[dependent] == NodeState::kWaiting)
-          markReady(dependent);
-      }
-    } else {
-      skipDependents(index);
-      if (options_.failFast && stopReason_.empty())
-        stopReason_ = "--fail-fast: step '" + planned.step->name + "' failed";
-    }
+    settle(index);
     --running_;
     dispatch();
   }
 
-  // A step that failed or was skipped blocks every step that reads from it, and only those:
-  // independent branches of the graph still run, so one hostile plugin costs only its own data.
-  void skipDependents(size_t index) {
-    const std::string reason =
-        "not run: step '" + plan_.steps[index].step->name + "' did not succeed";
+  void failed(size_t index, Error error, StepFinished& finished) {
+    const Step& step = *plan_.steps[index].step;
+    if (error.step.empty()) error.step = step.name;
+    state_[index] = NodeState::kFailed;
+    failedUpstream_[index] = true;
+    reports_[index].state = StepState::kFailed;
+    reports_[index].error = error;
+    finished.error = error;
+    finished.continued = step.onError == OnError::kContinue;
+    events_.emit(finished);
+    // on_error: continue keeps the failure the step's own: the run goes on as if it had not
+    // failed, and its dependents decide by their if: as they always do.
+    if (step.onError == OnError::kContinue) return;
+    if (!report_.error) report_.error = error;  // the first failure is the run's
+    if (options_.failFast && stopReason_.empty())
+      stopReason_ = "--fail-fast: step '" + step.name + "' failed";
+  }
+
+  // A step that ended (succeeded, failed, skipped) lets its dependents decide once all their
+  // dependencies have: a worklist, so a long chain of skips does not recurse.
+  void settle(size_t index) {
     for (size_t dependent : plan_.steps[index].dependents) {
-      if (state_[dependent] != NodeState::kWaiting && state_[dependent] != NodeState::kReady)
-        continue;
-      skip(dependent, reason);
-      skipDependents(dependent);
+      if (--waitingOn_[dependent] == 0 && state_[dependent] == NodeState::kWaiting)
+        decisions_.push_back(dependent);
     }
+    propagate();
+  }
+
+  void propagate() {
+    if (propagating_) return;
+    propagating_ = true;
+    while (!decisions_.empty()) {
+      const size_t index = decisions_.front();
+      decisions_.pop_front();
+      decide(index);
+    }
+    propagating_ = false;
+  }
+
+  // Every dependency has ended: the step runs, is skipped, or fails without running (its
+  // condition could not be evaluated).
+  void decide(size_t index) {
+    if (state_[index] != NodeState::kWaiting || finishing_) return;
+    const PlannedStep& planned = plan_.steps[index];
+    const Step& step = *planned.step;
+    std::string why;
+    if (step.condition) {
+      StepConditionScope scope(*this, index);
+      std::variant<bool, ConditionError> holds = false;
+      try {
+        holds = step.condition->evaluate(scope);
+      } catch (const std::exception& e) {
+        holds = ConditionError{0, e.what()};
+      }
+      if (auto* error = std::get_if<ConditionError>(&holds)) {
+        StepFinished finished{step.name, step.plugin, 0, 0, std::nullopt, {}};
+        failed(
+            index,
+            makeError(ErrorCategory::kBadInput, "if: '" + step.condition->text() +
+                                                    "' could not be evaluated: " + error->message),
+            finished);
+        settle(index);
+        return;
+      }
+      if (!std::get<bool>(holds))
+        why = "not run: its if: '" + step.condition->text() + "' is false";
+    } else {
+      for (size_t dependency : planned.dependsOn) {
+        if (why.empty() && state_[dependency] != NodeState::kSucceeded)
+          why = "not run: step '" + plan_.steps[dependency].step->name + "' did not succeed";
+      }
+    }
+    // Whatever the condition says, a step cannot run without the data it reads.
+    for (size_t source : plan_.graph->nodes[index].dataFrom) {
+      if (why.empty() && state_[source] != NodeState::kSucceeded)
+        why = "not run: it reads outputs of step '" + plan_.steps[source].step->name +
+              "', which did not succeed";
+    }
+    if (!why.empty()) {
+      skip(index, why);
+      return;
+    }
+    markReady(index);
   }
 
   void skip(size_t index, const std::string& reason) {
@@ -385,9 +670,52 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       readyByPlugin_[plan_.steps[index].plugin].erase({position_[index], index});
     state_[index] = NodeState::kSkipped;
     reports_[index].state = StepState::kSkipped;
+    for (size_t dependency : plan_.steps[index].dependsOn)
+      if (failedUpstream_[dependency]) failedUpstream_[index] = true;
     events_.emit(
         StepSkipped{plan_.steps[index].step->name, plan_.steps[index].step->plugin, reason});
+    settle(index);
   }
+
+  // What a step's condition reads: its dependencies have all ended.
+  class StepConditionScope final : public ConditionScope {
+   public:
+    StepConditionScope(const DagRun& run, size_t index) : run_(run), index_(index) {}
+    std::string input(const std::string& name) const override {
+      return smallText(run_.plan_.inputs.value().at(name), "inputs." + name);
+    }
+    std::string stepStatus(const std::string& step) const override {
+      switch (run_.state_[run_.plan_.stepIndex.at(step)]) {
+        case NodeState::kSucceeded:
+          return "succeeded";
+        case NodeState::kFailed:
+          return "failed";
+        default:
+          return "skipped";
+      }
+    }
+    std::string stepOutput(const std::string& step, const std::string& name) const override {
+      const ArtifactMap* outputs = run_.outputsOf(step);
+      if (outputs == nullptr) return "";
+      auto found = outputs->find(name);
+      if (found == outputs->end()) return "";
+      return smallText(found->second, "steps." + step + ".outputs." + name);
+    }
+    bool dependenciesSucceeded() const override {
+      for (size_t dependency : run_.plan_.steps[index_].dependsOn)
+        if (run_.state_[dependency] != NodeState::kSucceeded) return false;
+      return true;
+    }
+    bool anyDependencyFailed() const override {
+      for (size_t dependency : run_.plan_.steps[index_].dependsOn)
+        if (run_.failedUpstream_[dependency]) return true;
+      return false;
+    }
+
+   private:
+    const DagRun& run_;
+    size_t index_;
+  };
 
   // The earliest step of `plugin` that has not finished: the one a worker starts for.
   std::string stepWaitingFor(size_t plugin) const {
@@ -445,6 +773,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   kj::Promise<RunReport> finishRun() {
     // What never started: skipped, with the reason nothing new could start.
     const std::string reason = whyNoNewSteps();
+    finishing_ = true;
     for (size_t index : plan_.graph->order) {
       if (state_[index] == NodeState::kWaiting || state_[index] == NodeState::kReady)
         skip(index, "not run: " + (reason.empty() ? std::string("nothing ran it") : reason));
@@ -506,6 +835,11 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   EngineOptions options_;
   std::vector<NodeState> state_;
   std::vector<size_t> waitingOn_;
+  std::vector<bool> failedUpstream_;  // failed, or skipped because something upstream failed
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> deadlines_;  // timeout_ms
+  std::deque<size_t> decisions_;  // steps whose dependencies have all ended
+  bool propagating_ = false;
+  bool finishing_ = false;
   std::vector<ArtifactMap> outputs_;
   std::vector<StepReport> reports_;
   std::vector<unsigned> restarts_;                                  // per plugin, this run

@@ -119,6 +119,7 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
                                      {"status", endStatus(e.error)}};
             if (e.workerPid != 0) fields["pid"] = e.workerPid;
             if (e.error) fields["error"] = toJson(*e.error);
+            if (e.continued) fields["on_error"] = "continue";
             return write("step.end", std::move(fields));
           },
           [this](const StepSkipped& e) {
@@ -126,6 +127,14 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
                          {{"step", e.step}, {"plugin", e.plugin}, {"reason", e.reason}});
           },
           [this](const StepRetrying& e) {
+            if (e.why == StepRetrying::Why::kRetry) {
+              return write("step.retry", {{"plugin", e.plugin},
+                                          {"step", e.step},
+                                          {"attempt", e.restart + 1},
+                                          {"of", e.of + 1},
+                                          {"backoff_ms", e.backoffMs},
+                                          {"error", toJson(e.error)}});
+            }
             return write("plugin.restart", {{"plugin", e.plugin},
                                             {"step", e.step},
                                             {"restart", e.restart},

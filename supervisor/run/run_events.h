@@ -45,20 +45,24 @@ struct StepFinished {
   pid_t workerPid = 0;
   std::optional<Error> error;  // empty: it succeeded
   std::map<std::string, uint64_t> outputSizes;
+  bool continued = false;  // failed, with on_error: continue (the run does not fail for it)
 };
 struct StepSkipped {
   std::string step;
   std::string plugin;
   std::string reason;
 };
-// on_failure: the step runs again on a new worker after `backoffMs`.
+// The step runs again after `backoffMs`: its workflow's retry (attempt `restart` failed, of
+// `of` retries), or its policy's on_failure (restart `restart` of `of`, on a new worker).
 struct StepRetrying {
+  enum class Why { kRetry, kWorkerRestart };
   std::string step;
   std::string plugin;
   unsigned restart = 0;
   unsigned of = 0;
   uint64_t backoffMs = 0;
   Error error;
+  Why why = Why::kWorkerRestart;
 };
 struct RestartsExhausted {
   std::string step;

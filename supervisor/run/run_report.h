@@ -27,7 +27,9 @@ struct StepReport {
   // From the run's start, in milliseconds; both 0 for a skipped step.
   double startedMs = 0;
   double endedMs = 0;
-  pid_t workerPid = 0;  // the worker that ran its last attempt; 0 when none did
+  pid_t workerPid = 0;    // the worker that ran its last attempt; 0 when none did
+  unsigned attempts = 0;  // every attempt, of every item of a for_each
+  size_t items = 0;       // a for_each step's items
   std::map<std::string, uint64_t> outputSizes;
 };
 

@@ -57,10 +57,13 @@ std::string hexArguments(const std::array<uint64_t, 6>& args) {
 
 // What the supervisor's own kill says, if it killed the worker.
 std::optional<WorkerFault> hostKillFault(const HostKill& killed, const PluginPolicy& policy) {
-  if (std::holds_alternative<KilledForTimeout>(killed)) {
+  if (const auto* timeout = std::get_if<KilledForTimeout>(&killed)) {
+    const auto limit = timeout->limit.count() > 0 ? timeout->limit : policy.callTimeout;
     return fault(WorkerFault::Kind::kTimeout, ErrorCategory::kTimeout,
-                 "no answer within " + std::to_string(policy.callTimeout.count()) +
-                     " ms; the worker was killed");
+                 "no answer within " + std::to_string(limit.count()) + " ms (" +
+                     (timeout->stepsOwn ? "what was left of the step's timeout_ms"
+                                        : "the policy's timeout_ms") +
+                     "); the worker was killed");
   }
   if (const auto* syscall = std::get_if<KilledForSyscall>(&killed)) {
     WorkerFault made = fault(WorkerFault::Kind::kSandboxViolation, ErrorCategory::kSandboxViolation,

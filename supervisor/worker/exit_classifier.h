@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,7 +27,10 @@ struct SyscallViolation {
 };
 
 // Why the supervisor killed the worker, when it did. Believed before anything the exit says.
-struct KilledForTimeout {};
+struct KilledForTimeout {
+  std::chrono::milliseconds limit{0};
+  bool stepsOwn = false;  // the step's timeout_ms, lower than the policy's, ran out
+};
 struct KilledForSyscall {
   SyscallViolation violation;
 };

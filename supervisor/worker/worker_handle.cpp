@@ -175,19 +175,22 @@ std::shared_ptr<CallScope> WorkerHandle::beginCall(const std::string& step, Plug
 
 template <typename T>
 kj::Promise<Outcome<T>> WorkerHandle::guarded(const std::shared_ptr<CallScope>& scope,
-                                              kj::Promise<Outcome<T>> call) {
+                                              kj::Promise<Outcome<T>> call,
+                                              std::optional<std::chrono::milliseconds> budget) {
+  const bool stepsOwn = budget && *budget < policy_.callTimeout;
+  const auto limit = stepsOwn ? *budget : policy_.callTimeout;
   auto ended = call.then([](Outcome<T> result) { return CallEnd<T>(std::move(result)); },
                          [](kj::Exception&& e) { return CallEnd<T>(kj::mv(e)); });
-  auto deadline = realDelay(io_.provider->getTimer(), policy_.callTimeout).then([]() {
-    return CallEnd<T>(TimedOut{});
-  });
+  auto deadline =
+      realDelay(io_.provider->getTimer(), limit).then([]() { return CallEnd<T>(TimedOut{}); });
   return ended.exclusiveJoin(kj::mv(deadline))
-      .then([this, scope](CallEnd<T> end) -> kj::Promise<Outcome<T>> {
+      .then([this, scope, limit, stepsOwn](CallEnd<T> end) -> kj::Promise<Outcome<T>> {
         gate_.closeScope(*scope);  // revokes the Host capability handed out for this call
         if (auto* result = std::get_if<Outcome<T>>(&end)) return std::move(*result);
         if (std::holds_alternative<TimedOut>(end)) {
           broken_ = true;
-          if (std::holds_alternative<std::monostate>(killed_)) killed_ = KilledForTimeout{};
+          if (std::holds_alternative<std::monostate>(killed_))
+            killed_ = KilledForTimeout{limit, stepsOwn};
           process_->kill();
           return collectDeath(scope->step, nullptr).then([](Error e) { return Outcome<T>(e); });
         }
@@ -344,9 +347,9 @@ kj::Promise<Outcome<Done>> WorkerHandle::init(const KeyValues& config) {
   return guarded(scope, kj::mv(call));
 }
 
-kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
-                                                        const KeyValues& config,
-                                                        const ArtifactMap& inputs) {
+kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(
+    const std::string& step, const KeyValues& config, const ArtifactMap& inputs,
+    std::optional<std::chrono::milliseconds> budget) {
   auto scope = beginCall(step, PluginMethod::kExecute);
   auto request = plugin_.executeRequest();
   setConfig(request.initConfig(static_cast<unsigned>(config.size())), config);
@@ -380,7 +383,7 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(const std::string& step,
         if (auto denial = gate_.admitOutputs(*scope, outputs.size(), total)) return *denial;
         return outputs;
       });
-  return guarded(scope, kj::mv(call)).then([step](Outcome<ArtifactMap> result) {
+  return guarded(scope, kj::mv(call), budget).then([step](Outcome<ArtifactMap> result) {
     if (!result.ok() && result.error().step.empty()) result.error().step = step;
     return result;
   });

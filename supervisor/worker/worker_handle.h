@@ -54,8 +54,11 @@ class WorkerHandle {
   ~WorkerHandle();
 
   kj::Promise<Outcome<Done>> init(const KeyValues& config);
-  kj::Promise<Outcome<ArtifactMap>> execute(const std::string& step, const KeyValues& config,
-                                            const ArtifactMap& inputs);
+  // `budget`: what is left of the step's timeout_ms; the lower of it and the policy's per-call
+  // timeout bounds the call.
+  kj::Promise<Outcome<ArtifactMap>> execute(
+      const std::string& step, const KeyValues& config, const ArtifactMap& inputs,
+      std::optional<std::chrono::milliseconds> budget = std::nullopt);
   // Asks the plugin to shut down, closes the connection and reaps the worker.
   kj::Promise<void> stop();
   // Kills the worker at once (a cancelled run), closes the connection and reaps it.
@@ -72,7 +75,8 @@ class WorkerHandle {
   std::shared_ptr<CallScope> beginCall(const std::string& step, PluginMethod method);
   template <typename T>
   kj::Promise<Outcome<T>> guarded(const std::shared_ptr<CallScope>& scope,
-                                  kj::Promise<Outcome<T>> call);
+                                  kj::Promise<Outcome<T>> call,
+                                  std::optional<std::chrono::milliseconds> budget = std::nullopt);
   // A call failed with the worker gone or broken: reaps it and says why.
   kj::Promise<Error> collectDeath(const std::string& step, kj::Maybe<kj::Exception> cause);
   // Waits for the worker to exit (killing it after a grace period), classifies the exit and

@@ -69,16 +69,26 @@ void WorkerPool::prestart() {
 
 kj::Promise<Outcome<WorkerHandle*>> WorkerPool::claim(Slot& slot) {
   slot.busy = true;
-  return slot.ready.addBranch().then([this, &slot]() -> Outcome<WorkerHandle*> {
-    if (slot.failed || slot.worker == nullptr) {
-      Error error = slot.failed.value_or(
-          makeError(ErrorCategory::kInternal, "the worker's start ended without a worker"));
-      slot.busy = false;  // pruned on the next use; the next start is a new slot
-      wakeOne();
-      return error;
-    }
-    return slot.worker.get();
-  });
+  // A step that stops waiting (its timeout_ms ran out) gives the slot back: the worker it was
+  // waiting for serves the next step instead of staying busy for nobody.
+  auto handedOver = std::make_shared<bool>(false);
+  return slot.ready.addBranch()
+      .then([this, &slot, handedOver]() -> Outcome<WorkerHandle*> {
+        *handedOver = true;
+        if (slot.failed || slot.worker == nullptr) {
+          Error error = slot.failed.value_or(
+              makeError(ErrorCategory::kInternal, "the worker's start ended without a worker"));
+          slot.busy = false;  // pruned on the next use; the next start is a new slot
+          wakeOne();
+          return error;
+        }
+        return slot.worker.get();
+      })
+      .attach(kj::defer([this, &slot, handedOver]() {
+        if (*handedOver || stopping_) return;
+        slot.busy = false;
+        wakeOne();
+      }));
 }
 
 kj::Promise<Outcome<WorkerHandle*>> WorkerPool::acquire() {
@@ -117,6 +127,7 @@ void WorkerPool::wakeOne() {
 }
 
 kj::Promise<void> WorkerPool::stopAll(bool kill) {
+  stopping_ = true;
   waiting_.clear();
   kj::Vector<kj::Promise<void>> stops;
   for (auto& owned : slots_) {

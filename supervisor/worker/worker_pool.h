@@ -55,6 +55,7 @@ class WorkerPool {
   std::deque<kj::Own<kj::PromiseFulfiller<void>>> waiting_;
   class Retirer;
   kj::Own<Retirer> retirer_;
+  bool stopping_ = false;
 };
 
 }  // namespace cordon

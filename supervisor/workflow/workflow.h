@@ -2,9 +2,14 @@
 // where each of its inputs comes from, and the workflow's outputs.
 #pragma once
 
+#include "core/error.h"
 #include "core/key_values.h"
+#include "workflow/condition.h"
 
+#include <chrono>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,12 +38,55 @@ struct StepInput {
   ArtifactRef from;
 };
 
+// retry: how often a step is attempted and how long it waits in between. The defaults are
+// Temporal's: 1 s before the second attempt, doubling, capped at 100 times the first wait.
+struct RetryPolicy {
+  unsigned attempts = 1;  // 1: no retry
+  std::chrono::milliseconds backoff{1000};
+  std::chrono::milliseconds maxBackoff{100000};
+  std::set<ErrorCategory> on;  // the categories that may be retried
+  int line = 0;
+
+  // The wait before attempt `next` (2, 3, ...).
+  std::chrono::milliseconds delayBefore(unsigned next) const;
+  // Never a sandbox violation, a policy denial or a protocol error: those are what the plugin
+  // chose to do, and doing it again is an attack, not bad luck.
+  bool retries(ErrorCategory category) const;
+};
+
+// Categories a step's retry may name: what can be bad luck.
+const std::set<ErrorCategory>& retryableCategories();
+const std::set<ErrorCategory>& defaultRetryCategories();
+
+enum class OnError { kFail, kContinue };
+
+// for_each: the step runs once per item, each item handed to the plugin as the input `as`.
+struct ForEach {
+  enum class Format { kJson, kLines };
+  std::optional<ArtifactRef> items;       // an artifact holding the list
+  std::vector<std::string> literalItems;  // or the items written in the file
+  Format format = Format::kJson;
+  std::string as = "item";
+  unsigned maxParallel = 0;  // 0: as many as --jobs
+  int line = 0;
+};
+
+inline constexpr size_t kMaxForEachItems = 100000;
+
 struct Step {
   std::string name;
   std::string plugin;       // the plugin's name
   std::string pluginRange;  // the versions it may be ("^1.2"); empty = any
   KeyValues config;
   std::vector<StepInput> inputs;
+  std::vector<ArtifactRef> needs;              // ordering without data (source = step, name empty)
+  std::shared_ptr<const Condition> condition;  // if:, nullptr: success()
+  int conditionLine = 0;                       // where the expression's text starts
+  int conditionColumn = 0;
+  RetryPolicy retry;
+  std::optional<std::chrono::milliseconds> timeout;  // timeout_ms: the whole step
+  OnError onError = OnError::kFail;
+  std::optional<ForEach> forEach;
   int line = 0;
 };
 

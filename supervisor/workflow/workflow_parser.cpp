@@ -49,9 +49,102 @@ std::vector<WorkflowInput> parseInputs(const YamlDocument& doc, const YAML::Node
   return inputs;
 }
 
+std::string categoryList(const std::set<ErrorCategory>& categories) {
+  std::string text;
+  for (ErrorCategory category : categories)
+    text += (text.empty() ? "" : ", ") + std::string(categoryName(category));
+  return text;
+}
+
+RetryPolicy parseRetry(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
+  doc.requireMap(node, field);
+  doc.rejectUnknownKeys(node, field, {"attempts", "backoff_ms", "max_backoff_ms", "on"});
+  RetryPolicy retry;
+  retry.line = node.Mark().line + 1;
+  retry.attempts = 3;
+  if (node["attempts"])
+    retry.attempts =
+        static_cast<unsigned>(doc.unsignedInteger(node["attempts"], field + ".attempts", 1, 100));
+  if (node["backoff_ms"]) {
+    retry.backoff = std::chrono::milliseconds(
+        doc.unsignedInteger(node["backoff_ms"], field + ".backoff_ms", 0, 3'600'000));
+  }
+  retry.maxBackoff = retry.backoff * 100;
+  if (node["max_backoff_ms"]) {
+    retry.maxBackoff = std::chrono::milliseconds(
+        doc.unsignedInteger(node["max_backoff_ms"], field + ".max_backoff_ms",
+                            static_cast<uint64_t>(retry.backoff.count()), 86'400'000));
+  }
+  retry.on = defaultRetryCategories();
+  if (node["on"]) {
+    retry.on.clear();
+    const YAML::Node list = doc.requireSequence(node["on"], field + ".on");
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string item = field + ".on[" + std::to_string(i) + "]";
+      const std::string name = doc.scalar(list[i], item);
+      auto category = categoryFromName(name);
+      if (!category || retryableCategories().count(*category) == 0) {
+        doc.fail(
+            list[i], item,
+            "'" + name + "' cannot be retried; one of: " + categoryList(retryableCategories()) +
+                " (a sandbox violation, a policy denial or a protocol error is never retried)");
+      }
+      retry.on.insert(*category);
+    }
+  }
+  return retry;
+}
+
+ForEach parseForEach(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
+  doc.requireMap(node, field);
+  doc.rejectUnknownKeys(node, field, {"items", "format", "as", "max_parallel"});
+  ForEach each;
+  each.line = node.Mark().line + 1;
+  const YAML::Node items = node["items"];
+  if (!items.IsDefined()) doc.fail(node, field + ".items", "is required");
+  if (items.IsSequence()) {
+    if (items.size() > kMaxForEachItems)
+      doc.fail(items, field + ".items", "lists more than " + std::to_string(kMaxForEachItems));
+    for (size_t i = 0; i < items.size(); ++i)
+      each.literalItems.push_back(
+          doc.scalar(items[i], field + ".items[" + std::to_string(i) + "]"));
+  } else {
+    each.items = parseRef(doc, items, field + ".items");
+  }
+  if (node["format"]) {
+    const std::string format = doc.scalar(node["format"], field + ".format");
+    if (format == "lines") {
+      each.format = ForEach::Format::kLines;
+    } else if (format != "json") {
+      doc.fail(node["format"], field + ".format", "'" + format + "' must be json or lines");
+    }
+    if (each.items == std::nullopt)
+      doc.fail(node["format"], field + ".format", "applies to items read from an artifact");
+  }
+  if (node["as"]) {
+    each.as = doc.scalar(node["as"], field + ".as");
+    requireIdentifier(doc, node["as"], field + ".as", each.as);
+  }
+  if (node["max_parallel"])
+    each.maxParallel = static_cast<unsigned>(
+        doc.unsignedInteger(node["max_parallel"], field + ".max_parallel", 1, 1024));
+  return each;
+}
+
+std::shared_ptr<const Condition> parseCondition(const YamlDocument& doc, const YAML::Node& node,
+                                                const std::string& field) {
+  const std::string text = doc.scalar(node, field);
+  auto parsed = Condition::parse(text);
+  if (auto* error = std::get_if<ConditionError>(&parsed))
+    doc.failInText(node, field, error->offset, error->message);
+  return std::make_shared<const Condition>(std::move(std::get<Condition>(parsed)));
+}
+
 Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
   doc.requireMap(node, field);
-  doc.rejectUnknownKeys(node, field, {"name", "plugin", "config", "inputs"});
+  doc.rejectUnknownKeys(node, field,
+                        {"name", "plugin", "config", "inputs", "needs", "if", "retry", "timeout_ms",
+                         "on_error", "for_each"});
   Step step;
   step.line = node.Mark().line + 1;
   step.name = doc.requireString(node, "name", field + ".name");
@@ -79,6 +172,41 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
       std::string name = entry.first.Scalar();
       requireIdentifier(doc, entry.first, field + ".inputs." + name, name);
       step.inputs.push_back({name, parseRef(doc, entry.second, field + ".inputs." + name)});
+    }
+  }
+  if (node["needs"]) {
+    const YAML::Node needs = doc.requireSequence(node["needs"], field + ".needs");
+    for (size_t i = 0; i < needs.size(); ++i) {
+      const std::string item = field + ".needs[" + std::to_string(i) + "]";
+      const std::string name = doc.scalar(needs[i], item);
+      requireIdentifier(doc, needs[i], item, name);
+      step.needs.push_back({name, "", needs[i].Mark().line + 1});
+    }
+  }
+  if (node["if"]) {
+    step.condition = parseCondition(doc, node["if"], field + ".if");
+    step.conditionLine = node["if"].Mark().line + 1;
+    step.conditionColumn = node["if"].Mark().column + 1 + (node["if"].Tag() == "!" ? 1 : 0);
+  }
+  if (node["retry"]) step.retry = parseRetry(doc, node["retry"], field + ".retry");
+  if (node["timeout_ms"]) {
+    step.timeout = std::chrono::milliseconds(
+        doc.unsignedInteger(node["timeout_ms"], field + ".timeout_ms", 1, 86'400'000));
+  }
+  if (node["on_error"]) {
+    const std::string mode = doc.scalar(node["on_error"], field + ".on_error");
+    if (mode == "continue") {
+      step.onError = OnError::kContinue;
+    } else if (mode != "fail") {
+      doc.fail(node["on_error"], field + ".on_error", "'" + mode + "' must be fail or continue");
+    }
+  }
+  if (node["for_each"]) {
+    step.forEach = parseForEach(doc, node["for_each"], field + ".for_each");
+    for (const auto& input : step.inputs) {
+      if (input.name == step.forEach->as)
+        doc.fail(node["for_each"], field + ".for_each.as",
+                 "'" + input.name + "' is also one of the step's inputs");
     }
   }
   return step;
