@@ -82,6 +82,8 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
       entry["ended_ms"] = step.endedMs;
     }
     if (step.workerPid != 0) entry["worker_pid"] = step.workerPid;
+    if (step.state != StepState::kSkipped) entry["attempts"] = step.attempts;
+    if (step.items != 0) entry["items"] = step.items;
     if (step.error) entry["error"] = toJson(*step.error);
     steps.push_back(entry);
   }
@@ -407,7 +409,11 @@ std::string dotGraph(const WorkflowGraph& graph) {
   }
   for (const GraphNode& node : graph.nodes) {
     for (size_t dependency : node.dependsOn) {
-      out += "  \"" + graph.nodes[dependency].step->name + "\" -> \"" + node.step->name + "\";\n";
+      // Data flows along solid edges; `needs` and conditions only order (dashed).
+      const bool data =
+          std::find(node.dataFrom.begin(), node.dataFrom.end(), dependency) != node.dataFrom.end();
+      out += "  \"" + graph.nodes[dependency].step->name + "\" -> \"" + node.step->name + "\"" +
+             (data ? "" : " [style=dashed]") + ";\n";
     }
   }
   return out + "}\n";
@@ -420,8 +426,12 @@ std::string mermaidGraph(const WorkflowGraph& graph) {
         "  " + node.step->name + "[\"" + node.step->name + "<br/>(" + node.step->plugin + ")\"]\n";
   }
   for (const GraphNode& node : graph.nodes) {
-    for (size_t dependency : node.dependsOn)
-      out += "  " + graph.nodes[dependency].step->name + " --> " + node.step->name + "\n";
+    for (size_t dependency : node.dependsOn) {
+      const bool data =
+          std::find(node.dataFrom.begin(), node.dataFrom.end(), dependency) != node.dataFrom.end();
+      out += "  " + graph.nodes[dependency].step->name + (data ? " --> " : " -.-> ") +
+             node.step->name + "\n";
+    }
   }
   return out;
 }

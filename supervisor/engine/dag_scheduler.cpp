@@ -626,6 +626,15 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     const PlannedStep& planned = plan_.steps[index];
     const Step& step = *planned.step;
     std::string why;
+    // Whatever its condition would say, a step cannot run without the data it reads.
+    for (size_t source : plan_.graph->nodes[index].dataFrom) {
+      if (why.empty() && state_[source] != NodeState::kSucceeded)
+        why = "not run: step '" + plan_.steps[source].step->name + "' did not succeed";
+    }
+    if (!why.empty()) {
+      skip(index, why);
+      return;
+    }
     if (step.condition) {
       StepConditionScope scope(*this, index);
       std::variant<bool, ConditionError> holds = false;
@@ -651,12 +660,6 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         if (why.empty() && state_[dependency] != NodeState::kSucceeded)
           why = "not run: step '" + plan_.steps[dependency].step->name + "' did not succeed";
       }
-    }
-    // Whatever the condition says, a step cannot run without the data it reads.
-    for (size_t source : plan_.graph->nodes[index].dataFrom) {
-      if (why.empty() && state_[source] != NodeState::kSucceeded)
-        why = "not run: it reads outputs of step '" + plan_.steps[source].step->name +
-              "', which did not succeed";
     }
     if (!why.empty()) {
       skip(index, why);

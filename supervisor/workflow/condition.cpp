@@ -316,45 +316,6 @@ bool callsStatus(const Node& node) {
   return false;
 }
 
-// Folding: what a node's value is before the run, or nullopt when the run decides it.
-std::optional<ConditionValue> fold(const Node& node, const ConditionNames& names) {
-  switch (node.kind) {
-    case Kind::kLiteral:
-      return node.literal;
-    case Kind::kInput:  // --input may replace any input
-    case Kind::kStepOutput:
-    case Kind::kStepStatus:
-      return std::nullopt;
-    case Kind::kNot: {
-      auto value = fold(node.args[0], names);
-      if (!value) return std::nullopt;
-      return ConditionValue::ofBool(!value->boolean);
-    }
-    case Kind::kAnd:
-    case Kind::kOr: {
-      const bool isAnd = node.kind == Kind::kAnd;
-      auto left = fold(node.args[0], names);
-      auto right = fold(node.args[1], names);
-      // false && x and true || x are known whatever x is.
-      if ((left && left->boolean != isAnd) || (right && right->boolean != isAnd))
-        return ConditionValue::ofBool(!isAnd);
-      if (left && right) return ConditionValue::ofBool(isAnd);
-      return std::nullopt;
-    }
-    case Kind::kCompare:
-    case Kind::kCall: {
-      if (node.kind == Kind::kCall && node.op == "always") return ConditionValue::ofBool(true);
-      // Without dependencies, success() holds and failure() never does.
-      if (node.kind == Kind::kCall && node.op == "success" && !names.hasDependencies)
-        return ConditionValue::ofBool(true);
-      if (node.kind == Kind::kCall && node.op == "failure" && !names.hasDependencies)
-        return ConditionValue::ofBool(false);
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
-
 ConditionValue evaluateNode(const Node& node, const ConditionScope& scope) {
   switch (node.kind) {
     case Kind::kLiteral:
@@ -417,6 +378,67 @@ ConditionValue evaluateNode(const Node& node, const ConditionScope& scope) {
     }
   }
   return ConditionValue::ofBool(false);
+}
+
+// Folding evaluates only literals: a scope it never asks.
+class NoScope final : public ConditionScope {
+ public:
+  std::string input(const std::string&) const override { return ""; }
+  std::string stepStatus(const std::string&) const override { return ""; }
+  std::string stepOutput(const std::string&, const std::string&) const override { return ""; }
+  bool dependenciesSucceeded() const override { return false; }
+  bool anyDependencyFailed() const override { return false; }
+};
+
+// Folding: what a node's value is before the run, or nullopt when the run decides it.
+std::optional<ConditionValue> fold(const Node& node, const ConditionNames& names) {
+  switch (node.kind) {
+    case Kind::kLiteral:
+      return node.literal;
+    case Kind::kInput:  // --input may replace any input
+    case Kind::kStepOutput:
+    case Kind::kStepStatus:
+      return std::nullopt;
+    case Kind::kNot: {
+      auto value = fold(node.args[0], names);
+      if (!value) return std::nullopt;
+      return ConditionValue::ofBool(!value->boolean);
+    }
+    case Kind::kAnd:
+    case Kind::kOr: {
+      const bool isAnd = node.kind == Kind::kAnd;
+      auto left = fold(node.args[0], names);
+      auto right = fold(node.args[1], names);
+      // false && x and true || x are known whatever x is.
+      if ((left && left->boolean != isAnd) || (right && right->boolean != isAnd))
+        return ConditionValue::ofBool(!isAnd);
+      if (left && right) return ConditionValue::ofBool(isAnd);
+      return std::nullopt;
+    }
+    case Kind::kCompare:
+    case Kind::kCall: {
+      if (node.kind == Kind::kCall && node.op == "always") return ConditionValue::ofBool(true);
+      // Without dependencies, success() holds and failure() never does.
+      if (node.kind == Kind::kCall && node.op == "success")
+        return names.hasDependencies ? std::nullopt : std::optional(ConditionValue::ofBool(true));
+      if (node.kind == Kind::kCall && node.op == "failure")
+        return names.hasDependencies ? std::nullopt : std::optional(ConditionValue::ofBool(false));
+      // An operator over known values is known: evaluate it over their literals.
+      Node known = node;
+      for (Node& arg : known.args) {
+        auto value = fold(arg, names);
+        if (!value) return std::nullopt;
+        arg = Node{};
+        arg.literal = *value;
+      }
+      try {
+        return evaluateNode(known, NoScope());
+      } catch (const Failed&) {
+        return std::nullopt;  // number('x'): an error at run time, not a constant
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace

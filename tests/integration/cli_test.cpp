@@ -1,8 +1,10 @@
 // The cordon command as a user meets it: --help, exit codes 0/1/2, errors that name the file,
 // line and field, --json, and `audit verify`.
 #include <doctest/doctest.h>
+
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <set>
 
 #include <array>
 #include <cstdio>
@@ -520,4 +522,59 @@ TEST_CASE("the host config file: relative paths, and flags and environment win o
   Command invalid = runShell(bare + "plugins list --config " + broken);
   CHECK(invalid.exitCode == 2);
   CHECK(contains(invalid.output, broken + ":2"));
+}
+
+TEST_CASE("the fan-out example: for_each, if:, needs and the gather, as docs/workflow.md says") {
+  test::TempDir dir;
+  const std::string workflow = test::sourcePath("examples/fan-out/workflow.yaml");
+  const std::string policy = test::sourcePath("policies/default.yaml");
+  Command run = runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                          dir.path("audit.jsonl") + " --json");
+  INFO(run.output);
+  CHECK(run.exitCode == 0);
+  CHECK(contains(run.output, R"("shouted")"));
+  auto records = test::readAudit(dir.path("audit.jsonl"));
+  // One execute per word, each audited under its item's name.
+  std::set<std::string> items;
+  for (const auto& record : records)
+    if (record["event"] == "gate.allow" && record.value("method", "") == "execute" &&
+        record.value("step", "").rfind("shout[", 0) == 0)
+      items.insert(record["step"].get<std::string>());
+  CHECK(items == std::set<std::string>{"shout[0]", "shout[1]", "shout[2]", "shout[3]"});
+
+  // With count "no", count is skipped and digest still runs (always()).
+  const std::string no = dir.write("no.txt", "no");
+  Command skipped = runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                              dir.path("audit2.jsonl") + " --input count=" + no);
+  INFO(skipped.output);
+  CHECK(skipped.exitCode == 0);
+  CHECK(contains(skipped.output,
+                 "count skipped (not run: its if: 'inputs.count == 'yes'' is false)"));
+  CHECK(contains(skipped.output, "digest ok"));
+  CHECK(contains(skipped.output, R"(shouted: ["SANDBOXES","KEEP","PLUGINS","APART"])"));
+}
+
+TEST_CASE("validate: the language's errors, with file:line:column, and exit code 2") {
+  test::TempDir dir;
+  const std::string policy = test::sourcePath("policies/default.yaml");
+  const std::string bad = dir.write("flow.yaml", R"W(name: broken
+steps:
+  - { name: a, plugin: word-count }
+  - name: b
+    plugin: word-count
+    if: steps.a.status == 3
+)W");
+  Command validate = runCordon("validate " + bad + " --policy " + policy);
+  CHECK(validate.exitCode == 2);
+  CHECK(contains(validate.output,
+                 "flow.yaml:6:24: field 'steps[1].if': '==' compares a text "
+                 "with a number"));
+  const std::string cycle = dir.write("cycle.yaml", R"W(name: cycle
+steps:
+  - { name: a, plugin: word-count, needs: [b] }
+  - { name: b, plugin: word-count, needs: [a] }
+)W");
+  Command cyclic = runCordon("validate " + cycle + " --policy " + policy);
+  CHECK(cyclic.exitCode == 2);
+  CHECK(contains(cyclic.output, "the steps form a cycle: a -> b -> a"));
 }

@@ -363,3 +363,296 @@ TEST_CASE("random graphs give the same outputs at --jobs 1 and --jobs 4") {
     }
   }
 }
+
+namespace {
+
+std::vector<const StepRetrying*> retries(const test::RunResult& run) {
+  std::vector<const StepRetrying*> found;
+  for (const RunEvent& event : run.events)
+    if (const auto* retrying = std::get_if<StepRetrying>(&event)) found.push_back(retrying);
+  return found;
+}
+
+std::string skipReason(const test::RunResult& run, const std::string& step) {
+  for (const RunEvent& event : run.events)
+    if (const auto* skipped = std::get_if<StepSkipped>(&event); skipped && skipped->step == step)
+      return skipped->reason;
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("retry: a failing step runs again after its backoff and then succeeds") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: retry
+steps:
+  - name: flaky
+    plugin: mix
+    config: { label: done, label_only: "1", fail_times: "2" }
+    retry: { attempts: 3, backoff_ms: 20 }
+outputs:
+  out: flaky.out
+)W",
+                       2, 1);
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(test::bytesOf(run.report.outputs.at("out")) == "done");
+  CHECK(stepOf(run.report, "flaky").attempts == 3);
+  auto retried = retries(run);
+  REQUIRE(retried.size() == 2);
+  CHECK(retried[0]->why == StepRetrying::Why::kRetry);
+  CHECK(retried[0]->backoffMs == 20);
+  CHECK(retried[1]->backoffMs == 40);  // doubling
+  CHECK(retried[0]->error.category == ErrorCategory::kPluginError);
+  auto records = test::withEvent(run.audit, "step.retry");
+  REQUIRE(records.size() == 2);
+  CHECK(records[0]["attempt"] == 2);
+  CHECK(records[1]["attempt"] == 3);
+  CHECK(records[1]["of"] == 3);
+  CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
+}
+
+TEST_CASE("retry: attempts run out and the step fails with its last error") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: exhausted
+steps:
+  - name: broken
+    plugin: mix
+    config: { fail_times: "99" }
+    retry: { attempts: 3, backoff_ms: 5 }
+)W",
+                       2, 1);
+  REQUIRE_FALSE(run.report.ok());
+  const StepReport& broken = stepOf(run.report, "broken");
+  CHECK(broken.state == StepState::kFailed);
+  CHECK(broken.attempts == 3);
+  REQUIRE(broken.error.has_value());
+  CHECK(broken.error->category == ErrorCategory::kPluginError);
+  CHECK(broken.error->message.find("(attempt 3 of 3)") != std::string::npos);
+  CHECK(retries(run).size() == 2);
+}
+
+TEST_CASE("retry: a sandbox violation is never retried, whatever the step's retry names") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: violation
+steps:
+  - name: hostile
+    plugin: mix
+    config: { violate: "1" }
+    retry: { attempts: 5, backoff_ms: 5, on: [plugin_error, crash, timeout, resource_limit, internal] }
+)W",
+                       2, 1);
+  REQUIRE_FALSE(run.report.ok());
+  const StepReport& hostile = stepOf(run.report, "hostile");
+  REQUIRE(hostile.error.has_value());
+  CHECK(hostile.error->category == ErrorCategory::kSandboxViolation);
+  CHECK(hostile.attempts == 1);
+  CHECK(retries(run).empty());
+  CHECK(test::withEvent(run.audit, "step.retry").empty());
+}
+
+TEST_CASE("timeout_ms bounds the whole step, below the policy's per-call timeout") {
+  test::TempDir dir;
+  // The policy allows each call 20 s; the step allows itself 400 ms for all its attempts, so
+  // the first attempt is killed at 400 ms and there is no time left for a second.
+  auto run = runEngine(dir, R"W(name: timeout
+steps:
+  - name: slow
+    plugin: mix
+    config: { spin_ms: "15000" }
+    timeout_ms: 400
+    retry: { attempts: 3, backoff_ms: 10, on: [timeout] }
+  - { name: after, plugin: mix, needs: [slow] }
+)W",
+                       2, 1);
+  REQUIRE_FALSE(run.report.ok());
+  const StepReport& slow = stepOf(run.report, "slow");
+  REQUIRE(slow.error.has_value());
+  CHECK(slow.error->category == ErrorCategory::kTimeout);
+  CHECK(slow.error->message.find("what was left of the step's timeout_ms") != std::string::npos);
+  CHECK(slow.attempts == 1);
+  CHECK(slow.milliseconds < 10000);  // killed long before the plugin's 15 s spin would end
+  CHECK(stepOf(run.report, "after").state == StepState::kSkipped);
+  CHECK(retries(run).empty());
+}
+
+TEST_CASE("conditions decide which steps run; a skip propagates only as far as it must") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: conditions
+inputs:
+  mode: { value: fast }
+steps:
+  - { name: a, plugin: mix, config: { label: "yes", label_only: "1" } }
+  - { name: fast, plugin: mix, if: "inputs.mode == 'fast'", config: { label: f, label_only: "1" } }
+  - { name: slow, plugin: mix, if: "inputs.mode == 'slow'" }
+  - { name: reads-slow, plugin: mix, inputs: { x: slow.out } }
+  - { name: after-reads-slow, plugin: mix, needs: [reads-slow] }
+  - { name: needs-slow, plugin: mix, needs: [slow] }
+  - { name: anyway, plugin: mix, needs: [slow], if: "always()", config: { label: w, label_only: "1" } }
+  - { name: by-output, plugin: mix, if: "steps.a.outputs.out == 'yes'", config: { label: o, label_only: "1" } }
+  - { name: on-failure, plugin: mix, needs: [a], if: "failure()" }
+outputs:
+  fast: fast.out
+  anyway: anyway.out
+)W",
+                       4);
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(stepOf(run.report, "fast").state == StepState::kSucceeded);
+  CHECK(stepOf(run.report, "slow").state == StepState::kSkipped);
+  CHECK(skipReason(run, "slow") == "not run: its if: 'inputs.mode == 'slow'' is false");
+  CHECK(skipReason(run, "reads-slow") == "not run: step 'slow' did not succeed");
+  CHECK(skipReason(run, "after-reads-slow") == "not run: step 'reads-slow' did not succeed");
+  CHECK(skipReason(run, "needs-slow") == "not run: step 'slow' did not succeed");
+  CHECK(stepOf(run.report, "anyway").state == StepState::kSucceeded);
+  CHECK(stepOf(run.report, "by-output").state == StepState::kSucceeded);
+  CHECK(stepOf(run.report, "on-failure").state == StepState::kSkipped);
+  CHECK(test::bytesOf(run.report.outputs.at("anyway")) == "w");
+  CHECK(test::withEvent(run.audit, "step.skipped").size() == 5);
+}
+
+TEST_CASE("a condition that cannot be evaluated fails its step, not the supervisor") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: bad-condition
+steps:
+  - { name: a, plugin: mix, config: { label: "not a number", label_only: "1" } }
+  - { name: b, plugin: mix, if: "number(steps.a.outputs.out) > 3" }
+  - { name: c, plugin: mix, config: { label: c, label_only: "1" } }
+)W",
+                       2);
+  REQUIRE_FALSE(run.report.ok());
+  const StepReport& b = stepOf(run.report, "b");
+  CHECK(b.state == StepState::kFailed);
+  REQUIRE(b.error.has_value());
+  CHECK(b.error->category == ErrorCategory::kBadInput);
+  CHECK(b.error->message.find("not a number") != std::string::npos);
+  CHECK(b.attempts == 0);
+  CHECK(stepOf(run.report, "c").state == StepState::kSucceeded);
+}
+
+TEST_CASE("on_error: continue keeps a failure the step's own; dependents decide by their if:") {
+  test::TempDir dir;
+  const std::string steps = R"W(
+  - { name: bad, plugin: mix, config: { fail_times: "99" }, on_error: ON_ERROR }
+  - { name: cleanup, plugin: mix, needs: [bad], if: "failure()", config: { label: c, label_only: "1" } }
+  - { name: status, plugin: mix, if: "always() && steps.bad.status == 'failed'" }
+  - { name: reader, plugin: mix, if: "always()", inputs: { x: bad.out } }
+  - { name: default, plugin: mix, needs: [bad] }
+  - { name: independent, plugin: mix, config: { label: i, label_only: "1" } }
+)W";
+  for (const std::string mode : {"continue", "fail"}) {
+    CAPTURE(mode);
+    std::string workflow = "name: on-error\nsteps:" + steps;
+    workflow.replace(workflow.find("ON_ERROR"), 8, mode);
+    auto run = runEngine(dir, workflow, 2, 1);
+    CHECK(run.report.ok() == (mode == "continue"));
+    if (mode == "fail") CHECK(run.report.error->step == "bad");
+    CHECK(stepOf(run.report, "bad").state == StepState::kFailed);
+    CHECK(stepOf(run.report, "cleanup").state == StepState::kSucceeded);
+    CHECK(stepOf(run.report, "status").state == StepState::kSucceeded);
+    CHECK(stepOf(run.report, "reader").state == StepState::kSkipped);
+    CHECK(stepOf(run.report, "default").state == StepState::kSkipped);
+    CHECK(stepOf(run.report, "independent").state == StepState::kSucceeded);
+    auto ends = test::withEvent(run.audit, "step.end");
+    bool marked = false;
+    for (const auto& end : ends)
+      if (end["step"] == "bad") marked = end.value("on_error", "") == "continue";
+    CHECK(marked == (mode == "continue"));
+  }
+}
+
+TEST_CASE("needs orders steps that share no data") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: needs
+steps:
+  - { name: first, plugin: mix, config: { spin_ms: "150", label: a, label_only: "1" } }
+  - { name: second, plugin: mix, needs: [first], config: { label: b, label_only: "1" } }
+  - { name: free, plugin: mix, config: { spin_ms: "150", label: c, label_only: "1" } }
+)W",
+                       4);
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(stepOf(run.report, "second").startedMs >= stepOf(run.report, "first").endedMs);
+  CHECK(overlap(stepOf(run.report, "first"), stepOf(run.report, "free")));
+}
+
+TEST_CASE("for_each runs 1,000 items, at most max_parallel at once, and gathers them in order") {
+  test::TempDir dir;
+  std::string list = "[";
+  for (int i = 0; i < 1000; ++i) list += (i == 0 ? "" : ",") + std::to_string(i);
+  list += "]";
+  dir.write("items.json", list);
+  auto run = runEngine(dir, R"W(name: fan-out
+inputs:
+  list: { file: items.json }
+steps:
+  - name: each
+    plugin: mix
+    config: { label: m }
+    for_each: { items: inputs.list, max_parallel: 2 }
+  - { name: after, plugin: mix, inputs: { all: each.out }, config: { label: z, label_only: "1" } }
+outputs:
+  gathered: each.out
+)W",
+                       4, 2);
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  const StepReport& each = stepOf(run.report, "each");
+  CHECK(each.items == 1000);
+  CHECK(each.attempts == 1000);
+  const auto gathered = nlohmann::json::parse(test::bytesOf(run.report.outputs.at("gathered")));
+  REQUIRE(gathered.size() == 1000);
+  bool inOrder = true;
+  for (int i = 0; i < 1000; ++i)
+    inOrder = inOrder && gathered[i] == "m(item=" + std::to_string(i) + ")";
+  CHECK(inOrder);
+  CHECK(stepOf(run.report, "after").state == StepState::kSucceeded);
+  // Each item is a call of its own, on one of at most max_parallel workers at once.
+  std::set<pid_t> workers;
+  size_t calls = 0;
+  for (const RunEvent& event : run.events) {
+    if (const auto* call = std::get_if<CallFinished>(&event); call && call->method == "execute") {
+      if (call->step.rfind("each[", 0) == 0) ++calls;
+      workers.insert(call->workerPid);
+    }
+  }
+  CHECK(calls == 1000);
+  CHECK(workers.size() <= 2);
+}
+
+TEST_CASE("for_each over lines or listed items; a failing item fails the step") {
+  test::TempDir dir;
+  auto run = runEngine(dir, R"W(name: fan-out-small
+inputs:
+  lines: { value: "alpha\n\nbeta\n" }
+steps:
+  - name: by-line
+    plugin: mix
+    for_each: { items: inputs.lines, format: lines, as: word }
+  - name: listed
+    plugin: mix
+    for_each: { items: [x, "y z"] }
+  - name: failing
+    plugin: mix
+    config: { fail_times: "99" }
+    for_each: { items: [1, 2, 3], max_parallel: 1 }
+  - name: bad-list
+    plugin: mix
+    for_each: { items: inputs.lines }
+outputs:
+  words: by-line.out
+  listed: listed.out
+)W",
+                       2, 1);
+  const StepReport& byLine = stepOf(run.report, "by-line");
+  CHECK(byLine.state == StepState::kSucceeded);
+  CHECK(byLine.items == 2);  // the empty line is not an item
+  CHECK(test::bytesOf(run.report.outputs.at("words")) ==
+        R"W(["mix(word=alpha)","mix(word=beta)"])W");
+  CHECK(test::bytesOf(run.report.outputs.at("listed")) == R"W(["mix(item=x)","mix(item=y z)"])W");
+  const StepReport& failing = stepOf(run.report, "failing");
+  REQUIRE(failing.error.has_value());
+  CHECK(failing.error->category == ErrorCategory::kPluginError);
+  CHECK(failing.error->message.rfind("item 0: ", 0) == 0);
+  CHECK(failing.attempts == 1);  // no item starts after one failed
+  const StepReport& badList = stepOf(run.report, "bad-list");
+  REQUIRE(badList.error.has_value());
+  CHECK(badList.error->category == ErrorCategory::kBadInput);
+  CHECK(badList.error->message.find("not a JSON array") != std::string::npos);
+}

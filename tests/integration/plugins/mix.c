@@ -2,12 +2,16 @@
  * "LABEL(NAME=TEXT,...)" over its inputs in name order, so any graph of mix steps has one right
  * result whatever order or parallelism ran it. Config `spin_ms` keeps it busy on the CPU that
  * long first (a CPU-bound step); `label_only` makes `out` just the label (a graph whose outputs
- * would otherwise grow with its depth, as the benchmark's lattice). */
+ * would otherwise grow with its depth, as the benchmark's lattice). For the engine's failure
+ * paths: `fail_times: N` fails (plugin_error) the first N executes in this worker, and
+ * `violate` opens a network socket, which no policy of these tests grants (a sandbox
+ * violation). */
 #define _POSIX_C_SOURCE 199309L
 #include <cordon/plugin.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static double now_ms(void) {
@@ -30,7 +34,16 @@ static int append(char** text, size_t* size, size_t* capacity, const char* data,
   return 1;
 }
 
+static unsigned executes;
+
 static cordon_status execute(cordon_host* host) {
+  ++executes;
+  const char* fail_times = cordon_config(host, "fail_times");
+  if (fail_times != NULL && executes <= (unsigned)atoi(fail_times)) {
+    cordon_set_error(host, "failing as configured (fail_times)");
+    return CORDON_ERR_PLUGIN;
+  }
+  if (cordon_config(host, "violate") != NULL) socket(AF_INET, SOCK_STREAM, 0);
   const char* spin = cordon_config(host, "spin_ms");
   if (spin != NULL) {
     const double until = now_ms() + atof(spin);
