@@ -120,7 +120,8 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
   const PluginCatalog catalog = PluginCatalog::scan(trust.pluginPath);
   std::map<std::string, std::string> rangeOf;  // one package per plugin name in a workflow
   for (const Step& step : result->workflow->steps) {
-    const std::string where = workflowPath + ":" + std::to_string(step.line) + ": field 'plugin': ";
+    const std::string where = workflowPath + ":" + std::to_string(step.line) + ":" +
+                              std::to_string(step.column) + ": field 'plugin': ";
     auto seen = rangeOf.find(step.plugin);
     if (seen != rangeOf.end()) {
       if (seen->second != step.pluginRange) {

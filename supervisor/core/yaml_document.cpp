@@ -32,6 +32,11 @@ std::string lineOf(const YAML::Node& node) {
   return node.Mark().is_null() ? "?" : std::to_string(node.Mark().line + 1);
 }
 
+std::string positionOf(const YAML::Node& node) {
+  if (node.Mark().is_null()) return "?";
+  return std::to_string(node.Mark().line + 1) + ":" + std::to_string(node.Mark().column + 1);
+}
+
 // yaml-cpp keeps both entries of a repeated key and lookups find the first, while a reviewer
 // reading the file sees the last: a file with two meanings. Refused, naming both lines.
 // Also collects every empty value with its key, since yaml-cpp marks an empty value at the token
@@ -53,7 +58,7 @@ void rejectDuplicateKeys(const YAML::Node& node, const std::string& name, const 
       const std::string field = at.empty() ? key : at + "." + key;
       auto [first, fresh] = seen.emplace(key, entry.first);
       if (!fresh) {
-        throw InputError(name + ":" + lineOf(entry.first) + ": field '" + field +
+        throw InputError(name + ":" + positionOf(entry.first) + ": field '" + field +
                          "': duplicate key (first at line " + lineOf(first->second) + ")");
       }
       if (entry.second.IsNull()) emptyValues.emplace_back(entry.second, entry.first.Mark());
@@ -130,7 +135,8 @@ void YamlDocument::fail(const YAML::Node& node, const std::string& field,
       if (value.is(node)) mark = keyMark;
     }
   }
-  if (!mark.is_null()) where += ":" + std::to_string(mark.line + 1);
+  if (!mark.is_null())
+    where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
   throw InputError(where + ": field '" + field + "': " + message);
 }
 

@@ -27,7 +27,8 @@ class YamlDocument {
   const YAML::Node& root() const { return root_; }
   const std::string& path() const { return path_; }
 
-  // "FILE:LINE: field 'F': MESSAGE" for a node (line of the node itself).
+  // "FILE:LINE:COLUMN: field 'F': MESSAGE" for a node (where the node itself starts; for an
+  // empty value, its key).
   [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
                          const std::string& message) const;
 

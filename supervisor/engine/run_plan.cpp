@@ -81,8 +81,9 @@ Outcome<ArtifactMap> loadWorkflowInputs(const Workflow& workflow,
       auto opened = openInputFile((base / *input.file).string(), maxInputBytes);
       if (!opened.ok()) {
         return makeError(ErrorCategory::kBadInput,
-                         workflow.path + ":" + std::to_string(input.line) + ": field 'inputs." +
-                             input.name + ".file': " + opened.error().message);
+                         workflow.path + ":" + std::to_string(input.line) + ":" +
+                             std::to_string(input.column) + ": field 'inputs." + input.name +
+                             ".file': " + opened.error().message);
       }
       inputs[input.name] = opened.value();
     }

@@ -7,15 +7,16 @@
 namespace cordon {
 namespace {
 
-Error badInput(const Workflow& workflow, int line, const std::string& field,
+Error badInput(const Workflow& workflow, int line, int column, const std::string& field,
                const std::string& why) {
-  return makeError(ErrorCategory::kBadInput,
-                   workflow.path + ":" + std::to_string(line) + ": field '" + field + "': " + why);
+  return makeError(ErrorCategory::kBadInput, workflow.path + ":" + std::to_string(line) + ":" +
+                                                 std::to_string(column) + ": field '" + field +
+                                                 "': " + why);
 }
 
 Error badRef(const Workflow& workflow, const ArtifactRef& ref, const std::string& field,
              const std::string& why) {
-  return badInput(workflow, ref.line, field, "'" + ref.text() + "' " + why);
+  return badInput(workflow, ref.line, ref.column, field, "'" + ref.text() + "' " + why);
 }
 
 std::string stepField(size_t index, const std::string& rest) {
@@ -97,8 +98,10 @@ Outcome<WorkflowGraph> WorkflowGraph::build(const Workflow& workflow) {
       const std::string field = stepField(i, ".needs[" + std::to_string(n) + "]");
       auto it = indexOf.find(need.source);
       if (it == indexOf.end())
-        return badInput(workflow, need.line, field, "'" + need.source + "' names no step");
-      if (it->second == i) return badInput(workflow, need.line, field, "a step cannot need itself");
+        return badInput(workflow, need.line, need.column, field,
+                        "'" + need.source + "' names no step");
+      if (it->second == i)
+        return badInput(workflow, need.line, need.column, field, "a step cannot need itself");
       node.dependsOn.push_back(it->second);
     }
     if (step.condition) {
@@ -115,7 +118,7 @@ Outcome<WorkflowGraph> WorkflowGraph::build(const Workflow& workflow) {
       // A step its condition reads is one it depends on: its status must be known first.
       for (const std::string& name : std::get<std::vector<std::string>>(checked)) {
         if (indexOf.at(name) == i)
-          return badInput(workflow, step.conditionLine, stepField(i, ".if"),
+          return badInput(workflow, step.conditionLine, step.conditionColumn, stepField(i, ".if"),
                           "a step's condition cannot read the step itself");
         node.dependsOn.push_back(indexOf.at(name));
       }
@@ -153,8 +156,8 @@ Outcome<WorkflowGraph> WorkflowGraph::build(const Workflow& workflow) {
   if (graph.order.size() != graph.nodes.size()) {
     size_t first = 0;
     const std::string cycle = findCycle(graph, remaining, first);
-    return badInput(workflow, workflow.steps[first].line, stepField(first, ""),
-                    "the steps form a cycle: " + cycle);
+    return badInput(workflow, workflow.steps[first].line, workflow.steps[first].column,
+                    stepField(first, ""), "the steps form a cycle: " + cycle);
   }
 
   // A step whose condition is never true is a mistake in the file (`if: false`, `failure()`
@@ -165,7 +168,7 @@ Outcome<WorkflowGraph> WorkflowGraph::build(const Workflow& workflow) {
     ConditionNames names;
     names.hasDependencies = !node.dependsOn.empty();
     if (step.condition && !step.condition->canHold(names)) {
-      return badInput(workflow, step.conditionLine, stepField(index, ".if"),
+      return badInput(workflow, step.conditionLine, step.conditionColumn, stepField(index, ".if"),
                       "step '" + step.name + "' can never run: '" + step.condition->text() +
                           "' is never true" +
                           (names.hasDependencies ? "" : " (the step depends on no step)"));

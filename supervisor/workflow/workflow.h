@@ -21,6 +21,7 @@ struct ArtifactRef {
   std::string source;  // "inputs" or a step name
   std::string name;
   int line = 0;
+  int column = 0;
 
   bool isWorkflowInput() const { return source == "inputs"; }
   std::string text() const { return source + "." + name; }
@@ -31,6 +32,7 @@ struct WorkflowInput {
   std::optional<std::string> file;   // resolved against the workflow file's directory
   std::optional<std::string> value;  // literal text
   int line = 0;
+  int column = 0;
 };
 
 struct StepInput {
@@ -88,6 +90,7 @@ struct Step {
   OnError onError = OnError::kFail;
   std::optional<ForEach> forEach;
   int line = 0;
+  int column = 0;
 };
 
 struct WorkflowOutput {

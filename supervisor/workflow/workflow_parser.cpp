@@ -21,7 +21,7 @@ ArtifactRef parseRef(const YamlDocument& doc, const YAML::Node& node, const std:
   std::string text = doc.scalar(node, field);
   auto dot = text.find('.');
   ArtifactRef ref{text.substr(0, dot), dot == std::string::npos ? "" : text.substr(dot + 1),
-                  node.Mark().line + 1};
+                  node.Mark().line + 1, node.Mark().column + 1};
   if (dot == std::string::npos || !isIdentifier(ref.source) || !isIdentifier(ref.name)) {
     doc.fail(node, field, "'" + text + "' must be inputs.NAME or STEP.OUTPUT");
   }
@@ -35,6 +35,7 @@ std::vector<WorkflowInput> parseInputs(const YamlDocument& doc, const YAML::Node
     WorkflowInput input;
     input.name = entry.first.Scalar();
     input.line = entry.first.Mark().line + 1;
+    input.column = entry.first.Mark().column + 1;
     const std::string field = "inputs." + input.name;
     requireIdentifier(doc, entry.first, field, input.name);
     doc.requireMap(entry.second, field);
@@ -147,6 +148,7 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
                          "on_error", "for_each"});
   Step step;
   step.line = node.Mark().line + 1;
+  step.column = node.Mark().column + 1;
   step.name = doc.requireString(node, "name", field + ".name");
   requireIdentifier(doc, node["name"], field + ".name", step.name);
   if (step.name == "inputs") doc.fail(node["name"], field + ".name", "'inputs' is reserved");
@@ -180,7 +182,7 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
       const std::string item = field + ".needs[" + std::to_string(i) + "]";
       const std::string name = doc.scalar(needs[i], item);
       requireIdentifier(doc, needs[i], item, name);
-      step.needs.push_back({name, "", needs[i].Mark().line + 1});
+      step.needs.push_back({name, "", needs[i].Mark().line + 1, needs[i].Mark().column + 1});
     }
   }
   if (node["if"]) {

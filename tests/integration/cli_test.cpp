@@ -200,7 +200,7 @@ TEST_CASE("a YAML file with a repeated key or a second document is refused, nami
   INFO(dup.output);
   CHECK(dup.exitCode == 2);
   CHECK(contains(dup.output,
-                 "dup.yaml:6: field 'plugins.word-count.timeout_ms': duplicate key "
+                 "dup.yaml:6:5: field 'plugins.word-count.timeout_ms': duplicate key "
                  "(first at line 5)"));
   std::string twoDocs = dir.write("two.yaml", "version: 1\n---\nversion: 1\n");
   Command docs = runCordon("policy lint " + twoDocs);
@@ -211,7 +211,7 @@ TEST_CASE("a YAML file with a repeated key or a second document is refused, nami
   Command flow =
       runCordon("validate " + workflow + " --policy " + test::sourcePath("policies/default.yaml"));
   CHECK(flow.exitCode == 2);
-  CHECK(contains(flow.output, "flow.yaml:2: field 'name': duplicate key (first at line 1)"));
+  CHECK(contains(flow.output, "flow.yaml:2:1: field 'name': duplicate key (first at line 1)"));
 }
 
 TEST_CASE(

@@ -233,7 +233,7 @@ TEST_CASE("trusted side: a weakened sandbox is named danger_ in its policy and i
       dir.write("old.yaml", "version: 1\nplugins:\n  mprotect-exec: { w_xor_x: false }\n");
   test::Command refused = test::runCordon("validate " + workflow + " --policy " + old);
   CHECK(refused.exitCode == 2);
-  CHECK(refused.output.find("old.yaml:3: field 'plugins.mprotect-exec.w_xor_x'") !=
+  CHECK(refused.output.find("old.yaml:3:29: field 'plugins.mprotect-exec.w_xor_x'") !=
         std::string::npos);
   CHECK(refused.output.find("danger_w_xor_x_off: true") != std::string::npos);
 }

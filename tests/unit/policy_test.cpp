@@ -170,7 +170,7 @@ TEST_CASE("signature rules are closed by default, explicit to open, and lint war
     CHECK(finding.line == 4);
   }
   CHECK(policyParseError("version: 1\nplugins:\n  a:\n    signature: { required: maybe }\n") ==
-        "policy.yaml:4: field 'plugins.a.signature.required': must be true or false");
+        "policy.yaml:4:28: field 'plugins.a.signature.required': must be true or false");
   CHECK(policyParseError("version: 1\nplugins:\n  a:\n    signature: { trusted: true }\n")
             .find("trusted") != std::string::npos);
 }
@@ -212,7 +212,7 @@ plugins:
 
 TEST_CASE("extends names a profile that exists and does not loop") {
   CHECK(policyParseError("version: 1\nplugins:\n  p: { extends: nope }\n") ==
-        "policy.yaml:3: field 'plugins.p.extends': no profile named 'nope'");
+        "policy.yaml:3:17: field 'plugins.p.extends': no profile named 'nope'");
   CHECK(policyParseError("version: 1\nprofiles:\n  a: { extends: b }\n  b: { extends: a }\n")
             .find("extends itself") != std::string::npos);
 }
@@ -248,7 +248,7 @@ plugins:
 
   CHECK(policyParseError(
             "version: 1\nplugins:\n  p:\n    syscalls: [{ name: ptrace, action: log }]\n") ==
-        "policy.yaml:4: field 'plugins.p.syscalls[0].name': 'ptrace' may not be granted to a "
+        "policy.yaml:4:24: field 'plugins.p.syscalls[0].name': 'ptrace' may not be granted to a "
         "plugin");
   CHECK(policyParseError("version: 1\nplugins:\n  p:\n    syscalls: [{ name: mmap }]\n")
             .find("governed by w_xor_x") != std::string::npos);
@@ -357,7 +357,7 @@ TEST_CASE("danger_oci_seccomp in a policy imports the profile, relative to the p
   } catch (const InputError& e) {
     error = e.what();
   }
-  CHECK(error.find("q.yaml:3: field 'plugins.p.danger_oci_seccomp'") != std::string::npos);
+  CHECK(error.find("q.yaml:3:28: field 'plugins.p.danger_oci_seccomp'") != std::string::npos);
   CHECK(error.find("field 'defaultAction'") != std::string::npos);
   CHECK(error.find("deny by default") != std::string::npos);
   CHECK_THROWS_AS(

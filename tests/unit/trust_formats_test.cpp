@@ -159,13 +159,13 @@ TEST_CASE("manifest errors name the file, the line and the field") {
   const std::string good = "name: a\nversion: 1.0.0\nabi: 1\nentry: a.so\n";
   CHECK(manifestError(good).empty());
   CHECK(manifestError("name: a\nversion: 1.0\nabi: 1\nentry: a.so\n") ==
-        "plugin.yaml:2: field 'version': '1.0' is not MAJOR.MINOR.PATCH");
+        "plugin.yaml:2:10: field 'version': '1.0' is not MAJOR.MINOR.PATCH");
   CHECK(manifestError("name: a\nversion: 1.0.0\nabi: 2\nentry: a.so\n")
-            .find("plugin.yaml:3: field 'abi': ABI 2 is not supported") == 0);
+            .find("plugin.yaml:3:6: field 'abi': ABI 2 is not supported") == 0);
   CHECK(manifestError("name: a\nversion: 1.0.0\nabi: 1\nentry: ../a.so\n")
-            .find("plugin.yaml:4: field 'entry'") == 0);
+            .find("plugin.yaml:4:8: field 'entry'") == 0);
   CHECK(manifestError(good + "requests:\n  host: [network]\n")
-            .find("plugin.yaml:6: field 'requests.host[0]': unknown host capability") == 0);
+            .find("plugin.yaml:6:10: field 'requests.host[0]': unknown host capability") == 0);
   CHECK(manifestError(good + "colour: blue\n").find("colour") != std::string::npos);
 }
 
@@ -187,7 +187,7 @@ TEST_CASE("trust store errors name the file, the line and the field") {
   CHECK(errorOf("keys:\n  - file: missing.pub\n    scope: [a]\n").find("cannot read") !=
         std::string::npos);
   CHECK(errorOf("keys:\n  - file: k.pub\n    scope: [a]\nrevoked:\n  keys: [XYZ]\n")
-            .find(":5: field 'revoked.keys[0]'") != std::string::npos);
+            .find(":5:10: field 'revoked.keys[0]'") != std::string::npos);
   CHECK(errorOf("keys:\n  - file: k.pub\n    scope: [a]\n  - file: k.pub\n    scope: [b]\n")
             .find("listed twice") != std::string::npos);
 }

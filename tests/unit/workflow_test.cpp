@@ -107,8 +107,8 @@ TEST_CASE("workflow errors name the file, the line and the field") {
 }
 
 TEST_CASE("a workflow without steps is an error, not a crash (found by fuzz-workflow)") {
-  CHECK(workflowParseError("name: x\n") == "flow.yaml:1: field 'steps': is required");
-  CHECK(workflowParseError("name: x\nsteps: {}\n").find(":2: field 'steps': must be a list") !=
+  CHECK(workflowParseError("name: x\n") == "flow.yaml:1:1: field 'steps': is required");
+  CHECK(workflowParseError("name: x\nsteps: {}\n").find(":2:8: field 'steps': must be a list") !=
         std::string::npos);
 }
 
@@ -318,7 +318,7 @@ TEST_CASE("the new step keys parse: needs, if, retry, timeout_ms, on_error, for_
 
 TEST_CASE("new step keys refuse what they cannot mean, with file:line(:column) and field") {
   CHECK(workflowParseError(withSecondStep("    retry: { on: [sandbox_violation] }\n"))
-            .find("flow.yaml:9: field 'steps[1].retry.on[0]': 'sandbox_violation' cannot be "
+            .find("flow.yaml:9:19: field 'steps[1].retry.on[0]': 'sandbox_violation' cannot be "
                   "retried") == 0);
   CHECK(workflowParseError(withSecondStep("    retry: { on: [policy_denial] }\n"))
             .find("never retried") != std::string::npos);
@@ -348,7 +348,7 @@ steps:
   - { name: c, plugin: p, needs: [b] }
   - { name: d, plugin: p, needs: [c] }
 )");
-    CHECK(e == "flow.yaml:3: field 'steps[0]': the steps form a cycle: a -> b -> c -> a");
+    CHECK(e == "flow.yaml:3:5: field 'steps[0]': the steps form a cycle: a -> b -> c -> a");
   }
   SUBCASE("a cycle through data and a condition") {
     std::string e = graphError(R"(name: x
@@ -360,7 +360,7 @@ steps:
   }
   SUBCASE("needs names an unknown step, or the step itself") {
     CHECK(graphError(withSecondStep("    needs: [zz]\n")) ==
-          "flow.yaml:9: field 'steps[1].needs[0]': 'zz' names no step");
+          "flow.yaml:9:13: field 'steps[1].needs[0]': 'zz' names no step");
     CHECK(graphError(withSecondStep("    needs: [b]\n")).find("cannot need itself") !=
           std::string::npos);
   }
@@ -379,7 +379,7 @@ steps:
   }
   SUBCASE("a step that can never run") {
     CHECK(graphError(withSecondStep("    if: false && always()\n")) ==
-          "flow.yaml:9: field 'steps[1].if': step 'b' can never run: 'false && always()' is "
+          "flow.yaml:9:9: field 'steps[1].if': step 'b' can never run: 'false && always()' is "
           "never true (the step depends on no step)");
     CHECK(graphError(withSecondStep("    if: failure()\n")).find("can never run") !=
           std::string::npos);
