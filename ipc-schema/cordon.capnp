@@ -29,6 +29,7 @@ struct InputInfo {
 struct Artifact {
   name @0 :Text;
   data @1 :Data;
+  inPlace @2 :Bool;  # the bytes are in the memfd Host.createOutput gave for `name`; `data` empty
 }
 
 enum Status {
@@ -79,6 +80,18 @@ interface Host {
   readFile @2 (path :Text, offset :UInt64, maxBytes :UInt32) -> (data :Data, totalSize :UInt64);
   # Reads up to maxBytes of a host file the policy's read_file grant covers (path prefixes),
   # opened by the supervisor without following a symlink out of the granted directory.
+
+  mapInput @3 (name :Text) -> (size :UInt64, token :UInt64);
+  # A named input as a sealed memfd (no write, grow or shrink; seals sealed), opened read-only
+  # and sent on the control socket (worker_protocol.h: SCM_RIGHTS with this `token`) before this
+  # reply. The worker maps it privately and read-only. Gated and budgeted as map_input
+  # (max_bytes: the bytes mapped in one call).
+
+  createOutput @4 (name :Text, size :UInt64) -> (token :UInt64);
+  # A memfd of exactly `size` bytes (grow and shrink sealed), sent like mapInput's, for the
+  # plugin to write output `name` in place. When execute returns it (Artifact.inPlace), the
+  # supervisor seals it against writes before anyone sees it, and refuses it while the worker
+  # still holds a writable mapping. Budgeted by the policy's max_output_bytes.
 }
 
 struct SandboxSpec {

@@ -11,7 +11,9 @@ inline constexpr int kReportFd = 2;   // stderr: report lines below, then anythi
 inline constexpr int kRpcFd = 3;      // Cap'n Proto RPC (Unix stream socket)
 inline constexpr int kSpecFd = 4;     // SandboxSpec message; read and closed during setup
 inline constexpr int kControlFd = 5;  // Unix socket: the seccomp listener goes to the supervisor
-                                      // here (SCM_RIGHTS, with one byte); closed right after
+                                      // here (SCM_RIGHTS, with one byte); afterwards the
+                                      // supervisor sends memfds the other way (SCM_RIGHTS, with
+                                      // the 8-byte token of the Host reply they belong to)
 inline constexpr int kPluginFd = 6;   // sealed memfd: the plugin's verified bytes, which the
                                       // worker copies into its root and loads; closed after
 inline constexpr int kCoverageFd = 7;  // coverage builds only (meson -Dcoverage=true): a file

@@ -1,6 +1,12 @@
 #include "host_bridge.h"
 
+#include <kj/debug.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "worker_protocol.h"
@@ -68,7 +74,56 @@ cordon_status readChunk(cordon_host* host, MakeRequest&& makeRequest, uint64_t o
   });
 }
 
+// The memfd the supervisor sent on the control socket for the Host reply carrying `token`. It
+// was sent before the reply, so it is there now; anything else is the supervisor's fault.
+int receiveDescriptor(uint64_t token) {
+  uint64_t got = 0;
+  iovec data{&got, sizeof got};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n = -1;
+  do {
+    n = recvmsg(protocol::kControlFd, &message, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  int fd = -1;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (header != nullptr && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS &&
+      header->cmsg_len == CMSG_LEN(sizeof(int)))
+    std::memcpy(&fd, CMSG_DATA(header), sizeof(int));
+  if (n != static_cast<ssize_t>(sizeof got) || got != token || fd < 0) {
+    if (fd >= 0) close(fd);
+    KJ_FAIL_REQUIRE("the supervisor's descriptor did not arrive with its reply");
+  }
+  return fd;
+}
+
+// Maps `fd` for the callback and closes it; nullptr when the mapping failed.
+void* mapForCallback(cordon_host& host, int fd, uint64_t size, bool writable) {
+  static char empty;
+  if (size == 0) {
+    close(fd);
+    return &empty;
+  }
+  // Inputs privately and read-only: a write faults, and nothing the worker does reaches the
+  // sealed memfd. Outputs shared, so the bytes land in the supervisor's memfd.
+  void* address = mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                       writable ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (address == MAP_FAILED) return nullptr;
+  host.mappings.emplace_back(address, static_cast<size_t>(size));
+  return address;
+}
+
 }  // namespace
+
+void releaseMappings(cordon_host& host) {
+  for (const auto& [address, size] : host.mappings) munmap(address, size);
+  host.mappings.clear();
+}
 
 void fillCallResult(ipc::CallResult::Builder result, cordon_status status,
                     const cordon_host& host) {
@@ -172,10 +227,54 @@ cordon_status cordon_read_file(cordon_host* host, const char* path, uint64_t off
       offset, buffer, capacity, read);
 }
 
+cordon_status cordon_map_input(cordon_host* host, const char* name, const void** data,
+                               uint64_t* size) {
+  if (name == nullptr || data == nullptr || size == nullptr) return CORDON_ERR_BAD_INPUT;
+  *data = nullptr;
+  *size = 0;
+  void* mapped = nullptr;
+  uint64_t length = 0;
+  cordon_status status = callHost(host, [&]() {
+    auto request = host->host.mapInputRequest();
+    request.setName(name);
+    auto response = request.send().wait(host->waitScope);
+    length = response.getSize();
+    mapped = cordon::worker::mapForCallback(
+        *host, cordon::worker::receiveDescriptor(response.getToken()), length, false);
+  });
+  if (status != CORDON_OK) return status;
+  if (mapped == nullptr) return CORDON_ERR_LIMIT;  // the address space limit
+  *data = mapped;
+  *size = length;
+  return CORDON_OK;
+}
+
+cordon_status cordon_create_output(cordon_host* host, const char* name, uint64_t size,
+                                   void** data) {
+  if (name == nullptr || data == nullptr) return CORDON_ERR_BAD_INPUT;
+  *data = nullptr;
+  void* mapped = nullptr;
+  cordon_status status = callHost(host, [&]() {
+    auto request = host->host.createOutputRequest();
+    request.setName(name);
+    request.setSize(size);
+    auto response = request.send().wait(host->waitScope);
+    mapped = cordon::worker::mapForCallback(
+        *host, cordon::worker::receiveDescriptor(response.getToken()), size, true);
+  });
+  if (status != CORDON_OK) return status;
+  if (mapped == nullptr) return CORDON_ERR_LIMIT;
+  host->outputs.erase(name);
+  host->inPlace[name] = {mapped, static_cast<size_t>(size)};
+  *data = mapped;
+  return CORDON_OK;
+}
+
 cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data,
                                 size_t size) {
   if (host == nullptr || name == nullptr || (data == nullptr && size != 0))
     return CORDON_ERR_BAD_INPUT;
+  host->inPlace.erase(name);
   host->outputs[name].assign(static_cast<const char*>(data), size);
   return CORDON_OK;
 }

@@ -50,8 +50,9 @@ kj::Promise<void> PluginServer::init(InitContext context) {
   auto paf = kj::newPromiseAndFulfiller<void>();
   jobs_.push([this, context, done = kj::mv(paf.fulfiller)](kj::WaitScope& ws) mutable {
     auto params = context.getParams();
-    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}, {}};
+    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}, {}, {}, {}};
     cordon_status status = plugin_.api().init == nullptr ? CORDON_OK : plugin_.api().init(&host);
+    releaseMappings(host);
     fillCallResult(context.getResults().initResult(), status, host);
     done->fulfill();
   });
@@ -63,19 +64,28 @@ kj::Promise<void> PluginServer::execute(ExecuteContext context) {
   auto paf = kj::newPromiseAndFulfiller<void>();
   jobs_.push([this, context, done = kj::mv(paf.fulfiller)](kj::WaitScope& ws) mutable {
     auto params = context.getParams();
-    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}, {}};
+    cordon_host host{ws, params.getHost(), readConfig(params.getConfig()), {}, {}, {}, {}, {}, {}};
     for (auto input : params.getInputs())
       host.inputs.emplace_back(input.getName(), input.getSize());
     cordon_status status = plugin_.api().execute(&host);
+    // Unmapped before the reply: the supervisor seals in-place outputs when it arrives, which
+    // a writable mapping left behind would make it refuse.
+    releaseMappings(host);
     auto results = context.getResults();
     fillCallResult(results.initResult(), status, host);
     if (status == CORDON_OK) {
-      auto outputs = results.initOutputs(static_cast<unsigned>(host.outputs.size()));
+      auto outputs =
+          results.initOutputs(static_cast<unsigned>(host.outputs.size() + host.inPlace.size()));
       unsigned i = 0;
       for (const auto& [name, data] : host.outputs) {
         outputs[i].setName(name);
         outputs[i].setData(
             kj::arrayPtr(reinterpret_cast<const capnp::byte*>(data.data()), data.size()));
+        ++i;
+      }
+      for (const auto& [name, mapping] : host.inPlace) {
+        outputs[i].setName(name);
+        outputs[i].setInPlace(true);
         ++i;
       }
     }

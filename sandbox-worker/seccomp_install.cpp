@@ -41,7 +41,7 @@ void installSeccompFilter(const std::vector<sock_filter>& program) {
   // From here on the worker is under the filter: close and sendmsg are in its runtime set.
   sendListener(static_cast<int>(listener));
   close(static_cast<int>(listener));
-  close(protocol::kControlFd);
+  // kControlFd stays open: the supervisor sends the memfds of mapInput and createOutput on it.
 }
 
 }  // namespace cordon::worker

@@ -46,7 +46,7 @@ class GateMembrane final : public capnp::MembranePolicy, public kj::Refcounted {
     // A Host method is admitted by the Host service against the call its capability was
     // handed out for (Gate::admitHostCall with that call's scope), so a capability kept from an
     // earlier call is judged, and recorded, as that call's, never as the one now in flight.
-    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 2) return nullptr;
+    if (interfaceId == capnp::typeId<ipc::Host>() && methodId <= 4) return nullptr;
     // Only capabilities the supervisor handed in may be called; anything else is forged.
     std::optional<Error> denial = gate_.admitHostCall(**current_, static_cast<HostCapability>(-1));
     // A denied call is redirected to a broken capability: the caller gets the denial as its
@@ -68,7 +68,9 @@ static_assert(static_cast<int>(PluginMethod::kDescribe) == 0 &&
               static_cast<int>(PluginMethod::kShutdown) == 3);
 static_assert(static_cast<int>(HostCapability::kLog) == 0 &&
               static_cast<int>(HostCapability::kReadInput) == 1 &&
-              static_cast<int>(HostCapability::kReadFile) == 2);
+              static_cast<int>(HostCapability::kReadFile) == 2 &&
+              static_cast<int>(HostCapability::kMapInput) == 3 &&
+              static_cast<int>(HostCapability::kCreateOutput) == 4);
 
 // W^X has no window, not even while the loader runs: the loader maps code from the plugin's
 // file, never writable and never anonymous, and changes no mapping to executable (only an
@@ -308,9 +310,10 @@ std::optional<Error> Gate::admitPluginCall(CallScope& scope, PluginMethod method
 }
 
 std::optional<Error> Gate::admitHostCall(CallScope& scope, HostCapability capability) {
-  const bool known = capability == HostCapability::kLog ||
-                     capability == HostCapability::kReadInput ||
-                     capability == HostCapability::kReadFile;
+  const bool known =
+      capability == HostCapability::kLog || capability == HostCapability::kReadInput ||
+      capability == HostCapability::kReadFile || capability == HostCapability::kMapInput ||
+      capability == HostCapability::kCreateOutput;
   const std::string name = known ? hostCapabilityName(capability) : "(unknown capability)";
   if (!known) {
     return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
@@ -320,12 +323,27 @@ std::optional<Error> Gate::admitHostCall(CallScope& scope, HostCapability capabi
     return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
                 "the call this capability belonged to has ended");
   }
-  if (policy_.grant(capability) == nullptr) {
+  if (capability != HostCapability::kCreateOutput && policy_.grant(capability) == nullptr) {
     return deny(scope, ErrorCategory::kPolicyDenial, kToHost, name,
                 "the policy does not grant host capability '" + name + "' to plugin '" +
                     scope.plugin + "'");
   }
   return allow(scope, kToHost, name);
+}
+
+std::optional<Error> Gate::chargeOutputBuffer(CallScope& scope, uint64_t bytes) {
+  const std::string name = hostCapabilityName(HostCapability::kCreateOutput);
+  uint64_t& used = scope.bytesUsed[HostCapability::kCreateOutput];
+  ++scope.callsUsed[HostCapability::kCreateOutput];
+  if (bytes > policy_.maxOutputBytes || used + bytes > policy_.maxOutputBytes) {
+    return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
+                "an output of " + std::to_string(bytes) + " bytes (" +
+                    std::to_string(used + bytes) + " in this call) exceeds max_output_bytes " +
+                    std::to_string(policy_.maxOutputBytes) + " (plugins." + scope.plugin +
+                    ".max_output_bytes)");
+  }
+  used += bytes;
+  return std::nullopt;
 }
 
 std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability capability,
@@ -360,8 +378,10 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
     uint64_t total = scope.bytesUsed[capability] + bytes;
     if (total > grant->maxBytes) {
       return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
-                  "reading " + std::to_string(total) + " bytes exceeds max_bytes " +
-                      std::to_string(grant->maxBytes) + " for one call");
+                  std::string(capability == HostCapability::kMapInput ? "mapping " : "reading ") +
+                      std::to_string(total) + " bytes exceeds max_bytes " +
+                      std::to_string(grant->maxBytes) + " for one call (plugins." + scope.plugin +
+                      ".host." + name + ".max_bytes)");
     }
     scope.bytesUsed[capability] = total;
   }

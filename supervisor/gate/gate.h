@@ -47,6 +47,9 @@ class Gate {
   std::optional<Error> chargeHostBudget(CallScope& scope, HostCapability capability,
                                         uint64_t bytes);
   std::optional<Error> admitOutputs(CallScope& scope, uint64_t count, uint64_t totalBytes);
+  // An output the plugin writes in place (Host.createOutput): `bytes` against max_output_bytes,
+  // with the other in-place outputs of the call.
+  std::optional<Error> chargeOutputBuffer(CallScope& scope, uint64_t bytes);
 
   // read_file: which granted prefix covers `path` (lexically: absolute, no '.'/'..'), as the
   // directory to open from and the path below it. The opener must resolve it beneath that

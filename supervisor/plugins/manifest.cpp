@@ -53,7 +53,7 @@ PluginManifest parseDocument(const YamlDocument& doc) {
       for (size_t i = 0; i < manifest.hostCapabilities.size(); ++i) {
         if (!hostCapabilityFromName(manifest.hostCapabilities[i])) {
           doc.fail(requests["host"][i], "requests.host[" + std::to_string(i) + "]",
-                   "unknown host capability (log, read_input, read_file)");
+                   "unknown host capability (log, read_input, read_file, map_input)");
         }
       }
     }

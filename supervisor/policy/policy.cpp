@@ -19,6 +19,7 @@ constexpr std::pair<HostCapability, const char*> kCapabilities[] = {
     {HostCapability::kLog, "log"},
     {HostCapability::kReadInput, "read_input"},
     {HostCapability::kReadFile, "read_file"},
+    {HostCapability::kMapInput, "map_input"},
 };
 
 }  // namespace
@@ -45,6 +46,7 @@ const char* pluginMethodName(PluginMethod method) {
 }
 
 const char* hostCapabilityName(HostCapability capability) {
+  if (capability == HostCapability::kCreateOutput) return "create_output";  // not grantable
   for (const auto& [candidate, text] : kCapabilities) {
     if (candidate == capability) return text;
   }

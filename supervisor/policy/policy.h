@@ -18,7 +18,9 @@ inline constexpr uint64_t kMiB = 1ull << 20;  // policies give sizes in MiB
 // Supervisor -> plugin methods (the Plugin interface in ipc-schema/cordon.capnp).
 enum class PluginMethod { kDescribe, kInit, kExecute, kShutdown };
 // Plugin -> host capabilities (the Host interface).
-enum class HostCapability { kLog, kReadInput, kReadFile };
+// kCreateOutput needs no grant (producing outputs is what execute is for): it is budgeted by
+// max_output_bytes. The others are denied unless the policy's host section grants them.
+enum class HostCapability { kLog, kReadInput, kReadFile, kMapInput, kCreateOutput };
 
 std::optional<PluginMethod> pluginMethodFromName(const std::string& name);
 std::optional<HostCapability> hostCapabilityFromName(const std::string& name);

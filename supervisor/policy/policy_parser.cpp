@@ -26,7 +26,8 @@ void parseHostGrants(const YamlDocument& doc, const YAML::Node& node, const std:
     const std::string grantField = field + "." + name;
     auto capability = hostCapabilityFromName(name);
     if (!capability) {
-      doc.fail(entry.first, grantField, "unknown host capability (log, read_input, read_file)");
+      doc.fail(entry.first, grantField,
+               "unknown host capability (log, read_input, read_file, map_input)");
     }
     HostGrant grant;
     const YAML::Node& settings = entry.second;

@@ -1,11 +1,14 @@
 #include "run/artifacts.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace cordon {
 namespace {
@@ -66,9 +69,54 @@ class InputFileArtifact final : public ArtifactBytes {
                          std::to_string(opened_.st_size) + " bytes when the run began)");
   }
 
+  // The kernel copies the file into the memfd; the change check still applies to the result.
+  Outcome<Done> fillMemfd(int memfd) const override {
+    off_t offset = 0;
+    while (static_cast<uint64_t>(offset) < size()) {
+      ssize_t sent = sendfile(memfd, fd_, &offset, size() - static_cast<uint64_t>(offset));
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0)
+        return makeError(ErrorCategory::kBadInput,
+                         path_ + ": cannot copy input file: " + std::strerror(errno));
+      if (sent == 0) return changed();
+    }
+    struct stat now {};
+    if (fstat(fd_, &now) != 0 || now.st_size != opened_.st_size ||
+        !sameTime(now.st_mtim, opened_.st_mtim) || !sameTime(now.st_ctim, opened_.st_ctim)) {
+      return changed();
+    }
+    return Done{};
+  }
+
   std::string path_;
   int fd_;
   struct stat opened_;
+};
+
+constexpr unsigned kAllSeals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
+
+Error memfdError(const std::string& what) {
+  return makeError(ErrorCategory::kInternal, what + ": " + std::strerror(errno));
+}
+
+// An artifact whose bytes are a sealed memfd: an output a worker wrote in place.
+class SealedMemfdArtifact final : public ArtifactBytes {
+ public:
+  SealedMemfdArtifact(int fd, uint64_t size) : ArtifactBytes(fd), fd_(fd), size_(size) {}
+  uint64_t size() const override { return size_; }
+  Outcome<Done> copyTo(uint64_t offset, size_t length, char* out) const override {
+    for (size_t done = 0; done < length;) {
+      ssize_t got = pread(fd_, out + done, length - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return memfdError("reading an output memfd");
+      done += static_cast<size_t>(got);
+    }
+    return Done{};
+  }
+
+ private:
+  int fd_;  // owned by the base (its sealed memfd)
+  uint64_t size_;
 };
 
 const char* fileKind(const struct stat& info) {
@@ -86,6 +134,86 @@ Outcome<std::string> ArtifactBytes::head(size_t limit) const {
   auto copied = copyTo(0, bytes.size(), bytes.data());
   if (!copied.ok()) return copied.error();
   return bytes;
+}
+
+bool isOutputName(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+
+ArtifactBytes::~ArtifactBytes() {
+  if (memfd_ >= 0) close(memfd_);
+}
+
+Outcome<Done> ArtifactBytes::fillMemfd(int fd) const {
+  std::vector<char> chunk(std::min<uint64_t>(size(), 1 << 20));
+  for (uint64_t offset = 0; offset < size();) {
+    const size_t length = static_cast<size_t>(std::min<uint64_t>(chunk.size(), size() - offset));
+    auto copied = copyTo(offset, length, chunk.data());
+    if (!copied.ok()) return copied;
+    for (size_t done = 0; done < length;) {
+      ssize_t wrote = write(fd, chunk.data() + done, length - done);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) return memfdError("filling a memfd");
+      done += static_cast<size_t>(wrote);
+    }
+    offset += length;
+  }
+  return Done{};
+}
+
+Outcome<int> ArtifactBytes::openSealed() const {
+  if (memfd_ < 0) {
+    int fd = memfd_create("cordon-artifact", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return memfdError("memfd_create");
+    auto filled = fillMemfd(fd);
+    if (!filled.ok()) {
+      close(fd);
+      return filled.error();
+    }
+    if (fcntl(fd, F_ADD_SEALS, kAllSeals) != 0) {
+      close(fd);
+      return memfdError("sealing a memfd");
+    }
+    memfd_ = fd;
+  }
+  // A description of its own, read-only: the worker's descriptor cannot even ask to write.
+  const std::string self = "/proc/self/fd/" + std::to_string(memfd_);
+  int readOnly = open(self.c_str(), O_RDONLY | O_CLOEXEC);
+  if (readOnly < 0) return memfdError("reopening a memfd read-only");
+  return readOnly;
+}
+
+Outcome<int> createOutputMemfd(uint64_t size) {
+  int fd = memfd_create("cordon-output", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return memfdError("memfd_create");
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) != 0) {
+    Error error = memfdError("preparing an output memfd");
+    close(fd);
+    return error;
+  }
+  return fd;
+}
+
+Outcome<Artifact> sealOutputMemfd(int fd) {
+  struct stat info {};
+  if (fcntl(fd, F_ADD_SEALS, kAllSeals) != 0) {
+    const int reason = errno;
+    close(fd);
+    return makeError(ErrorCategory::kProtocolError,
+                     reason == EBUSY
+                         ? "the worker still holds a writable mapping of an output it "
+                           "handed over; its bytes could still change"
+                         : std::string("cannot seal an output: ") + std::strerror(reason));
+  }
+  if (fstat(fd, &info) != 0) {
+    Error error = memfdError("fstat of an output memfd");
+    close(fd);
+    return error;
+  }
+  return Artifact(
+      std::make_shared<const SealedMemfdArtifact>(fd, static_cast<uint64_t>(info.st_size)));
 }
 
 Artifact makeArtifact(std::string bytes) {

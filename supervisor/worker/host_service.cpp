@@ -85,6 +85,68 @@ kj::Promise<void> HostService::readInput(ReadInputContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> HostService::mapInput(MapInputContext context) {
+  if (auto denial = gate_.admitHostCall(*scope_, HostCapability::kMapInput)) {
+    return denialException(*denial);
+  }
+  std::string name = context.getParams().getName();
+  auto it = inputs_.find(name);
+  if (it == inputs_.end()) {
+    return KJ_EXCEPTION(FAILED, kj::str(protocol::kNotFoundMarker, "no input named '", name.c_str(),
+                                        "' in this step"));
+  }
+  const ArtifactBytes& data = *it->second;
+  if (auto denial = gate_.chargeHostBudget(*scope_, HostCapability::kMapInput, data.size())) {
+    return denialException(*denial);
+  }
+  auto refuse = [&](const Error& error) {
+    return denialException(
+        *gate_.refuseHostCall(*scope_, HostCapability::kMapInput, error.category, error.message));
+  };
+  if (!send_) return refuse(makeError(ErrorCategory::kInternal, "no descriptor channel"));
+  auto sealed = data.openSealed();
+  if (!sealed.ok()) return refuse(sealed.error());
+  kj::AutoCloseFd fd(sealed.value());
+  const uint64_t token = nextToken_++;
+  auto sent = send_(fd.get(), token);
+  if (!sent.ok()) return refuse(sent.error());
+  auto results = context.getResults();
+  results.setSize(data.size());
+  results.setToken(token);
+  return kj::READY_NOW;
+}
+
+kj::Promise<void> HostService::createOutput(CreateOutputContext context) {
+  if (auto denial = gate_.admitHostCall(*scope_, HostCapability::kCreateOutput)) {
+    return denialException(*denial);
+  }
+  auto params = context.getParams();
+  const std::string name = params.getName();
+  auto refuse = [&](const Error& error) {
+    return denialException(*gate_.refuseHostCall(*scope_, HostCapability::kCreateOutput,
+                                                 error.category, error.message));
+  };
+  if (!buffers_ || !send_) {
+    return refuse(makeError(ErrorCategory::kPolicyDenial, "outputs are made only in execute"));
+  }
+  if (!isOutputName(name) || buffers_->count(name) != 0) {
+    return refuse(makeError(ErrorCategory::kProtocolError,
+                            "output name '" + name.substr(0, 64) + "' is invalid or repeated"));
+  }
+  if (auto denial = gate_.chargeOutputBuffer(*scope_, params.getSize())) {
+    return denialException(*denial);
+  }
+  auto created = createOutputMemfd(params.getSize());
+  if (!created.ok()) return refuse(created.error());
+  kj::AutoCloseFd fd(created.value());
+  const uint64_t token = nextToken_++;
+  auto sent = send_(fd.get(), token);
+  if (!sent.ok()) return refuse(sent.error());
+  buffers_->emplace(name, kj::mv(fd));
+  context.getResults().setToken(token);
+  return kj::READY_NOW;
+}
+
 kj::Promise<void> HostService::readFile(ReadFileContext context) {
   if (auto denial = gate_.admitHostCall(*scope_, HostCapability::kReadFile)) {
     return denialException(*denial);

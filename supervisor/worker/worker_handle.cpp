@@ -52,11 +52,6 @@ void setConfig(capnp::List<ipc::KeyValue>::Builder list, const KeyValues& config
   }
 }
 
-bool isOutputName(const std::string& name) {
-  return !name.empty() && name.size() <= 64 &&
-         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
-}
-
 }  // namespace
 
 WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
@@ -360,9 +355,16 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(
     infos[i].setSize(data->size());
     ++i;
   }
-  request.setHost(kj::heap<HostService>(gate_, scope, inputs, events_));
+  auto buffers = std::make_shared<OutputBuffers>();
+  request.setHost(kj::heap<HostService>(
+      gate_, scope, inputs, events_,
+      [process = process_.get()](int fd, uint64_t token) {
+        return process->sendDescriptor(fd, token);
+      },
+      buffers));
   auto call = request.send().then(
-      [this, scope](capnp::Response<ipc::Plugin::ExecuteResults> response) -> Outcome<ArtifactMap> {
+      [this, scope,
+       buffers](capnp::Response<ipc::Plugin::ExecuteResults> response) -> Outcome<ArtifactMap> {
         if (response.getResult().getStatus() != ipc::Status::OK) {
           return std::move(resultError(*scope, response.getResult())).withStep(scope->step);
         }
@@ -374,6 +376,23 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(
             return makeError(ErrorCategory::kPluginError,
                              "output name '" + name.substr(0, 64) + "' is invalid or repeated")
                 .withStep(scope->step);
+          }
+          if (output.getInPlace()) {
+            // Written into a memfd this call's Host gave out: sealed now, before anyone sees it.
+            auto buffer = buffers->find(name);
+            if (buffer == buffers->end()) {
+              return makeError(ErrorCategory::kProtocolError,
+                               "output '" + name +
+                                   "' is said to be in place, but no memfd was "
+                                   "created for it")
+                  .withStep(scope->step);
+            }
+            auto sealed = sealOutputMemfd(buffer->second.release());
+            buffers->erase(buffer);
+            if (!sealed.ok()) return std::move(sealed.error()).withStep(scope->step);
+            total += sealed.value()->size();
+            outputs[name] = std::move(sealed.value());
+            continue;
           }
           auto data = output.getData();
           total += data.size();

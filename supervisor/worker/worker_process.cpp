@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -248,6 +249,32 @@ kj::Promise<void> WorkerProcess::drainStderr() {
         }
         return drainStderr();
       });
+}
+
+Outcome<Done> WorkerProcess::sendDescriptor(int fd, uint64_t token) {
+  iovec data{&token, sizeof token};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  ssize_t sent = -1;
+  do {
+    sent = sendmsg(controlFd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent != static_cast<ssize_t>(sizeof token)) {
+    return makeError(ErrorCategory::kResourceLimit,
+                     errno == EAGAIN ? "the worker does not take the descriptors it asked for"
+                                     : std::string("cannot send a descriptor to the worker: ") +
+                                           std::strerror(errno));
+  }
+  return Done{};
 }
 
 kj::Promise<kj::AutoCloseFd> WorkerProcess::receiveSeccompListener() {

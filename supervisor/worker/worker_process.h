@@ -36,6 +36,10 @@ class WorkerProcess {
   ~WorkerProcess();
 
   pid_t pid() const { return pid_; }
+  // Sends a descriptor to the worker on its control socket (SCM_RIGHTS, with `token` as the
+  // 8 data bytes) without blocking: a worker that does not take its descriptors finds the
+  // socket full, and its host call fails.
+  Outcome<Done> sendDescriptor(int fd, uint64_t token);
   kj::Own<kj::AsyncIoStream> takeRpcStream() { return kj::mv(rpcStream_); }
 
   // SIGKILL; harmless after the worker is gone (the pidfd never names another process).

@@ -95,8 +95,8 @@ TEST_CASE_FIXTURE(LiveWorker, "a worker holds no privileges and is under seccomp
   CHECK(statusField(worker->pid(), "CapAmb") == "0000000000000000");
 }
 
-TEST_CASE_FIXTURE(LiveWorker,
-                  "a worker has the policy's rlimits, an empty environment and fds 0-3 only") {
+TEST_CASE_FIXTURE(
+    LiveWorker, "a worker has the policy's rlimits, an empty environment and fds 0-3 and 5 only") {
   std::ifstream limits("/proc/" + std::to_string(worker->pid()) + "/limits");
   std::string text((std::istreambuf_iterator<char>(limits)), {});
   CHECK(text.find("Max cpu time              7                    8") != std::string::npos);
@@ -116,15 +116,18 @@ TEST_CASE_FIXTURE(LiveWorker,
     fds[std::stoi(entry.path().filename().string())] =
         std::filesystem::read_symlink(entry).string();
   }
-  // 0-1 /dev/null, 2 the report pipe, 3 the RPC socket. Past those only what the worker's event
-  // loop made itself after the sandbox was built (epoll, eventfd): nothing inherited, no file,
-  // no other socket, not the spec memfd.
+  // 0-1 /dev/null, 2 the report pipe, 3 the RPC socket, 5 the control socket (the supervisor
+  // sends memfds on it). Past those only what the worker's event loop made itself after the
+  // sandbox was built (epoll, eventfd, which may reuse 4 and 6): nothing inherited, no file, no
+  // other socket, not the spec memfd nor the plugin's.
   CHECK(fds.at(0) == "/dev/null");
   CHECK(fds.at(1) == "/dev/null");
   CHECK(fds.at(2).rfind("pipe:", 0) == 0);
   CHECK(fds.at(3).rfind("socket:", 0) == 0);
+  REQUIRE(fds.count(5) == 1);
+  CHECK(fds.at(5).rfind("socket:", 0) == 0);
   for (const auto& entry : fds) {
-    if (entry.first <= 3) continue;
+    if (entry.first <= 3 || entry.first == 5) continue;
     INFO("fd " << entry.first << " -> " << entry.second);
     CHECK(entry.second.rfind("anon_inode:", 0) == 0);
   }

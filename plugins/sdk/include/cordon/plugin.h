@@ -67,6 +67,20 @@ cordon_status cordon_read_input(cordon_host* host, const char* name, uint64_t of
 cordon_status cordon_read_file(cordon_host* host, const char* path, uint64_t offset, void* buffer,
                                size_t capacity, size_t* read);
 
+/* Maps input `name` read-only: `*data` points at its `*size` bytes until the callback returns
+ * (a write through it is a crash; the bytes never change). No copy is made, whatever the size:
+ * the input is a sealed memfd the supervisor hands to the worker. Subject to the policy's
+ * `map_input` grant (max_bytes: bytes mapped per call). An empty input maps to a valid pointer
+ * to no bytes. */
+cordon_status cordon_map_input(cordon_host* host, const char* name, const void** data,
+                               uint64_t* size);
+
+/* Creates output `name` of exactly `size` bytes (zeroes) for the plugin to write in place:
+ * `*data` is writable until the callback returns, and the output is those bytes when it returns
+ * CORDON_OK. The supervisor seals them then; nobody sees them before. Budgeted by the policy's
+ * max_output_bytes. cordon_set_output with the same name afterwards replaces it. */
+cordon_status cordon_create_output(cordon_host* host, const char* name, uint64_t size, void** data);
+
 /* Sets output `name` to a copy of `data`. Setting the same name again replaces it. */
 cordon_status cordon_set_output(cordon_host* host, const char* name, const void* data, size_t size);
 
