@@ -8,12 +8,24 @@
 //   cold_start_us        starting a worker and initialising it, until it can take a step
 //   pool_start_us        taking a prestarted worker from its pool
 //   pipeline3_wall_ms    the example pipeline, with and without prestart
+//   blob64m_ms           handing a 64 MiB output from one step to the next (written in place,
+//                        mapped by the reader, which touches every page): a 2-step run of the
+//                        blob plugin with 64 MiB less the same run with 0 bytes; against
+//                        floor_memfd64m_ms (create, map and touch a 64 MiB memfd) and
+//                        floor_memcpy64m_ms (copy 64 MiB into fresh memory), same run
+//   input512m_rss_mib    the supervisor's peak RSS (this process, VmHWM reset first) while a
+//                        512 MiB input file is copied in place by one step and read by the next;
+//                        against 64 MiB plus a tenth of the input
 //
 // Every run goes through the composition root (host/) as `cordon run` does, audit log included.
+#include <sys/mman.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -100,6 +112,47 @@ struct Bench {
   }
 };
 
+std::string blobPolicy(const Bench& bench) {
+  return bench.write("blob-policy.yaml",
+                     "version: 1\nplugins:\n  blob:\n"
+                     "    calls: [describe, init, execute, shutdown]\n"
+                     "    host:\n      map_input: { max_bytes: 1073741824 }\n"
+                     "    limits: { memory_mb: 2048, cpu_seconds: 600 }\n"
+                     "    timeout_ms: 60000\n    max_output_bytes: 1073741824\n");
+}
+
+uint64_t statusKib(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::stoull(line.substr(std::string(field).size()));
+  }
+  return 0;
+}
+
+double floorMemfdMs(size_t bytes) {
+  auto start = Clock::now();
+  int fd = memfd_create("floor", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0) fail("memfd floor");
+  void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) fail("memfd floor mmap");
+  std::memset(map, 0x5a, bytes);
+  munmap(map, bytes);
+  close(fd);
+  return msSince(start);
+}
+
+double floorMemcpyMs(const std::vector<char>& source) {
+  auto start = Clock::now();
+  char* copy = static_cast<char*>(std::malloc(source.size()));
+  if (copy == nullptr) fail("memcpy floor");
+  std::memcpy(copy, source.data(), source.size());
+  volatile char keep = copy[source.size() / 2];
+  (void)keep;
+  std::free(copy);
+  return msSince(start);
+}
+
 std::string header(const std::string& name) {
   return "name: " + name + "\ninputs:\n  text: { value: \"x\" }\nsteps:\n";
 }
@@ -164,6 +217,51 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   Bench bench;
   const std::string policy2 = bench.policy(2);
+
+  // First, while this process is small: its peak RSS is the supervisor's.
+  progress("the data plane (64 MiB handed over, a 512 MiB input)");
+  const size_t blobBytes = 64u << 20;
+  const std::string blobPolicyPath = blobPolicy(bench);
+  auto blobFlow = [&](const std::string& name, size_t bytes) {
+    return bench.write(name,
+                       "name: blob\nsteps:\n"
+                       "  - { name: make, plugin: blob, config: { mode: produce, fast: \"1\","
+                       " bytes: \"" +
+                           std::to_string(bytes) +
+                           "\" } }\n"
+                           "  - { name: read, plugin: blob, config: { mode: touch },"
+                           " inputs: { in: make.out } }\n");
+  };
+  const std::string blob64 = blobFlow("blob64.yaml", blobBytes);
+  const std::string blob0 = blobFlow("blob0.yaml", 0);
+  std::vector<double> withBlob, withoutBlob, memfdFloor, memcpyFloor;
+  const std::vector<char> source(blobBytes, 'x');
+  for (int round = 0; round < 7; ++round) {  // interleaved, so drift hits all alike
+    withBlob.push_back(bench.run(blob64, blobPolicyPath, 2));
+    withoutBlob.push_back(bench.run(blob0, blobPolicyPath, 2));
+    memfdFloor.push_back(floorMemfdMs(blobBytes));
+    memcpyFloor.push_back(floorMemcpyMs(source));
+  }
+  const double blobMs = std::max(0.0, median(withBlob) - median(withoutBlob));
+  const double floorMemfdMsValue = median(memfdFloor);
+  const double floorMemcpyMsValue = median(memcpyFloor);
+
+  const uint64_t inputBytes = 512ull << 20;
+  {
+    std::ofstream big(bench.dir / "big.bin", std::ios::binary);
+    const std::vector<char> chunk(1 << 20, 'y');
+    for (uint64_t i = 0; i < inputBytes; i += chunk.size()) big.write(chunk.data(), chunk.size());
+  }
+  const std::string bigFlow = bench.write(
+      "big.yaml",
+      "name: big\ninputs:\n  big: { file: big.bin }\nsteps:\n"
+      "  - { name: copy, plugin: blob, config: { mode: copy }, inputs: { in: inputs.big } }\n"
+      "  - { name: read, plugin: blob, config: { mode: touch }, inputs: { in: copy.out } }\n");
+  std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM := VmRSS
+  bench.run(bigFlow, blobPolicyPath, 2);
+  const double inputRssMib = static_cast<double>(statusKib("VmHWM:")) / 1024;
+  const double inputRssTargetMib = 64 + static_cast<double>(inputBytes >> 20) / 10;
+  fs::remove(bench.dir / "big.bin");
 
   // The floor: a no-op mix step's call on one started worker.
   progress("call_us (execute on a started worker)");
@@ -286,6 +384,12 @@ int main(int argc, char** argv) {
       {"pool_vs_cold_start", poolStartUs / coldStartUs},
       {"pipeline3_wall_ms", median(withPrestart)},
       {"pipeline3_no_prestart_wall_ms", median(withoutPrestart)},
+      {"blob64m_ms", blobMs},
+      {"floor_memfd64m_ms", floorMemfdMsValue},
+      {"floor_memcpy64m_ms", floorMemcpyMsValue},
+      {"blob64m_vs_memfd", blobMs / floorMemfdMsValue},
+      {"input512m_rss_mib", inputRssMib},
+      {"input512m_rss_target_mib", inputRssTargetMib},
   };
   if (json) {
     std::printf("%s\n", cordon::jsonText(out, 2).c_str());
@@ -302,5 +406,10 @@ int main(int argc, char** argv) {
               poolStartUs / coldStartUs);
   std::printf("%-30s %12.1fms  (%.1f ms without prestart)\n", "pipeline3_wall_ms",
               median(withPrestart), median(withoutPrestart));
+  std::printf("%-30s %12.1fms  %.2fx floor_memfd64m_ms (%.1f ms; memcpy %.1f ms; target 2x)\n",
+              "blob64m_ms", blobMs, blobMs / floorMemfdMsValue, floorMemfdMsValue,
+              floorMemcpyMsValue);
+  std::printf("%-30s %11.1fMiB  target %.1f MiB (64 MiB + a tenth of the input)\n",
+              "input512m_rss_mib", inputRssMib, inputRssTargetMib);
   return 0;
 }

@@ -7,7 +7,9 @@
  *   mode write-input    maps input `in` and writes into the mapping (must fault)
  *   mode keep-writable  produces `out`, then keeps a second writable mapping of it (mremap
  *                       with old size 0), so the bytes could change after the handover
- *   mode read-chunks    reads input `in` through cordon_read_input, for comparison */
+ *   mode read-chunks    reads input `in` through cordon_read_input, for comparison
+ *   mode touch          maps input `in` and reads one byte of each page (the benchmark's reader)
+ * Config `fast` makes produce fill with memset (the benchmark's writer) instead of the pattern. */
 #define _GNU_SOURCE
 #include <cordon/plugin.h>
 
@@ -31,6 +33,10 @@ static cordon_status produce(cordon_host* host, int keep_writable) {
   unsigned char* out = NULL;
   cordon_status status = cordon_create_output(host, "out", size, (void**)&out);
   if (status != CORDON_OK) return status;
+  if (cordon_config(host, "fast") != NULL) {
+    memset(out, 0x5a, size);
+    return CORDON_OK;
+  }
   /* A page at a time: the pattern changes every 4096 bytes. */
   for (uint64_t page = 0; page < size; page += 4096) {
     const uint64_t end = page + 4096 < size ? page + 4096 : size;
@@ -83,6 +89,18 @@ static cordon_status write_input(cordon_host* host) {
   return cordon_set_output(host, "check", "wrote", 5);
 }
 
+static cordon_status touch(cordon_host* host) {
+  const unsigned char* in = NULL;
+  uint64_t size = 0;
+  cordon_status status = cordon_map_input(host, "in", (const void**)&in, &size);
+  if (status != CORDON_OK) return status;
+  unsigned sum = 0;
+  for (uint64_t i = 0; i < size; i += 4096) sum += in[i];
+  char text[64];
+  snprintf(text, sizeof text, "%llu touched %u", (unsigned long long)size, sum & 0xff);
+  return cordon_set_output(host, "check", text, strlen(text));
+}
+
 static cordon_status read_chunks(cordon_host* host) {
   uint64_t size = 0;
   if (cordon_input_size(host, "in", &size) != CORDON_OK) return CORDON_ERR_BAD_INPUT;
@@ -109,6 +127,7 @@ static cordon_status execute(cordon_host* host) {
   if (strcmp(mode, "copy") == 0) return copy(host);
   if (strcmp(mode, "write-input") == 0) return write_input(host);
   if (strcmp(mode, "read-chunks") == 0) return read_chunks(host);
+  if (strcmp(mode, "touch") == 0) return touch(host);
   return fail(host, "unknown mode", CORDON_ERR_BAD_INPUT);
 }
 
