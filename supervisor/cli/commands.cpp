@@ -230,6 +230,11 @@ int runCommand(const RunOptions& options) {
   request.options.jobs = jobs;
   request.options.failFast = options.failFast;
   request.options.prestart = options.prestart;
+  request.options.artifactMemoryBytes = options.artifactMemoryMb << 20;
+  request.options.spillDirectory = !options.spillDir.empty() ? options.spillDir
+                                   : options.trust.stateDir.empty()
+                                       ? ""
+                                       : options.trust.stateDir + "/artifacts";
   request.options.cancelOnSignals = true;
   if (!options.outputDir.empty()) {
     request.options.publishOutputs = [&options](const ArtifactMap& outputs) {

@@ -9,6 +9,7 @@
 
 #include "cli/preflight.h"
 #include "engine/run_plan.h"
+#include "run/artifact_store.h"
 
 namespace cordon {
 
@@ -31,11 +32,13 @@ struct RunOptions {
   std::string workerBinary;
   std::map<std::string, std::string> inputFiles;
   std::string outputDir;
-  uint64_t maxInputMb = kDefaultMaxInputBytes >> 20;  // --max-input-mb
-  uint64_t auditRotateMb = 256;                       // --audit-rotate-mb; 0: never
-  unsigned jobs = 0;                                  // --jobs; 0: the number of CPUs
-  bool failFast = false;                              // --fail-fast
-  bool prestart = true;                               // --no-prestart turns it off
+  uint64_t maxInputMb = kDefaultMaxInputBytes >> 20;              // --max-input-mb
+  uint64_t artifactMemoryMb = kDefaultArtifactMemoryBytes >> 20;  // --artifact-memory-mb
+  std::string spillDir;          // --spill-dir; empty: STATE_DIR/artifacts
+  uint64_t auditRotateMb = 256;  // --audit-rotate-mb; 0: never
+  unsigned jobs = 0;             // --jobs; 0: the number of CPUs
+  bool failFast = false;         // --fail-fast
+  bool prestart = true;          // --no-prestart turns it off
   bool json = false;
 };
 

@@ -114,6 +114,14 @@ int main(int argc, char** argv) {
                   "Refuse an input file larger than this, before reading it")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
+  run->add_option("--artifact-memory-mb", options.artifactMemoryMb,
+                  "Hold at most this much of the run's artifacts in memory; beyond it outputs "
+                  "go to the spill directory")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 24));
+  run->add_option("--spill-dir", options.spillDir,
+                  "Content-addressed directory for outputs beyond --artifact-memory-mb "
+                  "(default: STATE_DIR/artifacts)");
   run->add_flag("--json", options.json, "Print the run report as JSON on stdout");
   run->add_option("--jobs,-j", options.jobs,
                   "Run at most N steps at once (default: the number of CPUs)")

@@ -79,6 +79,7 @@ void RunConsole::onEvent(const RunEvent& event) {
                    line("    " + e.step + " " + printable(e.level) + ": " + printable(e.message));
                  },
                  [](const OutputsFailed&) {},
+                 [](const ArtifactSpilled&) {},
                  [](const CallFinished&) {},
                  [](const WorkerStarted&) {},
                  [](const WorkerStartFailed&) {},

@@ -139,6 +139,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         restarts_(plan.plugins.size(), 0),
         readyByPlugin_(plan.plugins.size()),
         position_(plan.steps.size(), 0),
+        store_(options.artifactMemoryBytes, options.spillDirectory),
         tasks_(*this) {
     for (size_t i = 0; i < plan.graph->order.size(); ++i) position_[plan.graph->order[i]] = i;
     for (const PlannedPlugin& plugin : plan.plugins) {
@@ -563,6 +564,15 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     report.endedMs = sinceStart();
     report.milliseconds = report.endedMs - report.startedMs;
     if (auto failure = events_.recordFailure(); outcome.ok() && failure) outcome = *failure;
+    if (outcome.ok()) {
+      std::vector<SpilledArtifact> spilled;
+      auto kept = store_.keep(std::move(outcome.value()), spilled);
+      for (const SpilledArtifact& artifact : spilled) {
+        events_.emit(ArtifactSpilled{planned.step->name, artifact.name, artifact.bytes,
+                                     artifact.digest, artifact.path});
+      }
+      outcome = std::move(kept);
+    }
     StepFinished finished{planned.step->name, planned.step->plugin, report.milliseconds,
                           report.workerPid,   std::nullopt,         {}};
     if (outcome.ok()) {
@@ -849,6 +859,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   std::vector<std::set<std::pair<size_t, size_t>>> readyByPlugin_;  // (position, step)
   std::vector<size_t> position_;  // each step's place in the graph's topological order
   std::vector<std::unique_ptr<WorkerPool>> pools_;
+  ArtifactStore store_;
   RunReport report_;
   std::chrono::steady_clock::time_point started_;
   size_t running_ = 0;

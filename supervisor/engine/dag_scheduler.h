@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "engine/run_plan.h"
+#include "run/artifact_store.h"
 #include "run/run_events.h"
 #include "run/run_report.h"
 #include "worker/cgroup_limits.h"
@@ -21,6 +22,10 @@ struct EngineOptions {
   unsigned jobs = 1;      // --jobs: steps running at once
   bool failFast = false;  // --fail-fast
   bool prestart = true;   // start the next steps' workers while earlier steps run
+  // The run's artifacts in memory (strings, memfds) at most; beyond it outputs go to
+  // spillDirectory (content-addressed; empty: nothing spills). docs/state.md.
+  uint64_t artifactMemoryBytes = kDefaultArtifactMemoryBytes;
+  std::string spillDirectory;
   // SIGINT and SIGTERM cancel the run (the caller must have captured both signals with
   // kj::UnixEventPort::captureSignal before making the event loop).
   bool cancelOnSignals = false;

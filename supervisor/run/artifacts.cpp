@@ -42,6 +42,7 @@ class InputFileArtifact final : public ArtifactBytes {
   InputFileArtifact& operator=(const InputFileArtifact&) = delete;
 
   uint64_t size() const override { return static_cast<uint64_t>(opened_.st_size); }
+  bool inMemory() const override { return false; }
 
   Outcome<Done> copyTo(uint64_t offset, size_t length, char* out) const override {
     for (size_t done = 0; done < length;) {

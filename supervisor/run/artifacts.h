@@ -25,6 +25,9 @@ class ArtifactBytes {
   // started with, or none.
   virtual Outcome<Done> copyTo(uint64_t offset, size_t length, char* out) const = 0;
 
+  // Whether its bytes take memory (a string, a memfd) rather than a file's pages.
+  virtual bool inMemory() const { return true; }
+
   // The first `limit` bytes (all of them when the artifact is smaller).
   Outcome<std::string> head(size_t limit) const;
 

@@ -179,6 +179,13 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
           [this](const OutputsFailed& e) {
             return write("run.outputs_failed", {{"error", toJson(e.error)}});
           },
+          [this](const ArtifactSpilled& e) {
+            return write("artifact.spill", {{"step", e.step},
+                                            {"output", e.name},
+                                            {"bytes", e.bytes},
+                                            {"digest", e.digest},
+                                            {"path", e.path}});
+          },
           [this](const RunFinished& e) {
             nlohmann::json fields = {{"status", e.report->status()}};
             if (e.report->error) fields["error"] = toJson(*e.report->error);

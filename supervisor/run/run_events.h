@@ -153,6 +153,14 @@ struct GateDecided {
 struct OutputsFailed {
   Error error;
 };
+// An output went to the spill directory: the run's artifacts in memory were at their budget.
+struct ArtifactSpilled {
+  std::string step;
+  std::string name;
+  uint64_t bytes = 0;
+  std::string digest;  // sha256:HEX
+  std::string path;
+};
 struct RunFinished {
   const RunReport* report = nullptr;
 };
@@ -160,7 +168,7 @@ struct RunFinished {
 using RunEvent =
     std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
                  RestartsExhausted, PluginLogged, CallFinished, WorkerStarted, WorkerStartFailed,
-                 WorkerStopped, GateDecided, OutputsFailed, RunFinished>;
+                 WorkerStopped, GateDecided, OutputsFailed, ArtifactSpilled, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>

@@ -5,6 +5,7 @@
 // supervisor's memory does not grow with the artifact.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -192,4 +193,47 @@ steps:
   INFO(validate.output);
   CHECK(validate.exitCode == 2);
   CHECK(validate.output.find("host map_input") != std::string::npos);
+}
+
+TEST_CASE("beyond the memory budget, outputs spill to a content-addressed directory") {
+  test::TempDir dir;
+  std::string policy = kBlobPolicy;
+  policy.replace(policy.find("MAP_BYTES"), 9, "134217728");
+  EngineOptions options = test::testEngineOptions();
+  options.artifactMemoryBytes = 3 << 20;
+  options.spillDirectory = dir.path("spill");
+  auto run = test::runWorkflow(dir.write("flow.yaml", R"W(name: spill
+steps:
+  - { name: small, plugin: blob, config: { mode: produce, bytes: "2097152" } }
+  - { name: large, plugin: blob, config: { mode: produce, bytes: "4194304" } }
+  - { name: check, plugin: blob, config: { mode: consume }, inputs: { in: large.out } }
+  - { name: chunks, plugin: blob, config: { mode: read-chunks }, inputs: { in: large.out } }
+outputs:
+  check: check.check
+  chunks: chunks.check
+  large: large.out
+)W"),
+                               dir.write("policy.yaml", policy), dir.path("audit.jsonl"),
+                               test::pluginDirectories(), options);
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  // The spilled bytes are read and mapped from their file like any input.
+  CHECK(test::bytesOf(run.report.outputs.at("check")) == "4194304 ok");
+  CHECK(test::bytesOf(run.report.outputs.at("chunks")) == "4194304 read");
+  auto spills = test::withEvent(run.audit, "artifact.spill");
+  REQUIRE(spills.size() == 1);  // 2 MiB fit the 3 MiB budget; 4 MiB more do not
+  CHECK(spills[0]["step"] == "large");
+  CHECK(spills[0]["output"] == "out");
+  CHECK(spills[0]["bytes"] == 4194304);
+  const std::string path = spills[0]["path"];
+  const std::string digest = spills[0]["digest"];
+  REQUIRE(digest.rfind("sha256:", 0) == 0);
+  CHECK(path == dir.path("spill") + "/sha256/" + digest.substr(7));
+  // Named by its content: the file's SHA-256 is its name, and it is read-only.
+  test::Command sum = test::runShell("sha256sum " + path);
+  CHECK(sum.output.rfind(digest.substr(7), 0) == 0);
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::owner_write) ==
+        std::filesystem::perms::none);
+  auto head = run.report.outputs.at("large")->head(1 << 20);
+  REQUIRE(head.ok());
+  CHECK(holdsPattern(head.value()));
 }
