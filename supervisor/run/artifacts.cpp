@@ -185,6 +185,24 @@ Outcome<int> ArtifactBytes::openSealed() const {
   return readOnly;
 }
 
+Outcome<Artifact> makeSealedArtifact(std::string_view bytes) {
+  if (bytes.size() <= kLargeArtifactBytes) return makeArtifact(std::string(bytes));
+  auto created = createOutputMemfd(bytes.size());
+  if (!created.ok()) return created.error();
+  const int fd = created.value();
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t wrote = pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) {
+      Error error = memfdError("filling a memfd");
+      close(fd);
+      return error;
+    }
+    done += static_cast<size_t>(wrote);
+  }
+  return sealOutputMemfd(fd);
+}
+
 Outcome<int> createOutputMemfd(uint64_t size) {
   int fd = memfd_create("cordon-output", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return memfdError("memfd_create");

@@ -57,6 +57,10 @@ bool isOutputName(const std::string& name);
 // Above this size an artifact travels as a memfd, never through RPC messages or copies.
 inline constexpr uint64_t kLargeArtifactBytes = 64 << 10;
 
+// Bytes as an artifact: in memory up to kLargeArtifactBytes, above it a sealed memfd (one copy,
+// no heap held for the run), ready to be mapped.
+Outcome<Artifact> makeSealedArtifact(std::string_view bytes);
+
 // A memfd of exactly `size` zero bytes for a worker to write an output into (Host.createOutput):
 // growing and shrinking are sealed now, writing when sealOutputMemfd takes it.
 Outcome<int> createOutputMemfd(uint64_t size);

@@ -396,8 +396,11 @@ kj::Promise<Outcome<ArtifactMap>> WorkerHandle::execute(
           }
           auto data = output.getData();
           total += data.size();
-          outputs[name] =
-              makeArtifact(std::string(reinterpret_cast<const char*>(data.begin()), data.size()));
+          // A large one becomes a sealed memfd at once: the message's copy is the only one.
+          auto kept = makeSealedArtifact(
+              std::string_view(reinterpret_cast<const char*>(data.begin()), data.size()));
+          if (!kept.ok()) return std::move(kept.error()).withStep(scope->step);
+          outputs[name] = std::move(kept.value());
         }
         if (auto denial = gate_.admitOutputs(*scope, outputs.size(), total)) return *denial;
         return outputs;

@@ -1,10 +1,13 @@
 // Input files are opened once and read on demand: the supervisor never holds a whole input, and
 // a file that changes under a run fails the read instead of mixing old and new bytes.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -100,4 +103,56 @@ TEST_CASE("a large input costs the supervisor no memory until it is read") {
   CHECK(opened.value()->size() == uint64_t{1} << 30);
   CHECK(readAt(opened.value(), (uint64_t{1} << 30) - 3, 3) == std::string(3, '\0'));
   CHECK(opened.value()->head(8).value() == std::string(8, '\0'));
+}
+
+TEST_CASE("a large artifact is a sealed memfd, handed out read-only; its bytes cannot change") {
+  std::string bytes(1 << 20, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7);
+  auto made = makeSealedArtifact(bytes);
+  REQUIRE(made.ok());
+  const Artifact& artifact = made.value();
+  CHECK(artifact->size() == bytes.size());
+  auto head = artifact->head(bytes.size());
+  REQUIRE(head.ok());
+  CHECK(head.value() == bytes);
+  auto opened = artifact->openSealed();
+  REQUIRE(opened.ok());
+  const int fd = opened.value();
+  const int seals = fcntl(fd, F_GET_SEALS);
+  CHECK((seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) ==
+        (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL));
+  CHECK((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+  CHECK(pwrite(fd, "x", 1, 0) < 0);
+  CHECK(ftruncate(fd, 0) != 0);
+  CHECK(mmap(nullptr, bytes.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED);
+  close(fd);
+  // Small bytes stay in memory; a memfd is made only when a worker asks to map them.
+  auto small = makeSealedArtifact("tiny");
+  REQUIRE(small.ok());
+  auto smallFd = small.value()->openSealed();
+  REQUIRE(smallFd.ok());
+  char read[8] = {};
+  CHECK(pread(smallFd.value(), read, sizeof read, 0) == 4);
+  CHECK(std::string(read) == "tiny");
+  close(smallFd.value());
+}
+
+TEST_CASE("an output memfd is refused while someone still maps it writable") {
+  auto created = createOutputMemfd(8192);
+  REQUIRE(created.ok());
+  const int fd = created.value();
+  void* writable = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  REQUIRE(writable != MAP_FAILED);
+  std::memset(writable, 'a', 8192);
+  CHECK(ftruncate(fd, 100) != 0);  // its size is sealed from the start
+  const int copy = dup(fd);
+  auto refused = sealOutputMemfd(fd);  // closes fd
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().category == ErrorCategory::kProtocolError);
+  munmap(writable, 8192);
+  auto sealed = sealOutputMemfd(copy);
+  REQUIRE(sealed.ok());
+  auto head = sealed.value()->head(8192);
+  REQUIRE(head.ok());
+  CHECK(head.value() == std::string(8192, 'a'));
 }
