@@ -134,6 +134,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         waitingOn_(plan.steps.size(), 0),
         failedUpstream_(plan.steps.size(), false),
         deadlines_(plan.steps.size()),
+        finishedOn_(plan.steps.size(), nullptr),
         outputs_(plan.steps.size()),
         reports_(plan.steps.size()),
         restarts_(plan.plugins.size(), 0),
@@ -490,8 +491,16 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
               [this, index, handle, number, label = std::move(label), inputs = std::move(inputs)](
                   Outcome<ArtifactMap> result) mutable -> kj::Promise<Outcome<ArtifactMap>> {
                 const bool alive = handle->usable();
-                // A cancelled call's worker is mid-call: it is killed with the others at the end.
-                if (!received_) pools_[plan_.steps[index].plugin]->release(handle);
+                // A cancelled call's worker is mid-call: it is killed with the others at the
+                // end. A step that succeeded gives its worker back when its end is recorded
+                // (finish), so no worker serves a new step before the last one has ended.
+                if (!received_) {
+                  if (result.ok() && !plan_.steps[index].step->forEach) {
+                    finishedOn_[index] = handle;
+                  } else {
+                    pools_[plan_.steps[index].plugin]->release(handle);
+                  }
+                }
                 if (result.ok()) return kj::mv(result);
                 return afterFailure(index, std::move(label), std::move(inputs),
                                     std::move(result.error()), alive, number);
@@ -586,6 +595,10 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       failed(index, std::move(outcome.error()), finished);
     }
     settle(index);
+    if (WorkerHandle* worker = finishedOn_[index]) {
+      finishedOn_[index] = nullptr;
+      pools_[planned.plugin]->release(worker);
+    }
     --running_;
     dispatch();
   }
@@ -850,7 +863,8 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   std::vector<size_t> waitingOn_;
   std::vector<bool> failedUpstream_;  // failed, or skipped because something upstream failed
   std::vector<std::optional<std::chrono::steady_clock::time_point>> deadlines_;  // timeout_ms
-  std::deque<size_t> decisions_;  // steps whose dependencies have all ended
+  std::deque<size_t> decisions_;           // steps whose dependencies have all ended
+  std::vector<WorkerHandle*> finishedOn_;  // a succeeded step's worker, until its end is recorded
   bool propagating_ = false;
   bool finishing_ = false;
   std::vector<ArtifactMap> outputs_;

@@ -452,14 +452,15 @@ steps:
 
 TEST_CASE("timeout_ms bounds the whole step, below the policy's per-call timeout") {
   test::TempDir dir;
-  // The policy allows each call 20 s; the step allows itself 400 ms for all its attempts, so
-  // the first attempt is killed at 400 ms and there is no time left for a second.
+  // The policy allows each call 20 s; the step allows itself 3 s for all its attempts (its
+  // worker's start included, slow on a small VM), so the first attempt is killed when the 3 s
+  // run out and there is no time left for a second.
   auto run = runEngine(dir, R"W(name: timeout
 steps:
   - name: slow
     plugin: mix
     config: { spin_ms: "15000" }
-    timeout_ms: 400
+    timeout_ms: 3000
     retry: { attempts: 3, backoff_ms: 10, on: [timeout] }
   - { name: after, plugin: mix, needs: [slow] }
 )W",
