@@ -80,6 +80,7 @@ void RunConsole::onEvent(const RunEvent& event) {
                  },
                  [](const OutputsFailed&) {},
                  [](const ArtifactSpilled&) {},
+                 [](const ArtifactDigested&) {},
                  [](const CallFinished&) {},
                  [](const WorkerStarted&) {},
                  [](const WorkerStartFailed&) {},

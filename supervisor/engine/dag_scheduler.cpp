@@ -15,6 +15,7 @@
 
 #include "core/untrusted_text.h"
 #include "gate/gate.h"
+#include "run/artifact_digest.h"
 #include "worker/worker_handle.h"
 #include "worker/worker_pool.h"
 
@@ -591,6 +592,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       finished.outputSizes = report.outputSizes;
       outputs_[index] = std::move(outcome.value());
       events_.emit(finished);
+      recordDigests(index);
     } else {
       failed(index, std::move(outcome.error()), finished);
     }
@@ -601,6 +603,25 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     }
     --running_;
     dispatch();
+  }
+
+  // Every output's SHA-256 goes to the record: a small one's now, a large one's when a thread
+  // has read it (the run waits for them all before it ends).
+  void recordDigests(size_t index) {
+    const Step& step = *plan_.steps[index].step;
+    for (const auto& [name, artifact] : outputs_[index]) {
+      auto record = [this, stepName = step.name, name = name,
+                     bytes = artifact->size()](const Outcome<std::string>& digest) {
+        events_.emit(ArtifactDigested{
+            stepName, name, bytes,
+            digest.ok() ? digest.value() : "unavailable: " + digest.error().message});
+      };
+      if (artifact->size() <= kLargeArtifactBytes) {
+        record(digestArtifact(*artifact));
+      } else {
+        digests_.add(digestInBackground(artifact).then(kj::mv(record)));
+      }
+    }
   }
 
   void failed(size_t index, Error error, StepFinished& finished) {
@@ -810,6 +831,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     const bool kill = cancelled || events_.recordFailure().has_value();
     kj::Vector<kj::Promise<void>> stops;
     for (auto& pool : pools_) stops.add(pool->stopAll(kill));
+    stops.add(digests_.onEmpty());  // every digest recorded before run.end
     return kj::joinPromises(stops.releaseAsArray()).then([this, cancelled]() {
       return completeReport(cancelled);
     });
@@ -882,7 +904,8 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   kj::Maybe<kj::ForkedPromise<int>> signal_;
   std::optional<int> received_;
   kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> allSettled_;
-  kj::TaskSet tasks_;  // declared last: destroyed first, before the pools its steps use
+  kj::TaskSet digests_{*this};  // outputs being hashed off the event loop
+  kj::TaskSet tasks_;           // declared last: destroyed first, before the pools its steps use
 };
 
 }  // namespace

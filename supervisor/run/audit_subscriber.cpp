@@ -179,6 +179,11 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
           [this](const OutputsFailed& e) {
             return write("run.outputs_failed", {{"error", toJson(e.error)}});
           },
+          [this](const ArtifactDigested& e) {
+            return write(
+                "artifact.digest",
+                {{"step", e.step}, {"output", e.name}, {"bytes", e.bytes}, {"digest", e.digest}});
+          },
           [this](const ArtifactSpilled& e) {
             return write("artifact.spill", {{"step", e.step},
                                             {"output", e.name},

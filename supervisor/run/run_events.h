@@ -153,6 +153,14 @@ struct GateDecided {
 struct OutputsFailed {
   Error error;
 };
+// The SHA-256 of a step's output (large ones are hashed off the event loop; every one is
+// recorded before the run ends and before any output is published).
+struct ArtifactDigested {
+  std::string step;
+  std::string name;
+  uint64_t bytes = 0;
+  std::string digest;  // sha256:HEX, or "unavailable: WHY"
+};
 // An output went to the spill directory: the run's artifacts in memory were at their budget.
 struct ArtifactSpilled {
   std::string step;
@@ -165,10 +173,10 @@ struct RunFinished {
   const RunReport* report = nullptr;
 };
 
-using RunEvent =
-    std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
-                 RestartsExhausted, PluginLogged, CallFinished, WorkerStarted, WorkerStartFailed,
-                 WorkerStopped, GateDecided, OutputsFailed, ArtifactSpilled, RunFinished>;
+using RunEvent = std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped,
+                              StepRetrying, RestartsExhausted, PluginLogged, CallFinished,
+                              WorkerStarted, WorkerStartFailed, WorkerStopped, GateDecided,
+                              OutputsFailed, ArtifactSpilled, ArtifactDigested, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>

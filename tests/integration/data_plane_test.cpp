@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "test_support.h"
@@ -236,4 +237,23 @@ outputs:
   auto head = run.report.outputs.at("large")->head(1 << 20);
   REQUIRE(head.ok());
   CHECK(holdsPattern(head.value()));
+
+  // Every output's SHA-256 is recorded (the large ones hashed off the event loop), before
+  // run.end: the spilled one's equals its file's, a small one's equals sha256sum's.
+  std::map<std::string, std::string> digests;
+  size_t lastDigest = 0;
+  size_t runEnd = 0;
+  for (size_t i = 0; i < run.audit.size(); ++i) {
+    if (run.audit[i]["event"] == "artifact.digest") {
+      digests[run.audit[i]["step"].get<std::string>() + "." +
+              run.audit[i]["output"].get<std::string>()] = run.audit[i]["digest"];
+      lastDigest = i;
+    }
+    if (run.audit[i]["event"] == "run.end") runEnd = i;
+  }
+  CHECK(digests.size() == 4);
+  CHECK(digests["large.out"] == digest);
+  test::Command small = test::runShell("printf '4194304 ok' | sha256sum");
+  CHECK(small.output.rfind(digests["check.check"].substr(7), 0) == 0);
+  CHECK(lastDigest < runEnd);
 }
