@@ -36,13 +36,6 @@ test::RunResult runBlob(const test::TempDir& dir, const std::string& workflow,
                            dir.path("audit.jsonl"));
 }
 
-const StepReport& stepOf(const RunReport& report, const std::string& name) {
-  for (const auto& step : report.steps)
-    if (step.name == name) return step;
-  FAIL("no step " << name);
-  return report.steps.front();
-}
-
 uint64_t statusKib(const char* field) {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -76,7 +69,7 @@ outputs:
 )");
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
   CHECK(test::bytesOf(run.report.outputs.at("check")) == "67108864 ok");
-  CHECK(stepOf(run.report, "make").outputSizes.at("out") == 67108864);
+  CHECK(test::stepOf(run.report, "make").outputSizes.at("out") == 67108864);
   const uint64_t grown = statusKib("VmHWM:") - before;
   CHECK_MESSAGE(grown < 16 * 1024, "the supervisor's peak grew by " << grown << " KiB");
   // The bytes are the producer's, as the supervisor reads them back.
@@ -130,10 +123,10 @@ steps:
 outputs:
   after: after.check
 )W");
-  const StepReport& vandal = stepOf(run.report, "vandal");
+  const StepReport& vandal = test::stepOf(run.report, "vandal");
   REQUIRE(vandal.error.has_value());
   CHECK(vandal.error->category == ErrorCategory::kCrash);
-  CHECK(stepOf(run.report, "after").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "after").state == StepState::kSucceeded);
   CHECK(test::bytesOf(run.report.outputs.at("after")) == "1048576 ok");
 }
 
@@ -144,11 +137,11 @@ steps:
   - { name: sly, plugin: blob, config: { mode: keep-writable, bytes: "1048576" } }
   - { name: reader, plugin: blob, config: { mode: consume }, inputs: { in: sly.out } }
 )");
-  const StepReport& sly = stepOf(run.report, "sly");
+  const StepReport& sly = test::stepOf(run.report, "sly");
   REQUIRE(sly.error.has_value());
   CHECK(sly.error->category == ErrorCategory::kProtocolError);
   CHECK(sly.error->message.find("writable mapping") != std::string::npos);
-  CHECK(stepOf(run.report, "reader").state == StepState::kSkipped);
+  CHECK(test::stepOf(run.report, "reader").state == StepState::kSkipped);
   auto ends = test::withEvent(run.audit, "step.end");
   bool recorded = false;
   for (const auto& end : ends)
@@ -165,11 +158,11 @@ steps:
   - { name: huge, plugin: blob, config: { mode: produce, bytes: "268435456" } }
 )",
                      1 << 20);
-  const StepReport& greedy = stepOf(run.report, "greedy");
+  const StepReport& greedy = test::stepOf(run.report, "greedy");
   REQUIRE(greedy.error.has_value());
   CHECK(greedy.error->category == ErrorCategory::kResourceLimit);
   CHECK(greedy.error->message.find("plugins.blob.host.map_input.max_bytes") != std::string::npos);
-  const StepReport& huge = stepOf(run.report, "huge");
+  const StepReport& huge = test::stepOf(run.report, "huge");
   REQUIRE(huge.error.has_value());
   CHECK(huge.error->category == ErrorCategory::kResourceLimit);
   CHECK(huge.error->message.find("plugins.blob.max_output_bytes") != std::string::npos);

@@ -39,13 +39,6 @@ std::string enginePolicy(const test::TempDir& dir, unsigned maxWorkers = 3) {
   return dir.write("policy.yaml", text);
 }
 
-const StepReport& stepOf(const RunReport& report, const std::string& name) {
-  for (const auto& step : report.steps)
-    if (step.name == name) return step;
-  FAIL("no step " << name);
-  return report.steps.front();
-}
-
 bool overlap(const StepReport& a, const StepReport& b) {
   return a.startedMs < b.endedMs && b.startedMs < a.endedMs;
 }
@@ -90,10 +83,10 @@ outputs:
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
   CHECK(test::bytesOf(run.report.outputs.at("result")) ==
         "bottom(l=left(a=top(a=x)),r=right(a=top(a=x)))");
-  CHECK(overlap(stepOf(run.report, "left"), stepOf(run.report, "right")));
-  CHECK(stepOf(run.report, "left").workerPid != stepOf(run.report, "right").workerPid);
-  CHECK(stepOf(run.report, "bottom").startedMs >= stepOf(run.report, "left").endedMs);
-  CHECK(stepOf(run.report, "bottom").startedMs >= stepOf(run.report, "right").endedMs);
+  CHECK(overlap(test::stepOf(run.report, "left"), test::stepOf(run.report, "right")));
+  CHECK(test::stepOf(run.report, "left").workerPid != test::stepOf(run.report, "right").workerPid);
+  CHECK(test::stepOf(run.report, "bottom").startedMs >= test::stepOf(run.report, "left").endedMs);
+  CHECK(test::stepOf(run.report, "bottom").startedMs >= test::stepOf(run.report, "right").endedMs);
   CHECK(verifyAuditLog(dir.path("audit.jsonl")).ok());
 
   // The event stream tells each call and each worker once, with the worker that served it.
@@ -112,7 +105,7 @@ outputs:
   }
   REQUIRE(executes.size() == 4);
   for (const auto& [step, call] : executes) {
-    CHECK(call->workerPid == stepOf(run.report, step).workerPid);
+    CHECK(call->workerPid == test::stepOf(run.report, step).workerPid);
     CHECK_FALSE(call->error.has_value());
   }
   CHECK(executes.at("left")->milliseconds >= 200);
@@ -172,9 +165,9 @@ outputs:
   REQUIRE_FALSE(run.report.ok());
   CHECK(run.report.error->category == ErrorCategory::kCrash);
   CHECK(run.report.error->step == "crash");
-  CHECK(stepOf(run.report, "after-crash").state == StepState::kSkipped);
-  CHECK(stepOf(run.report, "beyond").state == StepState::kSkipped);
-  CHECK(stepOf(run.report, "ok2").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "after-crash").state == StepState::kSkipped);
+  CHECK(test::stepOf(run.report, "beyond").state == StepState::kSkipped);
+  CHECK(test::stepOf(run.report, "ok2").state == StepState::kSucceeded);
   CHECK(test::bytesOf(run.report.outputs.at("good")) == "mix(a=mix(a=x))");
   auto skipped = test::withEvent(run.audit, "step.skipped");
   REQUIRE(skipped.size() == 2);
@@ -196,9 +189,10 @@ steps:
     test::TempDir dir;
     auto run = runEngine(dir, workflow, 4, 3, true);
     REQUIRE_FALSE(run.report.ok());
-    CHECK(stepOf(run.report, "crash").state == StepState::kFailed);
-    CHECK(stepOf(run.report, "long").state == StepState::kSucceeded);  // it was running: finished
-    CHECK(stepOf(run.report, "after-long").state == StepState::kSkipped);
+    CHECK(test::stepOf(run.report, "crash").state == StepState::kFailed);
+    CHECK(test::stepOf(run.report, "long").state ==
+          StepState::kSucceeded);  // it was running: finished
+    CHECK(test::stepOf(run.report, "after-long").state == StepState::kSkipped);
     auto skipped = test::withEvent(run.audit, "step.skipped");
     REQUIRE(skipped.size() == 1);
     CHECK(skipped[0]["reason"] == "not run: --fail-fast: step 'crash' failed");
@@ -207,7 +201,7 @@ steps:
     test::TempDir dir;
     auto run = runEngine(dir, workflow, 4);
     REQUIRE_FALSE(run.report.ok());
-    CHECK(stepOf(run.report, "after-long").state == StepState::kSucceeded);
+    CHECK(test::stepOf(run.report, "after-long").state == StepState::kSucceeded);
   }
 }
 
@@ -232,16 +226,16 @@ outputs:
   CHECK(test::bytesOf(run.report.outputs.at("first")) == "1");
   CHECK(test::bytesOf(run.report.outputs.at("second")) == "2");
   CHECK(test::bytesOf(run.report.outputs.at("third")) == "3");
-  const auto& first = stepOf(run.report, "first");
-  const auto& second = stepOf(run.report, "second");
-  const auto& third = stepOf(run.report, "third");
+  const auto& first = test::stepOf(run.report, "first");
+  const auto& second = test::stepOf(run.report, "second");
+  const auto& third = test::stepOf(run.report, "third");
   CHECK(first.workerPid == second.workerPid);
   CHECK(second.workerPid == third.workerPid);
   CHECK_FALSE(overlap(first, second));
   CHECK_FALSE(overlap(second, third));
   CHECK_FALSE(overlap(first, third));
   // The other plugin's step did not wait for the counter's turns.
-  CHECK(overlap(stepOf(run.report, "beside"), first));
+  CHECK(overlap(test::stepOf(run.report, "beside"), first));
   size_t counterStarts = 0;
   for (const auto& start : test::withEvent(run.audit, "plugin.start"))
     counterStarts += start["plugin"] == "counter" ? 1 : 0;
@@ -396,7 +390,7 @@ outputs:
                        2, 1);
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
   CHECK(test::bytesOf(run.report.outputs.at("out")) == "done");
-  CHECK(stepOf(run.report, "flaky").attempts == 3);
+  CHECK(test::stepOf(run.report, "flaky").attempts == 3);
   auto retried = retries(run);
   REQUIRE(retried.size() == 2);
   CHECK(retried[0]->why == StepRetrying::Why::kRetry);
@@ -422,7 +416,7 @@ steps:
 )W",
                        2, 1);
   REQUIRE_FALSE(run.report.ok());
-  const StepReport& broken = stepOf(run.report, "broken");
+  const StepReport& broken = test::stepOf(run.report, "broken");
   CHECK(broken.state == StepState::kFailed);
   CHECK(broken.attempts == 3);
   REQUIRE(broken.error.has_value());
@@ -442,7 +436,7 @@ steps:
 )W",
                        2, 1);
   REQUIRE_FALSE(run.report.ok());
-  const StepReport& hostile = stepOf(run.report, "hostile");
+  const StepReport& hostile = test::stepOf(run.report, "hostile");
   REQUIRE(hostile.error.has_value());
   CHECK(hostile.error->category == ErrorCategory::kSandboxViolation);
   CHECK(hostile.attempts == 1);
@@ -466,13 +460,13 @@ steps:
 )W",
                        2, 1);
   REQUIRE_FALSE(run.report.ok());
-  const StepReport& slow = stepOf(run.report, "slow");
+  const StepReport& slow = test::stepOf(run.report, "slow");
   REQUIRE(slow.error.has_value());
   CHECK(slow.error->category == ErrorCategory::kTimeout);
   CHECK(slow.error->message.find("what was left of the step's timeout_ms") != std::string::npos);
   CHECK(slow.attempts == 1);
   CHECK(slow.milliseconds < 10000);  // killed long before the plugin's 15 s spin would end
-  CHECK(stepOf(run.report, "after").state == StepState::kSkipped);
+  CHECK(test::stepOf(run.report, "after").state == StepState::kSkipped);
   CHECK(retries(run).empty());
 }
 
@@ -497,15 +491,15 @@ outputs:
 )W",
                        4);
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(stepOf(run.report, "fast").state == StepState::kSucceeded);
-  CHECK(stepOf(run.report, "slow").state == StepState::kSkipped);
+  CHECK(test::stepOf(run.report, "fast").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "slow").state == StepState::kSkipped);
   CHECK(skipReason(run, "slow") == "not run: its if: 'inputs.mode == 'slow'' is false");
   CHECK(skipReason(run, "reads-slow") == "not run: step 'slow' did not succeed");
   CHECK(skipReason(run, "after-reads-slow") == "not run: step 'reads-slow' did not succeed");
   CHECK(skipReason(run, "needs-slow") == "not run: step 'slow' did not succeed");
-  CHECK(stepOf(run.report, "anyway").state == StepState::kSucceeded);
-  CHECK(stepOf(run.report, "by-output").state == StepState::kSucceeded);
-  CHECK(stepOf(run.report, "on-failure").state == StepState::kSkipped);
+  CHECK(test::stepOf(run.report, "anyway").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "by-output").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "on-failure").state == StepState::kSkipped);
   CHECK(test::bytesOf(run.report.outputs.at("anyway")) == "w");
   CHECK(test::withEvent(run.audit, "step.skipped").size() == 5);
 }
@@ -520,13 +514,13 @@ steps:
 )W",
                        2);
   REQUIRE_FALSE(run.report.ok());
-  const StepReport& b = stepOf(run.report, "b");
+  const StepReport& b = test::stepOf(run.report, "b");
   CHECK(b.state == StepState::kFailed);
   REQUIRE(b.error.has_value());
   CHECK(b.error->category == ErrorCategory::kBadInput);
   CHECK(b.error->message.find("not a number") != std::string::npos);
   CHECK(b.attempts == 0);
-  CHECK(stepOf(run.report, "c").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "c").state == StepState::kSucceeded);
 }
 
 TEST_CASE("on_error: continue keeps a failure the step's own; dependents decide by their if:") {
@@ -546,12 +540,12 @@ TEST_CASE("on_error: continue keeps a failure the step's own; dependents decide 
     auto run = runEngine(dir, workflow, 2, 1);
     CHECK(run.report.ok() == (mode == "continue"));
     if (mode == "fail") CHECK(run.report.error->step == "bad");
-    CHECK(stepOf(run.report, "bad").state == StepState::kFailed);
-    CHECK(stepOf(run.report, "cleanup").state == StepState::kSucceeded);
-    CHECK(stepOf(run.report, "status").state == StepState::kSucceeded);
-    CHECK(stepOf(run.report, "reader").state == StepState::kSkipped);
-    CHECK(stepOf(run.report, "default").state == StepState::kSkipped);
-    CHECK(stepOf(run.report, "independent").state == StepState::kSucceeded);
+    CHECK(test::stepOf(run.report, "bad").state == StepState::kFailed);
+    CHECK(test::stepOf(run.report, "cleanup").state == StepState::kSucceeded);
+    CHECK(test::stepOf(run.report, "status").state == StepState::kSucceeded);
+    CHECK(test::stepOf(run.report, "reader").state == StepState::kSkipped);
+    CHECK(test::stepOf(run.report, "default").state == StepState::kSkipped);
+    CHECK(test::stepOf(run.report, "independent").state == StepState::kSucceeded);
     auto ends = test::withEvent(run.audit, "step.end");
     bool marked = false;
     for (const auto& end : ends)
@@ -570,8 +564,8 @@ steps:
 )W",
                        4);
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  CHECK(stepOf(run.report, "second").startedMs >= stepOf(run.report, "first").endedMs);
-  CHECK(overlap(stepOf(run.report, "first"), stepOf(run.report, "free")));
+  CHECK(test::stepOf(run.report, "second").startedMs >= test::stepOf(run.report, "first").endedMs);
+  CHECK(overlap(test::stepOf(run.report, "first"), test::stepOf(run.report, "free")));
 }
 
 TEST_CASE("for_each runs 1,000 items, at most max_parallel at once, and gathers them in order") {
@@ -594,7 +588,7 @@ outputs:
 )W",
                        4, 2);
   REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
-  const StepReport& each = stepOf(run.report, "each");
+  const StepReport& each = test::stepOf(run.report, "each");
   CHECK(each.items == 1000);
   CHECK(each.attempts == 1000);
   const auto gathered = nlohmann::json::parse(test::bytesOf(run.report.outputs.at("gathered")));
@@ -603,7 +597,7 @@ outputs:
   for (int i = 0; i < 1000; ++i)
     inOrder = inOrder && gathered[i] == "m(item=" + std::to_string(i) + ")";
   CHECK(inOrder);
-  CHECK(stepOf(run.report, "after").state == StepState::kSucceeded);
+  CHECK(test::stepOf(run.report, "after").state == StepState::kSucceeded);
   // Each item is a call of its own, on one of at most max_parallel workers at once.
   std::set<pid_t> workers;
   size_t calls = 0;
@@ -641,18 +635,18 @@ outputs:
   listed: listed.out
 )W",
                        2, 1);
-  const StepReport& byLine = stepOf(run.report, "by-line");
+  const StepReport& byLine = test::stepOf(run.report, "by-line");
   CHECK(byLine.state == StepState::kSucceeded);
   CHECK(byLine.items == 2);  // the empty line is not an item
   CHECK(test::bytesOf(run.report.outputs.at("words")) ==
         R"W(["mix(word=alpha)","mix(word=beta)"])W");
   CHECK(test::bytesOf(run.report.outputs.at("listed")) == R"W(["mix(item=x)","mix(item=y z)"])W");
-  const StepReport& failing = stepOf(run.report, "failing");
+  const StepReport& failing = test::stepOf(run.report, "failing");
   REQUIRE(failing.error.has_value());
   CHECK(failing.error->category == ErrorCategory::kPluginError);
   CHECK(failing.error->message.rfind("item 0: ", 0) == 0);
   CHECK(failing.attempts == 1);  // no item starts after one failed
-  const StepReport& badList = stepOf(run.report, "bad-list");
+  const StepReport& badList = test::stepOf(run.report, "bad-list");
   REQUIRE(badList.error.has_value());
   CHECK(badList.error->category == ErrorCategory::kBadInput);
   CHECK(badList.error->message.find("not a JSON array") != std::string::npos);

@@ -118,6 +118,13 @@ RunResult runWorkflow(const std::string& workflowPath, const std::string& policy
   return result;
 }
 
+const StepReport& stepOf(const RunReport& report, const std::string& name) {
+  for (const auto& step : report.steps)
+    if (step.name == name) return step;
+  FAIL("no step " << name);
+  return report.steps.front();
+}
+
 std::vector<nlohmann::json> readAudit(const std::string& path) {
   std::vector<nlohmann::json> records;
   std::ifstream in(path);

@@ -95,6 +95,9 @@ RunResult runPreflighted(Preflight& preflight, AuditLog& audit,
 
 std::vector<nlohmann::json> readAudit(const std::string& path);
 
+// The report of step `name`; fails the test when the run has no such step.
+const StepReport& stepOf(const RunReport& report, const std::string& name);
+
 // All the bytes of an artifact (a test's outputs are small); fails the test if they cannot be read.
 std::string bytesOf(const Artifact& artifact);
 
