@@ -250,7 +250,8 @@ int main(int argc, char** argv) {
   {
     std::ofstream big(bench.dir / "big.bin", std::ios::binary);
     const std::vector<char> chunk(1 << 20, 'y');
-    for (uint64_t i = 0; i < inputBytes; i += chunk.size()) big.write(chunk.data(), chunk.size());
+    for (uint64_t i = 0; i < inputBytes; i += chunk.size())
+      big.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
   }
   const std::string bigFlow = bench.write(
       "big.yaml",
