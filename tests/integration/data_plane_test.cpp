@@ -3,6 +3,7 @@
 // the consumer cannot write the mapping, the producer cannot keep a way to change the bytes it
 // handed over, a mapping beyond the policy's budget is refused and recorded, and the
 // supervisor's memory does not grow with the artifact.
+#include <dlfcn.h>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -71,7 +72,13 @@ outputs:
   CHECK(test::bytesOf(run.report.outputs.at("check")) == "67108864 ok");
   CHECK(test::stepOf(run.report, "make").outputSizes.at("out") == 67108864);
   const uint64_t grown = statusKib("VmHWM:") - before;
-  CHECK_MESSAGE(grown < 16 * 1024, "the supervisor's peak grew by " << grown << " KiB");
+  // Under AddressSanitizer the process's RSS is the sanitizer's too (shadow memory, a quarantine
+  // of freed blocks): there the figure says nothing about the supervisor, so it is only shown.
+  if (dlsym(RTLD_DEFAULT, "__asan_init") != nullptr) {
+    MESSAGE("under AddressSanitizer the peak grew by " << grown << " KiB (not checked)");
+  } else {
+    CHECK_MESSAGE(grown < 16 * 1024, "the supervisor's peak grew by " << grown << " KiB");
+  }
   // The bytes are the producer's, as the supervisor reads them back.
   auto head = run.report.outputs.at("blob")->head(1 << 20);
   REQUIRE(head.ok());
