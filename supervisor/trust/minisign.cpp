@@ -27,13 +27,19 @@ Error bad(const std::string& what) {
   return makeError(ErrorCategory::kBadInput, what);
 }
 
-// Splits into lines, accepting "\n" and "\r\n" endings.
-std::vector<std::string_view> lines(std::string_view text) {
+// Splits into lines, accepting "\n" and "\r\n" endings. A carriage return anywhere else is
+// refused: "x\r\r\n" would otherwise read as "x\r", which formats as "x\r\n" and reads back
+// as "x", so the text signed and the text shown could differ.
+Outcome<std::vector<std::string_view>> lines(std::string_view text, const char* what) {
   std::vector<std::string_view> out;
   while (!text.empty()) {
     size_t end = text.find('\n');
     std::string_view line = text.substr(0, end);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find('\r') != std::string_view::npos) {
+      return bad(std::string(what) + ": line " + std::to_string(out.size() + 1) +
+                 " holds a carriage return that does not end the line");
+    }
     out.push_back(line);
     if (end == std::string_view::npos) break;
     text.remove_prefix(end + 1);
@@ -124,7 +130,9 @@ Outcome<std::vector<unsigned char>> scryptStream(const std::string& password,
 
 // The one base64 line of a key file: the line after the untrusted comment, or the only line.
 Outcome<std::vector<unsigned char>> keyPayload(std::string_view text, const char* what) {
-  auto all = lines(text);
+  auto split = lines(text, what);
+  if (!split.ok()) return split.error();
+  const auto& all = split.value();
   std::string_view encoded;
   if (all.size() >= 2 && all[0].rfind(kUntrustedPrefix, 0) == 0) {
     encoded = all[1];
@@ -231,7 +239,9 @@ std::string formatSecretKey(const SecretKey& key) {
 }
 
 Outcome<Signature> parseSignature(std::string_view text) {
-  auto all = lines(text);
+  auto split = lines(text, "signature");
+  if (!split.ok()) return split.error();
+  auto all = std::move(split.value());
   while (!all.empty() && all.back().empty()) all.pop_back();
   if (all.size() != 4) {
     return bad(
@@ -309,8 +319,10 @@ std::pair<SecretKey, PublicKey> generateKeyPair() {
 
 Signature sign(const SecretKey& key, std::string_view message, std::string trustedComment,
                std::string untrustedComment, Algorithm algorithm) {
-  if (trustedComment.size() > kMaxCommentBytes || trustedComment.find('\n') != std::string::npos)
-    throw std::invalid_argument("a trusted comment is one line of at most 1024 bytes");
+  if (trustedComment.size() > kMaxCommentBytes ||
+      trustedComment.find_first_of("\r\n") != std::string::npos)
+    throw std::invalid_argument(
+        "a trusted comment is one line of at most 1024 bytes, with no carriage return");
   Signature signature;
   signature.algorithm = algorithm;
   signature.keyId = key.id;

@@ -111,6 +111,33 @@ TEST_CASE("minisign keys and signatures survive formatting, and each defect has 
   CHECK_FALSE(minisign::parsePublicKey("RWQ=").ok());
 }
 
+TEST_CASE("a carriage return is a line ending or refused, so a signature reads back as it was") {
+  auto [secret, publicKey] = minisign::generateKeyPair();
+  const std::string text =
+      minisign::formatSignature(minisign::sign(secret, "message", "name=a", "comment"));
+  std::string crlf;
+  for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  auto fromCrlf = minisign::parseSignature(crlf);
+  REQUIRE(fromCrlf.ok());
+  CHECK(fromCrlf.value().trustedComment == "name=a");
+
+  // The class the fuzzer found: a second CR before the ending, or one inside any line.
+  for (const std::string& needle :
+       {std::string("name=a\n"), std::string("comment\n"), std::string("name=")}) {
+    std::string hostile = text;
+    const size_t at = hostile.find(needle);
+    REQUIRE(at != std::string::npos);
+    hostile.insert(at + needle.size() - (needle.back() == '\n' ? 1 : 0), "\r\r");
+    auto parsed = minisign::parseSignature(hostile);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().message.find("carriage return") != std::string::npos);
+  }
+  std::string key = minisign::formatPublicKey(publicKey);
+  key.insert(key.find('\n'), "\r\r");
+  CHECK(minisign::parsePublicKey(key).error().message.find("carriage return") != std::string::npos);
+  CHECK_THROWS_AS(minisign::sign(secret, "message", "a\rb"), std::invalid_argument);
+}
+
 TEST_CASE("the development key pair in tests/fixtures belongs together") {
   auto secret = minisign::parseSecretKey(slurp(test::devSecretKey()));
   REQUIRE(secret.ok());
