@@ -51,7 +51,7 @@ class AuditLog {
   // the log broken. Then the log is failed for good (failure() says why), a torn partial line is
   // cut off again, and every later record() returns false at once: the caller must stop what
   // the record would have allowed. Never throws, never aborts.
-  bool record(std::string_view event, nlohmann::json fields);
+  bool record(std::string_view event, const nlohmann::json& fields);
 
   // The first write failure, with the operating system's reason; empty while the log is sound.
   const std::optional<Error>& failure() const { return failure_; }
@@ -84,7 +84,7 @@ class AuditLog {
   void unlock();
   bool syncLocked();
   bool catchUp(uint64_t size);  // verifies what other writers appended; under the lock
-  bool appendLocked(std::string_view event, nlohmann::json& record);
+  bool appendLocked(std::string_view event, const nlohmann::json& fields);
   bool rotateLocked();
   bool moveOnLocked();            // the last record is audit.rotated: to the live file
   bool completeRotationLocked();  // ... and the live path is still this file: finish it
@@ -101,6 +101,12 @@ class AuditLog {
   bool regular_ = true;
   uint64_t written_ = 0;
   std::optional<Error> failure_;
+  // Kept from record to record, so that an append allocates next to nothing.
+  class RecordHasher;
+  class RecordClock;
+  std::unique_ptr<RecordHasher> hasher_;
+  std::unique_ptr<RecordClock> clock_;
+  std::string line_;
 };
 
 enum class AuditDefect {

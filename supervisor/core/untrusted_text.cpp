@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 namespace cordon {
@@ -118,6 +120,66 @@ void setUntrusted(nlohmann::json& object, const std::string& key, std::string_vi
 
 std::string jsonText(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+// Printable ASCII but '"' and '\\': the bytes jsonText writes as they are, between quotes.
+bool plainJsonString(std::string_view text) {
+  for (char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view text) {
+  if (!plainJsonString(text)) {
+    out += jsonText(nlohmann::json(std::string(text)));
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+void appendJsonText(std::string& out, const nlohmann::json& value) {
+  char digits[24];
+  switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        appendJsonString(out, it.key());
+        out += ':';
+        appendJsonText(out, it.value());
+      }
+      out += '}';
+      return;
+    }
+    case nlohmann::json::value_t::string:
+      appendJsonString(out, value.get_ref<const std::string&>());
+      return;
+    case nlohmann::json::value_t::number_unsigned: {
+      auto end = std::to_chars(digits, digits + sizeof digits, value.get<uint64_t>()).ptr;
+      out.append(digits, end);
+      return;
+    }
+    case nlohmann::json::value_t::number_integer: {
+      auto end = std::to_chars(digits, digits + sizeof digits, value.get<int64_t>()).ptr;
+      out.append(digits, end);
+      return;
+    }
+    case nlohmann::json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    default:  // arrays, floating point, null, binary: nlohmann's own text
+      out += jsonText(value);
+      return;
+  }
 }
 
 namespace {

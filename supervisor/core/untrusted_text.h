@@ -31,6 +31,14 @@ void setUntrusted(nlohmann::json& object, const std::string& key, std::string_vi
 // UTF-8 is written with U+FFFD in its place (the same bytes every time, so hashes agree).
 std::string jsonText(const nlohmann::json& value, int indent = -1);
 
+// Appends exactly the bytes jsonText(value) would be, without building them apart: objects,
+// plain printable-ASCII strings, integers and booleans are written here, everything else (any
+// string that needs escaping or repair, floating point, arrays) by jsonText itself. The audit
+// log's append path, where a record is written once per decision.
+void appendJsonText(std::string& out, const nlohmann::json& value);
+// Appends `text` as a JSON string, as jsonText would write it.
+void appendJsonString(std::string& out, std::string_view text);
+
 // Text made safe for a terminal, on one line: C0 controls and DEL, C1 controls (as raw bytes and
 // as code points), CR and LF, bidi overrides and isolates, line/paragraph separators and other
 // invisible format characters are shown as escapes (\n, \x1b, \u202e); ill-formed UTF-8 bytes as

@@ -233,6 +233,44 @@ TEST_CASE("records with bytes that are not UTF-8 are written, hashed and verifie
   CHECK(first["text_hex"] == "62616420fffe206279746573");
 }
 
+TEST_CASE("a record is the log's fields merged with the caller's, in key order, hashed once") {
+  test::TempDir dir;
+  std::string path = dir.path("audit.jsonl");
+  {
+    auto log = AuditLog::open(path);
+    REQUIRE(log.ok());
+    // Keys before, between and after the ones the log sets; the log's own win over the caller's.
+    CHECK(log.value()->record("merged", {{"a", 1},
+                                         {"event", "forged"},
+                                         {"hash", "forged"},
+                                         {"method", "m"},
+                                         {"prev", "forged"},
+                                         {"run", "r-1"},
+                                         {"seq", 99},
+                                         {"step", "s"},
+                                         {"ts", "forged"},
+                                         {"zz", {{"nested", 1.5}}}}));
+    CHECK(log.value()->record("empty", nlohmann::json::object()));
+    CHECK(log.value()->record("not an object", nlohmann::json::array({1, 2})));
+    CHECK(log.value()->record("run not text", {{"run", 7}}));
+  }
+  auto verified = verifyAuditLog(path);  // recomputes each hash from the parsed record
+  REQUIRE_MESSAGE(verified.ok(), verified.error().message);
+  const auto all = lines(path);
+  REQUIRE(all.size() == 4);
+  for (const std::string& line : all) CHECK(jsonText(nlohmann::json::parse(line)) == line);
+  auto merged = nlohmann::json::parse(all[0]);
+  CHECK(merged["event"] == "merged");
+  CHECK(merged["seq"] == 0);
+  CHECK(merged["prev"] == std::string(64, '0'));
+  CHECK(merged["run"] == "r-1");
+  CHECK(merged["ts"] != "forged");
+  CHECK(merged["zz"]["nested"] == 1.5);
+  CHECK(nlohmann::json::parse(all[1]).size() == 6);  // ts, run, event, seq, prev, hash
+  CHECK(nlohmann::json::parse(all[2])["event"] == "not an object");
+  CHECK(nlohmann::json::parse(all[3])["run"] == "");
+}
+
 namespace {
 
 // A log rotated by size into several segments: `records` appended, segments of ~1 KiB.
