@@ -586,7 +586,24 @@ bool AuditLog::catchUp(uint64_t size) {
   return true;
 }
 
-bool AuditLog::appendLocked(std::string_view event, const nlohmann::json& fields) {
+bool AuditLog::appendLocked(std::string_view event, const nlohmann::json& fields,
+                            bool heldBackFirst) {
+  // What defer() held back goes first, in the same write: the chain keeps the order of events.
+  line_.clear();
+  const uint64_t held = heldBackFirst ? renderPendingLocked(line_) : 0;
+  renderLocked(event, fields, line_);
+  return writeLocked(line_, held + 1);
+}
+
+uint64_t AuditLog::renderPendingLocked(std::string& out) {
+  const uint64_t count = pending_.size();
+  for (const auto& [event, fields] : pending_) renderLocked(event, fields, out);
+  pending_.clear();
+  return count;
+}
+
+void AuditLog::renderLocked(std::string_view event, const nlohmann::json& fields,
+                            std::string& out) {
   // The record is `fields` with ts, run, event, seq and prev (these win over fields of the same
   // name) and hash, in key order: the bytes jsonText gives that object, built once, with one
   // hash update over the text without "hash" (the verifier's jsonText of the parsed record).
@@ -609,7 +626,7 @@ bool AuditLog::appendLocked(std::string_view event, const nlohmann::json& fields
   static constexpr FixedField kFixed[] = {{"event", Fixed::kEvent}, {"hash", Fixed::kHash},
                                           {"prev", Fixed::kPrev},   {"run", Fixed::kRun},
                                           {"seq", Fixed::kSeq},     {"ts", Fixed::kTs}};
-  std::string& text = line_;
+  std::string& text = record_;
   text.clear();
   text += '{';
   size_t hashAt = std::string::npos;
@@ -672,9 +689,17 @@ bool AuditLog::appendLocked(std::string_view event, const nlohmann::json& fields
     text.insert(text.size() - 1, first ? entry : "," + entry);
   }
   text += '\n';
-  const std::string& line = text;
-  // One write per record, under the lock; a short write is cut off again so that no torn line
-  // is left for the next writer.
+  out += text;
+  // The chain moves on now; should the write fail, the log is failed for good and nothing
+  // follows these records.
+  lastHash_ = std::move(hash);
+  lastEvent_ = event;
+  ++nextSeq_;
+}
+
+bool AuditLog::writeLocked(const std::string& line, uint64_t records) {
+  // One write for the records, under the lock; a short write is cut off again so that no torn
+  // line is left for the next writer.
   ssize_t written = ::write(fd_, line.data(), line.size());
   if (written != static_cast<ssize_t>(line.size())) {
     std::string reason;
@@ -690,11 +715,28 @@ bool AuditLog::appendLocked(std::string_view event, const nlohmann::json& fields
     return fail("cannot write a record: " + reason);
   }
   if (regular_) knownBytes_ += line.size();
-  lastHash_ = std::move(hash);
-  lastEvent_ = event;
-  ++nextSeq_;
-  ++written_;
+  written_ += records;
   return true;
+}
+
+bool AuditLog::defer(std::string_view event, nlohmann::json fields) {
+  if (failure_) return false;
+  pending_.emplace_back(std::string(event), std::move(fields));
+  if (pending_.size() >= kMaxDeferred) return flush();
+  return true;
+}
+
+bool AuditLog::flush() {
+  if (failure_) return false;
+  if (pending_.empty()) return true;
+  if (!lockLive()) return false;
+  line_.clear();
+  const uint64_t held = renderPendingLocked(line_);
+  bool ok = writeLocked(line_, held);
+  if (ok && regular_ && options_.rotateAtBytes != 0 && knownBytes_ >= options_.rotateAtBytes)
+    ok = rotateLocked();
+  unlock();
+  return ok;
 }
 
 bool AuditLog::record(std::string_view event, const nlohmann::json& fields) {
@@ -776,7 +818,9 @@ bool AuditLog::completeRotationLocked() {
   knownBytes_ = 0;
   ++liveSegment_;
   nlohmann::json opening = {{"segment", liveSegment_}, {"continues", fileName(segment)}};
-  if (!appendLocked(kSegmentStart, opening) || rename(temporary.c_str(), path_.c_str()) != 0) {
+  // A segment begins with audit.segment: held-back records follow it, never precede it.
+  if (!appendLocked(kSegmentStart, opening, /*heldBackFirst=*/false) ||
+      rename(temporary.c_str(), path_.c_str()) != 0) {
     const std::string reason = failure_ ? "" : osReason();
     unlink(temporary.c_str());
     close(next);
@@ -791,7 +835,7 @@ bool AuditLog::completeRotationLocked() {
 }
 
 void AuditLog::writeCheckpoint() {
-  if (failure_ || !lockLive()) return;
+  if (!flush() || !lockLive()) return;
   if (regular_) writeCheckpointLocked();
   unlock();
 }
@@ -854,7 +898,7 @@ Outcome<AuditRecovery> recoverAuditLog(const std::string& path) {
                            {"dropped_sha256", sha256Hex(dropped)},
                            {"kept_records", recovery.records}};
   setUntrusted(fields, "dropped_start", std::string_view(dropped).substr(0, 256));
-  if (!log.value()->record("audit.recovered", std::move(fields))) return *log.value()->failure();
+  if (!log.value()->record("audit.recovered", fields)) return *log.value()->failure();
   return recovery;
 }
 

@@ -7,7 +7,7 @@
 // segment ends with audit.rotated, the next begins with audit.segment, whose prev is its hash.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -53,6 +53,17 @@ class AuditLog {
   // the record would have allowed. Never throws, never aborts.
   bool record(std::string_view event, const nlohmann::json& fields);
 
+  // Like record(), but the record may wait, with the others held back, until the next flush(),
+  // record() or checkpoint, so that the records of one event-loop turn go out in one write.
+  // Only for a decision whose effect can leave the supervisor solely through a path that calls
+  // flush() first (the worker's RPC stream, worker/recorded_stream.h). True while the log is
+  // sound: a failure surfaces at the flush, which then refuses the effect.
+  bool defer(std::string_view event, nlohmann::json fields);
+  // Writes the held-back records now, in one write under the lock; false when it could not.
+  bool flush();
+  // defer() flushes by itself once this many records wait.
+  static constexpr size_t kMaxDeferred = 256;
+
   // The first write failure, with the operating system's reason; empty while the log is sound.
   const std::optional<Error>& failure() const { return failure_; }
   bool healthy() const { return !failure_.has_value(); }
@@ -84,7 +95,13 @@ class AuditLog {
   void unlock();
   bool syncLocked();
   bool catchUp(uint64_t size);  // verifies what other writers appended; under the lock
-  bool appendLocked(std::string_view event, const nlohmann::json& fields);
+  // The held-back records, then this one, in one write.
+  bool appendLocked(std::string_view event, const nlohmann::json& fields,
+                    bool heldBackFirst = true);
+  // Appends the record's line to `out` and moves the chain on past it.
+  void renderLocked(std::string_view event, const nlohmann::json& fields, std::string& out);
+  uint64_t renderPendingLocked(std::string& out);  // the held-back records; returns how many
+  bool writeLocked(const std::string& lines, uint64_t records);
   bool rotateLocked();
   bool moveOnLocked();            // the last record is audit.rotated: to the live file
   bool completeRotationLocked();  // ... and the live path is still this file: finish it
@@ -106,7 +123,9 @@ class AuditLog {
   class RecordClock;
   std::unique_ptr<RecordHasher> hasher_;
   std::unique_ptr<RecordClock> clock_;
-  std::string line_;
+  std::string line_;                                             // the lines of one write
+  std::string record_;                                           // the record being built
+  std::vector<std::pair<std::string, nlohmann::json>> pending_;  // defer()'s, not yet written
 };
 
 enum class AuditDefect {

@@ -292,8 +292,13 @@ void Gate::closeScope(CallScope& scope) {
 
 std::optional<Error> Gate::allow(const CallScope& scope, const std::string& direction,
                                  const std::string& method) {
-  auto failure = events_.emit(
-      decision(GateDecided::Verdict::kAllow, scope.plugin, scope.step, direction, method));
+  GateDecided allowed =
+      decision(GateDecided::Verdict::kAllow, scope.plugin, scope.step, direction, method);
+  // The supervisor's call goes out as one message on the worker's RPC stream, which writes the
+  // held-back records before any byte (worker/recorded_stream.h); a Host call's reply does
+  // too, but its data may also leave by the control socket, so its record is written at once.
+  allowed.effectIsWorkerMessage = direction == kToPlugin;
+  auto failure = events_.emit(allowed);
   if (!failure) return std::nullopt;
   // An allow that cannot be recorded is not given: nothing may happen that the log lacks.
   return Error{*failure}.withStep(scope.step);

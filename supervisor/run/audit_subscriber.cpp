@@ -42,6 +42,7 @@ nlohmann::json faultFields(const WorkerStopped& e, const WorkerFault& fault) {
 
 nlohmann::json gateFields(const GateDecided& e) {
   nlohmann::json fields = e.detail.is_object() ? e.detail : nlohmann::json::object();
+  // (An allow has no detail: null, so that deciding allocates no object for it.)
   fields["plugin"] = e.plugin;
   fields["step"] = e.step;
   if (!e.direction.empty()) fields["direction"] = e.direction;
@@ -89,9 +90,14 @@ const char* verdictRecordName(GateDecided::Verdict verdict) {
   return "gate.deny";
 }
 
-bool AuditSubscriber::write(std::string_view name, nlohmann::json fields) {
+bool AuditSubscriber::write(std::string_view name, nlohmann::json fields, bool mayWait) {
   fields["run"] = runId_;
-  return audit_.record(name, std::move(fields));
+  return mayWait ? audit_.defer(name, std::move(fields)) : audit_.record(name, fields);
+}
+
+std::optional<Error> AuditSubscriber::flush() {
+  if (audit_.flush()) return std::nullopt;
+  return audit_.failure();
 }
 
 std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
@@ -174,7 +180,12 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
             return write("plugin.stop", usageFields(e)) && faultKept;
           },
           [this](const GateDecided& e) {
-            return write(verdictRecordName(e.verdict), gateFields(e));
+            // The supervisor's own call, allowed: its one effect is the message on the worker's
+            // RPC stream, which flushes before it writes (worker/recorded_stream.h). Every other
+            // decision is written at once.
+            const bool mayWait =
+                e.verdict == GateDecided::Verdict::kAllow && e.effectIsWorkerMessage;
+            return write(verdictRecordName(e.verdict), gateFields(e), mayWait);
           },
           [this](const OutputsFailed& e) {
             return write("run.outputs_failed", {{"error", toJson(e.error)}});

@@ -15,9 +15,10 @@ class AuditSubscriber final : public RunRecord {
   explicit AuditSubscriber(AuditLog& audit) : audit_(audit) {}
   std::optional<Error> keep(const RunEvent& event) override;
   std::optional<Error> failure() const override { return audit_.failure(); }
+  std::optional<Error> flush() override;
 
  private:
-  bool write(std::string_view name, nlohmann::json fields);
+  bool write(std::string_view name, nlohmann::json fields, bool mayWait = false);
 
   AuditLog& audit_;
   std::string runId_;  // from RunStarted; "" for records before a run (preflight)

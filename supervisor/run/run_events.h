@@ -144,11 +144,14 @@ struct GateDecided {
   std::string step;
   std::string direction;  // supervisor->plugin, plugin->host, plugin->kernel, plugin->supervisor
   std::string method;     // the method, capability or syscall
-  std::optional<ErrorCategory> category;             // kDeny
-  std::string reason;                                // may hold the plugin's bytes
-  std::optional<std::string> path;                   // the path the plugin asked for, as it was
-  std::optional<std::string> address;                // the socket address a refused syscall named
-  nlohmann::json detail = nlohmann::json::object();  // the verdict's own fields (docs/audit.md)
+  std::optional<ErrorCategory> category;  // kDeny
+  std::string reason;                     // may hold the plugin's bytes
+  std::optional<std::string> path;        // the path the plugin asked for, as it was
+  std::optional<std::string> address;     // the socket address a refused syscall named
+  nlohmann::json detail;  // the verdict's own fields (docs/audit.md); null when it has none
+  // Set by the gate when the decision's only effect is a message on the worker's RPC stream
+  // (an allowed supervisor->plugin call): its record may wait for that stream's flush.
+  bool effectIsWorkerMessage = false;
 };
 struct OutputsFailed {
   Error error;
@@ -198,7 +201,11 @@ class RunRecord {
  public:
   virtual ~RunRecord() = default;
   // The error when the event could not be kept: then it must not take effect (fail closed).
+  // A supervisor->plugin allow may be held back until flush() (docs/audit.md, "When a record is
+  // written"): its only effect is the call's message, and the worker's stream flushes first.
   virtual std::optional<Error> keep(const RunEvent& event) = 0;
+  // Writes what keep() held back; the error when it could not (then nothing may be sent).
+  virtual std::optional<Error> flush() = 0;
   // Why the record can keep nothing more, once that is so (a failed audit log stays failed).
   virtual std::optional<Error> failure() const = 0;
 };
@@ -220,6 +227,8 @@ class RunEvents {
     return std::nullopt;
   }
   std::optional<Error> recordFailure() const { return record_.failure(); }
+  // Before anything leaves the supervisor: every record the stream's record held back is written.
+  std::optional<Error> flushRecord() const { return record_.flush(); }
 
  private:
   RunRecord& record_;

@@ -1,5 +1,7 @@
 #include "worker/worker_handle.h"
 
+#include "worker/recorded_stream.h"
+
 #include <signal.h>
 
 #include <chrono>
@@ -64,7 +66,7 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
       gate_(*launch.policy, events),
       cgroup_(std::move(cgroup)),
       process_(std::move(process)),
-      stream_(process_->takeRpcStream()),
+      stream_(recordedStream(process_->takeRpcStream(), events)),
       network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
                                                    readerOptionsFor(policy_))),
       rpc_(kj::heap(capnp::makeRpcClient(*network_))),

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "cli/preflight.h"
 #include "test_support.h"
@@ -65,6 +66,30 @@ TEST_CASE_FIXTURE(Grant, "a granted path is never writable") {
   CHECK(read(granted + "/new.txt", true) == "errno 30");
   CHECK(read("/plugin/dropped", true) == "errno 30");
   CHECK(read("/dropped", true) == "errno 30");
+}
+
+TEST_CASE_FIXTURE(Grant, "a worker finds the record of the call it serves already in the log") {
+  // The supervisor->plugin allow is the one record that may wait for a flush (docs/audit.md,
+  // "When a record is written"); the worker's RPC stream writes it before the call's message.
+  // The plugin reads the log itself, inside its sandbox, the moment its call arrives.
+  std::string workflow = dir.write("tail.yaml",
+                                   "name: tail\nsteps:\n  - name: tail\n"
+                                   "    plugin: file-reader\n"
+                                   "    config: { path: \"" +
+                                       granted +
+                                       "/audit.jsonl\", tail: yes }\n"
+                                       "outputs:\n  result: tail.result\n");
+  auto run = test::runWorkflow(workflow, policy, granted + "/audit.jsonl");
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  const std::string tail = test::bytesOf(run.report.outputs.at("result"));
+  REQUIRE(tail.size() > 1);
+  REQUIRE(tail.back() == '\n');
+  const size_t start = tail.rfind('\n', tail.size() - 2);
+  auto last = nlohmann::json::parse(tail.substr(start == std::string::npos ? 0 : start + 1));
+  CHECK(last["event"] == "gate.allow");
+  CHECK(last["direction"] == "supervisor->plugin");
+  CHECK(last["method"] == "execute");
+  CHECK(last["step"] == "tail");
 }
 
 TEST_CASE("filesystem grants are validated before anything runs") {

@@ -215,6 +215,68 @@ TEST_CASE("a write that fails leaves the log failed, with the reason, and never 
   CHECK_FALSE(log.value()->record("two", {}));  // failed for good
 }
 
+TEST_CASE("a held-back record waits for the flush and precedes every record after it") {
+  test::TempDir dir;
+  std::string path = dir.path("audit.jsonl");
+  {
+    auto log = AuditLog::open(path);
+    REQUIRE(log.ok());
+    CHECK(log.value()->defer("a", {{"n", 1}}));
+    CHECK(log.value()->defer("b", {{"n", 2}}));
+    CHECK(lines(path).empty());                   // held back
+    CHECK(log.value()->record("c", {{"n", 3}}));  // goes out behind them, in one write
+    CHECK(lines(path).size() == 3);
+    CHECK(log.value()->defer("d", {}));
+    CHECK(log.value()->flush());
+    CHECK(lines(path).size() == 4);
+    CHECK(log.value()->flush());  // nothing held: nothing written
+    CHECK(log.value()->defer("e", {}));
+    CHECK(log.value()->recordsWritten() == 4);
+  }  // closing flushes
+  auto all = lines(path);
+  REQUIRE(all.size() == 5);
+  const char* order[] = {"a", "b", "c", "d", "e"};
+  for (size_t i = 0; i < 5; ++i) {
+    auto record = nlohmann::json::parse(all[i]);
+    CHECK(record["event"] == order[i]);
+    CHECK(record["seq"] == i);
+  }
+  auto verified = verifyAuditLog(path);
+  REQUIRE_MESSAGE(verified.ok(), verified.error().message);
+}
+
+TEST_CASE(
+    "held-back records flush by themselves at the cap, and rotation keeps each segment whole") {
+  test::TempDir dir;
+  std::string path = dir.path("audit.jsonl");
+  {
+    auto log = AuditLog::open(path, {2048});
+    REQUIRE(log.ok());
+    for (size_t i = 0; i + 1 < AuditLog::kMaxDeferred; ++i) REQUIRE(log.value()->defer("r", {}));
+    CHECK(lines(path).empty());
+    REQUIRE(log.value()->defer("r", {}));  // the cap: written now
+    CHECK(log.value()->recordsWritten() >= AuditLog::kMaxDeferred);
+    for (int i = 0; i < 40; ++i) REQUIRE(log.value()->defer("s", {{"i", i}}));
+    CHECK(log.value()->flush());
+  }
+  auto scan = scanAuditLog(path);
+  REQUIRE(scan.ok());
+  INFO(scan.value().problem);
+  CHECK(scan.value().defect == AuditDefect::kNone);
+  CHECK(scan.value().segments >= 2);
+  CHECK(nlohmann::json::parse(lines(path)[0])["event"] == "audit.segment");
+}
+
+TEST_CASE("a flush that cannot write fails the log, as a record that cannot") {
+  auto log = AuditLog::open("/dev/full");
+  REQUIRE(log.ok());
+  CHECK(log.value()->defer("one", {}));  // held: the failure is not known yet
+  CHECK_FALSE(log.value()->flush());
+  REQUIRE(log.value()->failure().has_value());
+  CHECK_FALSE(log.value()->defer("two", {}));  // failed for good
+  CHECK_FALSE(log.value()->flush());
+}
+
 TEST_CASE("records with bytes that are not UTF-8 are written, hashed and verified") {
   test::TempDir dir;
   std::string path = dir.path("audit.jsonl");

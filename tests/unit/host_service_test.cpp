@@ -43,6 +43,7 @@ plugins:
 class FailingRecord final : public RunRecord {
  public:
   std::optional<Error> keep(const RunEvent&) override { return failure(); }
+  std::optional<Error> flush() override { return failure(); }
   std::optional<Error> failure() const override {
     return makeError(ErrorCategory::kInternal, "audit log: No space left on device");
   }

@@ -5,9 +5,18 @@
 //   call_us              an empty execute() through the gate (membrane, policy check, audit
 //                        record) into the sandboxed worker and back
 //   floor_capnp_call_us  a bare Cap'n Proto call to another process (no sandbox, no gate)
+//   floor_capnp_execute_us  (attribution) execute() with a Host capability to the same bare
+//                        peer: the shape of Cordon's call without sandbox, gate or membrane
 //   floor_socketpair_us  a 1-byte ping-pong over a socketpair between two processes
 //   floor_bwrap_us       bubblewrap --unshare-all (+ /usr, /dev, /proc) starting true
-//   gate_decision_us     one gate decision with its audit record (SHA-256 + write), in-process
+//   gate_decision_us     one gate decision (admitPluginCall) on a stream whose record keeps
+//                        nothing: the policy lookup and the decision's event, no audit write;
+//                        gate_decision_p99_us beside it
+//   gate_decision_recorded_us  the same with its audit record (SHA-256, flock, write) written
+//                        by itself, as for a lone call; gate_decision_batched_us: the mean when
+//                        64 records go out in one write, as when 64 calls are sent in one turn
+//   pipelined_calls_per_s  execute() calls through the gate with 64 in flight at once, against
+//                        floor_capnp_pipelined_calls_per_s, 64 bare Cap'n Proto calls in flight
 //   seccomp_overhead_pct a getpid() loop under the worker's seccomp filter against without
 //                        (fastest of five interleaved rounds each)
 //   floor_seccomp_pct    the same loop under the smallest filter there is (return ALLOW): what
@@ -32,6 +41,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -55,6 +65,7 @@ struct Summary {
   double median = 0;
   double p10 = 0;
   double p90 = 0;
+  double p99 = 0;
   size_t samples = 0;
 };
 
@@ -63,7 +74,7 @@ Summary summarize(std::vector<double> values) {
   auto at = [&](double q) {
     return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1))];
   };
-  return {at(0.5), at(0.1), at(0.9), values.size()};
+  return {at(0.5), at(0.1), at(0.9), at(0.99), values.size()};
 }
 
 double microsSince(Clock::time_point start) {
@@ -216,29 +227,114 @@ Summary floorSocketpair(const std::string& peer, int runs) {
   return summarize(samples);
 }
 
-Summary floorCapnpCall(kj::AsyncIoContext& io, const std::string& peer, int runs) {
-  int fd = -1;
-  pid_t pid = spawnWithSocket({peer, "capnp"}, fd);
-  std::vector<double> samples;
-  {
-    auto stream =
-        io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-    capnp::TwoPartyClient client(*stream);
-    auto plugin = client.bootstrap().castAs<cordon::ipc::Plugin>();
-    for (int i = 0; i < runs + runs / 10; ++i) {
-      auto start = Clock::now();
-      plugin.describeRequest().send().wait(io.waitScope);
-      if (i >= runs / 10) samples.push_back(microsSince(start));
-    }
+constexpr int kInFlight = 64;
+
+// Calls per second over `total` calls, `kInFlight` of them outstanding at any time.
+double pipelinedRate(kj::WaitScope& waitScope, int total,
+                     const std::function<kj::Promise<void>()>& send) {
+  auto start = Clock::now();
+  for (int done = 0; done < total;) {
+    const int batch = std::min(kInFlight, total - done);
+    auto calls = kj::heapArrayBuilder<kj::Promise<void>>(static_cast<size_t>(batch));
+    for (int i = 0; i < batch; ++i) calls.add(send());
+    kj::joinPromises(calls.finish()).wait(waitScope);
+    done += batch;
   }
-  waitpid(pid, nullptr, 0);
-  return summarize(samples);
+  return total / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// A bare Cap'n Proto peer in another process: the floor the gated calls are held against. It
+// stays up while the worker is measured, so the two are measured in alternating rounds and a
+// change in the machine's load falls on both alike.
+class CapnpPeer {
+  class IdleHost final : public cordon::ipc::Host::Server {};
+
+ public:
+  CapnpPeer(kj::AsyncIoContext& io, const std::string& peer) : io_(io) {
+    int fd = -1;
+    pid_ = spawnWithSocket({peer, "capnp"}, fd);
+    stream_ = io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
+    plugin_ =
+        kj::heap<cordon::ipc::Plugin::Client>(client_->bootstrap().castAs<cordon::ipc::Plugin>());
+  }
+  ~CapnpPeer() {
+    plugin_ = nullptr;
+    client_ = nullptr;
+    stream_ = nullptr;
+    waitpid(pid_, nullptr, 0);
+  }
+  CapnpPeer(const CapnpPeer&) = delete;
+  CapnpPeer& operator=(const CapnpPeer&) = delete;
+
+  void call() { plugin_->describeRequest().send().wait(io_.waitScope); }
+  kj::Promise<void> send() { return plugin_->describeRequest().send().ignoreResult(); }
+  // execute() with a Host capability, as Cordon sends it, to a peer that answers at once.
+  void callExecute() {
+    auto request = plugin_->executeRequest();
+    request.setHost(kj::heap<IdleHost>());
+    request.send().wait(io_.waitScope);
+  }
+
+ private:
+  kj::AsyncIoContext& io_;
+  pid_t pid_ = -1;
+  kj::Own<kj::AsyncIoStream> stream_;
+  kj::Own<capnp::TwoPartyClient> client_;
+  kj::Own<cordon::ipc::Plugin::Client> plugin_;
+};
+
+// One call's latency and the pipelined rate, for the gated worker and its floor, measured in
+// `kRounds` alternating rounds: latencies pooled, rates the best round of each (load only ever
+// takes throughput away).
+struct CallComparison {
+  Summary call, floorCall;
+  Summary floorExecute;  // attribution only: the call's shape on a bare peer
+  double pipelinedPerSecond = 0, floorPipelinedPerSecond = 0;
+};
+
+constexpr int kRounds = 5;
+
+CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floor,
+                            const std::function<void()>& gatedCall,
+                            const std::function<kj::Promise<void>()>& gatedSend) {
+  std::vector<double> gated, bare, bareExecute;
+  CallComparison result;
+  const int perRound = std::max(kInFlight, calls / kRounds);
+  for (int i = 0; i < perRound / 10; ++i) {  // warm both up
+    floor.call();
+    gatedCall();
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < perRound; ++i) {
+      auto start = Clock::now();
+      floor.call();
+      bare.push_back(microsSince(start));
+      start = Clock::now();
+      gatedCall();
+      gated.push_back(microsSince(start));
+      start = Clock::now();
+      floor.callExecute();
+      bareExecute.push_back(microsSince(start));
+    }
+    result.floorPipelinedPerSecond =
+        std::max(result.floorPipelinedPerSecond,
+                 pipelinedRate(waitScope, perRound, [&floor] { return floor.send(); }));
+    result.pipelinedPerSecond =
+        std::max(result.pipelinedPerSecond, pipelinedRate(waitScope, perRound, gatedSend));
+  }
+  result.call = summarize(gated);
+  result.floorCall = summarize(bare);
+  result.floorExecute = summarize(bareExecute);
+  return result;
 }
 
 struct WorkerFigures {
   Summary coldStart;
-  Summary call;
-  Summary gateDecision;
+  CallComparison calls;
+  Summary gateDecision;                  // the decision, its event kept nowhere
+  Summary gateDecisionRecorded;          // the decision and its audit record, written by itself
+  double gateDecisionBatchedMeanUs = 0;  // the same, 64 records to a write
   uint64_t rssKib = 0;
   uint64_t privateKib = 0;
 };
@@ -250,6 +346,14 @@ uint64_t statusField(pid_t pid, const std::string& key) {
   }
   return 0;
 }
+
+// A record that keeps nothing: what the gate costs before its audit write.
+class KeepNothing final : public cordon::RunRecord {
+ public:
+  std::optional<cordon::Error> keep(const cordon::RunEvent&) override { return std::nullopt; }
+  std::optional<cordon::Error> flush() override { return std::nullopt; }
+  std::optional<cordon::Error> failure() const override { return std::nullopt; }
+};
 
 cordon::Policy benchPolicy() {
   return cordon::parsePolicy(cordon::YamlDocument::parse(R"(version: 1
@@ -263,7 +367,8 @@ plugins:
 }
 
 WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBinary,
-                            const std::string& pluginPath, int spawnRuns, int callRuns) {
+                            const std::string& pluginPath, int spawnRuns, int callRuns,
+                            CapnpPeer& floor) {
   cordon::Policy policy = benchPolicy();
   const cordon::PluginPolicy& section = *policy.forPlugin("noop");
   auto spec = cordon::buildSandboxSpec("noop", pluginPath, section);
@@ -295,31 +400,50 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   }
   figures.coldStart = summarize(starts);
 
-  progress("calls through the gate");
+  progress(
+      "calls through the gate against bare Cap'n Proto calls, alternating, one and 64 in flight");
   auto worker = cordon::WorkerHandle::start(io, events, launch).wait(io.waitScope);
   if (!worker.ok()) fail(worker.error().describe());
   auto& handle = *worker.value();
   if (!handle.init({}).wait(io.waitScope).ok()) fail("init failed");
-  std::vector<double> calls;
-  for (int i = 0; i < callRuns + callRuns / 10; ++i) {
-    auto start = Clock::now();
-    auto result = handle.execute("bench", {}, {}).wait(io.waitScope);
-    if (i >= callRuns / 10) calls.push_back(microsSince(start));
-    if (!result.ok()) fail(result.error().describe());
-  }
-  figures.call = summarize(calls);
+  figures.calls = compareCalls(
+      io.waitScope, callRuns, floor,
+      [&] {
+        auto result = handle.execute("bench", {}, {}).wait(io.waitScope);
+        if (!result.ok()) fail(result.error().describe());
+      },
+      [&handle] {
+        return handle.execute("bench", {}, {})
+            .then([](cordon::Outcome<cordon::ArtifactMap> result) {
+              if (!result.ok()) fail(result.error().describe());
+            });
+      });
 
-  // The gate's own share of a call: one decision and its audit record, in this process.
+  // The gate's own share of a call, in this process: the decision alone (its event goes to a
+  // record that keeps nothing), then with its audit record as in a run.
   progress("gate decisions in-process");
-  cordon::Gate gate(section, events);
-  cordon::CallScope scope{"noop", "bench", cordon::PluginMethod::kExecute};
-  std::vector<double> decisions;
-  for (int i = 0; i < callRuns; ++i) {
-    auto start = Clock::now();
-    if (gate.admitPluginCall(scope, cordon::PluginMethod::kExecute)) fail("gate denied execute");
-    decisions.push_back(microsSince(start));
-  }
-  figures.gateDecision = summarize(decisions);
+  // `writeEvery`: the record is written (flushRecord, as the worker's stream does before it
+  // sends) after every decision, or after each 64, as when 64 calls go out in one turn.
+  auto decide = [&](const cordon::RunEvents& stream, int writeEvery, double* meanUs) {
+    cordon::Gate gate(section, stream);
+    cordon::CallScope scope{"noop", "bench", cordon::PluginMethod::kExecute};
+    std::vector<double> decisions;
+    const auto began = Clock::now();
+    for (int i = 0; i < callRuns + callRuns / 10; ++i) {
+      if (i == callRuns / 10 && meanUs != nullptr) *meanUs = -microsSince(began);
+      auto start = Clock::now();
+      if (gate.admitPluginCall(scope, cordon::PluginMethod::kExecute)) fail("gate denied execute");
+      if ((i + 1) % writeEvery == 0 && stream.flushRecord()) fail("audit write failed");
+      if (i >= callRuns / 10) decisions.push_back(microsSince(start));
+    }
+    if (meanUs != nullptr) *meanUs = (*meanUs + microsSince(began)) / callRuns;
+    return summarize(decisions);
+  };
+  KeepNothing nowhere;
+  cordon::RunEvents unrecorded(nowhere);
+  figures.gateDecision = decide(unrecorded, 1, nullptr);
+  figures.gateDecisionRecorded = decide(events, 1, nullptr);
+  decide(events, kInFlight, &figures.gateDecisionBatchedMeanUs);
   figures.rssKib = statusField(handle.pid(), "VmRSS");
   figures.privateKib = statusField(handle.pid(), "RssAnon");
   handle.stop().wait(io.waitScope);
@@ -369,22 +493,35 @@ int main(int argc, char** argv) {
   progress("floor: socketpair ping-pong");
   Summary socketpair = floorSocketpair(peer, callRuns);
   auto io = kj::setupAsyncIo();
-  progress("floor: bare Cap'n Proto call");
-  Summary capnpCall = floorCapnpCall(io, peer, callRuns);
-  WorkerFigures worker = measureWorker(io, workerBinary, pluginPath, spawnRuns, callRuns);
+  CapnpPeer floorPeer(io, peer);
+  WorkerFigures worker =
+      measureWorker(io, workerBinary, pluginPath, spawnRuns, callRuns, floorPeer);
+  const Summary& capnpCall = worker.calls.floorCall;
+  const double pipelined = worker.calls.pipelinedPerSecond;
+  const double floorPipelined = worker.calls.floorPipelinedPerSecond;
 
   if (json) {
     nlohmann::json out = {
         {"cold_start_us", worker.coldStart.median},
         {"floor_exec_us", exec.median},
-        {"call_us", worker.call.median},
+        {"call_us", worker.calls.call.median},
+        {"call_p99_us", worker.calls.call.p99},
         {"floor_capnp_call_us", capnpCall.median},
+        {"floor_capnp_call_p99_us", capnpCall.p99},
+        {"floor_capnp_execute_us", worker.calls.floorExecute.median},
         {"floor_socketpair_us", socketpair.median},
+        {"pipelined_calls_per_s", pipelined},
+        {"floor_capnp_pipelined_calls_per_s", floorPipelined},
+        {"pipelined_vs_capnp", pipelined / floorPipelined},
         {"gate_decision_us", worker.gateDecision.median},
+        {"gate_decision_p99_us", worker.gateDecision.p99},
+        {"gate_decision_recorded_us", worker.gateDecisionRecorded.median},
+        {"gate_decision_recorded_p99_us", worker.gateDecisionRecorded.p99},
+        {"gate_decision_batched_us", worker.gateDecisionBatchedMeanUs},
         {"worker_rss_kib", worker.rssKib},
         {"worker_private_kib", worker.privateKib},
         {"cold_start_vs_exec", worker.coldStart.median / exec.median},
-        {"call_vs_capnp_call", worker.call.median / capnpCall.median},
+        {"call_vs_capnp_call", worker.calls.call.median / capnpCall.median},
         {"floor_bwrap_us", bwrap ? nlohmann::json(bwrap->median) : nlohmann::json()},
         {"cold_start_vs_bwrap",
          bwrap ? nlohmann::json(worker.coldStart.median / bwrap->median) : nlohmann::json()},
@@ -399,36 +536,48 @@ int main(int argc, char** argv) {
     std::printf("%s\n", cordon::jsonText(out, 2).c_str());
     return 0;
   }
-  std::printf("%-22s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "n",
+  std::printf("%-26s %12s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "p99", "n",
               "ratio to its floor");
   auto row = [](const char* name, const Summary& s, const char* versus, double floor) {
-    std::printf("%-22s %10.1fus %10.1fus %10.1fus %8zu", name, s.median, s.p10, s.p90, s.samples);
+    const bool small = s.p99 < 10;  // sub-microsecond figures need their decimals
+    std::printf(small ? "%-26s %10.3fus %10.3fus %10.3fus %10.3fus %8zu"
+                      : "%-26s %10.1fus %10.1fus %10.1fus %10.1fus %8zu",
+                name, s.median, s.p10, s.p90, s.p99, s.samples);
     if (versus != nullptr) std::printf("  %.2fx %s", s.median / floor, versus);
     std::printf("\n");
   };
   row("cold_start_us", worker.coldStart, "floor_exec_us", exec.median);
   if (bwrap) {
-    std::printf("%-22s %12s %12s %12s %8s  %.2fx floor_bwrap_us\n", "", "", "", "", "",
+    std::printf("%-26s %12s %12s %12s %12s %8s  %.2fx floor_bwrap_us\n", "", "", "", "", "", "",
                 worker.coldStart.median / bwrap->median);
   }
   row("floor_exec_us", exec, nullptr, 0);
   if (bwrap) {
     row("floor_bwrap_us", *bwrap, "floor_exec_us", exec.median);
   } else {
-    std::printf("%-22s %12s  (bwrap missing or not permitted here)\n", "floor_bwrap_us", "n/a");
+    std::printf("%-26s %12s  (bwrap missing or not permitted here)\n", "floor_bwrap_us", "n/a");
   }
-  row("call_us", worker.call, "floor_capnp_call_us", capnpCall.median);
+  row("call_us", worker.calls.call, "floor_capnp_call_us", capnpCall.median);
   row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
+  row("floor_capnp_execute_us", worker.calls.floorExecute, "floor_capnp_call_us", capnpCall.median);
   row("floor_socketpair_us", socketpair, nullptr, 0);
-  row("gate_decision_us", worker.gateDecision, "call_us", worker.call.median);
+  std::printf("%-26s %10.0f/s %58s  %.2fx floor_capnp_pipelined_calls_per_s\n",
+              "pipelined_calls_per_s", pipelined, "", pipelined / floorPipelined);
+  std::printf("%-26s %10.0f/s   (%d bare Cap'n Proto calls in flight)\n",
+              "floor_capnp_pipelined_calls_per_s", floorPipelined, kInFlight);
+  row("gate_decision_us", worker.gateDecision, "call_us", worker.calls.call.median);
+  row("gate_decision_recorded_us", worker.gateDecisionRecorded, "gate_decision_us",
+      worker.gateDecision.median);
+  std::printf("%-26s %10.3fus   (mean; 64 records to a write, as 64 calls sent in one turn)\n",
+              "gate_decision_batched_us", worker.gateDecisionBatchedMeanUs);
   std::printf(
-      "%-22s %10.1f%%     (getpid: %.0f ns plain, %.0f ns under the worker's filter; "
+      "%-26s %10.1f%%     (getpid: %.0f ns plain, %.0f ns under the worker's filter; "
       "%+.0f ns against floor_seccomp_pct)\n",
       "seccomp_overhead_pct", seccomp.percent, seccomp.plainNs, seccomp.filteredNs,
       seccomp.filteredNs - seccomp.allowAllNs);
-  std::printf("%-22s %10.1f%%     (getpid: %.0f ns under a filter that only returns ALLOW)\n",
+  std::printf("%-26s %10.1f%%     (getpid: %.0f ns under a filter that only returns ALLOW)\n",
               "floor_seccomp_pct", seccomp.floorPercent, seccomp.allowAllNs);
-  std::printf("%-22s %10llu KiB (private %llu KiB)\n", "worker_rss_kib",
+  std::printf("%-26s %10llu KiB (private %llu KiB)\n", "worker_rss_kib",
               static_cast<unsigned long long>(worker.rssKib),
               static_cast<unsigned long long>(worker.privateKib));
   return 0;

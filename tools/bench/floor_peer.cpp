@@ -1,7 +1,8 @@
 // The benchmark's floors' other process, exec'd by cordon-bench (never forked from it: the
 // bench has a kj event loop, and a forked copy of it is unusable).
 //   floor-peer echo   1-byte ping-pong on fd 3 until EOF
-//   floor-peer capnp  a bare Cap'n Proto Plugin server on fd 3 (describe answers at once):
+//   floor-peer capnp  a bare Cap'n Proto Plugin server on fd 3 (describe and execute answer at
+//                     once):
 //                     no sandbox, no gate, no membrane: the raw cost of an RPC between processes
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
@@ -17,6 +18,11 @@ namespace {
 class BarePlugin final : public cordon::ipc::Plugin::Server {
  protected:
   kj::Promise<void> describe(DescribeContext) override { return kj::READY_NOW; }
+  // The shape of Cordon's call (a Host capability in, a result out) with nothing behind it.
+  kj::Promise<void> execute(ExecuteContext context) override {
+    context.getResults().initResult().setStatus(cordon::ipc::Status::OK);
+    return kj::READY_NOW;
+  }
 };
 
 int echo() {

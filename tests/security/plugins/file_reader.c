@@ -1,8 +1,9 @@
-/* Reads (or, with config write: yes, creates and writes config `content` to; or, with fill: yes,
- * writes until the filesystem refuses) the file named by config `path` and reports what happened
- * as its output: the content, "written", "filled N bytes: errno E", or "errno N". Used against
- * filesystem grants: what is granted reads, everything else does not exist, only read_write
- * paths and the scratch tmpfs are writable, and the scratch tmpfs fills up. */
+/* Reads (the first 256 bytes, or with config tail: yes the last 4 KiB; or, with config write: yes,
+ * creates and writes config `content` to; or, with fill: yes, writes until the filesystem refuses)
+ * the file named by config `path` and reports what happened as its output: the content, "written",
+ * "filled N bytes: errno E", or "errno N". Used against filesystem grants: what is granted reads,
+ * everything else does not exist, only read_write paths and the scratch tmpfs are writable, and the
+ * scratch tmpfs fills up. */
 #define _GNU_SOURCE
 #include <cordon/plugin.h>
 
@@ -49,8 +50,20 @@ static cordon_status execute(cordon_host* host) {
   }
   int fd = open(path, O_RDONLY);
   if (fd < 0) return report_errno(host);
-  char buffer[256];
-  ssize_t got = read(fd, buffer, sizeof buffer);
+  /* tail: yes: the last 4 KiB, read here in the worker (the audit log, as the call finds it). */
+  static char buffer[4096];
+  size_t want = 256;
+  if (cordon_config(host, "tail") != NULL) {
+    want = sizeof buffer;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < 0 || lseek(fd, end > (off_t)want ? end - (off_t)want : 0, SEEK_SET) < 0) {
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return report_errno(host);
+    }
+  }
+  ssize_t got = read(fd, buffer, want);
   close(fd);
   if (got < 0) return report_errno(host);
   return cordon_set_output(host, "result", buffer, (size_t)got);
