@@ -100,7 +100,33 @@ nlohmann::json reportJson(const RunReport& report, const std::string& auditPath)
                          {"status", report.status()},   {"steps", steps},
                          {"outputs", outputs},          {"audit_log", auditPath}};
   if (report.error) json["error"] = toJson(*report.error);
+  nlohmann::json denials = nlohmann::json::array();
+  for (const DenialCount& denial : report.denials) {
+    nlohmann::json entry = {
+        {"step", denial.step}, {"method", denial.method}, {"count", denial.count}};
+    if (!denial.direction.empty()) entry["direction"] = denial.direction;
+    if (denial.category) entry["category"] = categoryName(*denial.category);
+    denials.push_back(entry);
+  }
+  json["denials"] = {{"total", report.denialTotal()}, {"by_step", denials}};
   return json;
+}
+
+// "2 denials: step 'probe' socket x2, step 'read' read_file" for the run's last line.
+std::string denialSummary(const RunReport& report) {
+  const uint64_t total = report.denialTotal();
+  std::string text = std::to_string(total) + (total == 1 ? " denial: " : " denials: ");
+  size_t shown = 0;
+  for (const DenialCount& denial : report.denials) {
+    if (shown++ == 4) {
+      text += ", ...";
+      break;
+    }
+    if (shown > 1) text += ", ";
+    text += "step '" + forTerminal(denial.step, 64) + "' " + forTerminal(denial.method, 64);
+    if (denial.count > 1) text += " x" + std::to_string(denial.count);
+  }
+  return text;
 }
 
 // Before anything runs: an output directory that cannot take the outputs fails now, not after
@@ -260,7 +286,14 @@ int runCommand(const RunOptions& options) {
                  forTerminal(options.auditLog).c_str());
     return kExitWorkflowFailed;
   }
-  std::fprintf(stderr, "cordon: workflow succeeded; run %s\n", report.runId.c_str());
+  if (report.denialTotal() == 0) {
+    std::fprintf(stderr, "cordon: workflow succeeded; run %s\n", report.runId.c_str());
+  } else {
+    // Succeeded, but the plugins were refused things on the way: the operator should look.
+    std::fprintf(stderr, "cordon: workflow succeeded with %s; run %s, see %s\n",
+                 denialSummary(report).c_str(), report.runId.c_str(),
+                 forTerminal(options.auditLog).c_str());
+  }
   return kExitOk;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "run/audit_subscriber.h"
+#include "run/denial_tally.h"
 
 namespace cordon {
 namespace {
@@ -49,12 +50,16 @@ RunReport CordonHost::run(RunRequest request) {
 
   AuditSubscriber audit(*request.audit);
   RunEvents events(audit);
+  DenialTally denials;
+  events.subscribe(denials);
   for (RunListener* listener : request.listeners) events.subscribe(*listener);
   EngineContext context{&io_, &events, cgroups_.get(), cgroups_ ? "" : noCgroupReason_};
   request.options.cancelOnSignals = request.options.cancelOnSignals && settings_.cancelOnSignals;
   kj::Promise<void> ticking = nullptr;
   if (request.tick) ticking = tickEvery(request.tick, request.tickEvery).eagerlyEvaluate(nullptr);
-  return runPlan(context, plan, request.options).wait(io_.waitScope);
+  RunReport report = runPlan(context, plan, request.options).wait(io_.waitScope);
+  report.denials = denials.counts();
+  return report;
 }
 
 kj::Promise<void> CordonHost::tickEvery(const std::function<void()>& tick,

@@ -14,6 +14,12 @@ const char* stepStateName(StepState state) {
   return "skipped";
 }
 
+uint64_t RunReport::denialTotal() const {
+  uint64_t total = 0;
+  for (const DenialCount& denial : denials) total += denial.count;
+  return total;
+}
+
 const char* RunReport::status() const {
   if (ok()) return "succeeded";
   return cancelledBy ? "cancelled" : "failed";

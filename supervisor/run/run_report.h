@@ -33,13 +33,25 @@ struct StepReport {
   std::map<std::string, uint64_t> outputSizes;
 };
 
+// How often the gate refused one method of one step (gate.deny records, with those past the
+// per-call record cap that gate.deny_suppressed summed up, whose method is the call's).
+struct DenialCount {
+  std::string step;
+  std::string direction;  // supervisor->plugin, plugin->host, plugin->kernel, ...; "" when summed
+  std::string method;
+  std::optional<ErrorCategory> category;
+  uint64_t count = 0;
+};
+
 struct RunReport {
   std::string workflow;
   std::string runId;
-  std::vector<StepReport> steps;   // in the workflow's order
-  ArtifactMap outputs;             // the workflow's declared outputs
-  std::optional<Error> error;      // the first failure; empty when the run succeeded
-  std::optional<int> cancelledBy;  // SIGINT or SIGTERM, when the operator stopped the run
+  std::vector<StepReport> steps;     // in the workflow's order
+  ArtifactMap outputs;               // the workflow's declared outputs
+  std::optional<Error> error;        // the first failure; empty when the run succeeded
+  std::optional<int> cancelledBy;    // SIGINT or SIGTERM, when the operator stopped the run
+  std::vector<DenialCount> denials;  // every refusal of the run, a run that succeeded included
+  uint64_t denialTotal() const;
   bool ok() const { return !error.has_value(); }
   const char* status() const;  // "succeeded", "failed" or "cancelled"
 };

@@ -578,3 +578,47 @@ steps:
   CHECK(cyclic.exitCode == 2);
   CHECK(contains(cyclic.output, "the steps form a cycle: a -> b -> a"));
 }
+
+TEST_CASE("run: a workflow that succeeded despite denials says so last, and --json counts them") {
+  test::TempDir dir;
+  // The syscall outside the allowlist fails with EPERM (audited as gate.deny) and the plugin
+  // carries on: the run succeeds, with one refusal the operator should look at.
+  std::string policy = dir.write("policy.yaml",
+                                 "version: 1\nplugins:\n  mix:\n"
+                                 "    calls: [describe, init, execute, shutdown]\n"
+                                 "    host: { read_input: { max_bytes: 1048576 } }\n"
+                                 "    on_violation: { errno: EPERM }\n");
+  std::string workflow = dir.write("probe.yaml",
+                                   "name: probe\nsteps:\n  - name: probe\n    plugin: mix\n"
+                                   "    config: { violate: \"1\", label_only: \"1\" }\n"
+                                   "outputs:\n  out: probe.out\n");
+  Command run = runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                          dir.path("audit.jsonl"));
+  INFO(run.output);
+  CHECK(run.exitCode == 0);
+  CHECK(
+      contains(run.output, "cordon: workflow succeeded with 1 denial: step 'probe' socket; run "));
+
+  Command json = test::runCordonStdout("run " + workflow + " --policy " + policy + " --audit-log " +
+                                           dir.path("audit.jsonl") + " --json",
+                                       dir.path("stderr"));
+  INFO(json.output);
+  CHECK(json.exitCode == 0);
+  auto report = nlohmann::json::parse(json.output);
+  CHECK(report["denials"]["total"] == 1);
+  REQUIRE(report["denials"]["by_step"].size() == 1);
+  CHECK(report["denials"]["by_step"][0]["step"] == "probe");
+  CHECK(report["denials"]["by_step"][0]["method"] == "socket");
+  CHECK(report["denials"]["by_step"][0]["direction"] == "plugin->kernel");
+  CHECK(report["denials"]["by_step"][0]["category"] == "sandbox_violation");
+
+  // A run without refusals says nothing of them, and counts none.
+  std::string clean = dir.write("clean.yaml",
+                                "name: clean\nsteps:\n  - name: clean\n    plugin: mix\n"
+                                "    config: { label_only: \"1\" }\n"
+                                "outputs:\n  out: clean.out\n");
+  Command quiet =
+      runCordon("run " + clean + " --policy " + policy + " --audit-log " + dir.path("audit.jsonl"));
+  CHECK(quiet.exitCode == 0);
+  CHECK(contains(quiet.output, "cordon: workflow succeeded; run "));
+}

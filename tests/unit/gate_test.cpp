@@ -8,6 +8,7 @@
 #include "gate/gate.h"
 #include "policy/policy_learner.h"
 #include "policy/policy_parser.h"
+#include "run/denial_tally.h"
 #include "test_support.h"
 
 using namespace cordon;
@@ -124,8 +125,22 @@ TEST_CASE("a plugin without a policy section may not start, and that is audited"
 }
 
 TEST_CASE_FIXTURE(GateFixture, "a flood of denials in one call is capped in the audit log") {
+  DenialTally tally;  // what the run's report counts: every denial, the suppressed ones too
+  stream.events.subscribe(tally);
   for (int i = 0; i < 1000; ++i) gate.admitPluginCall(scope, PluginMethod::kInit);
   gate.closeScope(scope);
+  // The recorded ones by their method; the suppressed ones under the call's own method, with
+  // no direction, as gate.deny_suppressed names them.
+  auto counted = tally.counts();
+  REQUIRE(counted.size() == 2);
+  CHECK(counted[0].direction == "");
+  CHECK(counted[0].method == "execute");
+  CHECK(counted[0].count == 1000 - Gate::kDenialRecordsPerCall);
+  CHECK(counted[1].direction == "supervisor->plugin");
+  CHECK(counted[1].method == "init");
+  CHECK(counted[1].count == Gate::kDenialRecordsPerCall);
+  CHECK(counted[1].category == ErrorCategory::kPolicyDenial);
+  for (const DenialCount& denial : counted) CHECK(denial.step == "step-1");
   auto log = records();
   CHECK(test::withEvent(log, "gate.deny").size() == Gate::kDenialRecordsPerCall);
   auto summary = test::withEvent(log, "gate.deny_suppressed");
