@@ -33,15 +33,20 @@ void addHostOptions(CLI::App& command, cordon::HostFlags& host) {
                      "$CORDON_CONFIG, else /etc/cordon/config.yaml when it exists");
 }
 
-void addRunOptions(CLI::App& command, cordon::RunOptions& options, cordon::HostFlags& host) {
+void addRunOptions(CLI::App& command, cordon::RunOptions& options, cordon::HostFlags& host,
+                   bool policyRequired = true) {
   command.add_option("workflow", options.workflow, "Workflow file (YAML, see docs/workflow.md)")
       ->required()
       ->check(CLI::ExistingFile);
-  command
-      .add_option("--policy", options.policy,
-                  "Policy file (YAML, see docs/policy.md); default $CORDON_POLICY")
-      ->envname("CORDON_POLICY")
-      ->required();
+  auto* policy =
+      command
+          .add_option("--policy", options.policy,
+                      policyRequired
+                          ? "Policy file (YAML, see docs/policy.md); default $CORDON_POLICY"
+                          : "Policy file (YAML, see docs/policy.md); default "
+                            "$CORDON_POLICY; without one only the workflow is checked")
+          ->envname("CORDON_POLICY");
+  if (policyRequired) policy->required();
   addHostOptions(command, host);
 }
 
@@ -134,7 +139,7 @@ int main(int argc, char** argv) {
 
   CLI::App* validate =
       app.add_subcommand("validate", "Check a workflow and policy without running anything");
-  addRunOptions(*validate, options, host);
+  addRunOptions(*validate, options, host, /*policyRequired=*/false);
 
   std::string graphPath, graphFormat = "dot";
   CLI::App* graph = app.add_subcommand(

@@ -92,6 +92,29 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
   return preflight(workflowPath, std::move(policy), trust, audit);
 }
 
+Outcome<std::unique_ptr<Workflow>> checkWorkflowAlone(const std::string& workflowPath,
+                                                      const TrustOptions& trust) {
+  std::unique_ptr<Workflow> workflow;
+  try {
+    workflow = std::make_unique<Workflow>(loadWorkflow(workflowPath));
+  } catch (const InputError& e) {
+    return makeError(ErrorCategory::kBadInput, e.what());
+  }
+  auto graph = WorkflowGraph::build(*workflow);
+  if (!graph.ok()) return graph.error();
+  const PluginCatalog catalog = PluginCatalog::scan(trust.pluginPath);
+  for (const Step& step : workflow->steps) {
+    auto package = catalog.resolve(step.plugin, step.pluginRange);
+    if (!package.ok()) {
+      return makeError(ErrorCategory::kBadInput, workflowPath + ":" + std::to_string(step.line) +
+                                                     ":" + std::to_string(step.column) +
+                                                     ": field 'plugin': " + package.error().message)
+          .withStep(step.name);
+    }
+  }
+  return workflow;
+}
+
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
                                               const TrustOptions& trust, AuditLog* audit) {
   const std::string policyPath = policy.path;

@@ -44,6 +44,11 @@ struct Preflight {
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
                                               const TrustOptions& trust, AuditLog* audit);
+// `cordon validate` without a policy: the workflow parses, its graph builds, and every plugin
+// it names resolves on the plugin path. Nothing about what the plugins may do is checked.
+Outcome<std::unique_ptr<Workflow>> checkWorkflowAlone(const std::string& workflowPath,
+                                                      const TrustOptions& trust);
+
 // The same with a policy already in memory (`cordon policy learn` builds its own).
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
                                               const TrustOptions& trust, AuditLog* audit);

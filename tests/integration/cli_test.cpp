@@ -168,6 +168,29 @@ TEST_CASE("validate: 0 for the example, 2 for a plugin that does not exist") {
   CHECK(contains(ghost.output, "no-such-plugin"));
 }
 
+TEST_CASE("validate without a policy checks the workflow alone, and says no policy was checked") {
+  Command alone = runCordon("validate " + test::sourcePath("examples/text-pipeline/workflow.yaml"));
+  INFO(alone.output);
+  CHECK(alone.exitCode == 0);
+  CHECK(contains(alone.output, "is valid; no policy was checked"));
+  test::TempDir dir;
+  std::string ghost = dir.write("ghost.yaml", test::oneStepWorkflow("no-such-plugin"));
+  Command missing = runCordon("validate " + ghost);
+  CHECK(missing.exitCode == 2);
+  CHECK(contains(missing.output, "ghost.yaml:"));
+  CHECK(contains(missing.output, "no-such-plugin"));
+  std::string broken = dir.write("broken.yaml",
+                                 "name: b\nsteps:\n  - name: a\n    plugin: mix\n"
+                                 "    needs: [nowhere]\n");
+  Command invalid = runCordon("validate " + broken);
+  CHECK(invalid.exitCode == 2);
+  CHECK(contains(invalid.output, "broken.yaml:5:"));
+  // run still needs one: nothing runs without a policy.
+  Command run = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml"));
+  CHECK(run.exitCode == 2);
+  CHECK(contains(run.output, "--policy"));
+}
+
 TEST_CASE("usage errors exit 2, prefixed, naming an unknown command") {
   CHECK(runCordon("").exitCode == 2);
   Command missing = runCordon("run");
