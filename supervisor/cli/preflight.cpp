@@ -173,6 +173,20 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
                            step.plugin + "' (add a plugins." + step.plugin + " section)")
           .withStep(step.name);
     }
+    if (!section->dangerLearning && !section->missingRunCalls().empty()) {
+      // Refused now, not by the gate at the first init: the run could not succeed.
+      auto line = section->fieldLines.find("calls");
+      const std::string prefix =
+          section->name == "default" ? "default" : "plugins." + section->name;
+      return makeError(ErrorCategory::kPolicyDenial,
+                       policyPath + ":" +
+                           std::to_string(line != section->fieldLines.end() ? line->second
+                                                                            : section->line) +
+                           ": field '" + prefix + ".calls': " + section->missingRunCallsText() +
+                           " (plugin '" + step.plugin + "' of step '" + step.name + "' at " +
+                           workflowPath + ":" + std::to_string(step.line) + ")")
+          .withStep(step.name);
+    }
     auto admitted = admitManifest(package.value().manifest, *section, step.name, events.get());
     if (!admitted.ok()) return admitted.error();
     if (section->maxWorkers > 1 && !package.value().manifest.stateless) {

@@ -103,6 +103,28 @@ std::vector<std::string> PluginPolicy::dangerModes() const {
   return modes;
 }
 
+std::vector<PluginMethod> PluginPolicy::missingRunCalls() const {
+  std::vector<PluginMethod> missing;
+  for (PluginMethod method : kCallsEveryRunMakes) {
+    if (!allows(method)) missing.push_back(method);
+  }
+  return missing;
+}
+
+std::string PluginPolicy::missingRunCallsText() const {
+  const std::vector<PluginMethod> missing = missingRunCalls();
+  if (missing.empty()) return "";
+  std::string names;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    names += (i == 0 ? "'" : i + 1 == missing.size() ? " and '" : ", '");
+    names += pluginMethodName(missing[i]);
+    names += "'";
+  }
+  return "lacks " + names + ", which every run calls (describe, init and execute, even for a " +
+         "plugin whose init is NULL; shutdown to stop it in good order): calls: [describe, " +
+         "init, execute, shutdown]";
+}
+
 const HostGrant* PluginPolicy::grant(HostCapability capability) const {
   auto it = host.find(capability);
   return it == host.end() ? nullptr : &it->second;

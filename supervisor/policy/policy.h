@@ -100,6 +100,12 @@ struct FailurePolicy {
 
 inline constexpr uint64_t kMaxWorkersPerPlugin = 64;
 
+// The supervisor calls describe (to check the plugin's identity), init and execute on every
+// plugin it runs, a plugin whose init function is NULL included (the SDK answers it at once);
+// shutdown when it stops a worker in good order (without it, the worker is only killed).
+inline constexpr PluginMethod kCallsEveryRunMakes[] = {PluginMethod::kDescribe, PluginMethod::kInit,
+                                                       PluginMethod::kExecute};
+
 struct PluginPolicy {
   std::string name;                       // the plugin it applies to, or "default"
   std::string extends;                    // the profile it starts from, if any
@@ -147,6 +153,11 @@ struct PluginPolicy {
   std::vector<std::string> dangerModes() const;
 
   bool allows(PluginMethod method) const { return calls.count(method) != 0; }
+  // Of the methods every run calls (kCallsEveryRunMakes), those `calls` lacks: a plugin under
+  // this section cannot run (preflight refuses it, lint names it).
+  std::vector<PluginMethod> missingRunCalls() const;
+  // "lacks 'init', which every run calls ..." for the errors and lint that name it; "" if none.
+  std::string missingRunCallsText() const;
   const HostGrant* grant(HostCapability capability) const;
 };
 

@@ -22,6 +22,12 @@ class SectionLint {
            "a default section governs every plugin the policy does not name; prefer one "
            "section per plugin");
     }
+    if (!section_.missingRunCalls().empty())
+      warn("calls", section_.missingRunCallsText());
+    else if (!section_.allows(PluginMethod::kShutdown))
+      warn("calls",
+           "lacks 'shutdown': a worker is then stopped without its shutdown call, which "
+           "the gate refuses and records (gate.deny) every time");
     for (size_t i = 0; i < section_.readOnlyPaths.size(); ++i) readOnlyPath(i);
     for (const std::string& path : section_.readWritePaths) {
       warn("filesystem", "read_write '" + path +

@@ -131,15 +131,34 @@ TEST_CASE("a plugin the policy does not know is refused before anything starts")
 
 TEST_CASE("a method the policy does not grant is refused at the gate") {
   test::TempDir dir;
-  // describe and execute, but no init: the supervisor's own init call is denied.
+  // Everything but shutdown (preflight refuses a section without describe, init or execute:
+  // below): the supervisor's own shutdown call is denied at the gate, with a real worker.
   auto run = runTextTransformUnder(
-      dir, "    calls: [describe, execute, shutdown]\n    host: { read_input: {} }\n");
-  REQUIRE_FALSE(run.report.ok());
-  CHECK(run.report.error->category == ErrorCategory::kPolicyDenial);
+      dir, "    calls: [describe, init, execute]\n    host: { read_input: {}, log: {} }\n");
+  // The step's work is done before the worker is stopped: the run succeeds, with the refusal.
+  REQUIRE_MESSAGE(run.report.ok(), run.report.error->describe());
+  CHECK(run.report.denialTotal() == 1);
   auto denials = test::withEvent(run.audit, "gate.deny");
   REQUIRE(denials.size() == 1);
-  CHECK(denials[0]["method"] == "init");
+  CHECK(denials[0]["method"] == "shutdown");
   CHECK(denials[0]["direction"] == "supervisor->plugin");
+  CHECK(denials[0]["category"] == "policy_denial");
+}
+
+TEST_CASE("a section without a method every run calls is refused before anything runs") {
+  test::TempDir dir;
+  std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
+  std::string policy = dir.write("policy.yaml",
+                                 "version: 1\nplugins:\n  text-transform:\n"
+                                 "    calls: [describe, execute, shutdown]\n"
+                                 "    host: { read_input: {} }\n");
+  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
+  REQUIRE_FALSE(checked.ok());
+  CHECK(checked.error().category == ErrorCategory::kPolicyDenial);
+  CHECK(checked.error().step == "attack");
+  CHECK(checked.error().message.find(policy + ":4: field 'plugins.text-transform.calls': lacks "
+                                              "'init', which every run calls") !=
+        std::string::npos);
 }
 
 TEST_CASE("a host budget that runs out fails the step as a resource limit") {

@@ -96,6 +96,7 @@ TEST_CASE("filesystem grants are validated before anything runs") {
   test::TempDir dir;
   std::string policy = dir.write("policy.yaml",
                                  "version: 1\nplugins:\n  file-reader:\n"
+                                 "    calls: [describe, init, execute, shutdown]\n"
                                  "    filesystem: { read_only: [/does/not/exist] }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("file-reader"));
   auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);

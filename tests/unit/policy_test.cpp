@@ -149,7 +149,8 @@ TEST_CASE("filesystem grants are absolute, plain and away from the kernel's inte
 }
 
 TEST_CASE("signature rules are closed by default, explicit to open, and lint warns about each") {
-  Policy closed = parsePolicy("version: 1\nplugins:\n  a: { calls: [execute] }\n");
+  Policy closed =
+      parsePolicy("version: 1\nplugins:\n  a: { calls: [describe, init, execute, shutdown] }\n");
   const SignatureRules& rules = closed.forPlugin("a")->signature;
   CHECK(rules.required);
   CHECK_FALSE(rules.allowLegacy);
@@ -158,7 +159,7 @@ TEST_CASE("signature rules are closed by default, explicit to open, and lint war
 
   Policy open = parsePolicy(
       "version: 1\nplugins:\n  a:\n    signature: { required: false, allow_legacy: true, "
-      "allow_rollback: true }\n");
+      "allow_rollback: true }\n    calls: [describe, init, execute, shutdown]\n");
   const SignatureRules& opened = open.forPlugin("a")->signature;
   CHECK_FALSE(opened.required);
   CHECK(opened.allowLegacy);
@@ -269,6 +270,30 @@ plugins:
             .find("must be allow, kill, log or { errno: NAME }") != std::string::npos);
 }
 
+TEST_CASE("lint names a section that lacks a method every run calls, and one without shutdown") {
+  Policy policy = parsePolicy(R"(version: 1
+plugins:
+  a:
+    calls: [describe, execute]
+  b:
+    calls: [describe, init, execute]
+  c:
+    calls: [describe, init, execute, shutdown]
+)");
+  CHECK(policy.forPlugin("a")->missingRunCalls() == std::vector<PluginMethod>{PluginMethod::kInit});
+  CHECK(policy.forPlugin("b")->missingRunCalls().empty());
+  auto findings = lintPolicy(policy);
+  REQUIRE(findings.size() == 2);
+  CHECK(findings[0].field == "plugins.a.calls");
+  CHECK(findings[0].line == 4);
+  CHECK(findings[0].message.find("lacks 'init', which every run calls") == 0);
+  CHECK(findings[1].field == "plugins.b.calls");
+  CHECK(findings[1].message.find("lacks 'shutdown'") == 0);
+  Policy none = parsePolicy("version: 1\nplugins:\n  d: {}\n");
+  CHECK(none.forPlugin("d")->missingRunCallsText().find("lacks 'describe', 'init' and 'execute'") ==
+        0);
+}
+
 TEST_CASE(
     "lint warns about rules that let a syscall run and about W^X off, not about errno rules") {
   Policy policy = parsePolicy(R"(version: 1
@@ -278,6 +303,7 @@ plugins:
       - { name: socket, args: [{ index: 0, value: 1 }] }
       - { name: kill, action: { errno: EPERM } }
     danger_w_xor_x_off: true
+    calls: [describe, init, execute, shutdown]
 )");
   CHECK(policy.forPlugin("a")->dangerWXorXOff);
   auto findings = lintPolicy(policy);
@@ -378,6 +404,7 @@ plugins:
   p:
     limits: { file_size_mb: 8 }
     filesystem: { read_write: [/srv/out], scratch_mb: 16, proc: true, devices: true }
+    calls: [describe, init, execute, shutdown]
 )");
   const PluginPolicy& p = *policy.forPlugin("p");
   CHECK(p.readWritePaths == std::vector<std::string>{"/srv/out"});
