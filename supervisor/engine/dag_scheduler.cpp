@@ -439,6 +439,14 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     return std::max(left, std::chrono::milliseconds(0));
   }
 
+  // A timer bounded by the step's timeout_ms fired: the step has no time left. kj's timer reads
+  // the event loop's clock, which can lag steady_clock by a busy turn, so without this the step
+  // could still seem to have a few milliseconds left, enough for a retry's backoff.
+  void stepTimeRanOut(size_t index) {
+    if (deadlines_[index])
+      deadlines_[index] = std::min(*deadlines_[index], std::chrono::steady_clock::now());
+  }
+
   Error stepTimedOut(size_t index, const std::string& what) const {
     const Step& step = *plan_.steps[index].step;
     return makeError(ErrorCategory::kTimeout, "the step's timeout_ms (" +
@@ -471,6 +479,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       acquired = acquired.exclusiveJoin(io_.provider->getTimer()
                                             .afterDelay(left->count() * kj::MILLISECONDS)
                                             .then([this, index]() -> Outcome<WorkerHandle*> {
+                                              stepTimeRanOut(index);
                                               return stepTimedOut(index, "waiting for a worker");
                                             }));
     }
@@ -487,25 +496,32 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
           WorkerHandle* handle = worker.value();
           reports_[index].workerPid = handle->pid();
           // The policy's per-call timeout still holds; the step's, when lower, wins.
-          auto call = cancellable(handle->execute(label, step.config, inputs, remaining(index)));
-          return call.then(
-              [this, index, handle, number, label = std::move(label), inputs = std::move(inputs)](
-                  Outcome<ArtifactMap> result) mutable -> kj::Promise<Outcome<ArtifactMap>> {
-                const bool alive = handle->usable();
-                // A cancelled call's worker is mid-call: it is killed with the others at the
-                // end. A step that succeeded gives its worker back when its end is recorded
-                // (finish), so no worker serves a new step before the last one has ended.
-                if (!received_) {
-                  if (result.ok() && !plan_.steps[index].step->forEach) {
-                    finishedOn_[index] = handle;
-                  } else {
-                    pools_[plan_.steps[index].plugin]->release(handle);
-                  }
-                }
-                if (result.ok()) return kj::mv(result);
-                return afterFailure(index, std::move(label), std::move(inputs),
-                                    std::move(result.error()), alive, number);
-              });
+          const auto budget = remaining(index);
+          const bool stepsOwnBudget =
+              budget && *budget < plan_.plugins[plan_.steps[index].plugin].section->callTimeout;
+          auto call = cancellable(handle->execute(label, step.config, inputs, budget));
+          return call.then([this, index, handle, number, stepsOwnBudget, label = std::move(label),
+                            inputs = std::move(inputs)](Outcome<ArtifactMap> result) mutable
+                           -> kj::Promise<Outcome<ArtifactMap>> {
+            if (!result.ok() && stepsOwnBudget &&
+                result.error().category == ErrorCategory::kTimeout) {
+              stepTimeRanOut(index);  // the call was killed when the step's time ran out
+            }
+            const bool alive = handle->usable();
+            // A cancelled call's worker is mid-call: it is killed with the others at the
+            // end. A step that succeeded gives its worker back when its end is recorded
+            // (finish), so no worker serves a new step before the last one has ended.
+            if (!received_) {
+              if (result.ok() && !plan_.steps[index].step->forEach) {
+                finishedOn_[index] = handle;
+              } else {
+                pools_[plan_.steps[index].plugin]->release(handle);
+              }
+            }
+            if (result.ok()) return kj::mv(result);
+            return afterFailure(index, std::move(label), std::move(inputs),
+                                std::move(result.error()), alive, number);
+          });
         });
   }
 
