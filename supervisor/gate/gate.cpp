@@ -344,8 +344,8 @@ std::optional<Error> Gate::chargeOutputBuffer(CallScope& scope, uint64_t bytes) 
     return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
                 "an output of " + std::to_string(bytes) + " bytes (" +
                     std::to_string(used + bytes) + " in this call) exceeds max_output_bytes " +
-                    std::to_string(policy_.maxOutputBytes) + " (plugins." + scope.plugin +
-                    ".max_output_bytes)");
+                    std::to_string(policy_.maxOutputBytes) + " (" +
+                    policyField("max_output_bytes") + ")");
   }
   used += bytes;
   return std::nullopt;
@@ -363,20 +363,22 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
   uint64_t calls = ++scope.callsUsed[capability];
   scope.largestBytes[capability] = std::max(scope.largestBytes[capability], bytes);
   if (grant->maxCalls != 0 && calls > grant->maxCalls) {
-    return deny(
-        scope, ErrorCategory::kResourceLimit, kToHost, name,
-        "more than " + std::to_string(grant->maxCalls) + " '" + name + "' calls in one call");
+    return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
+                "more than " + std::to_string(grant->maxCalls) + " '" + name +
+                    "' calls in one call (" + policyField("host." + name + ".max_calls") + ")");
   }
   if (grant->ratePerSecond != 0 && !takeRateToken(capability, grant->ratePerSecond)) {
     return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
                 "more than " + std::to_string(grant->ratePerSecond) + " '" + name +
-                    "' calls per second (rate_per_second)");
+                    "' calls per second (" + policyField("host." + name + ".rate_per_second") +
+                    ")");
   }
   if (capability == HostCapability::kLog) {  // per message; read_input, read_file: per call
     if (bytes > grant->maxBytes) {
       return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
                   "log message of " + std::to_string(bytes) + " bytes exceeds max_bytes " +
-                      std::to_string(grant->maxBytes));
+                      std::to_string(grant->maxBytes) + " (" +
+                      policyField("host." + name + ".max_bytes") + ")");
     }
     scope.bytesUsed[capability] += bytes;
   } else {
@@ -385,8 +387,8 @@ std::optional<Error> Gate::chargeHostBudget(CallScope& scope, HostCapability cap
       return deny(scope, ErrorCategory::kResourceLimit, kToHost, name,
                   std::string(capability == HostCapability::kMapInput ? "mapping " : "reading ") +
                       std::to_string(total) + " bytes exceeds max_bytes " +
-                      std::to_string(grant->maxBytes) + " for one call (plugins." + scope.plugin +
-                      ".host." + name + ".max_bytes)");
+                      std::to_string(grant->maxBytes) + " for one call (" +
+                      policyField("host." + name + ".max_bytes") + ")");
     }
     scope.bytesUsed[capability] = total;
   }
@@ -441,6 +443,11 @@ std::optional<Error> Gate::refuseHostCall(CallScope& scope, HostCapability capab
   return deny(scope, category, kToHost, hostCapabilityName(capability), reason);
 }
 
+std::string Gate::policyField(const std::string& rest) const {
+  return (policy_.name == "default" ? std::string("default") : "plugins." + policy_.name) + "." +
+         rest;
+}
+
 bool Gate::takeRateToken(HostCapability capability, uint64_t ratePerSecond) {
   Bucket& bucket = buckets_[capability];
   const auto now = clock_();
@@ -461,7 +468,8 @@ std::optional<Error> Gate::admitOutputs(CallScope& scope, uint64_t count, uint64
   if (totalBytes > policy_.maxOutputBytes) {
     return deny(scope, ErrorCategory::kResourceLimit, "plugin->supervisor", "execute.outputs",
                 std::to_string(count) + " outputs of " + std::to_string(totalBytes) +
-                    " bytes exceed max_output_bytes " + std::to_string(policy_.maxOutputBytes));
+                    " bytes exceed max_output_bytes " + std::to_string(policy_.maxOutputBytes) +
+                    " (" + policyField("max_output_bytes") + ")");
   }
   return std::nullopt;
 }

@@ -108,6 +108,10 @@ class Gate {
   std::optional<Error> allow(const CallScope& scope, const std::string& direction,
                              const std::string& method);
 
+  // Where the policy file sets `rest` for this section ("plugins.NAME.host.log.max_bytes"): a
+  // limit's error names the field to raise.
+  std::string policyField(const std::string& rest) const;
+
   // rate_per_second: a token bucket per capability for the worker's life.
   bool takeRateToken(HostCapability capability, uint64_t ratePerSecond);
 

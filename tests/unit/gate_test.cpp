@@ -296,3 +296,45 @@ plugins:
   CHECK(denials.size() == 7);
   CHECK(denials[0]["method"] == "read_file");
 }
+
+TEST_CASE("every limit's refusal names the policy field to raise, in the section that set it") {
+  test::TempDir dir;
+  Policy policy = parsePolicy(YamlDocument::parse(R"(version: 1
+plugins:
+  p:
+    calls: [describe, init, execute, shutdown]
+    host:
+      read_input: { max_bytes: 4, max_calls: 1 }
+      log: { max_bytes: 2, rate_per_second: 1 }
+    max_output_bytes: 3
+default:
+  calls: [describe, init, execute, shutdown]
+  host: { log: { max_bytes: 2 } }
+)",
+                                                  "p.yaml"));
+  auto audit = std::move(AuditLog::open(dir.path("audit.jsonl")).value());
+  test::AuditedEvents stream(*audit);
+  auto field = [](const std::optional<Error>& refusal) {
+    REQUIRE(refusal.has_value());
+    CHECK(refusal->category == ErrorCategory::kResourceLimit);
+    const size_t open = refusal->message.rfind('(');
+    return refusal->message.substr(open + 1, refusal->message.size() - open - 2);
+  };
+  Gate gate(*policy.forPlugin("p"), stream.events);
+  CallScope scope{"p", "s", PluginMethod::kExecute};
+  CHECK(field(gate.chargeHostBudget(scope, HostCapability::kReadInput, 5)) ==
+        "plugins.p.host.read_input.max_bytes");
+  CHECK(field(gate.chargeHostBudget(scope, HostCapability::kReadInput, 1)) ==
+        "plugins.p.host.read_input.max_calls");
+  CHECK(field(gate.chargeHostBudget(scope, HostCapability::kLog, 3)) ==
+        "plugins.p.host.log.max_bytes");
+  CHECK(field(gate.chargeHostBudget(scope, HostCapability::kLog, 1)) ==
+        "plugins.p.host.log.rate_per_second");
+  CHECK(field(gate.chargeOutputBuffer(scope, 4)) == "plugins.p.max_output_bytes");
+  CHECK(field(gate.admitOutputs(scope, 1, 4)) == "plugins.p.max_output_bytes");
+  // A plugin governed by the default section is told to raise the default's field.
+  Gate fallback(*policy.forPlugin("stranger"), stream.events);
+  CallScope other{"stranger", "s", PluginMethod::kExecute};
+  CHECK(field(fallback.chargeHostBudget(other, HostCapability::kLog, 3)) ==
+        "default.host.log.max_bytes");
+}
