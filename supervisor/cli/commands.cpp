@@ -210,7 +210,7 @@ int validateCommand(const RunOptions& options) {
         workflow.value()->steps.size() == 1 ? "" : "s");
     return kExitOk;
   }
-  auto checked = preflight(options.workflow, options.policy, options.trust, nullptr);
+  auto checked = preflight(options.workflow, options.policy, options.trust, RunAudit{});
   if (!checked.ok()) {
     printError(checked.error());
     return kExitBadInput;
@@ -228,31 +228,26 @@ int runCommand(const RunOptions& options) {
     printError(audit.error());
     return kExitBadInput;
   }
-  AuditLog& log = *audit.value();
-  auto checked = preflight(options.workflow, options.policy, options.trust, &log);
-  if (!checked.ok()) {
-    log.record("input.rejected", {{"workflow", options.workflow},
-                                  {"policy", options.policy},
-                                  {"error", toJson(checked.error())}});
-    printError(checked.error());
+  const RunAudit log(audit.value().get(), newRunId());
+  // Refused before any worker started; the records of the refusal carry the run's id.
+  auto refuse = [&log, &options](const Error& error, nlohmann::json record) {
+    record["error"] = toJson(error);
+    log.record("input.rejected", std::move(record));
+    printError(error);
+    std::fprintf(stderr, "cordon: nothing ran; run %s, see %s\n", log.runId().c_str(),
+                 forTerminal(options.auditLog).c_str());
     return kExitBadInput;
+  };
+  auto checked = preflight(options.workflow, options.policy, options.trust, log);
+  if (!checked.ok()) {
+    return refuse(checked.error(), {{"workflow", options.workflow}, {"policy", options.policy}});
   }
   Preflight& p = *checked.value();
   auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles, options.maxInputMb << 20);
-  if (!inputs.ok()) {
-    log.record("input.rejected",
-               {{"workflow", options.workflow}, {"error", toJson(inputs.error())}});
-    printError(inputs.error());
-    return kExitBadInput;
-  }
+  if (!inputs.ok()) return refuse(inputs.error(), {{"workflow", options.workflow}});
   if (!options.outputDir.empty()) {
     auto prepared = prepareOutputDirectory(options.outputDir);
-    if (!prepared.ok()) {
-      log.record("input.rejected",
-                 {{"workflow", options.workflow}, {"error", toJson(prepared.error())}});
-      printError(prepared.error());
-      return kExitBadInput;
-    }
+    if (!prepared.ok()) return refuse(prepared.error(), {{"workflow", options.workflow}});
   }
 
   const unsigned jobs = options.jobs == 0 ? defaultJobs() : options.jobs;
@@ -265,7 +260,8 @@ int runCommand(const RunOptions& options) {
   RunRequest request;
   request.preflight = &p;
   request.inputs = std::move(inputs);
-  request.audit = &log;
+  request.audit = log.log();
+  request.options.runId = log.runId();
   request.listeners = {&console};
   request.options.jobs = jobs;
   request.options.failFast = options.failFast;

@@ -46,7 +46,7 @@ struct TrustStatus {
 // rollback), without recording anything.
 TrustStatus trustStatusOf(const PluginPackage& package, const TrustContext& context) {
   TrustStatus status;
-  auto verified = verifyPlugin(package, SignatureRules{}, context, nullptr);
+  auto verified = verifyPlugin(package, SignatureRules{}, context, RunAudit{});
   if (verified.ok()) {
     status.keyId = verified.value().keyId;
     status.digest = verified.value().digest;

@@ -34,8 +34,8 @@ int policyLearnCommand(const LearnOptions& options) {
     printError(audit.error());
     return kExitBadInput;
   }
-  AuditLog& log = *audit.value();
-  auto checked = preflight(options.workflow, learningPolicy(), options.trust, &log);
+  const RunAudit log(audit.value().get(), newRunId());
+  auto checked = preflight(options.workflow, learningPolicy(), options.trust, log);
   if (!checked.ok()) {
     log.record("input.rejected",
                {{"workflow", options.workflow}, {"error", toJson(checked.error())}});
@@ -55,7 +55,8 @@ int policyLearnCommand(const LearnOptions& options) {
   RunRequest request;
   request.preflight = &p;
   request.inputs = loadWorkflowInputs(*p.workflow, options.inputFiles);
-  request.audit = &log;
+  request.audit = log.log();
+  request.options.runId = log.runId();
   request.listeners = {&console};
   // One step at a time: what each plugin did is learned from its own records, undisturbed.
   request.options.jobs = 1;

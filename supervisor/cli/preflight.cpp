@@ -58,7 +58,7 @@ PluginPolicy learningSectionFor(const PluginPolicy& learning, const PluginManife
 // W^X refuses what the loader would have to map writable and executable (a W+X LOAD segment, an
 // executable stack), with a load error that says so, before any worker starts.
 Outcome<Done> refuseWritableCode(const VerifiedPlugin& plugin, const PluginPolicy& section,
-                                 AuditLog* audit) {
+                                 const RunAudit& audit) {
   if (section.dangerWXorXOff) return Done{};
   auto elf = auditElf(std::string(plugin.object->bytes()), &section);
   if (!elf.ok()) return Done{};  // not for this check to judge: the loader refuses it
@@ -67,12 +67,10 @@ Outcome<Done> refuseWritableCode(const VerifiedPlugin& plugin, const PluginPolic
     const std::string reason = plugin.package.objectPath() + ": " + finding.detail +
                                "; W^X (w_xor_x) refuses a plugin that needs writable code "
                                "(`cordon plugins audit` shows the same finding)";
-    if (audit != nullptr) {
-      audit->record("plugin.rejected", {{"plugin", plugin.package.manifest.name},
-                                        {"digest", plugin.digest},
-                                        {"category", "bad_input"},
-                                        {"detail", reason}});
-    }
+    audit.record("plugin.rejected", {{"plugin", plugin.package.manifest.name},
+                                     {"digest", plugin.digest},
+                                     {"category", "bad_input"},
+                                     {"detail", reason}});
     return makeError(ErrorCategory::kBadInput, "the plugin could not be loaded: " + reason);
   }
   return Done{};
@@ -82,7 +80,7 @@ Outcome<Done> refuseWritableCode(const VerifiedPlugin& plugin, const PluginPolic
 
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
-                                              const TrustOptions& trust, AuditLog* audit) {
+                                              const TrustOptions& trust, const RunAudit& audit) {
   Policy policy;
   try {
     policy = loadPolicy(policyPath);
@@ -116,13 +114,13 @@ Outcome<std::unique_ptr<Workflow>> checkWorkflowAlone(const std::string& workflo
 }
 
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
-                                              const TrustOptions& trust, AuditLog* audit) {
+                                              const TrustOptions& trust, const RunAudit& audit) {
   const std::string policyPath = policy.path;
   // The manifests' admissions are gate decisions, recorded before the run starts.
   std::unique_ptr<AuditSubscriber> record;
   std::unique_ptr<RunEvents> events;
-  if (audit != nullptr) {
-    record = std::make_unique<AuditSubscriber>(*audit);
+  if (audit) {
+    record = std::make_unique<AuditSubscriber>(*audit.log(), audit.runId());
     events = std::make_unique<RunEvents>(*record);
   }
   auto result = std::make_shared<Preflight>();

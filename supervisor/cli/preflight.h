@@ -43,7 +43,7 @@ struct Preflight {
 // recorded there.
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath,
                                               const std::string& policyPath,
-                                              const TrustOptions& trust, AuditLog* audit);
+                                              const TrustOptions& trust, const RunAudit& audit);
 // `cordon validate` without a policy: the workflow parses, its graph builds, and every plugin
 // it names resolves on the plugin path. Nothing about what the plugins may do is checked.
 Outcome<std::unique_ptr<Workflow>> checkWorkflowAlone(const std::string& workflowPath,
@@ -51,7 +51,7 @@ Outcome<std::unique_ptr<Workflow>> checkWorkflowAlone(const std::string& workflo
 
 // The same with a policy already in memory (`cordon policy learn` builds its own).
 Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, Policy policy,
-                                              const TrustOptions& trust, AuditLog* audit);
+                                              const TrustOptions& trust, const RunAudit& audit);
 
 // The trust store and the ledger the options name (each optional), as preflight loads them.
 Outcome<Done> loadTrust(const TrustOptions& options, std::optional<TrustStore>& store,

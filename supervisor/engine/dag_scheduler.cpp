@@ -2,8 +2,6 @@
 
 #include <signal.h>
 
-#include <sys/random.h>
-
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -13,6 +11,7 @@
 #include <kj/async-unix.h>
 #include <nlohmann/json.hpp>
 
+#include "audit/run_audit.h"
 #include "core/untrusted_text.h"
 #include "gate/gate.h"
 #include "run/artifact_digest.h"
@@ -21,18 +20,6 @@
 
 namespace cordon {
 namespace {
-
-std::string newRunId() {
-  unsigned char bytes[8] = {};
-  if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    std::memcpy(bytes, &now, sizeof bytes);
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned char b : bytes) id += {kHex[b >> 4], kHex[b & 15]};
-  return id;
-}
 
 std::string signalName(int signal) {
   const char* name = sigabbrev_np(signal);
@@ -154,7 +141,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   kj::Promise<RunReport> run() {
     const Workflow& workflow = *plan_.graph->workflow;
     report_.workflow = workflow.name;
-    report_.runId = newRunId();
+    report_.runId = options_.runId.empty() ? newRunId() : options_.runId;
     started_ = std::chrono::steady_clock::now();
     events_.emit(RunStarted{report_.runId, workflow.path, workflow.name, plan_.policy->path,
                             workflow.steps.size(), jobs()});

@@ -19,6 +19,8 @@
 namespace cordon {
 
 struct EngineOptions {
+  // The run's id, which its preflight's records already carry; empty: the run mints one.
+  std::string runId;
   unsigned jobs = 1;      // --jobs: steps running at once
   bool failFast = false;  // --fail-fast
   bool prestart = true;   // start the next steps' workers while earlier steps run

@@ -15,6 +15,35 @@ bool isPackage(const fs::path& directory) {
   return fs::is_regular_file(directory / "plugin.yaml", error);
 }
 
+bool isSharedObject(const fs::directory_entry& entry) {
+  std::error_code error;
+  return entry.path().extension() == ".so" && entry.is_regular_file(error);
+}
+
+// The shared objects in `directory` (not a package) and in its subdirectories that are not
+// packages either.
+void findLooseObjects(const fs::path& directory, std::vector<std::string>& loose) {
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(directory, error)) {
+    if (isSharedObject(entry)) {
+      loose.push_back(entry.path().string());
+    } else if (entry.is_directory(error) && !isPackage(entry.path())) {
+      std::error_code inner;
+      for (const auto& object : fs::directory_iterator(entry.path(), inner))
+        if (isSharedObject(object)) loose.push_back(object.path().string());
+    }
+  }
+  std::sort(loose.begin(), loose.end());
+}
+
+// Whether a loose object at `path` may be the plugin `name`: NAME.so, libNAME.so, or any .so in
+// a directory called NAME.
+bool mayBePlugin(const std::string& path, const std::string& name) {
+  const fs::path object(path);
+  const std::string stem = object.stem().string();
+  return stem == name || stem == "lib" + name || object.parent_path().filename() == name;
+}
+
 }  // namespace
 
 std::vector<std::string> PluginCatalog::splitSearchPath(const std::string& path) {
@@ -38,6 +67,7 @@ PluginCatalog PluginCatalog::scan(const std::vector<std::string>& directories) {
       candidates.emplace_back(directory);
       continue;
     }
+    findLooseObjects(directory, catalog.loose_);
     std::error_code error;
     std::vector<fs::path> inside;
     for (const auto& entry : fs::directory_iterator(directory, error)) {
@@ -80,6 +110,14 @@ Outcome<PluginPackage> PluginCatalog::resolve(const std::string& name,
       searched += (searched.empty() ? "" : ":") + directory;
     std::string message = "plugin " + asked + " not found (searched " +
                           (searched.empty() ? "nothing" : searched) + ")";
+    for (const std::string& object : loose_) {
+      if (!mayBePlugin(object, name)) continue;
+      message += "; " + object +
+                 " is there, but not in a package: a plugin is a directory holding plugin.yaml, "
+                 "the shared object it names and the object's signature (.minisig), as "
+                 "docs/plugin-interface.md's walk-through makes it";
+      break;
+    }
     if (!broken_.empty()) {
       message += "; " + std::to_string(broken_.size()) +
                  " package(s) there have broken manifests, first: " + broken_.front();

@@ -40,6 +40,9 @@ class PluginCatalog {
   std::vector<std::string> directories_;
   std::vector<PluginPackage> packages_;
   std::vector<std::string> broken_;  // "FILE:LINE: field ...: message"
+  // Shared objects on the path that are not in a package (no plugin.yaml beside them): a
+  // plugin built but not yet packaged, named when its name is asked for and not found.
+  std::vector<std::string> loose_;
 };
 
 // "name@range" -> {name, range}; no '@' -> {text, ""}.

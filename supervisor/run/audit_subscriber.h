@@ -12,7 +12,9 @@ namespace cordon {
 
 class AuditSubscriber final : public RunRecord {
  public:
-  explicit AuditSubscriber(AuditLog& audit) : audit_(audit) {}
+  // `runId`: for the records before RunStarted (preflight's), which carries the run's own.
+  explicit AuditSubscriber(AuditLog& audit, std::string runId = {})
+      : audit_(audit), runId_(std::move(runId)) {}
   std::optional<Error> keep(const RunEvent& event) override;
   std::optional<Error> failure() const override { return audit_.failure(); }
   std::optional<Error> flush() override;
@@ -21,7 +23,7 @@ class AuditSubscriber final : public RunRecord {
   bool write(std::string_view name, nlohmann::json fields, bool mayWait = false);
 
   AuditLog& audit_;
-  std::string runId_;  // from RunStarted; "" for records before a run (preflight)
+  std::string runId_;  // from RunStarted, or given for the records before it (preflight)
 };
 
 // The record name of a worker fault ("plugin.crash", ...) and of a gate verdict ("gate.deny").

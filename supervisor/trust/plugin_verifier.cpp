@@ -29,7 +29,8 @@ std::map<std::string, std::string> commentFields(const std::string& comment) {
 
 class Verification {
  public:
-  Verification(const PluginPackage& package, AuditLog* audit) : package_(package), audit_(audit) {}
+  Verification(const PluginPackage& package, const RunAudit& audit)
+      : package_(package), audit_(audit) {}
 
   Error refuse(ErrorCategory category, const std::string& reason) {
     record("refused", reason);
@@ -38,14 +39,13 @@ class Verification {
                                    ") refused: " + reason);
   }
   void record(const std::string& result, const std::string& reason) {
-    if (audit_ == nullptr) return;
-    audit_->record("plugin.verify", {{"plugin", package_.manifest.name},
-                                     {"version", package_.manifest.version.text()},
-                                     {"path", package_.objectPath()},
-                                     {"digest", digest},
-                                     {"key_id", keyId},
-                                     {"result", result},
-                                     {"reason", reason}});
+    audit_.record("plugin.verify", {{"plugin", package_.manifest.name},
+                                    {"version", package_.manifest.version.text()},
+                                    {"path", package_.objectPath()},
+                                    {"digest", digest},
+                                    {"key_id", keyId},
+                                    {"result", result},
+                                    {"reason", reason}});
   }
 
   std::string digest;
@@ -53,7 +53,7 @@ class Verification {
 
  private:
   const PluginPackage& package_;
-  AuditLog* audit_;
+  const RunAudit& audit_;
 };
 
 Outcome<std::string> readSmallFile(const std::string& path) {
@@ -81,7 +81,7 @@ std::string sha256Digest(std::string_view bytes) {
 }
 
 Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const SignatureRules& rules,
-                                     const TrustContext& trust, AuditLog* audit) {
+                                     const TrustContext& trust, const RunAudit& audit) {
   Verification check(package, audit);
   const PluginManifest& manifest = package.manifest;
   auto object = SealedFile::readOnce(package.objectPath(), kMaxPluginBytes);
@@ -101,7 +101,10 @@ Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const Signatu
                           "rollback: version " + manifest.version.text() + " is below " +
                               highest->text() + ", the highest this host has run (" +
                               trust.ledger->path() +
-                              "); the policy's signature.allow_rollback permits it");
+                              "), so it may be an old, vulnerable build put back on purpose; "
+                              "run the newer version, or, only if the downgrade is yours, "
+                              "set signature.allow_rollback: true in the policy, which "
+                              "turns that protection off for the plugin");
     }
   }
 
@@ -152,6 +155,17 @@ Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const Signatu
   auto comment = minisign::verifyTrustedComment(key->key, signature.value());
   if (!comment.ok()) return check.refuse(comment.error().category, comment.error().message);
   auto fields = commentFields(signature.value().trustedComment);
+  if (fields.empty()) {
+    // minisign -S without -t writes "timestamp:...\tfile:..."; say which comment is expected.
+    const bool minisignDefault = signature.value().trustedComment.rfind("timestamp:", 0) == 0;
+    return check.refuse(ErrorCategory::kPolicyDenial,
+                        std::string("the signature's trusted comment is ") +
+                            (minisignDefault ? "minisign's default ('" : "'") +
+                            signature.value().trustedComment + (minisignDefault ? "')" : "'") +
+                            ", not the comment Cordon checks: sign with `cordon-sign package " +
+                            package.directory + "`, or with minisign -S -m " +
+                            package.objectPath() + " -t '" + trustedCommentFor(manifest) + "'");
+  }
   const std::map<std::string, std::string> expected = {{"name", manifest.name},
                                                        {"version", manifest.version.text()},
                                                        {"abi", std::to_string(manifest.abi)}};

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "audit/audit_log.h"
+#include "audit/run_audit.h"
 #include "core/error.h"
 #include "plugins/plugin_catalog.h"
 #include "policy/policy.h"
@@ -32,7 +32,7 @@ struct TrustContext {
 inline constexpr size_t kMaxPluginBytes = 256u << 20;
 
 Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const SignatureRules& rules,
-                                     const TrustContext& trust, AuditLog* audit);
+                                     const TrustContext& trust, const RunAudit& audit);
 
 std::string sha256Digest(std::string_view bytes);  // "sha256:HEX"
 

@@ -96,7 +96,8 @@ struct Bench {
     fs::remove(audit + ".checkpoint");  // a fresh log per run: only the engine is measured
     auto log = cordon::AuditLog::open(audit);
     if (!log.ok()) fail(log.error().describe());
-    auto checked = cordon::preflight(workflow, policyPath, trust(), log.value().get());
+    auto checked = cordon::preflight(workflow, policyPath, trust(),
+                                     cordon::RunAudit(log.value().get(), cordon::newRunId()));
     if (!checked.ok()) fail(checked.error().describe());
     cordon::RunRequest request;
     request.preflight = checked.value().get();
@@ -273,7 +274,8 @@ int main(int argc, char** argv) {
     const std::string flow = bench.write("one.yaml", header("one") + step("s", "a: inputs.text"));
     auto log = cordon::AuditLog::open((bench.dir / "floor-audit.jsonl").string());
     if (!log.ok()) fail(log.error().describe());
-    auto checked = cordon::preflight(flow, policy2, bench.trust(), log.value().get());
+    auto checked = cordon::preflight(flow, policy2, bench.trust(),
+                                     cordon::RunAudit(log.value().get(), cordon::newRunId()));
     if (!checked.ok()) fail(checked.error().describe());
     cordon::PlanSources sources;
     sources.graph = &checked.value()->graph;

@@ -55,6 +55,21 @@ TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
   Command verify = runCordon("audit verify " + dir.path("audit.jsonl"));
   CHECK(verify.exitCode == 0);
   CHECK(contains(verify.output, "chain intact"));
+
+  // Every record is the run's, the signature checks made before run.start included.
+  auto records = test::readAudit(dir.path("audit.jsonl"));
+  auto start = test::withEvent(records, "run.start");
+  REQUIRE(start.size() == 1);
+  const std::string runId = start[0]["run"];
+  CHECK(runId.size() == 16);
+  CHECK(contains(run.output, "run " + runId));
+  CHECK(test::withEvent(records, "plugin.verify").size() == 3);
+  for (const auto& record : records) {
+    const std::string event = record["event"];
+    if (event.rfind("audit.", 0) == 0) continue;
+    INFO(record);
+    CHECK(record["run"] == runId);
+  }
 }
 
 TEST_CASE("graph: the workflow's steps and edges as dot or mermaid; 2 for a broken workflow") {
@@ -516,9 +531,17 @@ TEST_CASE("run: an unsigned plugin is refused with exit 2 and an audit record") 
   INFO(run.output);
   CHECK(run.exitCode == 2);
   CHECK(contains(run.output, "refused: unsigned:"));
-  auto records = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "plugin.verify");
+  auto all = test::readAudit(dir.path("audit.jsonl"));
+  auto records = test::withEvent(all, "plugin.verify");
   REQUIRE(records.size() == 1);
   CHECK(records[0]["result"] == "refused");
+  // Nothing ran, yet the refusal is a run's: its id is on both records and on the terminal.
+  auto rejected = test::withEvent(all, "input.rejected");
+  REQUIRE(rejected.size() == 1);
+  const std::string runId = records[0]["run"];
+  CHECK(runId.size() == 16);
+  CHECK(rejected[0]["run"] == runId);
+  CHECK(contains(run.output, "nothing ran; run " + runId));
 }
 
 TEST_CASE("the host config file: relative paths, and flags and environment win over it") {

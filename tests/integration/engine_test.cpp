@@ -268,7 +268,7 @@ plugins:
     max_workers: 2
 )");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("counter"));
-  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
+  auto checked = preflight(workflow, policy, test::trustOptions(), RunAudit{});
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kBadInput);
   CHECK(checked.error().message.find(policy + ":5: field 'plugins.counter.max_workers'") !=

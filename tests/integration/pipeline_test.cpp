@@ -122,7 +122,7 @@ TEST_CASE("a plugin the policy does not know is refused before anything starts")
                                  "version: 1\nplugins:\n  word-count:\n    calls: [describe, init, "
                                  "execute, shutdown]\n    host: { read_input: {} }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
-  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
+  auto checked = preflight(workflow, policy, test::trustOptions(), RunAudit{});
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kPolicyDenial);
   CHECK(checked.error().step == "attack");
@@ -152,7 +152,7 @@ TEST_CASE("a section without a method every run calls is refused before anything
                                  "version: 1\nplugins:\n  text-transform:\n"
                                  "    calls: [describe, execute, shutdown]\n"
                                  "    host: { read_input: {} }\n");
-  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
+  auto checked = preflight(workflow, policy, test::trustOptions(), RunAudit{});
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kPolicyDenial);
   CHECK(checked.error().step == "attack");

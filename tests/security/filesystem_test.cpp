@@ -99,7 +99,7 @@ TEST_CASE("filesystem grants are validated before anything runs") {
                                  "    calls: [describe, init, execute, shutdown]\n"
                                  "    filesystem: { read_only: [/does/not/exist] }\n");
   std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow("file-reader"));
-  auto checked = preflight(workflow, policy, test::trustOptions(), nullptr);
+  auto checked = preflight(workflow, policy, test::trustOptions(), RunAudit{});
   REQUIRE_FALSE(checked.ok());
   CHECK(checked.error().category == ErrorCategory::kBadInput);
   CHECK(checked.error().message.find("/does/not/exist") != std::string::npos);

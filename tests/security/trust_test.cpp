@@ -69,7 +69,8 @@ struct TrustBed {
                                             : dir.write("policy.yaml", policy);
     auto audit = AuditLog::open(auditPath);
     REQUIRE(audit.ok());
-    return preflight(workflow, policyPath, {{plugins}, store, state}, audit.value().get());
+    return preflight(workflow, policyPath, {{plugins}, store, state},
+                     RunAudit(audit.value().get(), newRunId()));
   }
 
   std::vector<nlohmann::json> verifications() const {
@@ -233,6 +234,9 @@ TEST_CASE("rollback below the highest version this host has run is refused unles
     REQUIRE(ledger.value().recordRun("text-transform", *Version::parse("1.2.0")).ok());
   }
   expectRefused(bed, bed.check(), "rollback: version 1.0.0 is below 1.2.0");
+  // It reads as a warning: what a downgrade may be, and what allowing it gives up.
+  expectRefused(bed, bed.check(), "an old, vulnerable build put back on purpose");
+  expectRefused(bed, bed.check(), "which turns that protection off");
   CHECK(bed.check(policyWithSignature("{ allow_rollback: true }")).ok());
 }
 
@@ -365,6 +369,45 @@ TEST_CASE("a package signed by minisign itself runs") {
   auto result = bed.check();
   REQUIRE_MESSAGE(result.ok(), (result.ok() ? std::string() : result.error().describe()));
   CHECK(bed.verifications().back()["result"] == "verified");
+}
+
+TEST_CASE("minisign's default trusted comment is refused, naming the comment to sign with") {
+  REQUIRE(shell("minisign -v") == 0);
+  TrustBed bed;
+  REQUIRE(shell("minisign -G -W -p " + bed.store + "/publisher.pub -s " + bed.dir.path("p.key")) ==
+          0);
+  spit(bed.store + "/trust.yaml", "keys:\n  - file: publisher.pub\n    scope: [text-transform]\n");
+  // No -t: minisign writes "timestamp:...\tfile:...".
+  REQUIRE(shell("minisign -S -s " + bed.dir.path("p.key") + " -m " +
+                bed.package("text-transform.so")) == 0);
+  auto result = bed.check();
+  expectRefused(bed, result, "the signature's trusted comment is minisign's default ('timestamp:");
+  expectRefused(bed, result, "-t 'cordon-plugin name=text-transform version=1.0.0 abi=1'");
+  expectRefused(bed, result, "cordon-sign package " + bed.plugins + "/text-transform");
+}
+
+TEST_CASE(
+    "a shared object on the plugin path outside a package is named when its plugin is not found") {
+  TrustBed bed;
+  fs::copy_file(bed.package("text-transform.so"), bed.plugins + "/hello.so");
+  fs::create_directories(bed.plugins + "/greeter");
+  fs::copy_file(bed.package("text-transform.so"), bed.plugins + "/greeter/libgreet.so");
+  auto catalog = PluginCatalog::scan({bed.plugins});
+  for (const auto& [name, object] :
+       {std::pair{"hello", "/hello.so"}, std::pair{"greeter", "/greeter/libgreet.so"}}) {
+    auto found = catalog.resolve(name, "");
+    REQUIRE_FALSE(found.ok());
+    INFO(found.error().message);
+    CHECK(found.error().message.find("plugin '" + std::string(name) + "' not found") !=
+          std::string::npos);
+    CHECK(found.error().message.find(bed.plugins + object + " is there, but not in a package") !=
+          std::string::npos);
+  }
+  // Another name: nothing of the loose objects is said.
+  auto other = catalog.resolve("nothing-like-it", "");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().message.find("not in a package") == std::string::npos);
+  CHECK(catalog.resolve("text-transform", "").ok());  // the packages are still found
 }
 
 TEST_CASE("the static audit flags imports the policy would make fail, and executable stacks") {

@@ -105,13 +105,15 @@ RunResult runWorkflow(const std::string& workflowPath, const std::string& policy
   auto opened = AuditLog::open(auditPath);
   if (!opened.ok()) FAIL("cannot open the audit log: " << opened.error().describe());
   size_t before = readAudit(auditPath).size();
-  auto checked =
-      preflight(workflowPath, policyPath, trustOptions(pluginDirs), opened.value().get());
+  EngineOptions withRunId = options;
+  if (withRunId.runId.empty()) withRunId.runId = newRunId();
+  auto checked = preflight(workflowPath, policyPath, trustOptions(pluginDirs),
+                           RunAudit(opened.value().get(), withRunId.runId));
   if (!checked.ok()) FAIL("preflight rejected the workflow: " << checked.error().describe());
 
   // The ledger is the test's business (trust_test); these runs do not raise it.
   checked.value()->ledger.reset();
-  RunResult result = runPreflighted(*checked.value(), *opened.value(), options);
+  RunResult result = runPreflighted(*checked.value(), *opened.value(), withRunId);
   opened.value().reset();
   auto all = readAudit(auditPath);
   result.audit.assign(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
