@@ -27,8 +27,8 @@ int auditRotateCommand(const std::string& path);
 struct RunOptions {
   std::string workflow;
   std::string policy;
-  std::string auditLog = "cordon-audit.jsonl";
-  TrustOptions trust;  // plugin search path, trust store, state directory (cli/host_config.h)
+  std::string auditLog;  // empty: STATE_DIR/audit.jsonl
+  TrustOptions trust;    // plugin search path, trust store, state directory (cli/host_config.h)
   std::string workerBinary;
   std::map<std::string, std::string> inputFiles;
   std::string outputDir;

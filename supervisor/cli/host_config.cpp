@@ -29,6 +29,21 @@ std::string defaultStateDir() {
 
 }  // namespace
 
+Outcome<std::string> auditLogInStateDir(const TrustOptions& options, const std::string& file) {
+  std::error_code error;
+  if (!fs::is_directory(options.stateDir, error)) {
+    fs::create_directories(options.stateDir, error);
+    if (error) {
+      return makeError(ErrorCategory::kBadInput,
+                       options.stateDir + ": cannot make the state directory, where the audit " +
+                           "log goes by default (" + error.message() +
+                           "); give --state-dir or --audit-log");
+    }
+    fs::permissions(options.stateDir, fs::perms::owner_all, fs::perm_options::replace, error);
+  }
+  return (fs::path(options.stateDir) / file).string();
+}
+
 Outcome<TrustOptions> resolveHostConfig(const HostFlags& flags) {
   std::string configPath = !flags.config.empty() ? flags.config : environment("CORDON_CONFIG");
   const bool explicitConfig = !configPath.empty();

@@ -22,4 +22,8 @@ struct HostFlags {
 //   plugin_path: [DIR, ...]   trust_store: DIR   state_dir: DIR   (relative to the file)
 Outcome<TrustOptions> resolveHostConfig(const HostFlags& flags);
 
+// STATE_DIR/FILE, where an audit log goes when --audit-log is not given; the state directory is
+// made (0700: the log is the host's record) when it does not exist yet.
+Outcome<std::string> auditLogInStateDir(const TrustOptions& options, const std::string& file);
+
 }  // namespace cordon

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/host_config.h"
@@ -105,8 +106,10 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run", "Run a workflow; exit 0 on success, 1 if it failed, 2 on bad input");
   addRunOptions(*run, options, host);
-  run->add_option("--audit-log", options.auditLog, "Audit log to append to (JSON lines)")
-      ->capture_default_str();
+  run->add_option("--audit-log", options.auditLog,
+                  "Audit log to append to (JSON lines); default $CORDON_AUDIT_LOG, else "
+                  "STATE_DIR/audit.jsonl")
+      ->envname("CORDON_AUDIT_LOG");
   run->add_option("--audit-rotate-mb", options.auditRotateMb,
                   "Close the audit log as a numbered segment once it reaches this size; 0: never")
       ->capture_default_str()
@@ -197,9 +200,14 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   learn->add_option("--out", learnOptions.output, "Where to write the policy ('-': stdout)")
       ->capture_default_str();
-  learn->add_option("--audit-log", learnOptions.auditLog, "Audit log of the learning run")
-      ->capture_default_str();
+  learn->add_option("--audit-log", learnOptions.auditLog,
+                    "Audit log of the learning run; default STATE_DIR/learn-audit.jsonl");
   learn->add_option("--input", inputs, "NAME=FILE: read workflow input NAME from FILE");
+  learn
+      ->add_option("--headroom", learnOptions.headroom,
+                   "Each budget is the largest figure the learning run showed times this")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, cordon::PolicyLearner::kMaxHeadroom));
   addHostOptions(*learn, host);
 
   CLI::App* plugins = app.add_subcommand("plugins", "Find, inspect and audit plugin packages");
@@ -248,6 +256,17 @@ int main(int argc, char** argv) {
   }
   options.trust = resolved.value();
   options.workerBinary = cordon::defaultWorkerBinary();
+  for (auto [command, path, file] :
+       {std::tuple{run, &options.auditLog, "audit.jsonl"},
+        std::tuple{learn, &learnOptions.auditLog, "learn-audit.jsonl"}}) {
+    if (!command->parsed() || !path->empty()) continue;
+    auto inStateDir = cordon::auditLogInStateDir(options.trust, file);
+    if (!inStateDir.ok()) {
+      cordon::printError(inStateDir.error());
+      return cordon::kExitBadInput;
+    }
+    *path = inStateDir.value();
+  }
   for (const auto& entry : inputs) {
     auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {

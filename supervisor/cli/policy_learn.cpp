@@ -43,7 +43,7 @@ int policyLearnCommand(const LearnOptions& options) {
     return kExitBadInput;
   }
   Preflight& p = *checked.value();
-  PolicyLearner learner;
+  PolicyLearner learner(options.headroom);
   for (const auto& [name, plugin] : p.plugins) learner.observeManifest(plugin.package.manifest);
 
   std::fprintf(stderr,
@@ -98,7 +98,11 @@ int policyLearnCommand(const LearnOptions& options) {
   std::fprintf(stderr, "cordon: learned a policy for %zu plugin%s from run %s%s%s\n",
                learner.plugins().size(), learner.plugins().size() == 1 ? "" : "s",
                report.runId.c_str(), options.output == "-" ? "" : "; written to ",
-               options.output == "-" ? "" : options.output.c_str());
+               options.output == "-" ? "" : forTerminal(options.output).c_str());
+  std::fprintf(stderr,
+               "cordon: the sample is that one run (%s): review the budgets before enforcing, "
+               "larger inputs may need more\n",
+               learner.sampleText().c_str());
   return kExitOk;
 }
 

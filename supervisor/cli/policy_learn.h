@@ -6,16 +6,18 @@
 #include <string>
 
 #include "cli/preflight.h"
+#include "policy/policy_learner.h"
 
 namespace cordon {
 
 struct LearnOptions {
   std::string workflow;
   std::string output = "-";  // "-": standard output
-  std::string auditLog = "cordon-learn-audit.jsonl";
+  std::string auditLog;      // empty: STATE_DIR/learn-audit.jsonl
   TrustOptions trust;
   std::string workerBinary;
   std::map<std::string, std::string> inputFiles;
+  double headroom = PolicyLearner::kDefaultHeadroom;  // --headroom
 };
 
 // 0: the run passed and the policy was written; 1: the run failed (nothing written); 2: bad

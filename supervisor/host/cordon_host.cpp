@@ -32,10 +32,10 @@ CordonHost::~CordonHost() = default;
 RunReport CordonHost::run(RunRequest request) {
   if (!cgroups_ && settings_.announceNoCgroups && !announced_) {
     announced_ = true;
+    // One line: the reason is in every plugin.start record, the consequences in the docs.
     std::fprintf(stderr,
-                 "cordon: note: no delegated cgroup v2 tree (%s); workers are limited by "
-                 "rlimits only (memory as address space, CPU time, processes, files)\n",
-                 noCgroupReason_.c_str());
+                 "cordon: note: rlimits only, no delegated cgroup v2 tree (see "
+                 "docs/architecture.md, \"Which limits hold on which host\")\n");
   }
   Preflight& preflight = *request.preflight;
   PlanSources sources;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -10,11 +11,6 @@
 
 namespace cordon {
 namespace {
-
-// Headroom: twice what was seen, and never below what a plugin of any size needs.
-uint64_t twice(uint64_t seen, uint64_t floor) {
-  return std::max(seen * 2, floor);
-}
 
 std::string list(const std::vector<std::string>& items) {
   std::string out;
@@ -30,7 +26,37 @@ std::string quotedList(const std::vector<std::string>& items) {
   return list(quoted);
 }
 
+std::string headroomText(double headroom) {
+  char text[32];
+  std::snprintf(text, sizeof text, "x%g", headroom);
+  return text;
+}
+
+std::string counted(uint64_t count, const char* noun) {
+  return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
+}
+
 }  // namespace
+
+// What was seen times the headroom, and never below what a plugin of any size needs.
+uint64_t PolicyLearner::withHeadroom(uint64_t seen, uint64_t floor) const {
+  return std::max(withHeadroom(static_cast<double>(seen)), floor);
+}
+uint64_t PolicyLearner::withHeadroom(double seen) const {
+  const double scaled = std::ceil(seen * std::max(headroom_, 1.0));
+  constexpr double kCap = 1ull << 50;  // far past any limit, and room to add to
+  return scaled >= kCap ? static_cast<uint64_t>(kCap) : static_cast<uint64_t>(scaled);
+}
+
+std::string PolicyLearner::sampleText() const {
+  uint64_t steps = 0, calls = 0;
+  for (const auto& [name, learned] : plugins_) {
+    steps += learned.steps;
+    calls += learned.executeCalls;
+  }
+  return counted(steps, "step") + " and " + counted(calls, "execute call") + ", every budget " +
+         headroomText(headroom_) + " (--headroom)";
+}
 
 Policy learningPolicy() {
   PluginPolicy section;
@@ -79,11 +105,13 @@ void PolicyLearner::observeRecord(const nlohmann::json& record) {
   } else if (event == "gate.allow" && record.value("direction", "") == "supervisor->plugin") {
     auto method = pluginMethodFromName(record.value("method", ""));
     if (method) learned.calls.insert(*method);
+    if (method == PluginMethod::kExecute) ++learned.executeCalls;
   } else if (event == "plugin.stop") {
     learned.maxRssKib = std::max(learned.maxRssKib, record.value("max_rss_kib", uint64_t{0}));
     learned.cpuSeconds = std::max(learned.cpuSeconds, record.value("cpu_seconds", 0.0));
   } else if (event == "step.end") {
     learned.longestStepMs = std::max(learned.longestStepMs, record.value("ms", 0.0));
+    ++learned.steps;
   }
 }
 
@@ -103,13 +131,21 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
   std::string out = "# Learned by `cordon policy learn` from " + forTerminal(workflowPath) +
                     " (run " + runId +
                     ").\n"
-                    "# Every grant below was used by that run, with headroom on what was "
-                    "measured (x2);\n"
-                    "# nothing else is granted. Review it, then enforce it (docs/policy.md).\n"
+                    "# Every grant below was used by that run, and nothing else is granted.\n"
+                    "# The sample is one run: " +
+                    sampleText() +
+                    ".\n"
+                    "# Each budget is the largest figure that run showed times " +
+                    headroomText(headroom_) +
+                    ": larger inputs\n"
+                    "# or more items may need more. Review it, then enforce it "
+                    "(docs/policy.md).\n"
                     "version: 1\nplugins:\n";
   const std::set<std::string> runtime(runtimeSyscalls().begin(), runtimeSyscalls().end());
   for (const auto& [name, learned] : plugins_) {
     out += "  " + name + ":\n";
+    out += "    # sampled: " + counted(learned.steps, "step") + ", " +
+           counted(learned.executeCalls, "execute call") + "\n";
     std::vector<std::string> calls;
     for (PluginMethod method : learned.calls) calls.emplace_back(pluginMethodName(method));
     out += "    calls: " + list(calls) + "\n";
@@ -117,7 +153,8 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
       out += "    host:\n";
       for (const auto& [capability, use] : learned.host) {
         const bool log = capability == HostCapability::kLog;
-        const uint64_t bytes = log ? twice(use.largestBytes, 1024) : twice(use.bytesPerCall, 4096);
+        const uint64_t bytes =
+            log ? withHeadroom(use.largestBytes, 1024) : withHeadroom(use.bytesPerCall, 4096);
         std::string paths;
         if (capability == HostCapability::kReadFile) {
           paths = "paths: " +
@@ -127,7 +164,7 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
         }
         out += std::string("      ") + hostCapabilityName(capability) + ": { " + paths +
                "max_bytes: " + std::to_string(bytes) +
-               ", max_calls: " + std::to_string(twice(use.callsPerCall, 4)) + " }\n";
+               ", max_calls: " + std::to_string(withHeadroom(use.callsPerCall, 4)) + " }\n";
       }
     }
     std::vector<std::string> syscalls = learned.manifestSyscalls;
@@ -170,20 +207,21 @@ std::string PolicyLearner::policyYaml(const std::string& workflowPath,
              ", which does not exist (nothing to grant)\n";
     }
     for (const std::string& path : learned.writeWanted) {
-      out += "    # tried to write " + path +
+      out += "    # tried to write " + forTerminal(path) +
              " (refused with EROFS while learning; grant a "
              "read_write path or scratch_mb by hand if it must)\n";
     }
     // memory_mb is RLIMIT_AS: the worker's own mappings (~30 MiB) come on top of what it touched.
     const uint64_t rssMib = (learned.maxRssKib + 1023) / 1024;
-    const uint64_t memoryMb = std::max<uint64_t>(64, rssMib * 2 + 64);
-    const auto cpu = static_cast<uint64_t>(std::ceil(learned.cpuSeconds * 2)) + 1;
+    const uint64_t memoryMb = std::max<uint64_t>(64, withHeadroom(rssMib, 0) + 64);
+    const uint64_t cpu = withHeadroom(learned.cpuSeconds) + 1;
     out += "    limits: { memory_mb: " + std::to_string(memoryMb) +
            ", cpu_seconds: " + std::to_string(cpu) + ", open_files: 32 }\n";
-    const auto timeout = static_cast<uint64_t>(std::ceil(learned.longestStepMs * 2)) + 1000;
+    const uint64_t timeout = withHeadroom(learned.longestStepMs) + 1000;
     out += "    timeout_ms: " + std::to_string(timeout) + "\n";
     out +=
-        "    max_output_bytes: " + std::to_string(twice(learned.largestOutputBytes, 1024)) + "\n";
+        "    max_output_bytes: " + std::to_string(withHeadroom(learned.largestOutputBytes, 1024)) +
+        "\n";
     out += "    # observed: peak RSS " + std::to_string(learned.maxRssKib) + " KiB, CPU " +
            std::to_string(learned.cpuSeconds) + " s, longest step " +
            std::to_string(static_cast<uint64_t>(learned.longestStepMs)) + " ms\n";

@@ -1,6 +1,7 @@
 // `cordon policy learn`: turns what one learning run did (its audit records: gate.learn,
 // gate.allow, plugin.stop, step.end) into the smallest policy that lets the same run pass, with
-// headroom on every measured figure. The operator reviews it, then enforces it.
+// headroom on every measured figure (x2, or --headroom). One run is a small sample: the policy
+// says how big it was. The operator reviews it, then enforces it.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -40,10 +41,17 @@ struct LearnedPlugin {
   double cpuSeconds = 0;
   double longestStepMs = 0;
   uint64_t largestOutputBytes = 0;
+  uint64_t steps = 0;         // the sample: steps run (step.end records) ...
+  uint64_t executeCalls = 0;  // ... and execute calls made (one per step, or per item)
 };
 
 class PolicyLearner {
  public:
+  static constexpr double kDefaultHeadroom = 2.0;
+  static constexpr double kMaxHeadroom = 1000.0;
+  // Every budget is the largest figure the run showed times `headroom` (at least 1).
+  explicit PolicyLearner(double headroom = kDefaultHeadroom) : headroom_(headroom) {}
+
   void observeRecord(const nlohmann::json& record);
   void observeManifest(const PluginManifest& manifest);
   void observeOutputs(const std::string& plugin, uint64_t totalBytes);
@@ -52,8 +60,15 @@ class PolicyLearner {
 
   // A policy file (YAML, docs/policy.md) with one section per plugin seen.
   std::string policyYaml(const std::string& workflowPath, const std::string& runId) const;
+  // "3 steps and 12 execute calls, every budget x2 (--headroom)": what the policy stands on.
+  std::string sampleText() const;
+  double headroom() const { return headroom_; }
 
  private:
+  uint64_t withHeadroom(uint64_t seen, uint64_t floor) const;
+  uint64_t withHeadroom(double seen) const;
+
+  double headroom_;
   std::map<std::string, LearnedPlugin> plugins_;
 };
 

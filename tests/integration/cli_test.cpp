@@ -72,6 +72,39 @@ TEST_CASE("run: 0 on success, with outputs and a verifiable audit log") {
   }
 }
 
+TEST_CASE("run: the audit log goes to the state directory unless --audit-log says otherwise") {
+  test::TempDir dir;
+  const std::string state = dir.path("state/nested");  // made, 0700, by the run
+  Command run =
+      runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") + " --policy " +
+                test::sourcePath("policies/default.yaml") + " --state-dir " + state);
+  INFO(run.output);
+  CHECK(run.exitCode == 0);
+  CHECK(contains(run.output, "audit log " + state + "/audit.jsonl"));
+  CHECK(runCordon("audit verify " + state + "/audit.jsonl").exitCode == 0);
+  CHECK((std::filesystem::status(state).permissions() & std::filesystem::perms::all) ==
+        std::filesystem::perms::owner_all);
+  // A host without cgroup v2 says so in one line that points to the docs.
+  if (contains(run.output, "cordon: note:")) {
+    CHECK(contains(run.output,
+                   "cordon: note: rlimits only, no delegated cgroup v2 tree (see "
+                   "docs/architecture.md, \"Which limits hold on which host\")\n"));
+  }
+  // --audit-log wins over the state directory.
+  Command byFlag = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                             " --policy " + test::sourcePath("policies/default.yaml") +
+                             " --state-dir " + state + " --audit-log " + dir.path("flag.jsonl"));
+  CHECK(byFlag.exitCode == 0);
+  CHECK(std::filesystem::exists(dir.path("flag.jsonl")));
+  // A state directory that cannot be made is named, and nothing runs.
+  dir.write("file", "x");
+  Command unmade = runCordon("run " + test::sourcePath("examples/text-pipeline/workflow.yaml") +
+                             " --policy " + test::sourcePath("policies/default.yaml") +
+                             " --state-dir " + dir.path("file/state"));
+  CHECK(unmade.exitCode == 2);
+  CHECK(contains(unmade.output, dir.path("file/state") + ": cannot make the state directory"));
+}
+
 TEST_CASE("graph: the workflow's steps and edges as dot or mermaid; 2 for a broken workflow") {
   test::TempDir dir;
   const std::string err = dir.path("stderr");
@@ -413,6 +446,9 @@ TEST_CASE("policy learn: the learned policy lets the same run pass, and grants w
   INFO(learned.output);
   REQUIRE(learned.exitCode == 0);
   CHECK(contains(learned.output, "learned a policy for 1 plugin"));
+  CHECK(contains(learned.output,
+                 "the sample is that one run (1 step and 1 execute call, every "
+                 "budget x2 (--headroom))"));
   std::ifstream file(dir.path("learned.yaml"));
   std::string policy((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   CHECK(contains(policy, "  socket-probe:\n"));
@@ -459,6 +495,17 @@ TEST_CASE("policy learn: the learned policy lets the same run pass, and grants w
                              dir.path("learn.jsonl") + " -- " + crash);
   CHECK(failed.exitCode == 1);
   CHECK_FALSE(std::filesystem::exists(dir.path("none.yaml")));
+
+  // --headroom sets the multiplier; below 1 would grant less than the run used.
+  Command wider = runCordon("policy learn --headroom 5 --audit-log " + dir.path("learn.jsonl") +
+                            " -- " + workflow);
+  INFO(wider.output);
+  CHECK(wider.exitCode == 0);
+  CHECK(contains(wider.output, "every budget x5 (--headroom)"));
+  CHECK(contains(wider.output, "times x5"));
+  Command tight = runCordon("policy learn --headroom 0.5 -- " + workflow);
+  CHECK(tight.exitCode == 2);
+  CHECK(contains(tight.output, "--headroom"));
 }
 
 TEST_CASE("cordon-sign: --help on every command, 2 on bad input") {

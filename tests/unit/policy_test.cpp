@@ -488,6 +488,48 @@ TEST_CASE("the learner turns a learning run's records into a policy with headroo
   CHECK(p.maxOutputBytes == 10000);
   CHECK_FALSE(p.dangerLearning);  // a learned policy enforces
   CHECK(learningPolicy().fallback->dangerLearning);
+  // The policy says what it stands on: one step, one execute call, x2.
+  CHECK(yaml.find("# The sample is one run: 1 step and 1 execute call, every budget x2") !=
+        std::string::npos);
+  CHECK(yaml.find("    # sampled: 1 step, 1 execute call\n") != std::string::npos);
+}
+
+TEST_CASE("the learner's headroom multiplies every measured figure, and the policy says so") {
+  PolicyLearner learner(3);
+  for (int step = 0; step < 2; ++step) {
+    learner.observeRecord({{"event", "gate.allow"},
+                           {"plugin", "p"},
+                           {"direction", "supervisor->plugin"},
+                           {"method", "execute"}});
+    learner.observeRecord({{"event", "step.end"}, {"plugin", "p"}, {"ms", 1000.0}});
+  }
+  learner.observeRecord(
+      {{"event", "gate.learn"},
+       {"plugin", "p"},
+       {"kind", "host"},
+       {"usage", {{"read_input", {{"calls", 10}, {"bytes", 10000}, {"largest_bytes", 9000}}}}}});
+  learner.observeRecord(
+      {{"event", "plugin.stop"}, {"plugin", "p"}, {"max_rss_kib", 10240}, {"cpu_seconds", 2.0}});
+  learner.observeOutputs("p", 5000);
+  const std::string yaml = learner.policyYaml("flow.yaml", "0123");
+  INFO(yaml);
+  const Policy policy = parsePolicy(YamlDocument::parse(yaml, "learned.yaml"));
+  const PluginPolicy& p = *policy.forPlugin("p");
+  REQUIRE(p.grant(HostCapability::kReadInput) != nullptr);
+  CHECK(p.grant(HostCapability::kReadInput)->maxBytes == 30000);
+  CHECK(p.grant(HostCapability::kReadInput)->maxCalls == 30);
+  CHECK(p.limits.memoryBytes == (30ull + 64) << 20);
+  CHECK(p.limits.cpuSeconds == 7);
+  CHECK(p.callTimeout == std::chrono::milliseconds(4000));
+  CHECK(p.maxOutputBytes == 15000);
+  CHECK(learner.sampleText() == "2 steps and 2 execute calls, every budget x3 (--headroom)");
+  CHECK(yaml.find("times x3") != std::string::npos);
+  // Below 1 would grant less than the run used: it counts as 1.
+  PolicyLearner tight(0.5);
+  tight.observeOutputs("p", 5000);
+  CHECK(parsePolicy(YamlDocument::parse(tight.policyYaml("f.yaml", "1"), "t.yaml"))
+            .forPlugin("p")
+            ->maxOutputBytes == 5000);
 }
 
 TEST_CASE("read_file needs path prefixes; only read_file takes them") {
@@ -531,6 +573,19 @@ TEST_CASE("opened files become read-only grants; kernel interfaces map to their 
   CHECK(yaml.find("# opened /sys/kernel/notes, which no policy can grant") != std::string::npos);
   CHECK(yaml.find("missing.txt, which does not exist") != std::string::npos);
   CHECK(yaml.find("# tried to write " + dir.path("out.txt")) != std::string::npos);
+
+  // A path the plugin chose reaches the printed policy's comments only made safe: a newline in
+  // it cannot start a line of YAML.
+  PolicyLearner hostile;
+  hostile.observeRecord({{"event", "gate.learn"},
+                         {"plugin", "p"},
+                         {"kind", "open"},
+                         {"path", "/tmp/x\n  q:\n    calls: [execute]"},
+                         {"write", true}});
+  const std::string printed = hostile.policyYaml("flow.yaml", "0123");
+  INFO(printed);
+  CHECK(parsePolicy(YamlDocument::parse(printed, "learned.yaml")).forPlugin("q") == nullptr);
+  CHECK(printed.find("\n  q:") == std::string::npos);
 }
 
 TEST_CASE("an OCI profile that grants nothing still prints a policy that parses") {
