@@ -173,14 +173,9 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     }
     if (!section->dangerLearning && !section->missingRunCalls().empty()) {
       // Refused now, not by the gate at the first init: the run could not succeed.
-      auto line = section->fieldLines.find("calls");
-      const std::string prefix =
-          section->name == "default" ? "default" : "plugins." + section->name;
       return makeError(ErrorCategory::kPolicyDenial,
-                       policyPath + ":" +
-                           std::to_string(line != section->fieldLines.end() ? line->second
-                                                                            : section->line) +
-                           ": field '" + prefix + ".calls': " + section->missingRunCallsText() +
+                       policyPath + ":" + std::to_string(section->lineOf("calls")) + ": field '" +
+                           section->fieldPath("calls") + "': " + section->missingRunCallsText() +
                            " (plugin '" + step.plugin + "' of step '" + step.name + "' at " +
                            workflowPath + ":" + std::to_string(step.line) + ")")
           .withStep(step.name);
@@ -188,12 +183,9 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
     auto admitted = admitManifest(package.value().manifest, *section, step.name, events.get());
     if (!admitted.ok()) return admitted.error();
     if (section->maxWorkers > 1 && !package.value().manifest.stateless) {
-      auto line = section->fieldLines.find("max_workers");
       return makeError(ErrorCategory::kBadInput,
-                       policyPath + ":" +
-                           std::to_string(line != section->fieldLines.end() ? line->second
-                                                                            : section->line) +
-                           ": field 'plugins." + section->name + ".max_workers': plugin '" +
+                       policyPath + ":" + std::to_string(section->lineOf("max_workers")) +
+                           ": field '" + section->fieldPath("max_workers") + "': plugin '" +
                            step.plugin + "' may keep state across its steps (its manifest " +
                            package.value().manifest.path +
                            " does not say 'stateless: true'), so its steps run on one worker")
@@ -211,8 +203,8 @@ Outcome<std::shared_ptr<Preflight>> preflight(const std::string& workflowPath, P
       for (const std::string& path : *paths) {
         if (access(path.c_str(), F_OK) != 0) {
           return makeError(ErrorCategory::kBadInput,
-                           policyPath + ":" + std::to_string(section->line) + ": field 'plugins." +
-                               section->name + "." + key + "': '" + path + "' does not exist")
+                           policyPath + ":" + std::to_string(section->lineOf(key)) + ": field '" +
+                               section->fieldPath(key) + "': '" + path + "' does not exist")
               .withStep(step.name);
         }
       }

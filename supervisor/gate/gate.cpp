@@ -444,8 +444,7 @@ std::optional<Error> Gate::refuseHostCall(CallScope& scope, HostCapability capab
 }
 
 std::string Gate::policyField(const std::string& rest) const {
-  return (policy_.name == "default" ? std::string("default") : "plugins." + policy_.name) + "." +
-         rest;
+  return policy_.fieldPath(rest);
 }
 
 bool Gate::takeRateToken(HostCapability capability, uint64_t ratePerSecond) {

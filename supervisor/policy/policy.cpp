@@ -111,6 +111,16 @@ std::vector<PluginMethod> PluginPolicy::missingRunCalls() const {
   return missing;
 }
 
+std::string PluginPolicy::fieldPath(const std::string& key) const {
+  const std::string section = name == "default" ? "default" : "plugins." + name;
+  return key.empty() ? section : section + "." + key;
+}
+
+int PluginPolicy::lineOf(const std::string& key) const {
+  auto line = fieldLines.find(key.substr(0, key.find('.')));
+  return line != fieldLines.end() ? line->second : this->line;
+}
+
 std::string PluginPolicy::missingRunCallsText() const {
   const std::vector<PluginMethod> missing = missingRunCalls();
   if (missing.empty()) return "";

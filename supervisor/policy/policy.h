@@ -111,6 +111,12 @@ struct PluginPolicy {
   std::string extends;                    // the profile it starts from, if any
   int line = 0;                           // where it starts in the policy file
   std::map<std::string, int> fieldLines;  // line of each key the section sets (for lint)
+  // Where a key lives, as errors name it: "plugins.NAME.KEY", or "default.KEY" for the default
+  // section; the section itself when `key` is empty.
+  std::string fieldPath(const std::string& key = "") const;
+  // The line that sets `key` (its first part: "host" for "host.log.max_bytes"), else the
+  // section's own line.
+  int lineOf(const std::string& key) const;
   std::set<PluginMethod> calls;
   std::map<HostCapability, HostGrant> host;
   std::vector<std::string> syscallGroups;  // as written: group names and single syscalls

@@ -12,9 +12,7 @@ constexpr uint64_t kGiB = 1ull << 30;
 class SectionLint {
  public:
   SectionLint(const PluginPolicy& section, std::vector<LintFinding>& findings)
-      : section_(section),
-        prefix_(section.name == "default" ? "default" : "plugins." + section.name),
-        findings_(findings) {}
+      : section_(section), prefix_(section.fieldPath()), findings_(findings) {}
 
   void run() {
     if (section_.name == "default") {

@@ -99,27 +99,30 @@ WorkerFault exitFault(const WorkerEnding& ending, const PluginPolicy& policy) {
     // Killed by the kernel at memory.max (only with a delegated cgroup v2 tree).
     return resourceLimit("memory.max", "the worker reached its cgroup memory.max (" +
                                            std::to_string(policy.limits.memoryBytes >> 20) +
-                                           " MiB) and the kernel's cgroup OOM killer stopped it");
+                                           " MiB) and the kernel's cgroup OOM killer stopped it (" +
+                                           policy.fieldPath("limits.memory_mb") + ")");
   }
   if (!exit.signaled && exit.code == protocol::kExitMemoryLimit) {
     // The report line is the plugin process's to write: take a number from it, nothing else.
     std::string requested = field(reportLine(exit.stderrTail, "memory-limit"), "requested");
     if (requested.size() > 20 || requested.find_first_not_of("0123456789") != std::string::npos)
       requested.clear();
-    return resourceLimit("memory", "memory limit of " +
-                                       std::to_string(policy.limits.memoryBytes >> 20) +
-                                       " MiB reached (an allocation of " +
-                                       (requested.empty() ? "?" : requested) + " bytes failed)");
+    return resourceLimit(
+        "memory", "memory limit of " + std::to_string(policy.limits.memoryBytes >> 20) +
+                      " MiB reached (an allocation of " + (requested.empty() ? "?" : requested) +
+                      " bytes failed; " + policy.fieldPath("limits.memory_mb") + ")");
   }
   if (exit.signaled &&
       (exit.code == SIGXCPU ||
        (exit.code == SIGKILL &&
         exit.cpuSeconds + 0.05 >= static_cast<double>(policy.limits.cpuSeconds)))) {
-    return resourceLimit("cpu",
-                         "CPU limit of " + std::to_string(policy.limits.cpuSeconds) + " s reached");
+    return resourceLimit("cpu", "CPU limit of " + std::to_string(policy.limits.cpuSeconds) +
+                                    " s reached (" + policy.fieldPath("limits.cpu_seconds") + ")");
   }
   if (exit.signaled && exit.code == SIGXFSZ)
-    return resourceLimit("file_size", "file size limit reached");
+    return resourceLimit("file_size",
+                         "file size limit of " + std::to_string(policy.limits.fileSizeBytes >> 20) +
+                             " MiB reached (" + policy.fieldPath("limits.file_size_mb") + ")");
   if (!exit.signaled && exit.code == protocol::kExitSetupFailed &&
       ending.phase == WorkerPhase::kSettingUp) {
     return fault(WorkerFault::Kind::kSetupFailed, ErrorCategory::kInternal,

@@ -118,6 +118,8 @@ TEST_CASE(
   CHECK(run.report.error->category == ErrorCategory::kResourceLimit);
   CHECK(run.report.error->message.find("cgroup memory.max (64 MiB)") != std::string::npos);
   CHECK(run.report.error->message.find("OOM") != std::string::npos);
+  CHECK(run.report.error->message.find("(plugins.scratch-fill.limits.memory_mb)") !=
+        std::string::npos);
   auto limits = test::withEvent(run.audit, "resource.limit");
   REQUIRE(limits.size() == 1);
   CHECK(limits[0]["limit"] == "memory.max");

@@ -149,8 +149,9 @@ TEST_CASE("hostile: a host capability the policy does not grant is a policy deni
 }
 
 TEST_CASE("hostile: exceeding the memory limit is a resource limit") {
-  attackThenRecover(
-      {"memory-hog", ErrorCategory::kResourceLimit, "resource.limit", "limit", "memory"});
+  attackThenRecover({"memory-hog", ErrorCategory::kResourceLimit, "resource.limit", "limit",
+                     "memory",
+                     "bytes failed; plugins.memory-hog.limits.memory_mb)"});  // the field to raise
 }
 
 TEST_CASE("hostile: an ELF constructor is already inside the sandbox") {
@@ -164,7 +165,8 @@ TEST_CASE("hostile: garbage on the RPC socket is a protocol error") {
 }
 
 TEST_CASE("hostile: burning CPU past cpu_seconds is a resource limit") {
-  attackThenRecover({"cpu-burn", ErrorCategory::kResourceLimit, "resource.limit", "limit", "cpu"});
+  attackThenRecover({"cpu-burn", ErrorCategory::kResourceLimit, "resource.limit", "limit", "cpu",
+                     "s reached (plugins.cpu-burn.limits.cpu_seconds)"});
 }
 
 TEST_CASE("hostile: output over max_output_bytes is refused at the gate") {
