@@ -463,7 +463,13 @@ steps:
   const StepReport& slow = test::stepOf(run.report, "slow");
   REQUIRE(slow.error.has_value());
   CHECK(slow.error->category == ErrorCategory::kTimeout);
-  CHECK(slow.error->message.find("what was left of the step's timeout_ms") != std::string::npos);
+  // Which part of the step's 3 s ran out depends on the machine: the call, killed when what was
+  // left of them was spent, or, where a worker's start alone takes 3 s (the cgroup v2 VM's
+  // software emulation under load), the wait for the worker. Either way the bound is the step's.
+  INFO(slow.error->message);
+  CHECK((slow.error->message.find("what was left of the step's timeout_ms") != std::string::npos ||
+         slow.error->message.find("the step's timeout_ms (3000 ms) ran out waiting for a worker") !=
+             std::string::npos));
   CHECK(slow.attempts == 1);
   CHECK(slow.milliseconds < 10000);  // killed long before the plugin's 15 s spin would end
   CHECK(test::stepOf(run.report, "after").state == StepState::kSkipped);
