@@ -142,20 +142,34 @@ int pluginsInspectCommand(const TrustOptions& trust, const std::string& referenc
     if (auto signature = minisign::parseSignature(text); signature.ok())
       comment = signature.value().trustedComment;
   }
+  auto object = SealedFile::readOnce(package.value().objectPath(), kMaxPluginBytes);
   std::string digest = status.digest;
   if (digest.empty()) {  // refused or unsigned: still show what the bytes are
-    auto object = SealedFile::readOnce(package.value().objectPath(), kMaxPluginBytes);
     digest = object.ok() ? sha256Digest(object.value()->bytes()) : "unreadable";
   }
   std::string policyVerdict = "no --policy given";
   const PluginPolicy* section = policyPath.empty() ? nullptr : policy.value().forPlugin(m.name);
+  // What the object shows against the section (`plugins audit`): the manifest can be silent on
+  // what the code does, so a manifest the policy admits is not the whole verdict.
+  std::vector<ElfFinding> findings;
+  if (section != nullptr && object.ok()) {
+    auto report = auditElf(std::string(object.value()->bytes()), section);
+    if (report.ok()) findings = report.value().findings;
+  }
+  size_t high = 0;
+  for (const ElfFinding& finding : findings) high += finding.severity == Severity::kHigh ? 1 : 0;
   if (!policyPath.empty()) {
     if (section == nullptr) {
       policyVerdict = "refused: the policy has no section for '" + m.name + "'";
     } else {
       auto admitted = admitManifest(m, *section, "", nullptr);
-      policyVerdict = admitted.ok() ? "the policy grants everything the manifest asks for"
-                                    : "refused: " + admitted.error().message;
+      policyVerdict =
+          !admitted.ok() ? "refused: " + admitted.error().message
+          : high > 0 ? "the manifest is admitted, but the object shows " + std::to_string(high) +
+                           " high finding(s) the policy would stop (below; cordon plugins "
+                           "audit)"
+                     : "the policy grants everything the manifest asks for" +
+                           std::string(findings.empty() ? "" : " (findings below)");
     }
   }
   if (json) {
@@ -173,6 +187,13 @@ int pluginsInspectCommand(const TrustOptions& trust, const std::string& referenc
         {"requests",
          {{"host", m.hostCapabilities}, {"syscalls", m.syscalls}, {"read_only", m.readOnlyPaths}}},
         {"policy", policyVerdict}};
+    nlohmann::json shown = nlohmann::json::array();
+    for (const ElfFinding& finding : findings) {
+      shown.push_back({{"severity", severityName(finding.severity)},
+                       {"kind", finding.kind},
+                       {"detail", finding.detail}});
+    }
+    out["findings"] = shown;
     if (section != nullptr) {
       std::vector<std::string> host;
       for (const auto& [capability, grant] : section->host)
@@ -207,6 +228,10 @@ int pluginsInspectCommand(const TrustOptions& trust, const std::string& referenc
         forTerminal(joined(section->readOnlyPaths)).c_str(), forTerminal(section->name).c_str());
   }
   std::printf("verdict:         %s\n", forTerminal(policyVerdict).c_str());
+  for (const ElfFinding& finding : findings) {
+    std::printf("finding:         %s: %s: %s\n", severityName(finding.severity),
+                forTerminal(finding.kind).c_str(), forTerminal(finding.detail).c_str());
+  }
   return kExitOk;
 }
 

@@ -51,10 +51,20 @@ const std::map<std::string, std::vector<std::string>>& importSyscalls() {
       {"process_vm_readv", {"process_vm_readv"}},
       {"process_vm_writev", {"process_vm_writev"}},
       {"open", {"openat"}},
+      {"open64", {"openat"}},
+      {"__open_2", {"openat"}},
+      {"__open64_2", {"openat"}},
       {"fopen", {"openat"}},
+      {"fopen64", {"openat"}},
+      {"freopen", {"openat"}},
+      {"freopen64", {"openat"}},
       {"openat", {"openat"}},
+      {"openat64", {"openat"}},
+      {"__openat_2", {"openat"}},
+      {"__openat64_2", {"openat"}},
       {"opendir", {"openat"}},
       {"creat", {"openat"}},
+      {"creat64", {"openat"}},
       {"unlink", {"unlinkat"}},
       {"rename", {"renameat2"}},
       {"mkdir", {"mkdirat"}},
@@ -71,6 +81,20 @@ const std::map<std::string, std::vector<std::string>>& importSyscalls() {
       {"uname", {"uname"}},
   };
   return kTable;
+}
+
+// The imports that open files by path. Inside the sandbox a path reaches only what the policy's
+// filesystem grants mount, so where openat is allowed these are still worth a reviewer's look.
+bool opensFiles(const std::string& import) {
+  auto needs = importSyscalls().find(import);
+  return needs != importSyscalls().end() && needs->second == std::vector<std::string>{"openat"} &&
+         import != "dlopen";
+}
+
+std::string listed(const std::vector<std::string>& paths) {
+  std::string text;
+  for (const auto& path : paths) text += (text.empty() ? "" : ", ") + path;
+  return "[" + text + "]";
 }
 
 template <typename T>
@@ -178,7 +202,25 @@ Outcome<ElfReport> auditElf(const std::string& bytes, const PluginPolicy* sectio
       missing += (missing.empty() ? "" : ", ") + syscall;
       forbidden = forbidden || isForbiddenSyscall(syscall);
     }
-    if (missing.empty()) continue;
+    if (missing.empty()) {
+      if (section != nullptr && opensFiles(import)) {
+        // Allowed: say what the policy lets it reach, as a reviewer would want to check.
+        report.findings.push_back(
+            {Severity::kLow, "file-access",
+             "imports " + import + "(), so it opens files by path: " + against +
+                 " lets it see read-only " + listed(section->readOnlyPaths) + ", read-write " +
+                 listed(section->readWritePaths) + "; every other path is absent"});
+      }
+      continue;
+    }
+    if (opensFiles(import)) {
+      report.findings.push_back(
+          {Severity::kHigh, "file-access",
+           "imports " + import + "(), so it opens files by path, and " + against +
+               " grants no filesystem access (openat is not allowed): every open would be "
+               "stopped as a sandbox violation"});
+      continue;
+    }
     report.findings.push_back(
         {Severity::kHigh, "import",
          "imports " + import + "(), which needs " + missing + ": not granted by " + against +

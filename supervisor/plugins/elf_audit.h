@@ -1,7 +1,8 @@
 // `cordon plugins audit`: what a plugin's shared object shows before it ever runs (docs/trust.md).
 // Reads the ELF headers and the dynamic symbol table, and reports imports that the policy would
-// make fail (each mapped to the syscalls it needs), text relocations, an executable stack and
-// writable+executable segments. The file is parsed, never loaded.
+// make fail (each mapped to the syscalls it needs), file access against the policy's filesystem
+// grants, text relocations, an executable stack and writable+executable segments. The file is
+// parsed, never loaded.
 #pragma once
 
 #include <string>
@@ -17,7 +18,9 @@ const char* severityName(Severity severity);
 
 struct ElfFinding {
   Severity severity;
-  std::string kind;  // "import", "textrel", "execstack", "rwx-segment", "no-gnu-stack"
+  // "import", "file-access" (an import that opens files by path, against the filesystem grants),
+  // "textrel", "execstack", "rwx-segment", "no-gnu-stack"
+  std::string kind;
   std::string detail;
 };
 

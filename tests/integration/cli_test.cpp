@@ -547,6 +547,21 @@ TEST_CASE("plugins inspect: manifest, digest, signer, and what the policy grants
   CHECK(contains(refused.output, "refused: "));
   CHECK(contains(refused.output, "host read_input"));
 
+  // The object's findings are part of the verdict: read-passwd's manifest asks for nothing, so
+  // the policy admits it, but its code opens files the policy grants no access to.
+  std::string passwd = dir.write(
+      "passwd.yaml",
+      "version: 1\nplugins:\n  read-passwd: { calls: [describe, init, execute, shutdown] }\n");
+  Command hostile = runCordon("plugins inspect read-passwd --policy " + passwd);
+  INFO(hostile.output);
+  CHECK(hostile.exitCode == 0);
+  CHECK(contains(hostile.output,
+                 "verdict:         the manifest is admitted, but the object shows "
+                 "1 high finding(s)"));
+  CHECK(contains(hostile.output, "finding:         high: file-access: imports open64()"));
+  Command hostileJson = runCordon("plugins inspect read-passwd --json --policy " + passwd);
+  CHECK(contains(hostileJson.output, "\"kind\": \"file-access\""));
+
   Command unknown = runCordon("plugins inspect no-such-plugin");
   CHECK(unknown.exitCode == 2);
   CHECK(contains(unknown.output, "plugin 'no-such-plugin' not found"));
@@ -559,6 +574,14 @@ TEST_CASE("plugins audit: exit 1 on findings at or above --fail-on, 0 on a clean
   Command socket = runCordon("plugins audit " + test::pluginDirectories()[1] + "/open-socket");
   CHECK(socket.exitCode == 1);
   CHECK(contains(socket.output, "high: import: imports socket()"));
+  test::TempDir dir;
+  std::string passwdPolicy = dir.write(
+      "passwd.yaml",
+      "version: 1\nplugins:\n  read-passwd: { calls: [describe, init, execute, shutdown] }\n");
+  Command passwd = runCordon("plugins audit read-passwd --policy " + passwdPolicy);
+  INFO(passwd.output);
+  CHECK(passwd.exitCode == 1);
+  CHECK(contains(passwd.output, "high: file-access: imports open64()"));
   Command stack = runCordon("plugins audit exec-stack --json");
   CHECK(stack.exitCode == 1);
   CHECK(contains(stack.output, "\"execstack\""));

@@ -443,6 +443,38 @@ TEST_CASE("the static audit flags imports the policy would make fail, and execut
   CHECK_FALSE(auditElf(truncated, nullptr).ok());
 }
 
+TEST_CASE("the static audit weighs file access against the policy's filesystem grants") {
+  const std::string hostile = test::pluginDirectories()[1];
+  Policy policy = parsePolicy(YamlDocument::parse(
+      "version: 1\nplugins:\n  read-passwd:\n    calls: [describe, init, execute, shutdown]\n"
+      "  file-reader:\n    calls: [describe, init, execute, shutdown]\n"
+      "    filesystem: { read_only: [/etc/hostname] }\n",
+      "policy.yaml"));
+  auto findingOf = [&](const std::string& plugin) -> std::optional<ElfFinding> {
+    auto report =
+        auditElf(slurp(hostile + "/" + plugin + "/" + plugin + ".so"), policy.forPlugin(plugin));
+    REQUIRE(report.ok());
+    for (const auto& finding : report.value().findings)
+      if (finding.kind == "file-access") return finding;
+    return std::nullopt;
+  };
+  // read-passwd opens /etc/passwd with open(), which glibc links as open64: no grant, so high.
+  auto passwd = findingOf("read-passwd");
+  REQUIRE(passwd.has_value());
+  CHECK(passwd->severity == Severity::kHigh);
+  CHECK(passwd->detail.find("imports open64()") != std::string::npos);
+  CHECK(passwd->detail.find("grants no filesystem access") != std::string::npos);
+  // With a read-only grant the opens work, inside what is granted: low, naming the grant.
+  auto reader = findingOf("file-reader");
+  REQUIRE(reader.has_value());
+  CHECK(reader->severity == Severity::kLow);
+  CHECK(reader->detail.find("read-only [/etc/hostname]") != std::string::npos);
+  // A plugin that opens nothing has no such finding.
+  auto clean = auditElf(slurp(test::pluginDirectories()[0] + "/sha256/sha256.so"), nullptr);
+  REQUIRE(clean.ok());
+  for (const auto& finding : clean.value().findings) CHECK(finding.kind != "file-access");
+}
+
 TEST_CASE("cordon-sign signs with minisign's default password-protected keys") {
   REQUIRE(shell("minisign -v") == 0);
   test::TempDir dir;
