@@ -19,7 +19,7 @@ const char* severityName(Severity severity);
 struct ElfFinding {
   Severity severity;
   // "import", "file-access" (an import that opens files by path, against the filesystem grants),
-  // "textrel", "execstack", "rwx-segment", "no-gnu-stack"
+  // "raw-syscall" (syscall(): any number), "textrel", "execstack", "rwx-segment", "no-gnu-stack"
   std::string kind;
   std::string detail;
 };
