@@ -9,6 +9,7 @@
 #include <string>
 #include <tuple>
 
+#include "cli/audit_commands.h"
 #include "cli/commands.h"
 #include "cli/host_config.h"
 #include "cli/install_paths.h"
@@ -172,6 +173,35 @@ int main(int argc, char** argv) {
       "Close an audit log's live file as its next numbered segment (FILE.000001, ...) and go on "
       "in a new one; the chain runs on across segments");
   rotate->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
+  cordon::AuditFilter auditFilter;
+  bool auditTable = false;
+  CLI::App* query = audit->add_subcommand(
+      "query",
+      "Print an audit log's records that match every filter given, oldest first, across its "
+      "segments: JSON lines, or --format table");
+  query->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
+  query->add_option("--run", auditFilter.run, "Only this run's records (its id)");
+  query->add_option("--plugin", auditFilter.plugin, "Only records about this plugin");
+  query->add_option("--step", auditFilter.step, "Only this step's records (and its items')");
+  query->add_option("--event", auditFilter.event,
+                    "Only this event, or a prefix ending in '*' (gate.*)");
+  query->add_option("--since", auditFilter.since,
+                    "Only records at or after this UTC time (2026-12-03, 2026-12-03T14:05, ...)");
+  query->add_option("--until", auditFilter.until,
+                    "Only records up to this UTC time, inclusive at its precision");
+  std::string queryFormat = "json";
+  query->add_option("--format", queryFormat, "json (one record per line) or table")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "table"}));
+  std::string summaryRun, summaryPlugin;
+  CLI::App* summary = audit->add_subcommand(
+      "summary",
+      "What each plugin of one run did and tried: calls made and refused, host capabilities, "
+      "syscalls refused with what they named, files, sockets, how each worker ended, a timeline");
+  summary->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
+  summary->add_option("--run", summaryRun, "The run's id (cordon run prints it)")->required();
+  summary->add_option("--plugin", summaryPlugin, "Only this plugin");
+  summary->add_flag("--json", auditJson, "Print the summary as JSON");
 
   CLI::App* policyCommand = app.add_subcommand("policy", "Work with policy files");
   policyCommand->require_subcommand(1);
@@ -296,6 +326,12 @@ int main(int argc, char** argv) {
                                        pluginsJson);
   }
   if (recover->parsed()) return cordon::auditRecoverCommand(auditPath);
+  if (query->parsed()) {
+    auditTable = queryFormat == "table";
+    return cordon::auditQueryCommand(auditPath, auditFilter, auditTable);
+  }
+  if (summary->parsed())
+    return cordon::auditSummaryCommand(auditPath, summaryRun, summaryPlugin, auditJson);
   if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);

@@ -29,10 +29,10 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("every command has --help") {
-  for (const char* command :
-       {"", "run", "validate", "audit", "audit verify", "audit recover", "audit rotate", "policy",
-        "policy lint", "policy import-oci", "plugins", "plugins list", "plugins inspect",
-        "plugins audit", "graph"}) {
+  for (const char* command : {"", "run", "validate", "audit", "audit verify", "audit recover",
+                              "audit rotate", "audit query", "audit summary", "policy",
+                              "policy learn", "policy lint", "policy import-oci", "plugins",
+                              "plugins list", "plugins inspect", "plugins audit", "graph"}) {
     Command help = runCordon(std::string(command) + " --help");
     INFO("cordon " << command << " --help");
     CHECK(help.exitCode == 0);
