@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "cordon.capnp.h"
+#include "core/syscall_arguments.h"
 #include "policy/seccomp_compiler.h"
 #include "policy/syscall_groups.h"
 #include "worker_protocol.h"
@@ -176,7 +177,8 @@ kj::Exception denialException(const Error& denial) {
 std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
                                 const std::string& direction, const std::string& method,
                                 const std::string& reason, std::optional<std::string_view> path,
-                                std::optional<std::string_view> address) {
+                                std::optional<std::string_view> address,
+                                std::optional<std::string_view> args) {
   Error error = makeError(category, reason);
   error.step = scope.step;
   if (!scope.firstDenial) scope.firstDenial = error;
@@ -191,6 +193,7 @@ std::optional<Error> Gate::deny(CallScope& scope, ErrorCategory category,
   denied.reason = reason;
   if (path) denied.path = std::string(*path);
   if (address) denied.address = std::string(*address);
+  if (args) denied.detail["args"] = std::string(*args);
   events_.emit(denied);  // a denial stands whether or not it could be recorded
   return error;
 }
@@ -211,13 +214,12 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
     if (learned_.insert(name).second) {
       GateDecided learnt = learned(scope, "syscall");
       learnt.detail["name"] = name;
-      learnt.detail["args"] = std::vector<uint64_t>(args, args + 6);
+      learnt.detail["args"] = syscallArgumentsText(args);
       if (events_.emit(learnt)) return {Kind::kStopWorker};
     }
     return {Kind::kAllow};
   }
-  std::string argText;
-  for (uint64_t arg : args) argText += (argText.empty() ? "" : ", ") + std::to_string(arg);
+  const std::string argText = syscallArgumentsText(args);
   const std::string call = name + "(" + argText + ")";
   for (const SyscallRule& rule : policy_.syscallRules) {
     if (rule.name != name || !rule.matches(args)) continue;
@@ -229,7 +231,7 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
         GateDecided logged =
             decision(GateDecided::Verdict::kAllow, scope.plugin, scope.step, kToKernel, name);
         logged.reason = call + " allowed and logged by " + which;
-        logged.detail["args"] = std::vector<uint64_t>(args, args + 6);
+        logged.detail["args"] = argText;
         if (auto path = orNone(target.path)) logged.path = std::string(*path);
         if (auto address = orNone(target.address)) logged.address = std::string(*address);
         if (events_.emit(logged)) return {Kind::kStopWorker};
@@ -238,7 +240,7 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
       case SyscallRule::Action::kErrno:
         deny(scope, ErrorCategory::kSandboxViolation, kToKernel, name,
              call + " failed with errno " + std::to_string(rule.error) + " by " + which,
-             orNone(target.path), orNone(target.address));
+             orNone(target.path), orNone(target.address), argText);
         return {Kind::kFailWithErrno, rule.error};
       case SyscallRule::Action::kKill:
         return {Kind::kStopWorker};
@@ -248,7 +250,7 @@ Gate::SyscallDecision Gate::admitSyscall(CallScope& scope, bool loading, int num
   deny(scope, ErrorCategory::kSandboxViolation, kToKernel, name,
        "syscall " + call + " is outside the policy's allowlist; it failed with errno " +
            std::to_string(*policy_.violationErrno) + " (on_violation)",
-       orNone(target.path), orNone(target.address));
+       orNone(target.path), orNone(target.address), argText);
   return {Kind::kFailWithErrno, *policy_.violationErrno};
 }
 

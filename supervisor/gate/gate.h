@@ -103,7 +103,8 @@ class Gate {
   std::optional<Error> deny(CallScope& scope, ErrorCategory category, const std::string& direction,
                             const std::string& method, const std::string& reason,
                             std::optional<std::string_view> path = std::nullopt,
-                            std::optional<std::string_view> address = std::nullopt);
+                            std::optional<std::string_view> address = std::nullopt,
+                            std::optional<std::string_view> args = std::nullopt);
   // The allow's record, or the error that it could not be written (then the call is refused).
   std::optional<Error> allow(const CallScope& scope, const std::string& direction,
                              const std::string& method);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "core/syscall_arguments.h"
 #include "worker_protocol.h"
 
 namespace cordon {
@@ -44,17 +45,6 @@ WorkerFault resourceLimit(const char* limit, std::string message) {
   return made;
 }
 
-std::string hexArguments(const std::array<uint64_t, 6>& args) {
-  std::string text;
-  for (uint64_t arg : args) {
-    char hex[24];
-    std::snprintf(hex, sizeof hex, "%s0x%llx", text.empty() ? "" : ",",
-                  static_cast<unsigned long long>(arg));
-    text += hex;
-  }
-  return text;
-}
-
 // What the supervisor's own kill says, if it killed the worker.
 std::optional<WorkerFault> hostKillFault(const HostKill& killed, const PluginPolicy& policy) {
   if (const auto* timeout = std::get_if<KilledForTimeout>(&killed)) {
@@ -70,7 +60,9 @@ std::optional<WorkerFault> hostKillFault(const HostKill& killed, const PluginPol
                              "the plugin called " + syscall->violation.name +
                                  ", which its policy does not allow; the worker was stopped");
     made.syscall = syscall->violation.name;
-    made.args = hexArguments(syscall->violation.args);
+    uint64_t args[6];
+    std::copy(syscall->violation.args.begin(), syscall->violation.args.end(), args);
+    made.args = syscallArgumentsText(args);
     made.path = syscall->violation.target.path;
     made.address = syscall->violation.target.address;
     return made;

@@ -295,7 +295,8 @@ plugins:
   REQUIRE(denials.size() == 1);
   CHECK(denials[0]["direction"] == "plugin->kernel");
   CHECK(denials[0]["method"] == "socket");
-  CHECK(denials[0]["reason"].get<std::string>().find("socket(2, 1, 0") != std::string::npos);
+  CHECK(denials[0]["reason"].get<std::string>().find("socket(0x2,0x1,0x0") != std::string::npos);
+  CHECK(denials[0]["args"].get<std::string>().rfind("0x2,0x1,0x0,", 0) == 0);
 
   // The same plugin under a rule that covers only AF_UNIX: AF_INET matches no rule, and the
   // default on_violation (kill) stops the worker with the syscall named.
