@@ -45,8 +45,9 @@ bool startsWith(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
 
-// "2026-12-03T14:05:06.123456Z" -> microseconds since the epoch (0 when not that shape).
-int64_t microseconds(const std::string& ts) {
+}  // namespace
+
+int64_t auditTimeMicroseconds(const std::string& ts) {
   if (ts.size() != 27 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' || ts[13] != ':' ||
       ts[16] != ':' || ts[19] != '.' || ts[26] != 'Z')
     return 0;
@@ -68,6 +69,8 @@ int64_t microseconds(const std::string& ts) {
                                    std::chrono::day{static_cast<unsigned>(day)}};
   return (int64_t{date.time_since_epoch().count()} * 86400 + seconds) * 1000000 + micros;
 }
+
+namespace {
 
 const std::set<std::string>& socketSyscalls() {
   static const std::set<std::string> kNames = {"socket",  "socketpair", "connect", "bind",
@@ -208,7 +211,7 @@ nlohmann::json summarizeRun(const std::vector<nlohmann::json>& records, const st
     const std::string event = text(record, "event");
     const std::string name = text(record, "plugin");
     if (runId.empty()) runId = text(record, "run");
-    if (start == 0) start = microseconds(text(record, "ts"));
+    if (start == 0) start = auditTimeMicroseconds(text(record, "ts"));
     if (event == "run.start") {
       summary["workflow"] = text(record, "workflow");
       summary["name"] = text(record, "name");
@@ -221,7 +224,7 @@ nlohmann::json summarizeRun(const std::vector<nlohmann::json>& records, const st
     }
     if (!plugin.empty() && !name.empty() && name != plugin) continue;  // the run's own stay
     if (notable(event)) {
-      const int64_t at = microseconds(text(record, "ts"));
+      const int64_t at = auditTimeMicroseconds(text(record, "ts"));
       const double ms = at != 0 && start != 0 ? static_cast<double>(at - start) / 1000.0 : 0.0;
       summary["timeline"].push_back({{"ms", ms},
                                      {"event", event},

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct AuditFilter {
   static Outcome<Done> checkTime(const std::string& option, const std::string& value);
   bool matches(const nlohmann::json& record) const;
 };
+
+// The log's "2026-12-03T14:05:06.123456Z" as microseconds since the epoch; 0 when it is not
+// that shape.
+int64_t auditTimeMicroseconds(const std::string& ts);
 
 // "gate.deny plugin->host read_file: read_file path '/etc/x' is outside the granted paths" and
 // the like: what a reader needs of the record, on one line (not yet made safe for a terminal).

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "audit/audit_reader.h"
+#include "audit/ocsf_export.h"
 #include "cli/commands.h"
 #include "core/untrusted_text.h"
 
@@ -145,7 +146,9 @@ void printSummary(const nlohmann::json& summary) {
 
 }  // namespace
 
-int auditQueryCommand(const std::string& path, const AuditFilter& filter, bool table) {
+int auditQueryCommand(const std::string& path, const AuditFilter& filter,
+                      const std::string& format) {
+  const bool table = format == "table";
   for (const auto& [option, value] :
        {std::pair{"--since", &filter.since}, std::pair{"--until", &filter.until}}) {
     if (value->empty()) continue;
@@ -164,7 +167,7 @@ int auditQueryCommand(const std::string& path, const AuditFilter& filter, bool t
     if (!filter.matches(record)) return;
     ++matched;
     if (!table) {
-      std::printf("%s\n", jsonText(record).c_str());
+      std::printf("%s\n", jsonText(format == "ocsf" ? toOcsf(record) : record).c_str());
       return;
     }
     std::printf("%s%s%s%s%s%s%s\n", cell(field(record, "seq"), 6).c_str(),

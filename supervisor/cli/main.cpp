@@ -174,7 +174,6 @@ int main(int argc, char** argv) {
       "in a new one; the chain runs on across segments");
   rotate->add_option("file", auditPath, "Audit log")->required()->check(CLI::ExistingFile);
   cordon::AuditFilter auditFilter;
-  bool auditTable = false;
   CLI::App* query = audit->add_subcommand(
       "query",
       "Print an audit log's records that match every filter given, oldest first, across its "
@@ -190,9 +189,11 @@ int main(int argc, char** argv) {
   query->add_option("--until", auditFilter.until,
                     "Only records up to this UTC time, inclusive at its precision");
   std::string queryFormat = "json";
-  query->add_option("--format", queryFormat, "json (one record per line) or table")
+  query
+      ->add_option("--format", queryFormat,
+                   "json (one record per line), table, or ocsf (OCSF 1.1 events, one per line)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"json", "table"}));
+      ->check(CLI::IsMember({"json", "table", "ocsf"}));
   std::string summaryRun, summaryPlugin;
   CLI::App* summary = audit->add_subcommand(
       "summary",
@@ -326,10 +327,7 @@ int main(int argc, char** argv) {
                                        pluginsJson);
   }
   if (recover->parsed()) return cordon::auditRecoverCommand(auditPath);
-  if (query->parsed()) {
-    auditTable = queryFormat == "table";
-    return cordon::auditQueryCommand(auditPath, auditFilter, auditTable);
-  }
+  if (query->parsed()) return cordon::auditQueryCommand(auditPath, auditFilter, queryFormat);
   if (summary->parsed())
     return cordon::auditSummaryCommand(auditPath, summaryRun, summaryPlugin, auditJson);
   if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);

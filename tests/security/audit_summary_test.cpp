@@ -143,6 +143,16 @@ TEST_CASE(
   CHECK(mentions(table.output, "plugin.crash"));  // both runs' attack steps
   CHECK(mentions(table.output, "record(s) matched"));
 
+  // OCSF: one event per line, the run as the correlation id.
+  test::Command ocsf = test::runCordonStdout(
+      "audit query " + log + " --run " + first + " --event sandbox.violation --format ocsf",
+      dir.path("stderr.txt"));
+  auto event = nlohmann::json::parse(ocsf.output, nullptr, false);
+  REQUIRE(event.is_object());
+  CHECK(event["class_uid"] == 2004);
+  CHECK(event["metadata"]["correlation_uid"] == first);
+  CHECK(event["file"]["path"] == "/etc/passwd");
+
   test::Command badTime = test::runCordon("audit query " + log + " --since yesterday");
   CHECK(badTime.exitCode == 2);
   CHECK(mentions(badTime.output, "--since yesterday: expected a UTC time"));

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "audit/audit_query.h"
+#include "audit/ocsf_export.h"
 
 using namespace cordon;
 
@@ -152,4 +153,55 @@ TEST_CASE("a record's account tolerates any field types a hostile log holds") {
                                            {"reason", "outside"},
                                            {"path", "/x"}})) ==
         "plugin->host read_file: outside path /x");
+}
+
+TEST_CASE("a record as an OCSF 1.1 event: class, activity, where each field goes, the rest kept") {
+  const auto violation = record("sandbox.violation", {{"plugin", "evil"},
+                                                      {"pid", 7},
+                                                      {"syscall", "connect"},
+                                                      {"address", "inet6 [::1]:443"},
+                                                      {"detail", "stopped"},
+                                                      {"hash", "h"},
+                                                      {"seq", 3},
+                                                      {"step", "s"}});
+  const nlohmann::json finding = toOcsf(violation);
+  INFO(finding);
+  CHECK(finding["class_uid"] == 2004);  // Detection Finding
+  CHECK(finding["category_uid"] == 2);
+  CHECK(finding["type_uid"] == 200401);
+  CHECK(finding["severity_id"] == 4);
+  CHECK(finding["time"] == 1796306706000);  // 2026-12-03T14:05:06Z in ms
+  CHECK(finding["metadata"]["correlation_uid"] == "r1");
+  CHECK(finding["metadata"]["uid"] == "h");
+  CHECK(finding["metadata"]["sequence"] == 3);
+  CHECK(finding["actor"]["process"]["name"] == "evil");
+  CHECK(finding["actor"]["process"]["pid"] == 7);
+  CHECK(finding["api"]["operation"] == "connect");
+  CHECK(finding["dst_endpoint"]["ip"] == "::1");
+  CHECK(finding["dst_endpoint"]["port"] == 443);
+  CHECK(finding["finding_info"]["desc"] == "stopped");
+  CHECK(finding["unmapped"]["step"] == "s");  // nothing is dropped
+
+  const nlohmann::json denied = toOcsf(record("gate.deny", {{"plugin", "p"},
+                                                            {"direction", "plugin->host"},
+                                                            {"method", "read_file"},
+                                                            {"path", "/etc/shadow"},
+                                                            {"reason", "outside"}}));
+  CHECK(denied["class_uid"] == 6003);    // API Activity
+  CHECK(denied["disposition_id"] == 2);  // Blocked
+  CHECK(denied["status_id"] == 2);
+  CHECK(denied["api"]["service"]["name"] == "plugin->host");
+  CHECK(denied["file"]["path"] == "/etc/shadow");
+  CHECK(denied["unmapped"]["reason"] == "outside");
+
+  CHECK(toOcsf(record("plugin.start", {{"plugin", "p"}, {"pid", 9}}))["type_uid"] == 100701);
+  CHECK(toOcsf(record("plugin.stop", {{"plugin", "p"}, {"pid", 9}}))["type_uid"] == 100702);
+  const nlohmann::json ended = toOcsf(record("run.end", {{"status", "failed"}}));
+  CHECK(ended["type_uid"] == 600204);
+  CHECK(ended["status_id"] == 2);
+  CHECK(toOcsf(record("artifact.digest", {}))["class_uid"] == 0);  // no better class: Base Event
+  CHECK_NOTHROW(toOcsf(nlohmann::json::object()));
+  CHECK(
+      toOcsf(record("gate.deny", {{"address", "inet 1.2.3.4:notaport"}}))["dst_endpoint"].contains(
+          "port") == false);
 }
