@@ -386,6 +386,29 @@ TEST_CASE("minisign's default trusted comment is refused, naming the comment to 
   expectRefused(bed, result, "cordon-sign package " + bed.plugins + "/text-transform");
 }
 
+TEST_CASE("a plugin built as one version and signed as another is stopped at describe") {
+  // text-transform.so says 1.0.0 in its descriptor; package and sign it, validly, as 2.0.0.
+  test::TempDir dir;
+  REQUIRE(shell(test::signBinary() + " package -s " + test::devSecretKey() + " --object " +
+                test::pluginDirectories()[0] + "/text-transform/text-transform.so" +
+                " --name text-transform --version 2.0.0 -o " +
+                dir.path("plugins/text-transform")) == 0);
+  const std::string workflow =
+      dir.write("flow.yaml", test::oneStepWorkflow("text-transform", "text"));
+  test::Command run = test::runCordon("run " + workflow + " --plugin-path " + dir.path("plugins") +
+                                      " --policy " + test::sourcePath("policies/default.yaml") +
+                                      " --audit-log " + dir.path("audit.jsonl"));
+  INFO(run.output);
+  CHECK(run.exitCode == 1);
+  CHECK(run.output.find("bad_input: plugin 'text-transform' declares version 1.0.0, but its "
+                        "signed manifest says 2.0.0") != std::string::npos);
+  // The signature itself held: what failed is the plugin's own word about what it is.
+  auto verified = test::withEvent(test::readAudit(dir.path("audit.jsonl")), "plugin.verify");
+  REQUIRE(verified.size() == 1);
+  CHECK(verified[0]["result"] == "verified");
+  CHECK(verified[0]["version"] == "2.0.0");
+}
+
 TEST_CASE(
     "a shared object on the plugin path outside a package is named when its plugin is not found") {
   TrustBed bed;
