@@ -12,14 +12,6 @@
 namespace cordon {
 namespace {
 
-// A field as text, whatever its JSON type ("" when absent).
-std::string text(const nlohmann::json& record, const char* key) {
-  auto found = record.find(key);
-  if (found == record.end() || found->is_null()) return "";
-  if (found->is_string()) return found->get<std::string>();
-  return jsonText(*found);
-}
-
 uint64_t number(const nlohmann::json& record, const char* key) {
   auto found = record.find(key);
   if (found == record.end() || !found->is_number_integer()) return 0;
@@ -29,7 +21,7 @@ uint64_t number(const nlohmann::json& record, const char* key) {
 // A duration or a CPU time as a reader wants it: 5.1, not 5.095762000000001.
 std::string rounded(const nlohmann::json& record, const char* key, const char* format) {
   auto found = record.find(key);
-  if (found == record.end() || !found->is_number()) return text(record, key);
+  if (found == record.end() || !found->is_number()) return auditFieldText(record, key);
   char out[32];
   std::snprintf(out, sizeof out, format, found->get<double>());
   return out;
@@ -38,7 +30,7 @@ std::string rounded(const nlohmann::json& record, const char* key, const char* f
 std::string errorText(const nlohmann::json& record) {
   auto error = record.find("error");
   if (error == record.end() || !error->is_object()) return "";
-  return text(*error, "category") + ": " + text(*error, "message");
+  return auditFieldText(*error, "category") + ": " + auditFieldText(*error, "message");
 }
 
 bool startsWith(const std::string& text, const std::string& prefix) {
@@ -46,6 +38,13 @@ bool startsWith(const std::string& text, const std::string& prefix) {
 }
 
 }  // namespace
+
+std::string auditFieldText(const nlohmann::json& record, const char* key) {
+  auto found = record.find(key);
+  if (found == record.end() || found->is_null()) return "";
+  if (found->is_string()) return found->get<std::string>();
+  return jsonText(*found);
+}
 
 int64_t auditTimeMicroseconds(const std::string& ts) {
   if (ts.size() != 27 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' || ts[13] != ':' ||
@@ -101,8 +100,8 @@ struct Activity {
 
 void noteTarget(Activity& activity, const nlohmann::json& record, const std::string& syscall,
                 const std::string& result) {
-  const std::string path = text(record, "path");
-  const std::string address = text(record, "address");
+  const std::string path = auditFieldText(record, "path");
+  const std::string address = auditFieldText(record, "address");
   if (!address.empty() || socketSyscalls().count(syscall) != 0) {
     activity.sockets.push_back({{"syscall", syscall}, {"address", address}, {"result", result}});
   }
@@ -136,64 +135,64 @@ Outcome<Done> AuditFilter::checkTime(const std::string& option, const std::strin
 }
 
 bool AuditFilter::matches(const nlohmann::json& record) const {
-  if (!run.empty() && text(record, "run") != run) return false;
-  if (!plugin.empty() && text(record, "plugin") != plugin) return false;
+  if (!run.empty() && auditFieldText(record, "run") != run) return false;
+  if (!plugin.empty() && auditFieldText(record, "plugin") != plugin) return false;
   if (!step.empty()) {
-    const std::string recorded = text(record, "step");
+    const std::string recorded = auditFieldText(record, "step");
     if (recorded != step && !startsWith(recorded, step + "[")) return false;
   }
   if (!event.empty()) {
-    const std::string recorded = text(record, "event");
+    const std::string recorded = auditFieldText(record, "event");
     const bool prefix = event.back() == '*';
     if (prefix ? !startsWith(recorded, event.substr(0, event.size() - 1)) : recorded != event)
       return false;
   }
-  const std::string ts = text(record, "ts");
+  const std::string ts = auditFieldText(record, "ts");
   if (!since.empty() && ts.compare(0, since.size(), since) < 0) return false;
   if (!until.empty() && ts.compare(0, until.size(), until) > 0) return false;
   return true;
 }
 
 std::string recordAccount(const nlohmann::json& record) {
-  const std::string event = text(record, "event");
+  const std::string event = auditFieldText(record, "event");
   std::string account;
   auto add = [&account](const std::string& part) {
     if (!part.empty()) account += (account.empty() ? "" : " ") + part;
   };
   if (startsWith(event, "gate.")) {
-    add(text(record, "direction"));
-    add(text(record, "method") + (record.contains("reason") ? ":" : ""));
-    add(text(record, "reason"));
-    if (record.contains("path")) add("path " + text(record, "path"));
-    if (record.contains("address")) add("address " + text(record, "address"));
-    if (record.contains("not_granted")) add("not granted " + text(record, "not_granted"));
+    add(auditFieldText(record, "direction"));
+    add(auditFieldText(record, "method") + (record.contains("reason") ? ":" : ""));
+    add(auditFieldText(record, "reason"));
+    if (record.contains("path")) add("path " + auditFieldText(record, "path"));
+    if (record.contains("address")) add("address " + auditFieldText(record, "address"));
+    if (record.contains("not_granted")) add("not granted " + auditFieldText(record, "not_granted"));
     if (event == "gate.deny_suppressed")
-      add(text(record, "suppressed") + " more denials suppressed");
+      add(auditFieldText(record, "suppressed") + " more denials suppressed");
   } else if (event == "sandbox.violation" || event == "plugin.crash" || event == "plugin.timeout" ||
              event == "resource.limit" || event == "protocol.error" ||
              event == "sandbox.setup_failed" || event == "plugin.rejected") {
-    add(text(record, "detail"));
-    if (record.contains("path")) add("path " + text(record, "path"));
-    if (record.contains("address")) add("address " + text(record, "address"));
+    add(auditFieldText(record, "detail"));
+    if (record.contains("path")) add("path " + auditFieldText(record, "path"));
+    if (record.contains("address")) add("address " + auditFieldText(record, "address"));
   } else if (event == "plugin.verify") {
-    add(text(record, "result") + ":");
-    add(text(record, "reason"));
+    add(auditFieldText(record, "result") + ":");
+    add(auditFieldText(record, "reason"));
   } else if (event == "plugin.start") {
-    add("pid " + text(record, "pid"));
-    if (record.contains("danger")) add("danger " + text(record, "danger"));
+    add("pid " + auditFieldText(record, "pid"));
+    if (record.contains("danger")) add("danger " + auditFieldText(record, "danger"));
   } else if (event == "plugin.stop") {
-    add("pid " + text(record, "pid") + ", " + text(record, "exit"));
+    add("pid " + auditFieldText(record, "pid") + ", " + auditFieldText(record, "exit"));
   } else if (event == "step.end" || event == "run.end") {
-    add(text(record, "status"));
+    add(auditFieldText(record, "status"));
     if (record.contains("ms")) add("in " + rounded(record, "ms", "%.1f") + " ms");
     add(errorText(record));
   } else if (event == "run.start") {
-    add(text(record, "name") + " (" + text(record, "workflow") + ") under " +
-        text(record, "policy"));
+    add(auditFieldText(record, "name") + " (" + auditFieldText(record, "workflow") + ") under " +
+        auditFieldText(record, "policy"));
   } else {
     for (const char* key : {"reason", "detail", "status", "result", "output"}) {
       if (record.contains(key)) {
-        add(text(record, key));
+        add(auditFieldText(record, key));
         break;
       }
     }
@@ -208,48 +207,48 @@ nlohmann::json summarizeRun(const std::vector<nlohmann::json>& records, const st
   std::map<std::string, Activity> plugins;
   int64_t start = 0;
   for (const nlohmann::json& record : records) {
-    const std::string event = text(record, "event");
-    const std::string name = text(record, "plugin");
-    if (runId.empty()) runId = text(record, "run");
-    if (start == 0) start = auditTimeMicroseconds(text(record, "ts"));
+    const std::string event = auditFieldText(record, "event");
+    const std::string name = auditFieldText(record, "plugin");
+    if (runId.empty()) runId = auditFieldText(record, "run");
+    if (start == 0) start = auditTimeMicroseconds(auditFieldText(record, "ts"));
     if (event == "run.start") {
-      summary["workflow"] = text(record, "workflow");
-      summary["name"] = text(record, "name");
-      summary["policy"] = text(record, "policy");
-      summary["started"] = text(record, "ts");
+      summary["workflow"] = auditFieldText(record, "workflow");
+      summary["name"] = auditFieldText(record, "name");
+      summary["policy"] = auditFieldText(record, "policy");
+      summary["started"] = auditFieldText(record, "ts");
     } else if (event == "run.end") {
-      summary["status"] = text(record, "status");
-      summary["ended"] = text(record, "ts");
+      summary["status"] = auditFieldText(record, "status");
+      summary["ended"] = auditFieldText(record, "ts");
       if (record.contains("error")) summary["error"] = errorText(record);
     }
     if (!plugin.empty() && !name.empty() && name != plugin) continue;  // the run's own stay
     if (notable(event)) {
-      const int64_t at = auditTimeMicroseconds(text(record, "ts"));
+      const int64_t at = auditTimeMicroseconds(auditFieldText(record, "ts"));
       const double ms = at != 0 && start != 0 ? static_cast<double>(at - start) / 1000.0 : 0.0;
       summary["timeline"].push_back({{"ms", ms},
                                      {"event", event},
                                      {"plugin", name},
-                                     {"step", text(record, "step")},
+                                     {"step", auditFieldText(record, "step")},
                                      {"what", recordAccount(record)}});
     }
     if (name.empty()) continue;
     Activity& activity = plugins[name];
-    const std::string direction = text(record, "direction");
-    const std::string method = text(record, "method");
+    const std::string direction = auditFieldText(record, "direction");
+    const std::string method = auditFieldText(record, "method");
     const bool allowed = event == "gate.allow";
     if (event == "plugin.verify") {
-      activity.verified.push_back({{"version", text(record, "version")},
-                                   {"result", text(record, "result")},
-                                   {"key_id", text(record, "key_id")},
-                                   {"reason", text(record, "reason")}});
+      activity.verified.push_back({{"version", auditFieldText(record, "version")},
+                                   {"result", auditFieldText(record, "result")},
+                                   {"key_id", auditFieldText(record, "key_id")},
+                                   {"reason", auditFieldText(record, "reason")}});
     } else if (event == "plugin.start") {
       activity.workers.push_back({{"pid", number(record, "pid")},
-                                  {"cgroup", text(record, "cgroup")},
+                                  {"cgroup", auditFieldText(record, "cgroup")},
                                   {"danger", record.value("danger", nlohmann::json::array())}});
     } else if (event == "plugin.stop") {
       for (auto& worker : activity.workers) {
         if (worker["pid"] != number(record, "pid") || worker.contains("exit")) continue;
-        worker["exit"] = text(record, "exit");
+        worker["exit"] = auditFieldText(record, "exit");
         worker["max_rss_kib"] = number(record, "max_rss_kib");
         worker["cpu_seconds"] = rounded(record, "cpu_seconds", "%.3f");
       }
@@ -260,35 +259,35 @@ nlohmann::json summarizeRun(const std::vector<nlohmann::json>& records, const st
       auto& count = activity.host[method];
       (allowed ? count.first : count.second)++;
       if (!allowed && activity.hostReasons[method].size() < 8)
-        activity.hostReasons[method].insert(text(record, "reason"));
+        activity.hostReasons[method].insert(auditFieldText(record, "reason"));
       if (!allowed && method == "read_file" && record.contains("path"))
         activity.files.push_back(
-            {{"path", text(record, "path")}, {"by", "read_file"}, {"result", "refused"}});
+            {{"path", auditFieldText(record, "path")}, {"by", "read_file"}, {"result", "refused"}});
     } else if ((allowed || event == "gate.deny") && direction == "plugin->kernel") {
       const std::string result = allowed ? "let run (log rule)" : "failed with an errno";
       activity.syscalls.push_back({{"syscall", method},
-                                   {"path", text(record, "path")},
-                                   {"address", text(record, "address")},
+                                   {"path", auditFieldText(record, "path")},
+                                   {"address", auditFieldText(record, "address")},
                                    {"result", result}});
       noteTarget(activity, record, method, result);
-    } else if (event == "gate.learn" && text(record, "kind") == "open") {
-      activity.files.push_back({{"path", text(record, "path")},
+    } else if (event == "gate.learn" && auditFieldText(record, "kind") == "open") {
+      activity.files.push_back({{"path", auditFieldText(record, "path")},
                                 {"by", "openat"},
                                 {"result", record.value("write", false) ? "write refused (EROFS)"
                                                                         : "opened (learning)"}});
     } else if (event == "sandbox.violation") {
-      const std::string syscall = text(record, "syscall");
+      const std::string syscall = auditFieldText(record, "syscall");
       if (!syscall.empty()) {
         activity.syscalls.push_back({{"syscall", syscall},
-                                     {"path", text(record, "path")},
-                                     {"address", text(record, "address")},
-                                     {"args", text(record, "args")},
+                                     {"path", auditFieldText(record, "path")},
+                                     {"address", auditFieldText(record, "address")},
+                                     {"args", auditFieldText(record, "args")},
                                      {"result", "stopped the worker"}});
         noteTarget(activity, record, syscall, "stopped the worker");
       }
     } else if (event == "step.end") {
-      activity.steps.push_back({{"step", text(record, "step")},
-                                {"status", text(record, "status")},
+      activity.steps.push_back({{"step", auditFieldText(record, "step")},
+                                {"status", auditFieldText(record, "status")},
                                 {"ms", rounded(record, "ms", "%.1f")},
                                 {"error", errorText(record)}});
     }
@@ -297,8 +296,8 @@ nlohmann::json summarizeRun(const std::vector<nlohmann::json>& records, const st
         event == "plugin.rejected") {
       activity.faults.push_back({{"pid", number(record, "pid")},
                                  {"event", event},
-                                 {"step", text(record, "step")},
-                                 {"detail", text(record, "detail")}});
+                                 {"step", auditFieldText(record, "step")},
+                                 {"detail", auditFieldText(record, "detail")}});
     }
   }
   nlohmann::json out = nlohmann::json::array();

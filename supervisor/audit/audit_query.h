@@ -27,6 +27,10 @@ struct AuditFilter {
   bool matches(const nlohmann::json& record) const;
 };
 
+// A record's field as text, whatever its JSON type ("" when absent or null): records are read
+// back from a file, so no field can be trusted to have the type the log writes.
+std::string auditFieldText(const nlohmann::json& record, const char* key);
+
 // The log's "2026-12-03T14:05:06.123456Z" as microseconds since the epoch; 0 when it is not
 // that shape.
 int64_t auditTimeMicroseconds(const std::string& ts);

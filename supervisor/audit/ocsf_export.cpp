@@ -19,12 +19,6 @@ constexpr int kApiActivity = 6003;  // category 6, Application Activity
 
 constexpr int kSeverityInformational = 1, kSeverityLow = 2, kSeverityMedium = 3, kSeverityHigh = 4;
 
-std::string text(const nlohmann::json& record, const char* key) {
-  auto found = record.find(key);
-  if (found == record.end() || found->is_null()) return "";
-  return found->is_string() ? found->get<std::string>() : jsonText(*found);
-}
-
 struct ClassAndActivity {
   int classUid;
   int activityId;
@@ -77,7 +71,7 @@ nlohmann::json endpoint(const std::string& address) {
 }  // namespace
 
 nlohmann::json toOcsf(const nlohmann::json& record) {
-  const std::string event = text(record, "event");
+  const std::string event = auditFieldText(record, "event");
   const ClassAndActivity kind = classify(event);
   const int category = kind.classUid / 1000;
   nlohmann::json out = {
@@ -86,51 +80,52 @@ nlohmann::json toOcsf(const nlohmann::json& record) {
       {"activity_id", kind.activityId},
       {"type_uid", kind.classUid * 100 + kind.activityId},
       {"severity_id", kind.severity},
-      {"time", auditTimeMicroseconds(text(record, "ts")) / 1000},  // ms since the epoch
+      {"time", auditTimeMicroseconds(auditFieldText(record, "ts")) / 1000},  // ms since the epoch
       {"message", recordAccount(record)},
       {"metadata",
        {{"version", "1.1.0"},
         {"product", {{"name", "Cordon"}, {"vendor_name", "Cordon"}}},
         {"log_name", event},
-        {"original_time", text(record, "ts")},
-        {"uid", text(record, "hash")},
-        {"correlation_uid", text(record, "run")}}}};
+        {"original_time", auditFieldText(record, "ts")},
+        {"uid", auditFieldText(record, "hash")},
+        {"correlation_uid", auditFieldText(record, "run")}}}};
   if (record.contains("seq")) out["metadata"]["sequence"] = record["seq"];
   std::set<std::string> mapped = {"event", "ts", "hash", "run", "seq"};
   if (record.contains("plugin") || record.contains("pid")) {
-    out["actor"]["process"]["name"] = text(record, "plugin");
+    out["actor"]["process"]["name"] = auditFieldText(record, "plugin");
     if (record.contains("pid")) out["actor"]["process"]["pid"] = record["pid"];
     mapped.insert({"plugin", "pid"});
   }
   if (event.rfind("gate.", 0) == 0) {
-    out["api"] = {{"operation", text(record, "method")},
-                  {"service", {{"name", text(record, "direction")}}}};
+    out["api"] = {{"operation", auditFieldText(record, "method")},
+                  {"service", {{"name", auditFieldText(record, "direction")}}}};
     const bool denied = event == "gate.deny";
     out["status_id"] = denied ? 2 : 1;       // Failure / Success
     out["disposition_id"] = denied ? 2 : 1;  // Blocked / Allowed
     mapped.insert({"method", "direction"});
   }
   if (kind.classUid == kDetectionFinding) {
-    out["finding_info"] = {
-        {"title", event}, {"desc", text(record, "detail")}, {"uid", text(record, "hash")}};
+    out["finding_info"] = {{"title", event},
+                           {"desc", auditFieldText(record, "detail")},
+                           {"uid", auditFieldText(record, "hash")}};
     mapped.insert("detail");
   }
   if (record.contains("status")) {
-    const std::string status = text(record, "status");
+    const std::string status = auditFieldText(record, "status");
     out["status"] = status;
     out["status_id"] = status == "succeeded" ? 1 : status == "failed" ? 2 : 99;
     mapped.insert("status");
   }
   if (record.contains("path")) {
-    out["file"] = {{"path", text(record, "path")}};
+    out["file"] = {{"path", auditFieldText(record, "path")}};
     mapped.insert("path");
   }
   if (record.contains("address")) {
-    out["dst_endpoint"] = endpoint(text(record, "address"));
+    out["dst_endpoint"] = endpoint(auditFieldText(record, "address"));
     mapped.insert("address");
   }
   if (record.contains("syscall")) {
-    out["api"]["operation"] = text(record, "syscall");
+    out["api"]["operation"] = auditFieldText(record, "syscall");
     mapped.insert("syscall");
   }
   nlohmann::json unmapped = nlohmann::json::object();

@@ -11,12 +11,6 @@
 namespace cordon {
 namespace {
 
-std::string field(const nlohmann::json& record, const char* key) {
-  auto found = record.find(key);
-  if (found == record.end() || found->is_null()) return "";
-  return found->is_string() ? found->get<std::string>() : jsonText(*found);
-}
-
 // Lines that were not records are not silently dropped: they are counted and pointed to.
 void warnUnreadable(const AuditReadStats& stats, const std::string& path) {
   if (stats.unreadable == 0) return;
@@ -62,85 +56,92 @@ void printCounts(const char* label, const nlohmann::json& counts, const nlohmann
 }
 
 void printSummary(const nlohmann::json& summary) {
-  std::printf("run %s: '%s' (%s) under %s\n", forTerminal(field(summary, "run")).c_str(),
-              forTerminal(field(summary, "name")).c_str(),
-              forTerminal(field(summary, "workflow")).c_str(),
-              forTerminal(field(summary, "policy")).c_str());
-  std::printf("  %s to %s: %s%s%s\n", forTerminal(field(summary, "started")).c_str(),
-              forTerminal(field(summary, "ended")).c_str(),
-              summary.contains("status")
-                  ? forTerminal(field(summary, "status")).c_str()
-                  : "no run.end (still running, or refused before it started)",
-              summary.contains("error") ? ": " : "", forTerminal(field(summary, "error")).c_str());
+  std::printf("run %s: '%s' (%s) under %s\n", forTerminal(auditFieldText(summary, "run")).c_str(),
+              forTerminal(auditFieldText(summary, "name")).c_str(),
+              forTerminal(auditFieldText(summary, "workflow")).c_str(),
+              forTerminal(auditFieldText(summary, "policy")).c_str());
+  std::printf(
+      "  %s to %s: %s%s%s\n", forTerminal(auditFieldText(summary, "started")).c_str(),
+      forTerminal(auditFieldText(summary, "ended")).c_str(),
+      summary.contains("status") ? forTerminal(auditFieldText(summary, "status")).c_str()
+                                 : "no run.end (still running, or refused before it started)",
+      summary.contains("error") ? ": " : "", forTerminal(auditFieldText(summary, "error")).c_str());
   for (const auto& plugin : summary["plugins"]) {
-    std::printf("\nplugin %s\n", forTerminal(field(plugin, "plugin")).c_str());
+    std::printf("\nplugin %s\n", forTerminal(auditFieldText(plugin, "plugin")).c_str());
     for (const auto& check : plugin["verified"]) {
-      std::printf(
-          "  %-22s %s %s, key %s: %s\n", "signature", forTerminal(field(check, "result")).c_str(),
-          forTerminal(field(check, "version")).c_str(), forTerminal(field(check, "key_id")).c_str(),
-          forTerminal(field(check, "reason")).c_str());
+      std::printf("  %-22s %s %s, key %s: %s\n", "signature",
+                  forTerminal(auditFieldText(check, "result")).c_str(),
+                  forTerminal(auditFieldText(check, "version")).c_str(),
+                  forTerminal(auditFieldText(check, "key_id")).c_str(),
+                  forTerminal(auditFieldText(check, "reason")).c_str());
     }
     for (const auto& worker : plugin["workers"]) {
       std::string danger = joinedList(worker["danger"]);
       std::printf("  %-22s pid %s, %s, cgroup %s%s%s\n", "worker",
-                  forTerminal(field(worker, "pid")).c_str(),
+                  forTerminal(auditFieldText(worker, "pid")).c_str(),
                   worker.contains("exit")
-                      ? ("ended " + forTerminal(field(worker, "exit")) + ", max RSS " +
-                         field(worker, "max_rss_kib") + " KiB, CPU " +
-                         forTerminal(field(worker, "cpu_seconds")) + " s")
+                      ? ("ended " + forTerminal(auditFieldText(worker, "exit")) + ", max RSS " +
+                         auditFieldText(worker, "max_rss_kib") + " KiB, CPU " +
+                         forTerminal(auditFieldText(worker, "cpu_seconds")) + " s")
                             .c_str()
                       : "still running at the log's end",
-                  forTerminal(field(worker, "cgroup")).c_str(), danger.empty() ? "" : ", DANGER ",
-                  forTerminal(danger).c_str());
+                  forTerminal(auditFieldText(worker, "cgroup")).c_str(),
+                  danger.empty() ? "" : ", DANGER ", forTerminal(danger).c_str());
     }
     printCounts("calls it was made", plugin["calls"], nullptr);
     printCounts("host capabilities", plugin["host"], &plugin["host_refusals"]);
     if (plugin["syscalls"].empty()) std::printf("  %-22s none\n", "syscalls outside policy");
     for (const auto& call : plugin["syscalls"]) {
-      std::string target =
-          field(call, "path").empty() ? field(call, "address") : field(call, "path");
+      std::string target = auditFieldText(call, "path").empty() ? auditFieldText(call, "address")
+                                                                : auditFieldText(call, "path");
       std::printf("  %-22s %s%s%s: %s%s%s\n", "syscall outside policy",
-                  forTerminal(field(call, "syscall")).c_str(), target.empty() ? "" : " ",
-                  forTerminal(target).c_str(), forTerminal(field(call, "result")).c_str(),
-                  field(call, "args").empty() ? "" : "; args ",
-                  forTerminal(field(call, "args")).c_str());
+                  forTerminal(auditFieldText(call, "syscall")).c_str(), target.empty() ? "" : " ",
+                  forTerminal(target).c_str(), forTerminal(auditFieldText(call, "result")).c_str(),
+                  auditFieldText(call, "args").empty() ? "" : "; args ",
+                  forTerminal(auditFieldText(call, "args")).c_str());
     }
     if (plugin["files"].empty()) std::printf("  %-22s none named\n", "files");
     for (const auto& file : plugin["files"]) {
-      std::printf("  %-22s %s (%s): %s\n", "file", forTerminal(field(file, "path")).c_str(),
-                  forTerminal(field(file, "by")).c_str(),
-                  forTerminal(field(file, "result")).c_str());
+      std::printf("  %-22s %s (%s): %s\n", "file",
+                  forTerminal(auditFieldText(file, "path")).c_str(),
+                  forTerminal(auditFieldText(file, "by")).c_str(),
+                  forTerminal(auditFieldText(file, "result")).c_str());
     }
     if (plugin["sockets"].empty()) std::printf("  %-22s none attempted\n", "sockets");
     for (const auto& socket : plugin["sockets"]) {
-      std::printf("  %-22s %s %s: %s\n", "socket", forTerminal(field(socket, "syscall")).c_str(),
-                  field(socket, "address").empty() ? "(no address)"
-                                                   : forTerminal(field(socket, "address")).c_str(),
-                  forTerminal(field(socket, "result")).c_str());
+      std::printf("  %-22s %s %s: %s\n", "socket",
+                  forTerminal(auditFieldText(socket, "syscall")).c_str(),
+                  auditFieldText(socket, "address").empty()
+                      ? "(no address)"
+                      : forTerminal(auditFieldText(socket, "address")).c_str(),
+                  forTerminal(auditFieldText(socket, "result")).c_str());
     }
     for (const auto& fault : plugin["worker_faults"]) {
-      std::printf(
-          "  %-22s pid %s in step '%s': %s: %s\n", "worker stopped",
-          forTerminal(field(fault, "pid")).c_str(), forTerminal(field(fault, "step")).c_str(),
-          forTerminal(field(fault, "event")).c_str(), forTerminal(field(fault, "detail")).c_str());
+      std::printf("  %-22s pid %s in step '%s': %s: %s\n", "worker stopped",
+                  forTerminal(auditFieldText(fault, "pid")).c_str(),
+                  forTerminal(auditFieldText(fault, "step")).c_str(),
+                  forTerminal(auditFieldText(fault, "event")).c_str(),
+                  forTerminal(auditFieldText(fault, "detail")).c_str());
     }
     for (const auto& step : plugin["steps"]) {
-      std::printf("  %-22s %s %s in %s ms%s%s\n", "step", forTerminal(field(step, "step")).c_str(),
-                  forTerminal(field(step, "status")).c_str(),
-                  forTerminal(field(step, "ms")).c_str(), field(step, "error").empty() ? "" : ": ",
-                  forTerminal(field(step, "error")).c_str());
+      std::printf("  %-22s %s %s in %s ms%s%s\n", "step",
+                  forTerminal(auditFieldText(step, "step")).c_str(),
+                  forTerminal(auditFieldText(step, "status")).c_str(),
+                  forTerminal(auditFieldText(step, "ms")).c_str(),
+                  auditFieldText(step, "error").empty() ? "" : ": ",
+                  forTerminal(auditFieldText(step, "error")).c_str());
     }
   }
   std::printf("\ntimeline\n");
   for (const auto& entry : summary["timeline"]) {
     char at[32];
     std::snprintf(at, sizeof at, "+%.3f s", entry["ms"].get<double>() / 1000.0);
-    std::string who = field(entry, "plugin");
-    if (!field(entry, "step").empty())
-      who += (who.empty() ? "step " : ", step ") + field(entry, "step");
-    std::printf("  %-11s %-18s %s%s%s\n", at, forTerminal(field(entry, "event")).c_str(),
+    std::string who = auditFieldText(entry, "plugin");
+    if (!auditFieldText(entry, "step").empty())
+      who += (who.empty() ? "step " : ", step ") + auditFieldText(entry, "step");
+    std::printf("  %-11s %-18s %s%s%s\n", at, forTerminal(auditFieldText(entry, "event")).c_str(),
                 forTerminal(who).c_str(), who.empty() ? "" : ": ",
-                forTerminal(field(entry, "what")).c_str());
+                forTerminal(auditFieldText(entry, "what")).c_str());
   }
 }
 
@@ -170,10 +171,12 @@ int auditQueryCommand(const std::string& path, const AuditFilter& filter,
       std::printf("%s\n", jsonText(format == "ocsf" ? toOcsf(record) : record).c_str());
       return;
     }
-    std::printf("%s%s%s%s%s%s%s\n", cell(field(record, "seq"), 6).c_str(),
-                cell(field(record, "ts"), 27).c_str(), cell(field(record, "run"), 16).c_str(),
-                cell(field(record, "event"), 20).c_str(), cell(field(record, "plugin"), 16).c_str(),
-                cell(field(record, "step"), 12).c_str(),
+    std::printf("%s%s%s%s%s%s%s\n", cell(auditFieldText(record, "seq"), 6).c_str(),
+                cell(auditFieldText(record, "ts"), 27).c_str(),
+                cell(auditFieldText(record, "run"), 16).c_str(),
+                cell(auditFieldText(record, "event"), 20).c_str(),
+                cell(auditFieldText(record, "plugin"), 16).c_str(),
+                cell(auditFieldText(record, "step"), 12).c_str(),
                 forTerminal(recordAccount(record)).c_str());
   });
   if (!read.ok()) {
