@@ -24,7 +24,7 @@ void warnUnreadable(const AuditReadStats& stats, const std::string& path) {
 // A column of the table: at most `width` characters of the field, made safe, padded.
 std::string cell(const std::string& value, size_t width) {
   std::string shown = forTerminal(value, 4096);
-  if (shown.size() > width) shown = shown.substr(0, width - 1) + "~";
+  if (shown.size() > width) shown.replace(width - 1, std::string::npos, "~");
   return shown + std::string(width - shown.size() + 1, ' ');
 }
 
