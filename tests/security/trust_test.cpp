@@ -62,6 +62,14 @@ struct TrustBed {
   }
   std::string package(const std::string& file) const { return plugins + "/text-transform/" + file; }
 
+  // A publisher key made by minisign itself (no password: p.key), trusted for text-transform
+  // alone in place of the development key.
+  void trustMinisignPublisher() const {
+    REQUIRE(shell("minisign -v") == 0);
+    REQUIRE(shell("minisign -G -W -p " + store + "/publisher.pub -s " + dir.path("p.key")) == 0);
+    spit(store + "/trust.yaml", "keys:\n  - file: publisher.pub\n    scope: [text-transform]\n");
+  }
+
   Outcome<std::shared_ptr<Preflight>> check(const std::string& policy = "",
                                             const std::string& plugin = "text-transform") const {
     std::string workflow = dir.write("flow.yaml", test::oneStepWorkflow(plugin, "text"));
@@ -358,11 +366,8 @@ TEST_CASE("signatures round-trip with the real minisign tool, both ways") {
 }
 
 TEST_CASE("a package signed by minisign itself runs") {
-  REQUIRE(shell("minisign -v") == 0);
   TrustBed bed;
-  REQUIRE(shell("minisign -G -W -p " + bed.store + "/publisher.pub -s " + bed.dir.path("p.key")) ==
-          0);
-  spit(bed.store + "/trust.yaml", "keys:\n  - file: publisher.pub\n    scope: [text-transform]\n");
+  bed.trustMinisignPublisher();
   REQUIRE(shell("minisign -S -s " + bed.dir.path("p.key") + " -m " +
                 bed.package("text-transform.so") +
                 " -t 'cordon-plugin name=text-transform version=1.0.0 abi=1 timestamp=1'") == 0);
@@ -372,11 +377,8 @@ TEST_CASE("a package signed by minisign itself runs") {
 }
 
 TEST_CASE("minisign's default trusted comment is refused, naming the comment to sign with") {
-  REQUIRE(shell("minisign -v") == 0);
   TrustBed bed;
-  REQUIRE(shell("minisign -G -W -p " + bed.store + "/publisher.pub -s " + bed.dir.path("p.key")) ==
-          0);
-  spit(bed.store + "/trust.yaml", "keys:\n  - file: publisher.pub\n    scope: [text-transform]\n");
+  bed.trustMinisignPublisher();
   // No -t: minisign writes "timestamp:...\tfile:...".
   REQUIRE(shell("minisign -S -s " + bed.dir.path("p.key") + " -m " +
                 bed.package("text-transform.so")) == 0);
