@@ -11,14 +11,26 @@ inline constexpr int kReportFd = 2;   // stderr: report lines below, then anythi
 inline constexpr int kRpcFd = 3;      // Cap'n Proto RPC (Unix stream socket)
 inline constexpr int kSpecFd = 4;     // SandboxSpec message; read and closed during setup
 inline constexpr int kControlFd = 5;  // Unix socket: the seccomp listener goes to the supervisor
-                                      // here (SCM_RIGHTS, with one byte); afterwards the
-                                      // supervisor sends memfds the other way (SCM_RIGHTS, with
-                                      // the 8-byte token of the Host reply they belong to)
+                                      // here (SCM_RIGHTS, with one byte and a SetupTimes), then
+                                      // one u64 once the plugin is loaded (its CLOCK_MONOTONIC
+                                      // ns); the supervisor sends memfds the other way
+                                      // (SCM_RIGHTS, with the 8-byte token of the Host reply
+                                      // they belong to)
 inline constexpr int kPluginFd = 6;   // sealed memfd: the plugin's verified bytes, which the
                                       // worker copies into its root and loads; closed after
 inline constexpr int kCoverageFd = 7;  // coverage builds only (meson -Dcoverage=true): a file
                                        // of kCoverageDumpBytes the worker maps (and closes) first
                                        // thing, then fills with its gcov counters as it exits
+
+// When the worker passed each step of its setup, in CLOCK_MONOTONIC nanoseconds (the worker
+// shares the supervisor's clock: it gets no time namespace). Sent with the seccomp listener,
+// before any plugin code has run; the supervisor splits a worker's start into phases with it.
+struct SetupTimes {
+  uint64_t entered = 0;         // main() began: the process exists and the binary is loaded
+  uint64_t namespaces = 0;      // namespaces entered
+  uint64_t rootFilesystem = 0;  // in its empty root, rlimits set, privileges dropped
+  uint64_t filtered = 0;        // seccomp filter installed
+};
 
 // A coverage dump (sandbox-worker/coverage_flush.h): the file is this long (sparse) when the
 // worker gets it, since RLIMIT_FSIZE (file_size_mb: 0) refuses write() but not stores through a

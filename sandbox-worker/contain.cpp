@@ -29,18 +29,20 @@ void keepOnlyProtocolFds() {
 
 }  // namespace
 
-std::string containProcess(const SandboxSpec& spec) {
+std::string containProcess(const SandboxSpec& spec, protocol::SetupTimes& times) {
   keepOnlyProtocolFds();
   configureNamespaces();
+  times.namespaces = monotonicNanoseconds();
   std::string pluginPath = enterEmptyRoot(protocol::kPluginFd, spec);
   applyResourceLimits(spec.limits);
   dropPrivileges();
+  times.rootFilesystem = monotonicNanoseconds();
   return pluginPath;
 }
 
-void enterSeccomp(const SandboxSpec& spec) {
+void enterSeccomp(const SandboxSpec& spec, const protocol::SetupTimes& times) {
   armMemoryLimitReports();
-  installSeccompFilter(spec.filter);
+  installSeccompFilter(spec.filter, times);
 }
 
 }  // namespace cordon::worker

@@ -16,6 +16,7 @@
 #include "loaded_plugin.h"
 #include "plugin_server.h"
 #include "sandbox_spec.h"
+#include "seccomp_install.h"
 #include "setup_error.h"
 #include "worker_protocol.h"
 
@@ -44,12 +45,14 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
 
+  protocol::SetupTimes times;
+  times.entered = worker::monotonicNanoseconds();
   worker::prepareCoverage();  // coverage builds only
   worker::SandboxSpec spec;
   std::string pluginPath;
   try {
     spec = worker::readSandboxSpec(protocol::kSpecFd);
-    pluginPath = worker::containProcess(spec);
+    pluginPath = worker::containProcess(spec, times);
   } catch (const std::exception& e) {
     die(protocol::kExitSetupFailed, "setup-failed", e.what());
   } catch (const kj::Exception& e) {
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
   capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER, readerOptions);
 
   try {
-    worker::enterSeccomp(spec);
+    worker::enterSeccomp(spec, times);
   } catch (const std::exception& e) {
     die(protocol::kExitSetupFailed, "setup-failed", e.what());
   }
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
     die(protocol::kExitPluginRejected, "plugin-rejected", e.what());
   }
   worker::LoadedPlugin& plugin = KJ_ASSERT_NONNULL(loaded);
+  worker::reportLoaded();
 
   worker::JobQueue jobs;
   auto rpc = capnp::makeRpcServer(network, kj::heap<worker::PluginServer>(plugin, jobs));

@@ -8,9 +8,18 @@
 
 #include <vector>
 
+#include "worker_protocol.h"
+
 namespace cordon::worker {
 
-// Installs `program` and sends its listener over protocol::kControlFd, then closes both.
-void installSeccompFilter(const std::vector<sock_filter>& program);
+// Installs `program` and sends its listener over protocol::kControlFd with `times` (its
+// `filtered` set here), then closes the listener.
+void installSeccompFilter(const std::vector<sock_filter>& program, protocol::SetupTimes times);
+
+// Tells the supervisor over kControlFd that the plugin is loaded (the time; docs/metrics.md).
+void reportLoaded();
+
+// CLOCK_MONOTONIC in nanoseconds.
+uint64_t monotonicNanoseconds();
 
 }  // namespace cordon::worker

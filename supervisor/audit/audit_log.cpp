@@ -700,7 +700,13 @@ void AuditLog::renderLocked(std::string_view event, const nlohmann::json& fields
 bool AuditLog::writeLocked(const std::string& line, uint64_t records) {
   // One write for the records, under the lock; a short write is cut off again so that no torn
   // line is left for the next writer.
+  const auto began = std::chrono::steady_clock::now();
   ssize_t written = ::write(fd_, line.data(), line.size());
+  if (observer_ != nullptr) {
+    observer_->onAuditWrite(
+        records, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(),
+        written == static_cast<ssize_t>(line.size()));
+  }
   if (written != static_cast<ssize_t>(line.size())) {
     std::string reason;
     if (written < 0) {

@@ -33,6 +33,14 @@ struct AuditLogOptions {
   uint64_t rotateAtBytes = 0;
 };
 
+// Told of every write of records to the log (metrics: count, latency, failures). Called on the
+// writing thread, with the log's lock held: it must be quick and must not write to the log.
+class AuditWriteObserver {
+ public:
+  virtual ~AuditWriteObserver() = default;
+  virtual void onAuditWrite(uint64_t records, double seconds, bool ok) = 0;
+};
+
 class AuditLog {
  public:
   // Opens (appending) or creates the log. The chain continues from the last record, so a log
@@ -70,6 +78,8 @@ class AuditLog {
 
   const std::string& path() const { return path_; }
   uint64_t recordsWritten() const { return written_; }
+  // nullptr: none. The observer must outlive the log or be unset first.
+  void setWriteObserver(AuditWriteObserver* observer) { observer_ = observer; }
 
   // Writes the checkpoint (also done when the log is closed).
   void writeCheckpoint();
@@ -117,6 +127,7 @@ class AuditLog {
   AuditLogOptions options_;
   bool regular_ = true;
   uint64_t written_ = 0;
+  AuditWriteObserver* observer_ = nullptr;
   std::optional<Error> failure_;
   // Kept from record to record, so that an append allocates next to nothing.
   class RecordHasher;

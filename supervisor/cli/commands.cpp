@@ -255,6 +255,24 @@ int runCommand(const RunOptions& options) {
                forTerminal(p.workflow->name).c_str(), p.workflow->steps.size(),
                p.workflow->steps.size() == 1 ? "" : "s", jobs, forTerminal(options.policy).c_str(),
                forTerminal(options.auditLog).c_str());
+  std::unique_ptr<RunObservation> observation;
+  if (options.observe.any()) {
+    auto started = RunObservation::start(options.observe, *log.log());
+    if (!started.ok()) return refuse(started.error(), {{"workflow", options.workflow}});
+    observation = std::move(started.value());
+    if (!options.observe.listen.empty()) {
+      const ListenAddress& address = observation->address();
+      const bool v6 = address.host.find(':') != std::string::npos;
+      std::fprintf(stderr, "cordon: serving /metrics and /healthz on http://%s%s%s:%u\n",
+                   v6 ? "[" : "", address.host.c_str(), v6 ? "]" : "", observation->port());
+      if (!address.loopback) {
+        std::fprintf(stderr,
+                     "cordon: warning: --listen %s is not a loopback address: anyone who reaches "
+                     "it can read this run's metrics (plugin and step names, timings, denials)\n",
+                     address.host.c_str());
+      }
+    }
+  }
   CordonHost host({options.workerBinary, true, true});
   RunConsole console;
   RunRequest request;
@@ -263,6 +281,9 @@ int runCommand(const RunOptions& options) {
   request.audit = log.log();
   request.options.runId = log.runId();
   request.listeners = {&console};
+  if (observation) {
+    for (RunListener* listener : observation->listeners()) request.listeners.push_back(listener);
+  }
   request.options.jobs = jobs;
   request.options.failFast = options.failFast;
   request.options.prestart = options.prestart;
@@ -279,6 +300,10 @@ int runCommand(const RunOptions& options) {
   }
   if (console.live()) request.tick = [&console]() { console.tick(); };
   RunReport report = host.run(std::move(request));
+  if (observation) {
+    for (const std::string& warning : observation->finish())
+      std::fprintf(stderr, "cordon: warning: %s\n", forTerminal(warning).c_str());
+  }
 
   if (options.json) {
     std::printf("%s\n", jsonText(reportJson(report, options.auditLog), 2).c_str());

@@ -9,6 +9,7 @@
 
 #include "cli/preflight.h"
 #include "engine/run_plan.h"
+#include "observe/run_observation.h"
 #include "run/artifact_store.h"
 
 namespace cordon {
@@ -40,6 +41,7 @@ struct RunOptions {
   bool failFast = false;         // --fail-fast
   bool prestart = true;          // --no-prestart turns it off
   bool json = false;
+  ObserveOptions observe;  // --listen, --metrics-file, --trace, --otlp-endpoint
 };
 
 // The --jobs a run gets when none is given: the CPUs this process may run on.

@@ -136,6 +136,20 @@ int main(int argc, char** argv) {
                   "Run at most N steps at once (default: the number of CPUs)")
       ->type_name("N")
       ->check(CLI::Range(1, 1024));
+  run->add_option("--listen", options.observe.listen,
+                  "Serve /metrics (Prometheus) and /healthz on HOST:PORT while the run goes "
+                  "(port 0: any free port, printed); loopback unless you say otherwise")
+      ->type_name("HOST:PORT");
+  run->add_option("--metrics-file", options.observe.metricsFile,
+                  "Write the run's final metrics (Prometheus text format) to FILE at the end")
+      ->type_name("FILE");
+  run->add_option("--trace", options.observe.traceFile,
+                  "Write the run's spans as OTLP/JSON (OpenTelemetry) to FILE at the end")
+      ->type_name("FILE");
+  run->add_option("--otlp-endpoint", options.observe.otlpEndpoint,
+                  "Send the run's spans over OTLP/HTTP (JSON) at the end, e.g. "
+                  "http://127.0.0.1:4318/v1/traces")
+      ->type_name("URL");
   run->add_flag("--fail-fast", options.failFast,
                 "After the first failed step start no new step; running steps finish");
   run->add_flag("!--no-prestart", options.prestart,

@@ -82,6 +82,7 @@ void RunConsole::onEvent(const RunEvent& event) {
                  [](const ArtifactSpilled&) {},
                  [](const ArtifactDigested&) {},
                  [](const CallFinished&) {},
+                 [](const WorkerReady&) {},
                  [](const WorkerStarted&) {},
                  [](const WorkerStartFailed&) {},
                  [](const WorkerStopped&) {},

@@ -237,4 +237,24 @@ std::string yamlQuoted(std::string_view bytes) {
   return out;
 }
 
+std::string prometheusLabelValue(std::string_view bytes, size_t maxBytes) {
+  const bool cut = bytes.size() > maxBytes;
+  const std::string valid = toValidUtf8(cut ? bytes.substr(0, maxBytes) : bytes);
+  std::string out;
+  out.reserve(valid.size() + 3);
+  for (char c : valid) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  if (cut) out += "...";
+  return out;
+}
+
 }  // namespace cordon

@@ -50,4 +50,9 @@ std::string forTerminal(std::string_view bytes, size_t maxBytes = 4096);
 // that a path a plugin chose cannot add keys or lines to them.
 std::string yamlQuoted(std::string_view bytes);
 
+// A Prometheus label value, without its quotes: well-formed UTF-8 (ill-formed bytes as U+FFFD),
+// a backslash, a double quote and a line feed escaped as the text and OpenMetrics formats ask,
+// at most `maxBytes` of input (then "..."). Every label value of an exposition goes through it.
+std::string prometheusLabelValue(std::string_view bytes, size_t maxBytes = 256);
+
 }  // namespace cordon

@@ -110,6 +110,14 @@ Outcome<PluginPackage> PluginCatalog::resolve(const std::string& name,
       searched += (searched.empty() ? "" : ":") + directory;
     std::string message = "plugin " + asked + " not found (searched " +
                           (searched.empty() ? "nothing" : searched) + ")";
+    // A range that excludes every version there is a different mistake from a missing plugin.
+    std::string offered;
+    for (const auto& package : packages_) {
+      if (package.manifest.name != name) continue;
+      offered += (offered.empty() ? "" : ", ") + package.manifest.version.text() + " (" +
+                 package.directory + ")";
+    }
+    if (!offered.empty()) message += "; no version there is in '" + range + "', found " + offered;
     for (const std::string& object : loose_) {
       if (!mayBePlugin(object, name)) continue;
       message += "; " + object +

@@ -158,6 +158,7 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
           // A call's decisions are recorded by the gate (gate.allow, gate.deny) and its end by
           // step.end or the worker's fault; its timing is for metrics and traces.
           [](const CallFinished&) { return true; },
+          [](const WorkerReady&) { return true; },  // timings: metrics and traces, not audit
           [this](const WorkerStarted& e) {
             nlohmann::json fields = {{"plugin", e.plugin},
                                      {"path", e.path},

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -83,6 +84,8 @@ struct CallFinished {
   pid_t workerPid = 0;
   double milliseconds = 0;
   std::optional<Error> error;  // empty: it succeeded
+  // The bytes the plugin moved through each host capability during the call (read_input, ...).
+  std::map<std::string, uint64_t> hostBytes;
 };
 // A worker came up: its sandbox is in force and it was handed the plugin's verified bytes.
 struct WorkerStarted {
@@ -94,6 +97,17 @@ struct WorkerStarted {
   uint64_t cpuSeconds = 0;
   std::string cgroup;               // its cgroup's path, or "none: " and why
   std::vector<std::string> danger;  // the danger_ modes that weaken its sandbox
+};
+// A started worker answered its first call (describe): how long each phase of its start took.
+// Phases in order: spawn, namespaces, root_filesystem, seccomp, load, first_reply
+// (docs/metrics.md). The load's end is the worker's own word after the plugin's constructors ran;
+// it is clamped.
+struct WorkerReady {
+  std::string plugin;
+  pid_t pid = 0;
+  std::chrono::steady_clock::time_point began;
+  std::vector<std::pair<std::string, double>> phaseSeconds;
+  double totalSeconds = 0;
 };
 struct WorkerStartFailed {
   std::string plugin;
@@ -176,10 +190,11 @@ struct RunFinished {
   const RunReport* report = nullptr;
 };
 
-using RunEvent = std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped,
-                              StepRetrying, RestartsExhausted, PluginLogged, CallFinished,
-                              WorkerStarted, WorkerStartFailed, WorkerStopped, GateDecided,
-                              OutputsFailed, ArtifactSpilled, ArtifactDigested, RunFinished>;
+using RunEvent =
+    std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
+                 RestartsExhausted, PluginLogged, CallFinished, WorkerStarted, WorkerReady,
+                 WorkerStartFailed, WorkerStopped, GateDecided, OutputsFailed, ArtifactSpilled,
+                 ArtifactDigested, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>

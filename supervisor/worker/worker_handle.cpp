@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <variant>
 
@@ -118,6 +119,7 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
     cgroup = std::move(created.value());
     cgroupNote = cgroup->path();
   }
+  const auto began = std::chrono::steady_clock::now();
   auto process = WorkerProcess::spawn(io, launch.workerBinary, launch.sandboxSpec, launch.pluginFd,
                                       cgroup ? cgroup->fd() : -1);
   if (!process.ok()) {
@@ -140,12 +142,46 @@ kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::start(
     return abandon(std::move(handle), *failure);
   }
   WorkerHandle& ref = *handle;
-  return ref.describe().then([handle = std::move(handle)](
+  return ref.describe().then([handle = std::move(handle), began](
                                  Outcome<PluginIdentity> identity) mutable -> kj::Promise<Started> {
     if (!identity.ok()) return abandon(std::move(handle), identity.error());
     handle->identity_ = identity.value();
+    handle->events_.emit(handle->startPhases(began));
     return Started(std::move(handle));
   });
+}
+
+WorkerReady WorkerHandle::startPhases(std::chrono::steady_clock::time_point began) {
+  using Clock = std::chrono::steady_clock;
+  const auto answered = Clock::now();
+  WorkerReady ready{pluginName_, pid(), began, {}, 0};
+  ready.totalSeconds = std::chrono::duration<double>(answered - began).count();
+  // steady_clock is CLOCK_MONOTONIC here, the clock the worker stamped its setup with. Each
+  // stamp is clamped between the one before it and the reply, so a bad one (the load's is the
+  // plugin's word) shifts time between phases but cannot invent or lose any.
+  const protocol::SetupTimes& times = process_->setupTimes();
+  const std::optional<uint64_t> loaded = process_->takeLoadedTime();
+  const uint64_t start = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(began.time_since_epoch()).count());
+  const uint64_t end = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(answered.time_since_epoch()).count());
+  if (times.entered == 0) {  // no stamps: the start is one phase
+    ready.phaseSeconds = {{"first_reply", ready.totalSeconds}};
+    return ready;
+  }
+  const std::pair<const char*, uint64_t> stamps[] = {{"spawn", times.entered},
+                                                     {"namespaces", times.namespaces},
+                                                     {"root_filesystem", times.rootFilesystem},
+                                                     {"seccomp", times.filtered},
+                                                     {"load", loaded.value_or(times.filtered)},
+                                                     {"first_reply", end}};
+  uint64_t previous = start;
+  for (const auto& [phase, stamp] : stamps) {
+    const uint64_t at = std::clamp(stamp, previous, end);
+    ready.phaseSeconds.emplace_back(phase, static_cast<double>(at - previous) / 1e9);
+    previous = at;
+  }
+  return ready;
 }
 
 kj::Promise<Outcome<std::unique_ptr<WorkerHandle>>> WorkerHandle::abandon(
@@ -209,8 +245,11 @@ kj::Promise<Outcome<T>> WorkerHandle::guarded(const std::shared_ptr<CallScope>& 
             process_->pid(),
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                 .count(),
-            std::nullopt};
+            std::nullopt,
+            {}};
         if (!result.ok()) finished.error = result.error();
+        for (const auto& [capability, bytes] : scope->bytesUsed)
+          finished.hostBytes[hostCapabilityName(capability)] = bytes;
         events_.emit(finished);
         return result;
       });

@@ -69,6 +69,9 @@ class WorkerHandle {
   const PluginIdentity& identity() const { return identity_; }
 
  private:
+  // How long each phase of this worker's start took, from `began` (before it was spawned) to
+  // now (its describe reply).
+  WorkerReady startPhases(std::chrono::steady_clock::time_point began);
   WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events, const WorkerLaunch& launch,
                std::unique_ptr<WorkerCgroup> cgroup, std::unique_ptr<WorkerProcess> process);
 

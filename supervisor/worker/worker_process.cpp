@@ -280,8 +280,18 @@ Outcome<Done> WorkerProcess::sendDescriptor(int fd, uint64_t token) {
 kj::Promise<kj::AutoCloseFd> WorkerProcess::receiveSeccompListener() {
   return control_->receiveFd().then([this](kj::AutoCloseFd listener) {
     sandboxComplete_ = true;
+    // Sent in the same message as the listener, so already here.
+    protocol::SetupTimes times;
+    if (recv(controlFd_, &times, sizeof times, MSG_DONTWAIT) == sizeof times) setupTimes_ = times;
     return listener;
   });
+}
+
+std::optional<uint64_t> WorkerProcess::takeLoadedTime() {
+  uint64_t loaded = 0;
+  if (controlFd_ < 0 || recv(controlFd_, &loaded, sizeof loaded, MSG_DONTWAIT) != sizeof loaded)
+    return std::nullopt;
+  return loaded;
 }
 
 bool WorkerProcess::sandboxComplete() const {

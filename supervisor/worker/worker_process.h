@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "worker_protocol.h"
 
 namespace cordon {
 
@@ -51,6 +53,12 @@ class WorkerProcess {
   // Whether the worker sent its listener, i.e. finished its sandbox before any plugin code ran.
   // Plugin code cannot fake this: the control socket is closed before the plugin is loaded.
   bool sandboxComplete() const;
+  // When the worker passed each step of its setup, as it sent them with its listener (zeros
+  // until then, or when it sent none).
+  const protocol::SetupTimes& setupTimes() const { return setupTimes_; }
+  // When the worker said its plugin was loaded (CLOCK_MONOTONIC ns), if that has arrived. The
+  // plugin's constructors ran before it, so it is the plugin's word: use it as a timing only.
+  std::optional<uint64_t> takeLoadedTime();
 
   // Resolves once the worker has exited and its stderr is drained. May be called many times.
   kj::Promise<WorkerExit> exited() { return exit_.addBranch(); }
@@ -72,6 +80,7 @@ class WorkerProcess {
   kj::Own<kj::AsyncCapabilityStream> control_;
   int controlFd_ = -1;  // control_'s descriptor, owned by it
   bool sandboxComplete_ = false;
+  protocol::SetupTimes setupTimes_;
   std::string stderrTail_;
   char readBuffer_[4096] = {};
   kj::UnixEventPort::FdObserver pidObserver_;

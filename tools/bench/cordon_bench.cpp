@@ -27,6 +27,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -36,6 +37,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -44,11 +46,14 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "audit/audit_log.h"
 #include "cordon.capnp.h"
 #include "core/untrusted_text.h"
 #include "gate/gate.h"
+#include "observe/http_plane.h"
+#include "observe/run_metrics.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
 #include "run/audit_subscriber.h"
@@ -337,7 +342,35 @@ struct WorkerFigures {
   double gateDecisionBatchedMeanUs = 0;  // the same, 64 records to a write
   uint64_t rssKib = 0;
   uint64_t privateKib = 0;
+  // #18: the same calls, alternating in blocks, on a worker whose events also feed metrics
+  // served by the HTTP plane and scraped every 100 ms, and on one whose events do not.
+  Summary callPlain;
+  Summary callScraped;
+  uint64_t scrapes = 0;
 };
+
+// GET /metrics on 127.0.0.1:PORT every `period` until `stop`, as a Prometheus would.
+void scrapeEvery(uint16_t port, std::chrono::milliseconds period, const std::atomic<bool>& stop,
+                 std::atomic<uint64_t>& scrapes) {
+  while (!stop.load()) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      const char request[] = "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+      if (write(fd, request, sizeof request - 1) > 0) {
+        char buffer[65536];
+        while (read(fd, buffer, sizeof buffer) > 0) {
+        }
+        scrapes.fetch_add(1);
+      }
+    }
+    if (fd >= 0) close(fd);
+    std::this_thread::sleep_for(period);
+  }
+}
 
 uint64_t statusField(pid_t pid, const std::string& key) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -444,6 +477,44 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   figures.gateDecision = decide(unrecorded, 1, nullptr);
   figures.gateDecisionRecorded = decide(events, 1, nullptr);
   decide(events, kInFlight, &figures.gateDecisionBatchedMeanUs);
+  {
+    progress("calls with the HTTP plane on and scraped every 100 ms, against calls without");
+    cordon::MetricsQueue queue;
+    cordon::RunMetrics metrics(queue);
+    cordon::RunEvents observed(record);
+    observed.subscribe(metrics);
+    auto plane = cordon::HttpPlane::start({"127.0.0.1", 0, true}, queue);
+    if (!plane.ok()) fail(plane.error().describe());
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> scrapes{0};
+    std::thread scraper(scrapeEvery, plane.value()->port(), std::chrono::milliseconds(100),
+                        std::cref(stop), std::ref(scrapes));
+    auto seen = cordon::WorkerHandle::start(io, observed, launch).wait(io.waitScope);
+    if (!seen.ok()) fail(seen.error().describe());
+    auto& scrapedHandle = *seen.value();
+    if (!scrapedHandle.init({}).wait(io.waitScope).ok()) fail("init failed");
+    std::vector<double> plain, scraped;
+    constexpr int kBlock = 50;
+    for (int done = 0; done < callRuns; done += kBlock) {
+      for (int i = 0; i < kBlock; ++i) {
+        auto start = Clock::now();
+        if (!handle.execute("bench", {}, {}).wait(io.waitScope).ok()) fail("execute failed");
+        plain.push_back(microsSince(start));
+      }
+      for (int i = 0; i < kBlock; ++i) {
+        auto start = Clock::now();
+        if (!scrapedHandle.execute("bench", {}, {}).wait(io.waitScope).ok()) fail("execute failed");
+        scraped.push_back(microsSince(start));
+      }
+    }
+    stop = true;
+    scraper.join();
+    figures.callPlain = summarize(plain);
+    figures.callScraped = summarize(scraped);
+    figures.scrapes = scrapes.load();
+    scrapedHandle.stop().wait(io.waitScope);
+    plane.value()->stop();
+  }
   figures.rssKib = statusField(handle.pid(), "VmRSS");
   figures.privateKib = statusField(handle.pid(), "RssAnon");
   handle.stop().wait(io.waitScope);
@@ -505,6 +576,10 @@ int main(int argc, char** argv) {
         {"cold_start_us", worker.coldStart.median},
         {"floor_exec_us", exec.median},
         {"call_us", worker.calls.call.median},
+        {"call_plain_us", worker.callPlain.median},
+        {"call_scraped_us", worker.callScraped.median},
+        {"call_scraped_vs_plain", worker.callScraped.median / worker.callPlain.median},
+        {"scrapes", worker.scrapes},
         {"call_p99_us", worker.calls.call.p99},
         {"floor_capnp_call_us", capnpCall.median},
         {"floor_capnp_call_p99_us", capnpCall.p99},
@@ -566,6 +641,9 @@ int main(int argc, char** argv) {
   std::printf("%-26s %10.0f/s   (%d bare Cap'n Proto calls in flight)\n",
               "floor_capnp_pipelined_calls_per_s", floorPipelined, kInFlight);
   row("gate_decision_us", worker.gateDecision, "call_us", worker.calls.call.median);
+  row("call_scraped_us", worker.callScraped, "call_plain_us", worker.callPlain.median);
+  std::printf("  (%llu scrapes of /metrics during call_scraped_us; target: at most 1.05x)\n",
+              static_cast<unsigned long long>(worker.scrapes));
   row("gate_decision_recorded_us", worker.gateDecisionRecorded, "gate_decision_us",
       worker.gateDecision.median);
   std::printf("%-26s %10.3fus   (mean; 64 records to a write, as 64 calls sent in one turn)\n",
