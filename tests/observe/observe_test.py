@@ -73,8 +73,10 @@ steps:
   - { name: s4, plugin: mix, config: { label: s4, spin_ms: "1500" }, inputs: { a: s3.out } }
   - { name: s5, plugin: mix, config: { label: s5, spin_ms: "1500" }, inputs: { a: s4.out } }
   - { name: s6, plugin: mix, config: { label: s6, spin_ms: "1500" }, inputs: { a: s5.out } }
+  - { name: s7, plugin: mix, config: { label: s7, spin_ms: "1500" }, inputs: { a: s6.out } }
+  - { name: s8, plugin: mix, config: { label: s8, spin_ms: "1500" }, inputs: { a: s7.out } }
 outputs:
-  result: s6.out
+  result: s8.out
 """
 
 
@@ -163,9 +165,10 @@ def main():
             answer = big.recv(200)
         except OSError:
             answer = b""
-    # Past the cap the plane closes new connections; an oversized header gets 400 or a close.
-    check(answer == b"" or answer.startswith(b"HTTP/1.1 400"), f"an oversized header is refused: {answer[:60]!r}")
-    for s in held:
+    # Past the cap the plane closes new connections at once.
+    check(answer == b"", f"a connection past the cap is closed: {answer[:60]!r}")
+    # Half of them stay open and silent while the run goes (the plane's timeout ends them).
+    for s in held[20:]:
         s.close()
     time.sleep(0.3)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as junk:
@@ -239,7 +242,10 @@ def main():
     drain.join(5)
     took = time.monotonic() - started
     check(run.returncode == 0, f"the run succeeded (its bad step continues): exit {run.returncode}\n{''.join(stderr_lines)}")
-    check(took < 40, f"the hostile clients did not stall the run ({took:.1f} s)")
+    for s in held[:20]:
+        s.close()
+    # 8 steps of 1.5 s in a chain: about 12 s when nothing stalls the event loop.
+    check(took < 30, f"the hostile clients did not stall the run ({took:.1f} s)")
     run_id = None
     for line in stderr_lines:
         found = re.search(r"workflow succeeded.*run ([0-9a-f]{16})", line)
@@ -252,7 +258,7 @@ def main():
     exposition = open(metrics_file).read()
     for expected in ['cordon_seccomp_violations_total{plugin="mix",syscall="socket"} 1',
                      'cordon_steps_finished_total{plugin="mix",step="bad",status="continued"} 1',
-                     'cordon_steps_finished_total{plugin="mix",step="s6",status="succeeded"} 1',
+                     'cordon_steps_finished_total{plugin="mix",step="s8",status="succeeded"} 1',
                      'cordon_errors_total{plugin="mix",step="bad",category="sandbox_violation"} 1',
                      'cordon_worker_faults_total{plugin="mix",kind="sandbox_violation"} 1',
                      'cordon_runs_finished_total{outcome="succeeded"} 1',
@@ -272,7 +278,7 @@ def main():
         check(summary["root"] == "run observed", f"the root span is the run: {summary['root']}")
         for kind in ("run", "step", "attempt", "call", "worker.start"):
             check(summary["kinds"].get(kind, 0) > 0, f"the trace has {kind} spans")
-        check(summary["kinds"].get("step") == 7, f"one span per step: {summary['kinds']}")
+        check(summary["kinds"].get("step") == 9, f"one span per step: {summary['kinds']}")
         check({"name": "step bad", "category": "sandbox_violation"} in summary["failed"],
               f"the failed step's span has its category: {summary['failed']}")
         check(set(summary["phases"]) == {"spawn", "namespaces", "root_filesystem", "seccomp", "load", "first_reply"},
