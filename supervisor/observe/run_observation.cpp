@@ -41,8 +41,13 @@ Outcome<std::unique_ptr<RunObservation>> RunObservation::start(const ObserveOpti
     if (!plane.ok()) return plane.error();
     observation->plane_ = std::move(plane.value());
   }
-  audit.setWriteObserver(&observation->metrics_);
+  audit.setWriteObserver(observation.get());
   return observation;
+}
+
+void RunObservation::onAuditWrite(uint64_t records, double seconds, bool ok) {
+  metrics_.onAuditWrite(records, seconds, ok);
+  if (!ok && plane_) plane_->setUnhealthy("the audit log cannot be written; the run is stopping");
 }
 
 RunObservation::~RunObservation() {

@@ -27,13 +27,13 @@ struct ObserveOptions {
   }
 };
 
-class RunObservation {
+class RunObservation final : private AuditWriteObserver {
  public:
   // Checks the options (the address, the URL) and starts the HTTP plane. The audit log's writes
   // are watched until finish().
   static Outcome<std::unique_ptr<RunObservation>> start(const ObserveOptions& options,
                                                         AuditLog& audit);
-  ~RunObservation();
+  ~RunObservation() override;
 
   std::vector<RunListener*> listeners();
   uint16_t port() const { return plane_ ? plane_->port() : 0; }
@@ -45,6 +45,8 @@ class RunObservation {
  private:
   RunObservation(const ObserveOptions& options, AuditLog& audit)
       : options_(options), audit_(audit), metrics_(queue_) {}
+  // The metrics count the write; a failed one also turns /healthz to 503 (the run stops).
+  void onAuditWrite(uint64_t records, double seconds, bool ok) override;
 
   ObserveOptions options_;
   AuditLog& audit_;

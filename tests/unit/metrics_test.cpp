@@ -2,10 +2,15 @@
 // the HTTP plane's argument parsing. The real plane, Prometheus and protobufjs are exercised by
 // tests/observe/observe_test.py against a real run.
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/untrusted_text.h"
 #include "observe/http_plane.h"
@@ -250,4 +255,80 @@ TEST_CASE("spans nest run > step > attempt > call, and failures carry their cate
     }
   }
   CHECK(failedCalls == 1);
+}
+
+namespace {
+
+// One HTTP/1.1 request to 127.0.0.1:PORT; the whole answer (the plane closes after it).
+std::string httpGet(uint16_t port, const std::string& path, const std::string& headers = {}) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  const std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" + headers + "\r\n";
+  REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) answer.append(buffer, n);
+  close(fd);
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE("the HTTP plane serves from its own thread while the loop keeps pushing") {
+  MetricsQueue queue;
+  auto started = HttpPlane::start({"127.0.0.1", 0, true}, queue);
+  REQUIRE(started.ok());
+  HttpPlane& plane = *started.value();
+  REQUIRE(plane.port() != 0);
+  // The pushing thread stands for the event loop; the scrapes run on the plane's thread.
+  std::atomic<bool> stop{false};
+  std::thread pusher([&] {
+    while (!stop) queue.push({&metric::kWorkerStarts, {"p"}, 1, MetricUpdate::Op::kAdd});
+  });
+  double last = -1;
+  bool grew = true;
+  for (int i = 0; i < 20; ++i) {
+    const std::string answer = httpGet(plane.port(), "/metrics");
+    REQUIRE(answer.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(has(answer, "Content-Type: text/plain; version=0.0.4"));
+    const auto at = answer.find("cordon_worker_starts_total{plugin=\"p\"} ");
+    if (at == std::string::npos) continue;
+    const double value = std::stod(answer.substr(at + 39));
+    grew = grew && value >= last;
+    last = value;
+  }
+  stop = true;
+  pusher.join();
+  CHECK(grew);
+  CHECK(last > 0);
+  const std::string open =
+      httpGet(plane.port(), "/metrics", "Accept: application/openmetrics-text; version=1.0.0\r\n");
+  CHECK(has(open, "Content-Type: application/openmetrics-text"));
+  CHECK(has(open, "# EOF\n"));
+  CHECK(httpGet(plane.port(), "/healthz").rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(httpGet(plane.port(), "/other").rfind("HTTP/1.1 404", 0) == 0);
+  plane.setUnhealthy("the audit log cannot be written");
+  const std::string unhealthy = httpGet(plane.port(), "/healthz");
+  CHECK(unhealthy.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(has(unhealthy, "unhealthy: the audit log cannot be written"));
+  plane.stop();
+  // Stopped: what the loop pushed since the last scrape is still there for the final file.
+  queue.drainInto(plane.registry());
+  CHECK(plane.registry().value(metric::kWorkerStarts, {"p"}) >= last);
+}
+
+TEST_CASE("an address in use is a clear error") {
+  MetricsQueue queue;
+  auto first = HttpPlane::start({"127.0.0.1", 0, true}, queue);
+  REQUIRE(first.ok());
+  auto second = HttpPlane::start({"127.0.0.1", first.value()->port(), true}, queue);
+  REQUIRE_FALSE(second.ok());
+  CHECK(has(second.error().message,
+            "--listen 127.0.0.1:" + std::to_string(first.value()->port()) + ": cannot bind"));
 }
