@@ -18,8 +18,10 @@
 #include "audit/audit_log.h"
 #include "cli/preflight.h"
 #include "cli/run_console.h"
+#include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
 #include "host/cordon_host.h"
+#include "journal/run_journal.h"
 #include "plugins/manifest.h"
 #include "policy/oci_profile.h"
 #include "policy/policy_lint.h"
@@ -273,6 +275,21 @@ int runCommand(const RunOptions& options) {
       }
     }
   }
+  // The run journal (docs/state.md): where runs, steps, attempts and digests are kept.
+  std::unique_ptr<SqliteDb> journalDb;
+  std::optional<RunJournal> journal;
+  if (!options.trust.stateDir.empty()) {
+    std::error_code made;
+    std::filesystem::create_directories(options.trust.stateDir, made);
+    auto opened = openJournal(journalPathIn(options.trust));
+    if (opened.ok()) {
+      journalDb = std::move(opened.value());
+      journal.emplace(*journalDb);
+    } else {
+      std::fprintf(stderr, "cordon: warning: this run is not journaled: %s\n",
+                   forTerminal(opened.error().message).c_str());
+    }
+  }
   CordonHost host({options.workerBinary, true, true});
   RunConsole console;
   RunRequest request;
@@ -284,6 +301,7 @@ int runCommand(const RunOptions& options) {
   if (observation) {
     for (RunListener* listener : observation->listeners()) request.listeners.push_back(listener);
   }
+  if (journal) request.listeners.push_back(&*journal);
   request.options.jobs = jobs;
   request.options.failFast = options.failFast;
   request.options.prestart = options.prestart;
@@ -300,6 +318,10 @@ int runCommand(const RunOptions& options) {
   }
   if (console.live()) request.tick = [&console]() { console.tick(); };
   RunReport report = host.run(std::move(request));
+  if (journal && journal->failure()) {
+    std::fprintf(stderr, "cordon: warning: the journal stopped recording this run: %s\n",
+                 forTerminal(journal->failure()->message).c_str());
+  }
   if (observation) {
     for (const std::string& warning : observation->finish())
       std::fprintf(stderr, "cordon: warning: %s\n", forTerminal(warning).c_str());

@@ -15,6 +15,7 @@
 #include "cli/install_paths.h"
 #include "cli/plugin_commands.h"
 #include "cli/policy_learn.h"
+#include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
 
 namespace {
@@ -166,6 +167,23 @@ int main(int argc, char** argv) {
   graph->add_option("--format", graphFormat, "dot or mermaid")
       ->capture_default_str()
       ->check(CLI::IsMember({"dot", "mermaid"}));
+
+  CLI::App* runs = app.add_subcommand("runs", "The run journal: past and running runs");
+  runs->require_subcommand(1);
+  bool runsJson = false;
+  size_t runsLimit = 50;
+  std::string runsId;
+  CLI::App* runsList = runs->add_subcommand("list", "List runs, newest first");
+  addHostOptions(*runsList, host);
+  runsList->add_option("--limit", runsLimit, "At most this many runs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  runsList->add_flag("--json", runsJson, "Print the runs as JSON");
+  CLI::App* runsShow =
+      runs->add_subcommand("show", "One run: its steps, attempts, transitions and digests");
+  addHostOptions(*runsShow, host);
+  runsShow->add_option("run", runsId, "Run id (or 4 or more of its first hex digits)")->required();
+  runsShow->add_flag("--json", runsJson, "Print the run as JSON");
 
   CLI::App* audit = app.add_subcommand("audit", "Work with audit logs");
   audit->require_subcommand(1);
@@ -345,6 +363,8 @@ int main(int argc, char** argv) {
   if (summary->parsed())
     return cordon::auditSummaryCommand(auditPath, summaryRun, summaryPlugin, auditJson);
   if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);
+  if (runsList->parsed()) return cordon::runsListCommand(options.trust, runsLimit, runsJson);
+  if (runsShow->parsed()) return cordon::runsShowCommand(options.trust, runsId, runsJson);
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "test_support.h"
+#include "trust/plugin_verifier.h"
 
 using namespace cordon;
 
@@ -737,4 +739,111 @@ TEST_CASE("run: a workflow that succeeded despite denials says so last, and --js
       runCordon("run " + clean + " --policy " + policy + " --audit-log " + dir.path("audit.jsonl"));
   CHECK(quiet.exitCode == 0);
   CHECK(contains(quiet.output, "cordon: workflow succeeded; run "));
+}
+
+TEST_CASE("runs list and runs show: the journal holds each run's steps, attempts and digests") {
+  test::TempDir dir;
+  const std::string state = dir.path("state");
+  const std::string policy = dir.write("policy.yaml", R"(version: 1
+plugins:
+  mix:
+    calls: [describe, init, execute, shutdown]
+    host:
+      read_input: { max_bytes: 1048576 }
+    limits: { memory_mb: 128, cpu_seconds: 60 }
+    timeout_ms: 20000
+)");
+  const std::string workflow = dir.write("flow.yaml", R"(name: journaled
+inputs:
+  text: { value: hi }
+steps:
+  - name: flaky
+    plugin: mix
+    config: { label: flaky, fail_times: "1" }
+    inputs: { a: inputs.text }
+    retry: { attempts: 2, backoff_ms: 10, on: [plugin_error] }
+  - { name: bad, plugin: mix, config: { violate: "true" }, inputs: { a: inputs.text }, on_error: continue }
+  - { name: after, plugin: mix, inputs: { a: bad.out } }
+outputs:
+  result: flaky.out
+)");
+  const std::string audit = dir.path("audit.jsonl");
+  Command run = runCordon("run " + workflow + " --policy " + policy + " --audit-log " + audit +
+                          " --state-dir " + state + " --jobs 1");
+  INFO(run.output);
+  REQUIRE(run.exitCode == 0);
+
+  Command list = runCordon("runs list --json --state-dir " + state);
+  INFO(list.output);
+  REQUIRE(list.exitCode == 0);
+  auto runs = nlohmann::json::parse(list.output);
+  REQUIRE(runs.size() == 1);
+  const std::string id = runs[0]["id"];
+  CHECK(runs[0]["state"] == "succeeded");
+  CHECK(runs[0]["workflow"] == "journaled");
+
+  Command show = runCordon("runs show " + id.substr(0, 6) + " --json --state-dir " + state);
+  INFO(show.output);
+  REQUIRE(show.exitCode == 0);
+  auto shown = nlohmann::json::parse(show.output);
+  CHECK(shown["run"]["id"] == id);
+  std::ifstream file(workflow, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  CHECK(shown["run"]["workflow_digest"] == sha256Digest(bytes));
+  std::map<std::string, std::string> states;
+  for (const auto& step : shown["steps"]) states[step["name"]] = step["state"];
+  CHECK(states == std::map<std::string, std::string>{
+                      {"flaky", "succeeded"}, {"bad", "continued"}, {"after", "skipped"}});
+  for (const auto& step : shown["steps"])
+    if (step["name"] == "bad") CHECK(step["error_category"] == "sandbox_violation");
+  // flaky failed once and was retried: two attempts, the first failed with its category.
+  std::vector<nlohmann::json> flaky;
+  for (const auto& attempt : shown["attempts"])
+    if (attempt["step"] == "flaky") flaky.push_back(attempt);
+  REQUIRE(flaky.size() == 2);
+  CHECK(flaky[0]["number"] == 1);
+  CHECK(flaky[0]["outcome"] == "failed");
+  CHECK(flaky[0]["error_category"] == "plugin_error");
+  CHECK(flaky[1]["outcome"] == "succeeded");
+  // Every transition, in order, with its time; the run's first and last.
+  const auto& transitions = shown["transitions"];
+  REQUIRE(transitions.size() >= 6);
+  CHECK(transitions.front()["state"] == "running");
+  CHECK(transitions.back()["state"] == "succeeded");
+  std::vector<std::string> flakyStates;
+  for (const auto& t : transitions)
+    if (t["step"] == "flaky") flakyStates.push_back(t["state"]);
+  CHECK(flakyStates == std::vector<std::string>{"running", "retrying", "succeeded"});
+  // The plugin's and the outputs' digests are the audit log's.
+  auto records = test::readAudit(audit);
+  std::set<std::string> started, digested, journaledPlugins, journaledOutputs;
+  for (const auto& record : records) {
+    if (record["event"] == "plugin.start") started.insert(record["digest"].get<std::string>());
+    if (record["event"] == "artifact.digest")
+      digested.insert(record["step"].get<std::string>() + "." +
+                      record["output"].get<std::string>() + "=" +
+                      record["digest"].get<std::string>());
+  }
+  for (const auto& plugin : shown["plugins"]) journaledPlugins.insert(plugin["digest"]);
+  for (const auto& artifact : shown["artifacts"])
+    journaledOutputs.insert(artifact["step"].get<std::string>() + "." +
+                            artifact["name"].get<std::string>() + "=" +
+                            artifact["digest"].get<std::string>());
+  CHECK(journaledPlugins == started);
+  CHECK(journaledOutputs == digested);
+
+  Command table = runCordon("runs show " + id + " --state-dir " + state);
+  CHECK(table.exitCode == 0);
+  CHECK(contains(table.output, "bad                  mix              continued"));
+  CHECK(contains(table.output, "sandbox_violation: the plugin called socket"));
+
+  Command missing = runCordon("runs show ffff0000 --state-dir " + state);
+  CHECK(missing.exitCode == 2);
+  CHECK(contains(missing.output, "no run ffff0000 in " + state + "/journal.sqlite"));
+  Command notAnId = runCordon("runs show 'x;y' --state-dir " + state);
+  CHECK(notAnId.exitCode == 2);
+  CHECK(contains(notAnId.output, "is not a run id"));
+  Command none = runCordon("runs list --state-dir " + dir.path("elsewhere"));
+  CHECK(none.exitCode == 2);
+  CHECK(contains(none.output, "no journal here yet"));
 }

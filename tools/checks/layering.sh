@@ -10,7 +10,7 @@
 #  - Inside the supervisor, dependencies point one way (docs/architecture.md): worker/ knows no
 #    engine, host or workflow; gate/ knows no worker, engine or host; engine/ knows no host or
 #    cli; run/ (what a run produces) knows none of them; observe/ (metrics, traces, HTTP) knows
-#    only run/, audit/ and core/; only host/ includes cli/.
+#    only run/, audit/ and core/, journal/ (the run journal) likewise; only host/ includes cli/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 status=0
@@ -37,7 +37,7 @@ while IFS= read -r line; do fail "JSON written without jsonText: $line"; done < 
 # DIR:FORBIDDEN...: no file under supervisor/DIR includes supervisor/FORBIDDEN/.
 for rule in worker:engine,host,workflow,cli gate:worker,engine,host,cli engine:host,cli \
     run:engine,host,worker,gate,cli,workflow policy:engine,host,worker,gate,cli \
-    observe:engine,host,worker,gate,cli,workflow audit:engine,host,worker,gate,cli,run,observe trust:engine,host,worker,gate,cli,run \
+    observe:engine,host,worker,gate,cli,workflow journal:engine,host,worker,gate,cli,workflow,observe audit:engine,host,worker,gate,cli,run,observe trust:engine,host,worker,gate,cli,run \
     workflow:engine,host,worker,gate,cli,run core:engine,host,worker,gate,cli,run,workflow; do
   dir=${rule%%:*}
   forbidden=$(echo "${rule#*:}" | tr , '|')

@@ -1,0 +1,103 @@
+#include "journal/journal_reader.h"
+
+#include "core/untrusted_text.h"
+
+namespace cordon {
+namespace {
+
+// Rows as JSON objects with the given column names; NULL stays null, text is made safe.
+nlohmann::json rowsAsJson(const std::vector<std::vector<SqlValue>>& rows,
+                          const std::vector<std::string>& names) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& row : rows) {
+    nlohmann::json object = nlohmann::json::object();
+    for (size_t i = 0; i < names.size() && i < row.size(); ++i) {
+      const SqlValue& value = row[i];
+      if (std::holds_alternative<std::nullptr_t>(value)) {
+        object[names[i]] = nullptr;
+      } else if (const auto* text = std::get_if<std::string>(&value)) {
+        setUntrusted(object, names[i], *text);
+      } else if (const auto* integer = std::get_if<int64_t>(&value)) {
+        object[names[i]] = *integer;
+      } else {
+        object[names[i]] = std::get<double>(value);
+      }
+    }
+    out.push_back(std::move(object));
+  }
+  return out;
+}
+
+}  // namespace
+
+Outcome<nlohmann::json> journalRuns(SqliteDb& db, size_t limit) {
+  auto rows = db.query(
+      "SELECT id, workflow_name, state, started_at, ended_at, steps, error_category, error_step "
+      "FROM runs ORDER BY started_at DESC, id LIMIT ?1",
+      {static_cast<int64_t>(limit)});
+  if (!rows.ok()) return rows.error();
+  return rowsAsJson(rows.value(), {"id", "workflow", "state", "started_at", "ended_at", "steps",
+                                   "error_category", "error_step"});
+}
+
+Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
+  if (wanted.size() < 4 || wanted.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return makeError(ErrorCategory::kBadInput,
+                     "'" + forTerminal(wanted) +
+                         "' is not a run id (16 hex digits, or 4 or more of "
+                         "its first ones)");
+  }
+  auto ids = db.query("SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2", {wanted});
+  if (!ids.ok()) return ids.error();
+  if (ids.value().empty()) {
+    return makeError(ErrorCategory::kBadInput,
+                     "no run " + wanted + " in " + db.path() + " (cordon runs list shows them)");
+  }
+  if (ids.value().size() > 1) {
+    return makeError(ErrorCategory::kBadInput,
+                     "'" + wanted + "' names more than one run; give more of the id");
+  }
+  const std::string id = sqlText(ids.value()[0][0]);
+  nlohmann::json out = nlohmann::json::object();
+  struct Part {
+    const char* key;
+    const char* sql;
+    std::vector<std::string> names;
+  };
+  const Part parts[] = {
+      {"run",
+       "SELECT id, workflow_name, workflow_path, workflow_digest, policy_path, policy_digest, "
+       "steps, jobs, state, started_at, ended_at, error_category, error_message, error_step FROM "
+       "runs WHERE id = ?1",
+       {"id", "workflow", "workflow_path", "workflow_digest", "policy_path", "policy_digest",
+        "steps", "jobs", "state", "started_at", "ended_at", "error_category", "error_message",
+        "error_step"}},
+      {"steps",
+       "SELECT name, plugin, state, started_at, ended_at, milliseconds, worker_pid, "
+       "error_category, error_message FROM steps WHERE run_id = ?1 ORDER BY started_at, name",
+       {"name", "plugin", "state", "started_at", "ended_at", "milliseconds", "worker_pid",
+        "error_category", "error_message"}},
+      {"attempts",
+       "SELECT label, number, started_at, ended_at, outcome, error_category, error_message FROM "
+       "attempts WHERE run_id = ?1 ORDER BY started_at, label, number",
+       {"step", "number", "started_at", "ended_at", "outcome", "error_category", "error_message"}},
+      {"transitions",
+       "SELECT step, state, at FROM transitions WHERE run_id = ?1 ORDER BY seq",
+       {"step", "state", "at"}},
+      {"plugins",
+       "SELECT plugin, digest, path FROM plugins WHERE run_id = ?1 ORDER BY plugin",
+       {"plugin", "digest", "path"}},
+      {"artifacts",
+       "SELECT step, name, bytes, digest FROM artifacts WHERE run_id = ?1 ORDER BY step, name",
+       {"step", "name", "bytes", "digest"}},
+  };
+  for (const Part& part : parts) {
+    auto rows = db.query(part.sql, {id});
+    if (!rows.ok()) return rows.error();
+    nlohmann::json list = rowsAsJson(rows.value(), part.names);
+    out[part.key] = std::string(part.key) == "run" ? list.at(0) : list;
+  }
+  return out;
+}
+
+}  // namespace cordon

@@ -1,0 +1,227 @@
+#include "journal/run_journal.h"
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "run/run_report.h"
+#include "trust/plugin_verifier.h"
+
+namespace cordon {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  workflow_name TEXT NOT NULL, workflow_path TEXT NOT NULL, workflow_digest TEXT NOT NULL,
+  policy_path TEXT NOT NULL, policy_digest TEXT NOT NULL,
+  steps INTEGER NOT NULL, jobs INTEGER NOT NULL,
+  state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+  error_category TEXT, error_message TEXT, error_step TEXT);
+CREATE TABLE IF NOT EXISTS steps (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
+  plugin TEXT NOT NULL, state TEXT NOT NULL, started_at TEXT, ended_at TEXT,
+  milliseconds REAL, worker_pid INTEGER, error_category TEXT, error_message TEXT,
+  PRIMARY KEY (run_id, name));
+CREATE TABLE IF NOT EXISTS attempts (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
+  number INTEGER NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, outcome TEXT,
+  error_category TEXT, error_message TEXT, PRIMARY KEY (run_id, label, number));
+CREATE TABLE IF NOT EXISTS transitions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
+  state TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plugins (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, plugin TEXT NOT NULL,
+  digest TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (run_id, plugin, digest));
+CREATE TABLE IF NOT EXISTS artifacts (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
+  name TEXT NOT NULL, bytes INTEGER NOT NULL, digest TEXT NOT NULL,
+  PRIMARY KEY (run_id, step, name));
+CREATE INDEX IF NOT EXISTS transitions_by_run ON transitions (run_id, seq);
+)sql";
+
+std::string fileDigest(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return "unavailable: cannot read " + path;
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  return sha256Digest(bytes.str());
+}
+
+std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
+  if (!error) return {nullptr, nullptr};
+  return {std::string(categoryName(error->category)), error->message};
+}
+
+}  // namespace
+
+std::string journalTime() {
+  const auto now = std::chrono::system_clock::now();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + length, sizeof text - length, ".%06lldZ",
+                static_cast<long long>(micros % 1'000'000));
+  return text;
+}
+
+Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool readOnly) {
+  auto opened = SqliteDb::open(path, readOnly);
+  if (!opened.ok()) return opened.error();
+  SqliteDb& db = *opened.value();
+  if (!readOnly) {
+    // WAL: a reader (cordon runs) never blocks the run writing; NORMAL: a commit is durable
+    // once the WAL is synced at checkpoint, and the database survives a crash of the process.
+    if (auto failed = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                              "PRAGMA foreign_keys=ON;"))
+      return *failed;
+    if (auto failed = db.exec(kSchema)) return *failed;
+    if (auto failed = db.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?1)",
+                             {std::to_string(kJournalSchemaVersion)}))
+      return *failed;
+  }
+  auto version = db.query("SELECT value FROM meta WHERE key = 'schema'");
+  if (!version.ok()) return version.error();
+  if (version.value().empty()) {
+    return makeError(ErrorCategory::kBadInput, path + ": not a Cordon journal (no schema version)");
+  }
+  const std::string found = sqlText(version.value()[0][0]);
+  if (found != std::to_string(kJournalSchemaVersion)) {
+    return makeError(ErrorCategory::kBadInput, path + ": journal schema " + found +
+                                                   ", but this cordon reads schema " +
+                                                   std::to_string(kJournalSchemaVersion));
+  }
+  return opened;
+}
+
+void RunJournal::write(const std::string& sql, const std::vector<SqlValue>& binds) {
+  if (failure_) return;
+  if (auto failed = db_.run(sql, binds)) failure_ = failed;
+}
+
+void RunJournal::transition(const std::string& step, const std::string& state) {
+  write("INSERT INTO transitions (run_id, step, state, at) VALUES (?1, ?2, ?3, ?4)",
+        {runId_, step, state, journalTime()});
+}
+
+void RunJournal::onEvent(const RunEvent& event) {
+  std::visit(
+      Overloaded{
+          [this](const RunStarted& e) {
+            runId_ = e.runId;
+            write(
+                "INSERT INTO runs (id, workflow_name, workflow_path, workflow_digest, "
+                "policy_path, policy_digest, steps, jobs, state, started_at) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9)",
+                {runId_, e.workflowName, e.workflowPath, fileDigest(e.workflowPath), e.policyPath,
+                 fileDigest(e.policyPath), static_cast<int64_t>(e.steps),
+                 static_cast<int64_t>(e.jobs), journalTime()});
+            transition("", "running");
+          },
+          [](const InputsRejected&) {},
+          [this](const StepStarted& e) {
+            write(
+                "INSERT OR REPLACE INTO steps (run_id, name, plugin, state, started_at) VALUES "
+                "(?1, ?2, ?3, 'running', ?4)",
+                {runId_, e.step, e.plugin, journalTime()});
+            transition(e.step, "running");
+            attempts_[e.step] = 1;
+            write(
+                "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
+                "(?1, ?2, 1, ?3)",
+                {runId_, e.step, journalTime()});
+          },
+          [this](const StepFinished& e) {
+            const char* state = !e.error ? "succeeded" : e.continued ? "continued" : "failed";
+            const auto error = errorColumns(e.error);
+            write(
+                "UPDATE steps SET state = ?3, ended_at = ?4, milliseconds = ?5, worker_pid = ?6, "
+                "error_category = ?7, error_message = ?8 WHERE run_id = ?1 AND name = ?2",
+                {runId_, e.step, std::string(state), journalTime(), e.milliseconds,
+                 static_cast<int64_t>(e.workerPid), error[0], error[1]});
+            transition(e.step, state);
+            if (auto open = attempts_.find(e.step); open != attempts_.end()) {
+              write(
+                  "UPDATE attempts SET ended_at = ?4, outcome = ?5, error_category = ?6, "
+                  "error_message = ?7 WHERE run_id = ?1 AND label = ?2 AND number = ?3",
+                  {runId_, e.step, open->second, journalTime(),
+                   std::string(e.error ? "failed" : "succeeded"), error[0], error[1]});
+              attempts_.erase(open);
+            }
+          },
+          [this](const StepSkipped& e) {
+            write(
+                "INSERT OR REPLACE INTO steps (run_id, name, plugin, state, error_message) "
+                "VALUES (?1, ?2, ?3, 'skipped', ?4)",
+                {runId_, e.step, e.plugin, e.reason});
+            transition(e.step, "skipped");
+          },
+          [this](const StepRetrying& e) {
+            const auto error = errorColumns(e.error);
+            int64_t& number = attempts_[e.step];
+            if (number == 0) {  // a for_each item's first attempt, started by no event of its own
+              number = 1;
+              write(
+                  "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
+                  "(?1, ?2, 1, ?3)",
+                  {runId_, e.step, journalTime()});
+            }
+            write(
+                "UPDATE attempts SET ended_at = ?4, outcome = 'failed', error_category = ?5, "
+                "error_message = ?6 WHERE run_id = ?1 AND label = ?2 AND number = ?3",
+                {runId_, e.step, number, journalTime(), error[0], error[1]});
+            ++number;
+            write(
+                "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
+                "(?1, ?2, ?3, ?4)",
+                {runId_, e.step, number, journalTime()});
+            transition(e.step, e.why == StepRetrying::Why::kRetry ? "retrying" : "restarting");
+          },
+          [](const RestartsExhausted&) {},
+          [](const PluginLogged&) {},
+          [](const CallFinished&) {},
+          [this](const WorkerStarted& e) {
+            write(
+                "INSERT OR IGNORE INTO plugins (run_id, plugin, digest, path) VALUES "
+                "(?1, ?2, ?3, ?4)",
+                {runId_, e.plugin, e.digest, e.path});
+          },
+          [](const WorkerReady&) {},
+          [](const WorkerStartFailed&) {},
+          [](const WorkerStopped&) {},
+          [](const GateDecided&) {},
+          [](const OutputsFailed&) {},
+          [](const ArtifactSpilled&) {},
+          [this](const ArtifactDigested& e) {
+            write(
+                "INSERT OR REPLACE INTO artifacts (run_id, step, name, bytes, digest) VALUES "
+                "(?1, ?2, ?3, ?4, ?5)",
+                {runId_, e.step, e.name, static_cast<int64_t>(e.bytes), e.digest});
+          },
+          [this](const RunFinished& e) {
+            std::optional<Error> error;
+            std::string state = "failed";
+            if (e.report != nullptr) {
+              error = e.report->error;
+              state = e.report->status();
+            }
+            const auto columns = errorColumns(error);
+            write(
+                "UPDATE runs SET state = ?2, ended_at = ?3, error_category = ?4, "
+                "error_message = ?5, error_step = ?6 WHERE id = ?1",
+                {runId_, state, journalTime(), columns[0], columns[1],
+                 error ? SqlValue(error->step) : SqlValue(nullptr)});
+            transition("", state);
+          },
+      },
+      event);
+}
+
+}  // namespace cordon

@@ -1,0 +1,46 @@
+// The run journal: a SQLite database in WAL mode under the state directory
+// (STATE_DIR/journal.sqlite) holding every run, its steps, their attempts, every state
+// transition with its time, errors with their category, and the digests of the workflow file,
+// the policy, each plugin package and each output (docs/state.md, "The journal"). It is written
+// from the run's event stream, as a listener, never from the scheduler's own code.
+//
+// A journal that cannot be written does not stop the run (the audit log is the record that
+// must exist before anything takes effect); the first error is kept, journaling stops, and the
+// CLI prints it as a warning.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "journal/sqlite_db.h"
+#include "run/run_events.h"
+
+namespace cordon {
+
+inline constexpr int kJournalSchemaVersion = 1;
+
+// Opens (creating, with the schema) the journal at `path`. Refuses a journal whose schema is
+// newer than this build knows.
+Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool readOnly = false);
+
+class RunJournal final : public RunListener {
+ public:
+  explicit RunJournal(SqliteDb& db) : db_(db) {}
+  void onEvent(const RunEvent& event) override;
+  const std::optional<Error>& failure() const { return failure_; }
+
+ private:
+  void write(const std::string& sql, const std::vector<SqlValue>& binds);
+  void transition(const std::string& step, const std::string& state);
+
+  SqliteDb& db_;
+  std::string runId_;
+  std::optional<Error> failure_;
+  std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
+};
+
+// Now, as the journal writes times: RFC 3339 UTC with microseconds.
+std::string journalTime();
+
+}  // namespace cordon
