@@ -18,6 +18,7 @@
 #include "audit/audit_log.h"
 #include "cli/preflight.h"
 #include "cli/run_console.h"
+#include "cli/run_lock.h"
 #include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
 #include "host/cordon_host.h"
@@ -231,14 +232,8 @@ int runCommand(const RunOptions& options) {
     return kExitBadInput;
   }
   const RunAudit log(audit.value().get(), newRunId());
-  // Refused before any worker started; the records of the refusal carry the run's id.
   auto refuse = [&log, &options](const Error& error, nlohmann::json record) {
-    record["error"] = toJson(error);
-    log.record("input.rejected", std::move(record));
-    printError(error);
-    std::fprintf(stderr, "cordon: nothing ran; run %s, see %s\n", log.runId().c_str(),
-                 forTerminal(options.auditLog).c_str());
-    return kExitBadInput;
+    return refuseRun(log, options, error, std::move(record));
   };
   auto checked = preflight(options.workflow, options.policy, options.trust, log);
   if (!checked.ok()) {
@@ -247,6 +242,51 @@ int runCommand(const RunOptions& options) {
   Preflight& p = *checked.value();
   auto inputs = loadWorkflowInputs(*p.workflow, options.inputFiles, options.maxInputMb << 20);
   if (!inputs.ok()) return refuse(inputs.error(), {{"workflow", options.workflow}});
+  return runPreflighted(options, p, std::move(inputs), log, nullptr);
+}
+
+int refuseRun(const RunAudit& log, const RunOptions& options, const Error& error,
+              nlohmann::json record) {
+  record["error"] = toJson(error);
+  log.record("input.rejected", std::move(record));
+  printError(error);
+  std::fprintf(stderr, "cordon: nothing ran; run %s, see %s\n", log.runId().c_str(),
+               forTerminal(options.auditLog).c_str());
+  return kExitBadInput;
+}
+
+nlohmann::json invocationOf(const RunOptions& options) {
+  namespace fs = std::filesystem;
+  auto absolute = [](const std::string& path) {
+    std::error_code error;
+    return path.empty() ? path : fs::absolute(path, error).lexically_normal().string();
+  };
+  nlohmann::json inputs = nlohmann::json::object();
+  for (const auto& [name, path] : options.inputFiles) inputs[name] = absolute(path);
+  std::error_code error;
+  return {{"cwd", fs::current_path(error).string()},
+          {"audit_log", absolute(options.auditLog)},
+          {"audit_rotate_mb", options.auditRotateMb},
+          {"inputs", inputs},
+          {"output_dir", absolute(options.outputDir)},
+          {"max_input_mb", options.maxInputMb},
+          {"artifact_memory_mb", options.artifactMemoryMb},
+          {"spill_dir", absolute(options.spillDir)},
+          {"jobs", options.jobs},
+          {"fail_fast", options.failFast},
+          {"prestart", options.prestart}};
+}
+
+std::string artifactStoreOf(const RunOptions& options) {
+  if (!options.spillDir.empty()) return options.spillDir;
+  return options.trust.stateDir.empty() ? "" : options.trust.stateDir + "/artifacts";
+}
+
+int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap> inputs,
+                   const RunAudit& log, const ResumeState* resume) {
+  auto refuse = [&log, &options](const Error& error, nlohmann::json record) {
+    return refuseRun(log, options, error, std::move(record));
+  };
   if (!options.outputDir.empty()) {
     auto prepared = prepareOutputDirectory(options.outputDir);
     if (!prepared.ok()) return refuse(prepared.error(), {{"workflow", options.workflow}});
@@ -278,16 +318,23 @@ int runCommand(const RunOptions& options) {
   // The run journal (docs/state.md): where runs, steps, attempts and digests are kept.
   std::unique_ptr<SqliteDb> journalDb;
   std::optional<RunJournal> journal;
+  std::optional<RunLock> lock;
   if (!options.trust.stateDir.empty()) {
     std::error_code made;
     std::filesystem::create_directories(options.trust.stateDir, made);
     auto opened = openJournal(journalPathIn(options.trust));
-    if (opened.ok()) {
+    auto locked = opened.ok() ? RunLock::take(options.trust.stateDir, log.runId())
+                              : Outcome<RunLock>(opened.error());
+    if (opened.ok() && locked.ok()) {
       journalDb = std::move(opened.value());
-      journal.emplace(*journalDb);
+      journal.emplace(*journalDb, invocationOf(options));
+      lock.emplace(std::move(locked.value()));
+    } else if (resume != nullptr) {
+      return refuse(locked.error(), {{"workflow", options.workflow}});
     } else {
+      const Error& why = opened.ok() ? locked.error() : opened.error();
       std::fprintf(stderr, "cordon: warning: this run is not journaled: %s\n",
-                   forTerminal(opened.error().message).c_str());
+                   forTerminal(why.message).c_str());
     }
   }
   CordonHost host({options.workerBinary, true, true});
@@ -306,10 +353,10 @@ int runCommand(const RunOptions& options) {
   request.options.failFast = options.failFast;
   request.options.prestart = options.prestart;
   request.options.artifactMemoryBytes = options.artifactMemoryMb << 20;
-  request.options.spillDirectory = !options.spillDir.empty() ? options.spillDir
-                                   : options.trust.stateDir.empty()
-                                       ? ""
-                                       : options.trust.stateDir + "/artifacts";
+  request.options.spillDirectory = artifactStoreOf(options);
+  // A journaled run keeps every output in the store: cordon resume finishes it from there.
+  request.options.durableOutputs = journal.has_value() && !request.options.spillDirectory.empty();
+  request.options.resume = resume;
   request.options.cancelOnSignals = true;
   if (!options.outputDir.empty()) {
     request.options.publishOutputs = [&options](const ArtifactMap& outputs) {

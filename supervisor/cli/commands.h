@@ -7,10 +7,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "audit/run_audit.h"
 #include "cli/preflight.h"
 #include "engine/run_plan.h"
 #include "observe/run_observation.h"
 #include "run/artifact_store.h"
+#include "run/resume_state.h"
 
 namespace cordon {
 
@@ -48,6 +52,18 @@ struct RunOptions {
 unsigned defaultJobs();
 
 int runCommand(const RunOptions& options);
+// What `cordon run` does once preflight accepted the workflow, which `cordon resume` shares:
+// journal (with the run's lock), observe, run, publish, report. `resume`: what the journal says
+// ended or was cut short (log.runId() names the run); nullptr for a new run.
+int runPreflighted(const RunOptions& options, Preflight& preflight, Outcome<ArtifactMap> inputs,
+                   const RunAudit& log, const ResumeState* resume);
+// An input.rejected record for the refusal, the error on stderr, and exit 2.
+int refuseRun(const RunAudit& log, const RunOptions& options, const Error& error,
+              nlohmann::json record);
+// How the run was asked for, every path absolute: what the journal keeps for cordon resume.
+nlohmann::json invocationOf(const RunOptions& options);
+// Where the run's outputs are stored: --spill-dir, else STATE_DIR/artifacts ("" without either).
+std::string artifactStoreOf(const RunOptions& options);
 int validateCommand(const RunOptions& options);
 // Prints the workflow's graph as Graphviz dot or Mermaid (format "dot" or "mermaid").
 int graphCommand(const std::string& workflowPath, const std::string& format);

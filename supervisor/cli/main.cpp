@@ -15,6 +15,7 @@
 #include "cli/install_paths.h"
 #include "cli/plugin_commands.h"
 #include "cli/policy_learn.h"
+#include "cli/resume_command.h"
 #include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
 
@@ -167,6 +168,32 @@ int main(int argc, char** argv) {
   graph->add_option("--format", graphFormat, "dot or mermaid")
       ->capture_default_str()
       ->check(CLI::IsMember({"dot", "mermaid"}));
+
+  cordon::ResumeOptions resumeOptions;
+  CLI::App* resume = app.add_subcommand(
+      "resume",
+      "Finish a run whose supervisor died: steps that ended do not run again (docs/state.md)");
+  addHostOptions(*resume, host);
+  resume->add_option("run", resumeOptions.runId, "Run id (or 4 or more of its first hex digits)")
+      ->required();
+  resume
+      ->add_option("--jobs,-j", resumeOptions.jobs,
+                   "Run at most N steps at once (default: the run's own)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1024));
+  resume->add_flag("--json", resumeOptions.json, "Print the run report as JSON on stdout");
+  resume
+      ->add_option("--listen", resumeOptions.observe.listen,
+                   "Serve /metrics and /healthz on HOST:PORT while the run goes")
+      ->type_name("HOST:PORT");
+  resume
+      ->add_option("--metrics-file", resumeOptions.observe.metricsFile,
+                   "Write the resumed run's final metrics to FILE at the end")
+      ->type_name("FILE");
+  resume
+      ->add_option("--trace", resumeOptions.observe.traceFile,
+                   "Write the resumed run's spans as OTLP/JSON to FILE at the end")
+      ->type_name("FILE");
 
   CLI::App* runs = app.add_subcommand("runs", "The run journal: past and running runs");
   runs->require_subcommand(1);
@@ -365,6 +392,11 @@ int main(int argc, char** argv) {
   if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);
   if (runsList->parsed()) return cordon::runsListCommand(options.trust, runsLimit, runsJson);
   if (runsShow->parsed()) return cordon::runsShowCommand(options.trust, runsId, runsJson);
+  if (resume->parsed()) {
+    resumeOptions.trust = options.trust;
+    resumeOptions.workerBinary = options.workerBinary;
+    return cordon::resumeCommand(resumeOptions);
+  }
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

@@ -81,6 +81,7 @@ void RunConsole::onEvent(const RunEvent& event) {
                  [](const OutputsFailed&) {},
                  [](const ArtifactSpilled&) {},
                  [](const ArtifactDigested&) {},
+                 [](const InputDigested&) {},
                  [](const CallFinished&) {},
                  [](const WorkerReady&) {},
                  [](const WorkerStarted&) {},

@@ -128,7 +128,8 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         restarts_(plan.plugins.size(), 0),
         readyByPlugin_(plan.plugins.size()),
         position_(plan.steps.size(), 0),
-        store_(options.artifactMemoryBytes, options.spillDirectory),
+        replayable_(plan.steps.size(), false),
+        store_(options.artifactMemoryBytes, options.spillDirectory, options.durableOutputs),
         tasks_(*this) {
     for (size_t i = 0; i < plan.graph->order.size(); ++i) position_[plan.graph->order[i]] = i;
     for (const PlannedPlugin& plugin : plan.plugins) {
@@ -143,22 +144,46 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     report_.workflow = workflow.name;
     report_.runId = options_.runId.empty() ? newRunId() : options_.runId;
     started_ = std::chrono::steady_clock::now();
-    events_.emit(RunStarted{report_.runId, workflow.path, workflow.name, plan_.policy->path,
-                            workflow.steps.size(), jobs()});
+    RunStarted started;
+    started.runId = report_.runId;
+    started.workflowPath = workflow.path;
+    started.workflowName = workflow.name;
+    started.policyPath = plan_.policy->path;
+    started.steps = workflow.steps.size();
+    started.jobs = jobs();
+    for (const PlannedPlugin& plugin : plan_.plugins)
+      if (plugin.verified != nullptr) started.pluginDigests[plugin.name] = plugin.verified->digest;
+    if (options_.resume != nullptr) {
+      started.resumed = true;
+      findReplayable();
+      for (size_t index : plan_.graph->order) {
+        const std::string& name = plan_.steps[index].step->name;
+        if (replayable_[index]) started.replayed.push_back(name);
+        if (interruptedAttempt(index) != 0) started.interrupted.push_back(name);
+      }
+    }
+    events_.emit(started);
     for (size_t i = 0; i < plan_.steps.size(); ++i) {
       reports_[i].name = plan_.steps[i].step->name;
       reports_[i].plugin = plan_.steps[i].step->plugin;
     }
+    if (plan_.inputs.ok()) recordInputDigests();
     if (!plan_.inputs.ok()) {
       report_.error = plan_.inputs.error();
       events_.emit(InputsRejected{workflow.path, *report_.error});
       stopReason_ = "the workflow's inputs could not be read";
     } else {
       armCancellation();
-      for (size_t i = 0; i < plan_.steps.size(); ++i) {
+      for (size_t i = 0; i < plan_.steps.size(); ++i)
         waitingOn_[i] = plan_.steps[i].dependsOn.size();
-        if (waitingOn_[i] == 0) decisions_.push_back(i);
-      }
+      for (size_t index : plan_.graph->order)
+        if (replayable_[index]) replay(index);
+      for (size_t i = 0; i < plan_.steps.size(); ++i)
+        if (waitingOn_[i] == 0 && state_[i] == NodeState::kWaiting) decisions_.push_back(i);
+      propagating_ = true;  // the replayed steps' dependents decide once all of them are in
+      for (size_t index : plan_.graph->order)
+        if (replayable_[index]) settle(index);
+      propagating_ = false;
       propagate();
       if (options_.prestart) {
         for (size_t i = 0; i < plan_.steps.size(); ++i)
@@ -178,6 +203,75 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
 
  private:
   unsigned jobs() const { return options_.jobs == 0 ? 1 : options_.jobs; }
+
+  // A step the journal shows ended is taken as it ended, unless a step it depends on runs again
+  // (its outputs could differ): then it runs again too.
+  void findReplayable() {
+    for (size_t index : plan_.graph->order) {
+      bool replayable = options_.resume->ended.count(plan_.steps[index].step->name) != 0;
+      for (size_t dependency : plan_.steps[index].dependsOn)
+        replayable = replayable && replayable_[dependency];
+      replayable_[index] = replayable;
+    }
+  }
+
+  // The attempt of the step the supervisor's death cut short (0: none). A for_each step starts
+  // its items over: their attempts are not journaled one by one.
+  unsigned interruptedAttempt(size_t index) const {
+    if (options_.resume == nullptr || replayable_[index]) return 0;
+    const Step& step = *plan_.steps[index].step;
+    if (step.forEach) return 0;
+    auto found = options_.resume->interrupted.find(step.name);
+    return found == options_.resume->interrupted.end() ? 0 : found->second;
+  }
+
+  void replay(size_t index) {
+    const EndedStep& ended = options_.resume->ended.at(plan_.steps[index].step->name);
+    StepReport& report = reports_[index];
+    report.state = ended.state;
+    report.error = ended.error;
+    report.milliseconds = ended.milliseconds;
+    report.workerPid = ended.workerPid;
+    report.attempts = ended.attempts;
+    switch (ended.state) {
+      case StepState::kSucceeded:
+        state_[index] = NodeState::kSucceeded;
+        outputs_[index] = ended.outputs;
+        for (const auto& [name, data] : ended.outputs) report.outputSizes[name] = data->size();
+        break;
+      case StepState::kFailed:
+        state_[index] = NodeState::kFailed;
+        failedUpstream_[index] = true;
+        if (!ended.continued && ended.error) {
+          if (!report_.error) report_.error = ended.error;
+          if (options_.failFast && stopReason_.empty())
+            stopReason_ = "--fail-fast: step '" + plan_.steps[index].step->name + "' failed";
+        }
+        break;
+      case StepState::kSkipped:
+        state_[index] = NodeState::kSkipped;
+        for (size_t dependency : plan_.steps[index].dependsOn)
+          if (failedUpstream_[dependency]) failedUpstream_[index] = true;
+        break;
+    }
+  }
+
+  // Every workflow input's SHA-256 goes to the record (a large file's hashed on a thread), so a
+  // resumed run can tell whether it would read the same bytes.
+  void recordInputDigests() {
+    for (const auto& [name, artifact] : plan_.inputs.value()) {
+      auto record = [this, name = name,
+                     bytes = artifact->size()](const Outcome<std::string>& digest) {
+        events_.emit(InputDigested{
+            name, bytes, digest.ok() ? digest.value() : "unavailable: " + digest.error().message});
+      };
+      if (artifact->size() <= kLargeArtifactBytes) {
+        record(digestArtifact(*artifact));
+      } else {
+        digests_.add(digestInBackground(artifact).then(kj::mv(record)));
+      }
+    }
+  }
 
   void armCancellation() {
     if (!options_.cancelOnSignals) return;
@@ -276,7 +370,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     reports_[index].startedMs = sinceStart();
     if (planned.step->timeout)
       deadlines_[index] = std::chrono::steady_clock::now() + *planned.step->timeout;
-    events_.emit(StepStarted{planned.step->name, planned.step->plugin});
+    events_.emit(StepStarted{planned.step->name, planned.step->plugin, interruptedAttempt(index)});
     if (options_.prestart) {
       for (size_t dependent : planned.dependents) prestart(plan_.steps[dependent].plugin);
     }
@@ -320,6 +414,16 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       inputs[input.name] = it->second;
     }
     if (step.forEach) return runForEach(index, std::move(inputs));
+    if (const unsigned cutShort = interruptedAttempt(index); cutShort != 0) {
+      // The attempt the supervisor's death ended failed; the step's retry policy decides.
+      reports_[index].attempts = cutShort;
+      return afterFailure(
+          index, step.name, std::move(inputs),
+          makeError(ErrorCategory::kCrash, "the supervisor died during attempt " +
+                                               std::to_string(cutShort) + " (the run was resumed)")
+              .withStep(step.name),
+          false, cutShort);
+    }
     return attempt(index, step.name, std::move(inputs), 1);
   }
 
@@ -573,13 +677,14 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
 
   void finish(size_t index, Outcome<ArtifactMap> outcome) {
     const PlannedStep& planned = plan_.steps[index];
+    std::map<std::string, std::string> stored;  // output -> digest, of those in the store
     StepReport& report = reports_[index];
     report.endedMs = sinceStart();
     report.milliseconds = report.endedMs - report.startedMs;
     if (auto failure = events_.recordFailure(); outcome.ok() && failure) outcome = *failure;
     if (outcome.ok()) {
       std::vector<SpilledArtifact> spilled;
-      auto kept = store_.keep(std::move(outcome.value()), spilled);
+      auto kept = store_.keep(std::move(outcome.value()), spilled, stored);
       for (const SpilledArtifact& artifact : spilled) {
         events_.emit(ArtifactSpilled{planned.step->name, artifact.name, artifact.bytes,
                                      artifact.digest, artifact.path});
@@ -594,8 +699,12 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       for (const auto& [name, data] : outcome.value()) report.outputSizes[name] = data->size();
       finished.outputSizes = report.outputSizes;
       outputs_[index] = std::move(outcome.value());
+      // What the store holds is recorded before the step's end: a journal that says a step
+      // succeeded has every output of it (docs/state.md, "What is durable when").
+      for (const auto& [name, digest] : stored)
+        events_.emit(ArtifactDigested{planned.step->name, name, report.outputSizes[name], digest});
       events_.emit(finished);
-      recordDigests(index);
+      recordDigests(index, stored);
     } else {
       failed(index, std::move(outcome.error()), finished);
     }
@@ -610,9 +719,10 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
 
   // Every output's SHA-256 goes to the record: a small one's now, a large one's when a thread
   // has read it (the run waits for them all before it ends).
-  void recordDigests(size_t index) {
+  void recordDigests(size_t index, const std::map<std::string, std::string>& known) {
     const Step& step = *plan_.steps[index].step;
     for (const auto& [name, artifact] : outputs_[index]) {
+      if (known.count(name) != 0) continue;
       auto record = [this, stepName = step.name, name = name,
                      bytes = artifact->size()](const Outcome<std::string>& digest) {
         events_.emit(ArtifactDigested{
@@ -897,6 +1007,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   std::vector<unsigned> restarts_;                                  // per plugin, this run
   std::vector<std::set<std::pair<size_t, size_t>>> readyByPlugin_;  // (position, step)
   std::vector<size_t> position_;  // each step's place in the graph's topological order
+  std::vector<bool> replayable_;  // resumed: ended before, taken as it ended
   std::vector<std::unique_ptr<WorkerPool>> pools_;
   ArtifactStore store_;
   RunReport report_;

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "engine/run_plan.h"
 #include "run/artifact_store.h"
+#include "run/resume_state.h"
 #include "run/run_events.h"
 #include "run/run_report.h"
 #include "worker/cgroup_limits.h"
@@ -28,6 +29,12 @@ struct EngineOptions {
   // spillDirectory (content-addressed; empty: nothing spills). docs/state.md.
   uint64_t artifactMemoryBytes = kDefaultArtifactMemoryBytes;
   std::string spillDirectory;
+  // Every output also goes into spillDirectory as soon as its step ends (a journaled run, which
+  // cordon resume must be able to finish from the store and the journal alone).
+  bool durableOutputs = false;
+  // A run taken up again after its supervisor died: what the journal says ended or was cut
+  // short. The run keeps options.runId. Must outlive the run.
+  const ResumeState* resume = nullptr;
   // SIGINT and SIGTERM cancel the run (the caller must have captured both signals with
   // kj::UnixEventPort::captureSignal before making the event loop).
   bool cancelOnSignals = false;

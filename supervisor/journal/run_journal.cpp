@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/fault_point.h"
+#include "core/untrusted_text.h"
 #include "run/run_report.h"
 #include "trust/plugin_verifier.h"
 
@@ -19,12 +21,13 @@ CREATE TABLE IF NOT EXISTS runs (
   policy_path TEXT NOT NULL, policy_digest TEXT NOT NULL,
   steps INTEGER NOT NULL, jobs INTEGER NOT NULL,
   state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
-  error_category TEXT, error_message TEXT, error_step TEXT);
+  error_category TEXT, error_message TEXT, error_step TEXT,
+  invocation TEXT, resumes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS steps (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
   plugin TEXT NOT NULL, state TEXT NOT NULL, started_at TEXT, ended_at TEXT,
   milliseconds REAL, worker_pid INTEGER, error_category TEXT, error_message TEXT,
-  PRIMARY KEY (run_id, name));
+  outputs TEXT, PRIMARY KEY (run_id, name));
 CREATE TABLE IF NOT EXISTS attempts (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
   number INTEGER NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, outcome TEXT,
@@ -40,16 +43,19 @@ CREATE TABLE IF NOT EXISTS artifacts (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
   name TEXT NOT NULL, bytes INTEGER NOT NULL, digest TEXT NOT NULL,
   PRIMARY KEY (run_id, step, name));
+CREATE TABLE IF NOT EXISTS inputs (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
+  bytes INTEGER NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (run_id, name));
 CREATE INDEX IF NOT EXISTS transitions_by_run ON transitions (run_id, seq);
 )sql";
 
-std::string fileDigest(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return "unavailable: cannot read " + path;
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return sha256Digest(bytes.str());
-}
+// Schema 1 (cordon 0.1's first journal) had no invocation, resume count, step outputs or inputs.
+constexpr char kUpgradeFrom1[] = R"sql(
+ALTER TABLE runs ADD COLUMN invocation TEXT;
+ALTER TABLE runs ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE steps ADD COLUMN outputs TEXT;
+UPDATE meta SET value = '2' WHERE key = 'schema';
+)sql";
 
 std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
   if (!error) return {nullptr, nullptr};
@@ -57,6 +63,14 @@ std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
 }
 
 }  // namespace
+
+std::string journalFileDigest(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return "unavailable: cannot read " + path;
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  return sha256Digest(bytes.str());
+}
 
 std::string journalTime() {
   const auto now = std::chrono::system_clock::now();
@@ -92,8 +106,16 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
   if (version.value().empty()) {
     return makeError(ErrorCategory::kBadInput, path + ": not a Cordon journal (no schema version)");
   }
-  const std::string found = sqlText(version.value()[0][0]);
-  if (found != std::to_string(kJournalSchemaVersion)) {
+  std::string found = sqlText(version.value()[0][0]);
+  if (found == "1" && !readOnly) {
+    if (auto failed = db.exec(std::string("BEGIN IMMEDIATE;") + kUpgradeFrom1 + "COMMIT;")) {
+      db.exec("ROLLBACK;");
+      return *failed;
+    }
+    found = "2";
+  }
+  // Read-only, a schema-1 journal reads as one whose runs have no invocation and no inputs.
+  if (found != std::to_string(kJournalSchemaVersion) && !(readOnly && found == "1")) {
     return makeError(ErrorCategory::kBadInput, path + ": journal schema " + found +
                                                    ", but this cordon reads schema " +
                                                    std::to_string(kJournalSchemaVersion));
@@ -112,40 +134,84 @@ void RunJournal::transition(const std::string& step, const std::string& state) {
 }
 
 void RunJournal::onEvent(const RunEvent& event) {
-  std::visit(
+  if (failure_) return;
+  if (auto failed = db_.exec("BEGIN")) {
+    failure_ = failed;
+    return;
+  }
+  const char* kind = record(event);
+  if (failure_) {
+    db_.exec("ROLLBACK");
+    return;
+  }
+  if (auto failed = db_.exec("COMMIT")) {
+    failure_ = failed;
+    db_.exec("ROLLBACK");
+    return;
+  }
+  if (*kind != '\0') faultPoint(std::string("journal.") + kind);
+}
+
+const char* RunJournal::record(const RunEvent& event) {
+  return std::visit(
       Overloaded{
           [this](const RunStarted& e) {
             runId_ = e.runId;
-            write(
-                "INSERT INTO runs (id, workflow_name, workflow_path, workflow_digest, "
-                "policy_path, policy_digest, steps, jobs, state, started_at) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9)",
-                {runId_, e.workflowName, e.workflowPath, fileDigest(e.workflowPath), e.policyPath,
-                 fileDigest(e.policyPath), static_cast<int64_t>(e.steps),
-                 static_cast<int64_t>(e.jobs), journalTime()});
-            transition("", "running");
+            if (e.resumed) {
+              write(
+                  "UPDATE runs SET state = 'running', ended_at = NULL, error_category = NULL, "
+                  "error_message = NULL, error_step = NULL, resumes = resumes + 1 WHERE id = ?1",
+                  {runId_});
+              transition("", "resumed");
+            } else {
+              write(
+                  "INSERT INTO runs (id, workflow_name, workflow_path, workflow_digest, "
+                  "policy_path, policy_digest, steps, jobs, state, started_at, invocation) VALUES "
+                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10)",
+                  {runId_, e.workflowName, e.workflowPath, journalFileDigest(e.workflowPath),
+                   e.policyPath, journalFileDigest(e.policyPath), static_cast<int64_t>(e.steps),
+                   static_cast<int64_t>(e.jobs), journalTime(), jsonText(invocation_)});
+              transition("", "running");
+            }
+            for (const auto& [plugin, digest] : e.pluginDigests) {
+              write(
+                  "INSERT OR IGNORE INTO plugins (run_id, plugin, digest, path) VALUES "
+                  "(?1, ?2, ?3, '')",
+                  {runId_, plugin, digest});
+            }
+            return "run_started";
           },
-          [](const InputsRejected&) {},
+          [](const InputsRejected&) { return ""; },
           [this](const StepStarted& e) {
             write(
                 "INSERT OR REPLACE INTO steps (run_id, name, plugin, state, started_at) VALUES "
                 "(?1, ?2, ?3, 'running', ?4)",
                 {runId_, e.step, e.plugin, journalTime()});
             transition(e.step, "running");
+            if (e.interruptedAttempt != 0) {
+              // The attempt the supervisor's death cut short is closed by what follows: a
+              // retry, or the step's end.
+              attempts_[e.step] = e.interruptedAttempt;
+              return "step_started";
+            }
             attempts_[e.step] = 1;
             write(
                 "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
                 "(?1, ?2, 1, ?3)",
                 {runId_, e.step, journalTime()});
+            return "step_started";
           },
           [this](const StepFinished& e) {
             const char* state = !e.error ? "succeeded" : e.continued ? "continued" : "failed";
             const auto error = errorColumns(e.error);
+            nlohmann::json outputs = nlohmann::json::object();
+            for (const auto& [name, bytes] : e.outputSizes) outputs[name] = bytes;
             write(
                 "UPDATE steps SET state = ?3, ended_at = ?4, milliseconds = ?5, worker_pid = ?6, "
-                "error_category = ?7, error_message = ?8 WHERE run_id = ?1 AND name = ?2",
+                "error_category = ?7, error_message = ?8, outputs = ?9 WHERE run_id = ?1 AND "
+                "name = ?2",
                 {runId_, e.step, std::string(state), journalTime(), e.milliseconds,
-                 static_cast<int64_t>(e.workerPid), error[0], error[1]});
+                 static_cast<int64_t>(e.workerPid), error[0], error[1], jsonText(outputs)});
             transition(e.step, state);
             if (auto open = attempts_.find(e.step); open != attempts_.end()) {
               write(
@@ -155,6 +221,7 @@ void RunJournal::onEvent(const RunEvent& event) {
                    std::string(e.error ? "failed" : "succeeded"), error[0], error[1]});
               attempts_.erase(open);
             }
+            return "step_finished";
           },
           [this](const StepSkipped& e) {
             write(
@@ -162,6 +229,7 @@ void RunJournal::onEvent(const RunEvent& event) {
                 "VALUES (?1, ?2, ?3, 'skipped', ?4)",
                 {runId_, e.step, e.plugin, e.reason});
             transition(e.step, "skipped");
+            return "step_skipped";
           },
           [this](const StepRetrying& e) {
             const auto error = errorColumns(e.error);
@@ -183,27 +251,37 @@ void RunJournal::onEvent(const RunEvent& event) {
                 "(?1, ?2, ?3, ?4)",
                 {runId_, e.step, number, journalTime()});
             transition(e.step, e.why == StepRetrying::Why::kRetry ? "retrying" : "restarting");
+            return "step_retrying";
           },
-          [](const RestartsExhausted&) {},
-          [](const PluginLogged&) {},
-          [](const CallFinished&) {},
+          [](const RestartsExhausted&) { return ""; },
+          [](const PluginLogged&) { return ""; },
+          [](const CallFinished&) { return ""; },
           [this](const WorkerStarted& e) {
             write(
-                "INSERT OR IGNORE INTO plugins (run_id, plugin, digest, path) VALUES "
-                "(?1, ?2, ?3, ?4)",
+                "INSERT INTO plugins (run_id, plugin, digest, path) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (run_id, plugin, digest) DO UPDATE SET path = excluded.path",
                 {runId_, e.plugin, e.digest, e.path});
+            return "worker_started";
           },
-          [](const WorkerReady&) {},
-          [](const WorkerStartFailed&) {},
-          [](const WorkerStopped&) {},
-          [](const GateDecided&) {},
-          [](const OutputsFailed&) {},
-          [](const ArtifactSpilled&) {},
+          [](const WorkerReady&) { return ""; },
+          [](const WorkerStartFailed&) { return ""; },
+          [](const WorkerStopped&) { return ""; },
+          [](const GateDecided&) { return ""; },
+          [](const OutputsFailed&) { return ""; },
+          [](const ArtifactSpilled&) { return ""; },
           [this](const ArtifactDigested& e) {
             write(
                 "INSERT OR REPLACE INTO artifacts (run_id, step, name, bytes, digest) VALUES "
                 "(?1, ?2, ?3, ?4, ?5)",
                 {runId_, e.step, e.name, static_cast<int64_t>(e.bytes), e.digest});
+            return "artifact";
+          },
+          [this](const InputDigested& e) {
+            write(
+                "INSERT OR REPLACE INTO inputs (run_id, name, bytes, digest) VALUES "
+                "(?1, ?2, ?3, ?4)",
+                {runId_, e.name, static_cast<int64_t>(e.bytes), e.digest});
+            return "input";
           },
           [this](const RunFinished& e) {
             std::optional<Error> error;
@@ -219,6 +297,7 @@ void RunJournal::onEvent(const RunEvent& event) {
                 {runId_, state, journalTime(), columns[0], columns[1],
                  error ? SqlValue(error->step) : SqlValue(nullptr)});
             transition("", state);
+            return "run_finished";
           },
       },
       event);

@@ -9,7 +9,9 @@
 // CLI prints it as a warning.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -18,27 +20,39 @@
 
 namespace cordon {
 
-inline constexpr int kJournalSchemaVersion = 1;
+inline constexpr int kJournalSchemaVersion = 2;
 
-// Opens (creating, with the schema) the journal at `path`. Refuses a journal whose schema is
-// newer than this build knows.
+// Opens (creating, with the schema) the journal at `path`. Upgrades a journal of schema 1 when
+// writing; refuses one whose schema is newer than this build knows.
 Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool readOnly = false);
 
 class RunJournal final : public RunListener {
  public:
-  explicit RunJournal(SqliteDb& db) : db_(db) {}
+  // `invocation`: how the run was asked for (audit log, inputs, output directory, options), what
+  // cordon resume runs it again with (docs/state.md).
+  RunJournal(SqliteDb& db, nlohmann::json invocation)
+      : db_(db), invocation_(std::move(invocation)) {}
+  // Each event's rows are one transaction; after it commits, the fault point journal.KIND
+  // (core/fault_point.h) lets the crash tests kill the supervisor there.
   void onEvent(const RunEvent& event) override;
   const std::optional<Error>& failure() const { return failure_; }
 
  private:
+  // The fault point's name of the event's write ("" for an event the journal does not keep).
+  const char* record(const RunEvent& event);
   void write(const std::string& sql, const std::vector<SqlValue>& binds);
   void transition(const std::string& step, const std::string& state);
 
   SqliteDb& db_;
+  nlohmann::json invocation_;
   std::string runId_;
   std::optional<Error> failure_;
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
 };
+
+// "sha256:HEX" of a file's bytes, as the journal keeps the workflow's and the policy's; or
+// "unavailable: cannot read PATH".
+std::string journalFileDigest(const std::string& path);
 
 // Now, as the journal writes times: RFC 3339 UTC with microseconds.
 std::string journalTime();

@@ -17,6 +17,7 @@ Outcome<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, bool 
 }
 
 SqliteDb::~SqliteDb() {
+  for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
   sqlite3_close(db_);
 }
 
@@ -34,10 +35,14 @@ std::optional<Error> SqliteDb::exec(const std::string& sql) {
 
 namespace {
 
-struct Finalize {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+// Leaves a kept statement ready for its next use, whatever happened in this one.
+struct ResetAfterUse {
+  void operator()(sqlite3_stmt* statement) const {
+    sqlite3_reset(statement);
+    sqlite3_clear_bindings(statement);
+  }
 };
-using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
+using Statement = std::unique_ptr<sqlite3_stmt, ResetAfterUse>;
 
 int bindAll(sqlite3_stmt* statement, const std::vector<SqlValue>& binds) {
   for (size_t i = 0; i < binds.size(); ++i) {
@@ -68,10 +73,12 @@ std::optional<Error> SqliteDb::run(const std::string& sql, const std::vector<Sql
 
 Outcome<std::vector<std::vector<SqlValue>>> SqliteDb::query(const std::string& sql,
                                                             const std::vector<SqlValue>& binds) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) !=
-      SQLITE_OK)
+  sqlite3_stmt*& raw = statements_[sql];
+  if (raw == nullptr && sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw,
+                                           nullptr) != SQLITE_OK) {
+    statements_.erase(sql);
     return failure("cannot prepare a statement");
+  }
   Statement statement(raw);
   if (bindAll(raw, binds) != SQLITE_OK) return failure("cannot bind a value");
   std::vector<std::vector<SqlValue>> rows;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -29,7 +30,8 @@ class SqliteDb {
   std::optional<Error> exec(const std::string& sql);
   // Runs one statement with `binds` (?1, ?2, ...), discarding any rows.
   std::optional<Error> run(const std::string& sql, const std::vector<SqlValue>& binds);
-  // Runs a query; each row is its columns in order.
+  // Runs a query; each row is its columns in order. Statements are prepared once per text and
+  // kept (the journal runs the same dozen for every event).
   Outcome<std::vector<std::vector<SqlValue>>> query(const std::string& sql,
                                                     const std::vector<SqlValue>& binds = {});
   const std::string& path() const { return path_; }
@@ -40,6 +42,7 @@ class SqliteDb {
 
   sqlite3* db_;
   std::string path_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // finalized before db_ closes
 };
 
 // A column as text ("" for NULL) or as a number (0 for NULL or text).

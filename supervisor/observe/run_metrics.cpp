@@ -151,6 +151,7 @@ void RunMetrics::onEvent(const RunEvent& event) {
             add(kArtifactBytes, {"spilled"}, static_cast<double>(e.bytes));
           },
           [](const ArtifactDigested&) {},
+          [](const InputDigested&) {},
           [this](const RunFinished& e) {
             add(kRunsFinished, {e.report != nullptr ? e.report->status() : "failed"});
           },

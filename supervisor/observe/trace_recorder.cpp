@@ -200,6 +200,7 @@ void TraceRecorder::onEvent(const RunEvent& event) {
                  [](const OutputsFailed&) {},
                  [](const ArtifactSpilled&) {},
                  [](const ArtifactDigested&) {},
+                 [](const InputDigested&) {},
                  [this](const RunFinished& e) {
                    std::optional<Error> error;
                    if (e.report != nullptr && e.report->error) error = e.report->error;

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/fault_point.h"
+
 namespace cordon {
 namespace {
 
@@ -27,11 +29,16 @@ std::string hex(const unsigned char* bytes, unsigned length) {
 
 }  // namespace
 
-ArtifactStore::ArtifactStore(uint64_t memoryBudget, std::string spillDirectory)
-    : budget_(memoryBudget), directory_(std::move(spillDirectory)) {}
+std::string storedArtifactPath(const std::string& directory, const std::string& digest) {
+  const std::string hexDigits = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
+  return (std::filesystem::path(directory) / "sha256" / hexDigits).string();
+}
 
-Outcome<ArtifactMap> ArtifactStore::keep(ArtifactMap outputs,
-                                         std::vector<SpilledArtifact>& spilled) {
+ArtifactStore::ArtifactStore(uint64_t memoryBudget, std::string spillDirectory, bool durable)
+    : budget_(memoryBudget), directory_(std::move(spillDirectory)), durable_(durable) {}
+
+Outcome<ArtifactMap> ArtifactStore::keep(ArtifactMap outputs, std::vector<SpilledArtifact>& spilled,
+                                         std::map<std::string, std::string>& stored) {
   std::vector<std::string> names;
   for (const auto& [name, artifact] : outputs)
     if (artifact->inMemory() && counted_.count(artifact.get()) == 0) names.push_back(name);
@@ -52,26 +59,64 @@ Outcome<ArtifactMap> ArtifactStore::keep(ArtifactMap outputs,
     auto written = spill(artifact, record);
     if (!written.ok()) return written.error();
     artifact = std::move(written.value());
+    stored[name] = record.digest;
     spilled.push_back(std::move(record));
+  }
+  if (durable_ && !directory_.empty()) {
+    for (const auto& [name, artifact] : outputs) {
+      if (stored.count(name) != 0) continue;
+      auto written = writeToStore(artifact, false);
+      if (!written.ok()) return written.error();
+      stored[name] = written.value().digest;
+    }
   }
   return outputs;
 }
 
 Outcome<Artifact> ArtifactStore::spill(const Artifact& artifact, SpilledArtifact& record) {
+  auto written = writeToStore(artifact, true);
+  if (!written.ok()) return written.error();
+  auto opened = openInputFile(written.value().path, UINT64_MAX);
+  if (!opened.ok()) return opened.error();
+  record.bytes = written.value().bytes;
+  record.digest = written.value().digest;
+  record.path = written.value().path;
+  return opened;
+}
+
+Outcome<SpilledArtifact> ArtifactStore::writeToStore(const Artifact& artifact, bool sync) {
   namespace fs = std::filesystem;
   std::error_code error;
   fs::create_directories(fs::path(directory_) / "sha256", error);
   if (error) return storeError(directory_ + ": " + error.message());
+  SpilledArtifact record;
+  record.bytes = artifact->size();
+  // A small one is hashed first: bytes the store holds already are not written again.
+  if (artifact->size() <= kLargeArtifactBytes) {
+    auto bytes = artifact->head(artifact->size());
+    if (!bytes.ok()) return storeError(bytes.error().message);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned digestLength = 0;
+    EVP_Digest(bytes.value().data(), bytes.value().size(), digest, &digestLength, EVP_sha256(),
+               nullptr);
+    record.digest = "sha256:" + hex(digest, digestLength);
+    record.path = storedArtifactPath(directory_, record.digest);
+    struct stat existing {};
+    if (stat(record.path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
+        static_cast<uint64_t>(existing.st_size) == record.bytes)
+      return record;
+  }
   const std::string temporary =
       (fs::path(directory_) / ("incoming-" + std::to_string(getpid()) + "-" +
                                std::to_string(reinterpret_cast<uintptr_t>(artifact.get()))))
           .string();
+  unlink(temporary.c_str());  // a crashed supervisor's, whose pid this one has now
   int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) return storeError(temporary + ": " + std::strerror(errno));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> hash(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(hash.get(), EVP_sha256(), nullptr);
-  std::vector<char> chunk(std::min<uint64_t>(artifact->size(), 1 << 20));
-  auto fail = [&](const std::string& what) -> Outcome<Artifact> {
+  std::vector<char> chunk(std::max<uint64_t>(1, std::min<uint64_t>(artifact->size(), 1 << 20)));
+  auto fail = [&](const std::string& what) -> Outcome<SpilledArtifact> {
     close(fd);
     unlink(temporary.c_str());
     return storeError(what);
@@ -89,25 +134,22 @@ Outcome<Artifact> ArtifactStore::spill(const Artifact& artifact, SpilledArtifact
       done += static_cast<size_t>(wrote);
     }
     offset += length;
+    faultPoint("artifact.write");  // a crash with the file half written, not yet in the store
   }
-  if (fsync(fd) != 0) return fail(temporary + ": " + std::strerror(errno));
+  if (sync && fsync(fd) != 0) return fail(temporary + ": " + std::strerror(errno));
   close(fd);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned digestLength = 0;
   EVP_DigestFinal_ex(hash.get(), digest, &digestLength);
-  const std::string name = hex(digest, digestLength);
-  const std::string path = (fs::path(directory_) / "sha256" / name).string();
-  // The same bytes spilled before (by this run or another) are the same file.
-  if (rename(temporary.c_str(), path.c_str()) != 0) {
+  record.digest = "sha256:" + hex(digest, digestLength);
+  record.path = storedArtifactPath(directory_, record.digest);
+  // The same bytes stored before (by this run or another) are the same file.
+  if (rename(temporary.c_str(), record.path.c_str()) != 0) {
     unlink(temporary.c_str());
-    return storeError(path + ": " + std::strerror(errno));
+    return storeError(record.path + ": " + std::strerror(errno));
   }
-  auto opened = openInputFile(path, UINT64_MAX);
-  if (!opened.ok()) return opened.error();
-  record.bytes = artifact->size();
-  record.digest = "sha256:" + name;
-  record.path = path;
-  return opened;
+  faultPoint("artifact.stored");
+  return record;
 }
 
 }  // namespace cordon

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,23 +23,34 @@ struct SpilledArtifact {
   std::string path;
 };
 
+// Where the store keeps the bytes whose SHA-256 is `digest` ("sha256:HEX"): DIR/sha256/HEX.
+std::string storedArtifactPath(const std::string& directory, const std::string& digest);
+
 class ArtifactStore {
  public:
-  // `spillDirectory` empty: nothing spills, whatever the budget.
-  ArtifactStore(uint64_t memoryBudget, std::string spillDirectory);
+  // `spillDirectory` empty: nothing spills, whatever the budget. `durable`: every output is also
+  // written into the directory (a journaled run, which `cordon resume` must be able to finish
+  // from the files alone); the run goes on reading the bytes it holds.
+  ArtifactStore(uint64_t memoryBudget, std::string spillDirectory, bool durable = false);
 
   // Takes a step's outputs. Those that would take the run's artifacts in memory past the budget
   // are written to the spill directory (largest first) and replaced by their file; the rest are
-  // kept and counted. Each spilled one is in `spilled`.
-  Outcome<ArtifactMap> keep(ArtifactMap outputs, std::vector<SpilledArtifact>& spilled);
+  // kept and counted. Each spilled one is in `spilled`. When durable, `stored` gets the digest
+  // of every output, each in the directory before this returns.
+  Outcome<ArtifactMap> keep(ArtifactMap outputs, std::vector<SpilledArtifact>& spilled,
+                            std::map<std::string, std::string>& stored);
 
   uint64_t memoryBytes() const { return inMemory_; }
 
  private:
   Outcome<Artifact> spill(const Artifact& artifact, SpilledArtifact& record);
+  // Writes the bytes into the directory under their SHA-256 (once: the same bytes are the same
+  // file); `sync` fsyncs them first. Its digest and path.
+  Outcome<SpilledArtifact> writeToStore(const Artifact& artifact, bool sync);
 
   uint64_t budget_;
   std::string directory_;
+  bool durable_;
   uint64_t inMemory_ = 0;
   std::set<const ArtifactBytes*> counted_;  // an artifact kept by two names counts once
 };

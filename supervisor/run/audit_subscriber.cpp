@@ -105,18 +105,24 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
       Overloaded{
           [this](const RunStarted& e) {
             runId_ = e.runId;
-            return write("run.start", {{"workflow", e.workflowPath},
-                                       {"name", e.workflowName},
-                                       {"policy", e.policyPath},
-                                       {"steps", e.steps},
-                                       {"jobs", e.jobs}});
+            nlohmann::json fields = {{"workflow", e.workflowPath},
+                                     {"name", e.workflowName},
+                                     {"policy", e.policyPath},
+                                     {"steps", e.steps},
+                                     {"jobs", e.jobs}};
+            if (!e.resumed) return write("run.start", std::move(fields));
+            fields["replayed"] = e.replayed;
+            fields["interrupted"] = e.interrupted;
+            return write("run.resume", std::move(fields));
           },
           [this](const InputsRejected& e) {
             return write("input.rejected",
                          {{"workflow", e.workflowPath}, {"error", toJson(e.error)}});
           },
           [this](const StepStarted& e) {
-            return write("step.start", {{"step", e.step}, {"plugin", e.plugin}});
+            nlohmann::json fields = {{"step", e.step}, {"plugin", e.plugin}};
+            if (e.interruptedAttempt != 0) fields["interrupted_attempt"] = e.interruptedAttempt;
+            return write("step.start", std::move(fields));
           },
           [this](const StepFinished& e) {
             nlohmann::json fields = {{"step", e.step},
@@ -195,6 +201,10 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
             return write(
                 "artifact.digest",
                 {{"step", e.step}, {"output", e.name}, {"bytes", e.bytes}, {"digest", e.digest}});
+          },
+          [this](const InputDigested& e) {
+            return write("input.digest",
+                         {{"input", e.name}, {"bytes", e.bytes}, {"digest", e.digest}});
           },
           [this](const ArtifactSpilled& e) {
             return write("artifact.spill", {{"step", e.step},

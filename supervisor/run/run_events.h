@@ -30,6 +30,13 @@ struct RunStarted {
   std::string policyPath;
   size_t steps = 0;
   unsigned jobs = 1;
+  // Each plugin the plan verified: name -> "sha256:HEX" of the bytes that will run.
+  std::map<std::string, std::string> pluginDigests;
+  // A run taken up again after its supervisor died (cordon resume): the steps the journal shows
+  // ended, which do not run again, and those it shows cut short, which run again as retries.
+  bool resumed = false;
+  std::vector<std::string> replayed;
+  std::vector<std::string> interrupted;
 };
 struct InputsRejected {
   std::string workflowPath;
@@ -38,6 +45,9 @@ struct InputsRejected {
 struct StepStarted {
   std::string step;
   std::string plugin;
+  // Resumed: the attempt the supervisor's death cut short (it counts as a failed attempt); 0
+  // for a step starting afresh.
+  unsigned interruptedAttempt = 0;
 };
 struct StepFinished {
   std::string step;
@@ -178,6 +188,13 @@ struct ArtifactDigested {
   uint64_t bytes = 0;
   std::string digest;  // sha256:HEX, or "unavailable: WHY"
 };
+// The SHA-256 of one of the workflow's inputs (a large file's hashed off the event loop, before
+// the run ends), so the journal can tell when a resumed run would read other bytes.
+struct InputDigested {
+  std::string name;
+  uint64_t bytes = 0;
+  std::string digest;  // sha256:HEX, or "unavailable: WHY"
+};
 // An output went to the spill directory: the run's artifacts in memory were at their budget.
 struct ArtifactSpilled {
   std::string step;
@@ -194,7 +211,7 @@ using RunEvent =
     std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
                  RestartsExhausted, PluginLogged, CallFinished, WorkerStarted, WorkerReady,
                  WorkerStartFailed, WorkerStopped, GateDecided, OutputsFailed, ArtifactSpilled,
-                 ArtifactDigested, RunFinished>;
+                 ArtifactDigested, InputDigested, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>

@@ -4,6 +4,9 @@
 //                        a step cannot go below)
 //   dag10k_per_node_us   a 10,000-step graph of no-op mix steps (a chain, a wide layer and a
 //                        diamond lattice), wall time per step, at --jobs 2 with max_workers 2
+//   dag10k_journal_per_node_us  the same graph journaled, as cordon run with a state directory
+//                        (SQLite journal, every output in the store); against call_us
+//   journal_step_us      what the journal and the store add per step: the difference of the two
 //   parallel_speedup     16 CPU-bound steps (50 ms each) at --jobs 2 against --jobs 1
 //   cold_start_us        starting a worker and initialising it, until it can take a step
 //   pool_start_us        taking a prestarted worker from its pool
@@ -28,10 +31,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/untrusted_text.h"
 #include "host/cordon_host.h"
+#include "journal/run_journal.h"
 #include "run/audit_subscriber.h"
 #include "worker/worker_pool.h"
 
@@ -89,8 +95,10 @@ struct Bench {
   }
 
   // The run's wall time in ms (preflight excluded: that is validation, not the engine).
+  // `journaled`: as cordon run with a state directory: a fresh journal (STATE/journal.sqlite)
+  // written on the event stream, and every output kept in STATE/artifacts.
   double run(const std::string& workflow, const std::string& policyPath, unsigned jobs,
-             bool prestart = true) {
+             bool prestart = true, bool journaled = false) {
     const std::string audit = (dir / "audit.jsonl").string();
     fs::remove(audit);
     fs::remove(audit + ".checkpoint");  // a fresh log per run: only the engine is measured
@@ -105,10 +113,24 @@ struct Bench {
     request.audit = log.value().get();
     request.options.jobs = jobs;
     request.options.prestart = prestart;
+    std::unique_ptr<cordon::SqliteDb> db;
+    std::optional<cordon::RunJournal> journal;
+    if (journaled) {
+      fs::remove_all(dir / "state");
+      fs::create_directories(dir / "state");
+      auto opened = cordon::openJournal((dir / "state" / "journal.sqlite").string());
+      if (!opened.ok()) fail(opened.error().describe());
+      db = std::move(opened.value());
+      journal.emplace(*db, nlohmann::json::object());
+      request.listeners.push_back(&*journal);
+      request.options.spillDirectory = (dir / "state" / "artifacts").string();
+      request.options.durableOutputs = true;
+    }
     auto start = Clock::now();
     auto report = host.run(std::move(request));
     double ms = msSince(start);
     if (!report.ok()) fail(report.error->describe());
+    if (journal && journal->failure()) fail(journal->failure()->describe());
     return ms;
   }
 };
@@ -351,6 +373,10 @@ int main(int argc, char** argv) {
   const std::string dag = bench.write("dag.yaml", dagWorkflow(nodes));
   const double dagMs = bench.run(dag, policy2, 2);
   const double perNodeUs = dagMs * 1000 / nodes;
+  progress("the same graph, journaled (cordon run with a state directory)");
+  const double dagJournalMs = bench.run(dag, policy2, 2, true, true);
+  const double journaledPerNodeUs = dagJournalMs * 1000 / nodes;
+  const double journalStepUs = journaledPerNodeUs - perNodeUs;
 
   progress("16 CPU-bound steps at --jobs 1 and --jobs 2");
   std::string wide = header("cpu");
@@ -379,6 +405,9 @@ int main(int argc, char** argv) {
       {"dag10k_wall_ms", dagMs},
       {"dag10k_per_node_us", perNodeUs},
       {"dag10k_vs_call", perNodeUs / callUs},
+      {"dag10k_journal_per_node_us", journaledPerNodeUs},
+      {"dag10k_journal_vs_call", journaledPerNodeUs / callUs},
+      {"journal_step_us", journalStepUs},
       {"parallel_jobs1_ms", median(serial)},
       {"parallel_jobs2_ms", median(parallel)},
       {"parallel_speedup", speedup},
@@ -402,6 +431,10 @@ int main(int argc, char** argv) {
   std::printf("%-30s %12.1fus\n", "call_us", callUs);
   std::printf("%-30s %12.1fus  %.2fx call_us (%d steps in %.0f ms, --jobs 2)\n",
               "dag10k_per_node_us", perNodeUs, perNodeUs / callUs, nodes, dagMs);
+  std::printf("%-30s %12.1fus  %.2fx call_us (target <= 1.5x; journal and store on)\n",
+              "dag10k_journal_per_node_us", journaledPerNodeUs, journaledPerNodeUs / callUs);
+  std::printf("%-30s %12.1fus  (dag10k_journal_per_node_us - dag10k_per_node_us, same run)\n",
+              "journal_step_us", journalStepUs);
   std::printf("%-30s %13.2fx  (%.0f ms at --jobs 1, %.0f ms at --jobs 2)\n", "parallel_speedup",
               speedup, median(serial), median(parallel));
   std::printf("%-30s %12.1fus\n", "cold_start_us", coldStartUs);

@@ -19,22 +19,69 @@ TEST_CASE("the journal is made with its schema, and a newer schema is refused by
     auto mode = made.value()->query("PRAGMA journal_mode");
     REQUIRE(mode.ok());
     CHECK(sqlText(mode.value()[0][0]) == "wal");
-    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '2' WHERE key = 'schema'", {}));
+    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '3' WHERE key = 'schema'", {}));
   }
   auto refused = openJournal(path);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().message == path + ": journal schema 2, but this cordon reads schema 1");
+  CHECK(refused.error().message == path + ": journal schema 3, but this cordon reads schema 2");
   auto notOurs = openJournal(dir.write("other.sqlite", ""), /*readOnly=*/true);
   CHECK_FALSE(notOurs.ok());
+}
+
+TEST_CASE("a schema-1 journal is upgraded when written, its runs kept") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  {
+    auto raw = SqliteDb::open(path);
+    REQUIRE(raw.ok());
+    REQUIRE_FALSE(raw.value()->exec(R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema', '1');
+CREATE TABLE runs (id TEXT PRIMARY KEY, workflow_name TEXT NOT NULL, workflow_path TEXT NOT NULL,
+  workflow_digest TEXT NOT NULL, policy_path TEXT NOT NULL, policy_digest TEXT NOT NULL,
+  steps INTEGER NOT NULL, jobs INTEGER NOT NULL, state TEXT NOT NULL, started_at TEXT NOT NULL,
+  ended_at TEXT, error_category TEXT, error_message TEXT, error_step TEXT);
+CREATE TABLE steps (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL, plugin TEXT NOT NULL, state TEXT NOT NULL, started_at TEXT, ended_at TEXT,
+  milliseconds REAL, worker_pid INTEGER, error_category TEXT, error_message TEXT,
+  PRIMARY KEY (run_id, name));
+INSERT INTO runs VALUES ('00aa00aa00aa00aa', 'old', 'w.yaml', 'sha256:00', 'p.yaml', 'sha256:11',
+  1, 1, 'succeeded', '2026-11-30T00:00:00.000000Z', NULL, NULL, NULL, NULL);
+)sql"));
+  }
+  auto readOnly = openJournal(path, /*readOnly=*/true);  // read as it is, not upgraded
+  REQUIRE(readOnly.ok());
+  auto listed = journalRuns(*readOnly.value(), 10);
+  REQUIRE(listed.ok());
+  CHECK(listed.value()[0]["workflow"] == "old");
+  readOnly.value().reset();
+  auto upgraded = openJournal(path);
+  REQUIRE(upgraded.ok());
+  auto version = upgraded.value()->query("SELECT value FROM meta WHERE key = 'schema'");
+  REQUIRE(version.ok());
+  CHECK(sqlText(version.value()[0][0]) == "2");
+  auto columns = upgraded.value()->query("SELECT invocation, resumes FROM runs");
+  REQUIRE(columns.ok());
+  CHECK(sqlInteger(columns.value()[0][1]) == 0);
+  CHECK(upgraded.value()->query("SELECT outputs FROM steps").ok());
+  CHECK(upgraded.value()->query("SELECT digest FROM inputs").ok());
 }
 
 TEST_CASE("a run's events become rows; a write that fails stops journaling, not the run") {
   test::TempDir dir;
   auto db = openJournal(dir.path("journal.sqlite"));
   REQUIRE(db.ok());
-  RunJournal journal(*db.value());
-  journal.onEvent(RunStarted{"00112233aabbccdd", dir.write("w.yaml", "name: w\n"), "w",
-                             dir.write("p.yaml", "version: 1\n"), 1, 1});
+  RunJournal journal(*db.value(), nlohmann::json::object());
+  journal.onEvent(RunStarted{"00112233aabbccdd",
+                             dir.write("w.yaml", "name: w\n"),
+                             "w",
+                             dir.write("p.yaml", "version: 1\n"),
+                             1,
+                             1,
+                             {},
+                             false,
+                             {},
+                             {}});
   journal.onEvent(StepStarted{"a", "mix"});
   journal.onEvent(StepFinished{"a", "mix", 3, 7, std::nullopt, {}, false});
   RunReport report;
@@ -47,7 +94,7 @@ TEST_CASE("a run's events become rows; a write that fails stops journaling, not 
   CHECK(shown.value()["steps"][0]["worker_pid"] == 7);
 
   // The same run id again: the insert fails, the first error is kept, nothing throws.
-  journal.onEvent(RunStarted{"00112233aabbccdd", "w.yaml", "w", "p.yaml", 1, 1});
+  journal.onEvent(RunStarted{"00112233aabbccdd", "w.yaml", "w", "p.yaml", 1, 1, {}, false, {}, {}});
   REQUIRE(journal.failure());
   CHECK(journal.failure()->message.find("journal.sqlite") != std::string::npos);
   journal.onEvent(StepStarted{"b", "mix"});  // ignored once failed

@@ -5,9 +5,13 @@
  * would otherwise grow with its depth, as the benchmark's lattice). For the engine's failure
  * paths: `fail_times: N` fails (plugin_error) the first N executes in this worker, and
  * `violate` opens a network socket, which no policy of these tests grants (a sandbox
- * violation). */
-#define _POSIX_C_SOURCE 199309L
+ * violation). `ledger: PATH` appends "LABEL\n" to PATH (a host file the policy's read_write
+ * grants) as each execute begins: the plugin's own record of what ran, for the crash tests. */
+#define _POSIX_C_SOURCE 200809L
 #include <cordon/plugin.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +40,29 @@ static int append(char** text, size_t* size, size_t* capacity, const char* data,
 
 static unsigned executes;
 
+static int record_in_ledger(const char* path, const char* label) {
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return 0;
+  char line[256];
+  size_t length = strlen(label);
+  if (length > sizeof line - 1) length = sizeof line - 1;
+  memcpy(line, label, length);
+  line[length] = '\n';
+  int ok = write(fd, line, length + 1) == (ssize_t)(length + 1);
+  close(fd);
+  return ok;
+}
+
 static cordon_status execute(cordon_host* host) {
   ++executes;
+  const char* ledger = cordon_config(host, "ledger");
+  if (ledger != NULL) {
+    const char* who = cordon_config(host, "label");
+    if (!record_in_ledger(ledger, who != NULL ? who : "mix")) {
+      cordon_set_error(host, "cannot append to the ledger");
+      return CORDON_ERR_PLUGIN;
+    }
+  }
   const char* fail_times = cordon_config(host, "fail_times");
   if (fail_times != NULL && executes <= (unsigned)atoi(fail_times)) {
     cordon_set_error(host, "failing as configured (fail_times)");
