@@ -22,6 +22,7 @@
 #include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
 #include "host/cordon_host.h"
+#include "journal/journal_cache.h"
 #include "journal/run_journal.h"
 #include "plugins/manifest.h"
 #include "policy/oci_profile.h"
@@ -356,6 +357,27 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
   request.options.spillDirectory = artifactStoreOf(options);
   // A journaled run keeps every output in the store: cordon resume finishes it from there.
   request.options.durableOutputs = journal.has_value() && !request.options.spillDirectory.empty();
+  // Cached results (cache: true) are found in the journal, through a connection of their own.
+  std::unique_ptr<SqliteDb> cacheDb;
+  std::optional<JournalStepCache> cache;
+  const Workflow& workflow = *p.workflow;
+  const bool caches = std::any_of(workflow.steps.begin(), workflow.steps.end(),
+                                  [&workflow](const Step& step) { return workflow.caches(step); });
+  if (caches && request.options.durableOutputs) {
+    auto reader = openJournal(journalPathIn(options.trust), /*readOnly=*/true);
+    if (reader.ok()) {
+      cacheDb = std::move(reader.value());
+      cache.emplace(*cacheDb, request.options.spillDirectory);
+      request.options.cache = &*cache;
+    } else {
+      std::fprintf(stderr, "cordon: warning: no step is cached: %s\n",
+                   forTerminal(reader.error().message).c_str());
+    }
+  } else if (caches) {
+    std::fprintf(stderr,
+                 "cordon: warning: no step is cached: cached results come from the journal, "
+                 "and this run is not journaled\n");
+  }
   request.options.resume = resume;
   request.options.cancelOnSignals = true;
   if (!options.outputDir.empty()) {

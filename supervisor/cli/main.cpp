@@ -212,6 +212,23 @@ int main(int argc, char** argv) {
   runsShow->add_option("run", runsId, "Run id (or 4 or more of its first hex digits)")->required();
   runsShow->add_flag("--json", runsJson, "Print the run as JSON");
 
+  cordon::RunsGcOptions gcOptions;
+  size_t gcKeep = 0;
+  std::string gcOlderThan;
+  CLI::App* runsGc = runs->add_subcommand(
+      "gc", "Remove ended runs from the journal and the stored outputs no remaining run names");
+  addHostOptions(*runsGc, host);
+  CLI::Option* keepOption = runsGc->add_option("--keep", gcKeep, "Keep the newest N ended runs")
+                                ->type_name("N")
+                                ->check(CLI::Range(0, 1000000000));
+  CLI::Option* olderOption =
+      runsGc->add_option("--older-than", gcOlderThan, "Remove ended runs started longer ago than D")
+          ->type_name("D (30s, 15m, 12h, 7d)");
+  runsGc->add_option("--store", gcOptions.store,
+                     "The artifact store to sweep (default: STATE_DIR/artifacts)");
+  runsGc->add_flag("--dry-run", gcOptions.dryRun, "Say what would go; remove nothing");
+  runsGc->add_flag("--json", gcOptions.json, "Print what was removed as JSON");
+
   CLI::App* audit = app.add_subcommand("audit", "Work with audit logs");
   audit->require_subcommand(1);
   std::string auditPath;
@@ -392,6 +409,11 @@ int main(int argc, char** argv) {
   if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);
   if (runsList->parsed()) return cordon::runsListCommand(options.trust, runsLimit, runsJson);
   if (runsShow->parsed()) return cordon::runsShowCommand(options.trust, runsId, runsJson);
+  if (runsGc->parsed()) {
+    if (keepOption->count() != 0) gcOptions.keep = gcKeep;
+    if (olderOption->count() != 0) gcOptions.olderThan = gcOlderThan;
+    return cordon::runsGcCommand(options.trust, gcOptions);
+  }
   if (resume->parsed()) {
     resumeOptions.trust = options.trust;
     resumeOptions.workerBinary = options.workerBinary;

@@ -32,7 +32,9 @@ RunOptions runOptionsOf(const JournaledRun& run, const ResumeOptions& resume) {
   options.policy = run.policyPath;
   options.auditLog = asked.value("audit_log", "");
   options.auditRotateMb = asked.value("audit_rotate_mb", options.auditRotateMb);
-  for (const auto& [name, path] : asked.value("inputs", nlohmann::json::object()).items())
+  // Bound to a name: items() of a temporary would outlive the object it walks.
+  const nlohmann::json inputs = asked.value("inputs", nlohmann::json::object());
+  for (const auto& [name, path] : inputs.items())
     options.inputFiles[name] = path.get<std::string>();
   options.outputDir = asked.value("output_dir", "");
   options.maxInputMb = asked.value("max_input_mb", options.maxInputMb);

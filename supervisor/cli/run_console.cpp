@@ -59,6 +59,13 @@ void RunConsole::onEvent(const RunEvent& event) {
                      line(counter(number) + e.step + " ok (" + milliseconds(e.milliseconds) + ")");
                    }
                  },
+                 [this](const StepCacheChecked& e) {
+                   for (const std::string& reason : e.rejected)
+                     line("    " + e.step + " cache: " + printable(reason));
+                   if (e.fromRun.empty()) return;
+                   line("    " + e.step + " cached: the outputs of step " + e.fromStep +
+                        " of run " + e.fromRun);
+                 },
                  [this](const StepSkipped& e) {
                    ++skipped_;
                    line("[-] " + e.step + " skipped (" + printable(e.reason) + ")");

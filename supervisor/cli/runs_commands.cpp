@@ -1,10 +1,14 @@
 #include "cli/runs_commands.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
 #include "cli/commands.h"
+#include "cli/run_lock.h"
 #include "core/untrusted_text.h"
+#include "journal/journal_gc.h"
 #include "journal/journal_reader.h"
 #include "journal/run_journal.h"
 
@@ -104,13 +108,15 @@ int runsShowCommand(const TrustOptions& options, const std::string& runId, bool 
                 forTerminal(field(head, "error_message")).c_str());
   }
   std::printf("\n%s%s%s%s%s\n", cell("STEP", 20).c_str(), cell("PLUGIN", 16).c_str(),
-              cell("STATE", 10).c_str(), cell("MS", 10).c_str(), "ERROR");
+              cell("STATE", 10).c_str(), cell("MS", 10).c_str(), "DETAIL");
   for (const auto& step : run["steps"]) {
     std::string error = field(step, "error_category");
     if (error != "-")
       error += ": " + field(step, "error_message");
     else if (field(step, "state") == "skipped")
       error = field(step, "error_message");
+    else if (step.contains("cached_from"))
+      error = "cached: the outputs of " + field(step, "cached_from");
     std::string ms = field(step, "milliseconds");
     if (step["milliseconds"].is_number()) {
       char text[32];
@@ -131,6 +137,127 @@ int runsShowCommand(const TrustOptions& options, const std::string& runId, bool 
                 cell(field(artifact, "step") + "." + field(artifact, "name"), 24).c_str(),
                 forTerminal(field(artifact, "bytes")).c_str(),
                 forTerminal(field(artifact, "digest")).c_str());
+  return kExitOk;
+}
+
+namespace {
+
+// "30s", "15m", "12h", "7d" as a duration; nullopt for anything else.
+std::optional<std::chrono::seconds> parseAge(const std::string& text) {
+  static const std::regex kAge("([0-9]{1,9})([smhd])");
+  std::smatch match;
+  if (!std::regex_match(text, match, kAge)) return std::nullopt;
+  const long long count = std::stoll(match[1].str());
+  const char unit = match[2].str()[0];
+  const long long scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+  return std::chrono::seconds(count * scale);
+}
+
+}  // namespace
+
+int runsGcCommand(const TrustOptions& options, const RunsGcOptions& gc) {
+  if (!gc.keep && !gc.olderThan) {
+    printError(
+        makeError(ErrorCategory::kBadInput, "runs gc: give --keep N, --older-than D or both"));
+    return kExitBadInput;
+  }
+  GcChoice choice;
+  choice.keep = gc.keep;
+  if (gc.olderThan) {
+    auto age = parseAge(*gc.olderThan);
+    if (!age) {
+      printError(makeError(ErrorCategory::kBadInput,
+                           "--older-than '" + forTerminal(*gc.olderThan) +
+                               "': expected a number and a unit, s, m, h or d (e.g. 7d)"));
+      return kExitBadInput;
+    }
+    choice.startedBefore = journalTime(std::chrono::system_clock::now() - *age);
+  }
+  const std::string path = journalPathIn(options);
+  std::error_code missing;
+  if (!std::filesystem::exists(path, missing)) {
+    printError(makeError(ErrorCategory::kBadInput, path + ": no journal here yet"));
+    return kExitBadInput;
+  }
+  auto opened = openJournal(path);
+  if (!opened.ok()) {
+    printError(opened.error());
+    return kExitBadInput;
+  }
+  SqliteDb& db = *opened.value();
+  auto doomed = runsToRemove(db, choice);
+  if (!doomed.ok()) {
+    printError(doomed.error());
+    return kExitBadInput;
+  }
+  if (!gc.dryRun) {
+    if (auto failed = removeRuns(db, doomed.value())) {
+      printError(*failed);
+      return kExitBadInput;
+    }
+  }
+  // A live run may have written a file whose row is not committed yet: its store waits.
+  std::string live;
+  auto running = runningRuns(db);
+  if (!running.ok()) {
+    printError(running.error());
+    return kExitBadInput;
+  }
+  for (const std::string& id : running.value()) {
+    if (!RunLock::take(options.stateDir, id).ok() && live.empty()) live = id;
+  }
+  auto referenced = referencedDigests(db, doomed.value());
+  if (!referenced.ok()) {
+    printError(referenced.error());
+    return kExitBadInput;
+  }
+  namespace fs = std::filesystem;
+  const fs::path store =
+      gc.store.empty() ? fs::path(options.stateDir) / "artifacts" : fs::path(gc.store);
+  uint64_t removedFiles = 0;
+  uint64_t removedBytes = 0;
+  std::error_code error;
+  const bool sweep = live.empty() && fs::is_directory(store, error);
+  if (sweep) {
+    auto sweepOne = [&](const fs::path& file) {
+      std::error_code ignored;
+      const uint64_t size = fs::file_size(file, ignored);
+      if (!gc.dryRun && !fs::remove(file, ignored)) return;
+      ++removedFiles;
+      removedBytes += ignored ? 0 : size;
+    };
+    for (const auto& entry : fs::directory_iterator(store, error)) {
+      if (entry.is_regular_file() && entry.path().filename().string().rfind("incoming-", 0) == 0)
+        sweepOne(entry.path());  // a write a crash cut short
+    }
+    for (const auto& entry : fs::directory_iterator(store / "sha256", error)) {
+      if (!entry.is_regular_file()) continue;
+      if (referenced.value().count("sha256:" + entry.path().filename().string()) == 0)
+        sweepOne(entry.path());
+    }
+  }
+  if (gc.json) {
+    nlohmann::json out = {{"removed_runs", doomed.value()},
+                          {"removed_files", removedFiles},
+                          {"removed_bytes", removedBytes},
+                          {"store_swept", sweep},
+                          {"dry_run", gc.dryRun}};
+    setUntrusted(out, "store", store.string());
+    if (!live.empty()) out["store_held_by"] = live;
+    std::printf("%s\n", jsonText(out, 2).c_str());
+    return kExitOk;
+  }
+  const char* verb = gc.dryRun ? "would remove" : "removed";
+  std::printf("%s %zu run%s from %s\n", verb, doomed.value().size(),
+              doomed.value().size() == 1 ? "" : "s", forTerminal(path).c_str());
+  if (sweep) {
+    std::printf("%s %llu file%s (%llu bytes) no remaining run names from %s\n", verb,
+                static_cast<unsigned long long>(removedFiles), removedFiles == 1 ? "" : "s",
+                static_cast<unsigned long long>(removedBytes), forTerminal(store.string()).c_str());
+  } else if (!live.empty()) {
+    std::printf("left %s alone: run %s is still going\n", forTerminal(store.string()).c_str(),
+                live.c_str());
+  }
   return kExitOk;
 }
 

@@ -180,6 +180,12 @@ std::string YamlDocument::scalar(const YAML::Node& node, const std::string& fiel
   return node.Scalar();
 }
 
+bool YamlDocument::boolean(const YAML::Node& node, const std::string& field) const {
+  const std::string text = scalar(node, field);
+  if (text != "true" && text != "false") fail(node, field, "must be true or false");
+  return text == "true";
+}
+
 uint64_t YamlDocument::unsignedInteger(const YAML::Node& node, const std::string& field,
                                        uint64_t min, uint64_t max) const {
   std::string text = scalar(node, field);

@@ -46,6 +46,7 @@ class YamlDocument {
   uint64_t unsignedInteger(const YAML::Node& node, const std::string& field, uint64_t min,
                            uint64_t max) const;
   std::vector<std::string> stringList(const YAML::Node& node, const std::string& field) const;
+  bool boolean(const YAML::Node& node, const std::string& field) const;  // true or false only
 
   // Fails on any key of `map` not in `known`: a typo in a policy must not silently grant less or
   // more than the operator meant.

@@ -13,6 +13,7 @@
 
 #include "audit/run_audit.h"
 #include "core/untrusted_text.h"
+#include "engine/step_cache_key.h"
 #include "gate/gate.h"
 #include "run/artifact_digest.h"
 #include "worker/worker_handle.h"
@@ -108,6 +109,24 @@ ArtifactMap gather(const std::vector<ArtifactMap>& perItem) {
   return gathered;
 }
 
+// The SHA-256 of artifacts by identity. An entry lives no longer than its artifact, so a new
+// artifact at a freed one's address is never taken for it.
+class KnownDigests {
+ public:
+  void add(const Artifact& artifact, const std::string& digest) {
+    digests_[artifact.get()] = {artifact, digest};
+  }
+  std::optional<std::string> find(const Artifact& artifact) const {
+    auto found = digests_.find(artifact.get());
+    if (found == digests_.end() || found->second.first.expired()) return std::nullopt;
+    return found->second.second;
+  }
+
+ private:
+  std::map<const ArtifactBytes*, std::pair<std::weak_ptr<const ArtifactBytes>, std::string>>
+      digests_;
+};
+
 // One run of a plan: the state of every step, the plugins' worker pools and the artifacts
 // produced so far. Lives until the run's promise resolves.
 class DagRun final : public kj::TaskSet::ErrorHandler {
@@ -129,6 +148,7 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         readyByPlugin_(plan.plugins.size()),
         position_(plan.steps.size(), 0),
         replayable_(plan.steps.size(), false),
+        cacheHits_(plan.steps.size()),
         store_(options.artifactMemoryBytes, options.spillDirectory, options.durableOutputs),
         tasks_(*this) {
     for (size_t i = 0; i < plan.graph->order.size(); ++i) position_[plan.graph->order[i]] = i;
@@ -237,7 +257,11 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       case StepState::kSucceeded:
         state_[index] = NodeState::kSucceeded;
         outputs_[index] = ended.outputs;
-        for (const auto& [name, data] : ended.outputs) report.outputSizes[name] = data->size();
+        for (const auto& [name, data] : ended.outputs) {
+          report.outputSizes[name] = data->size();
+          if (auto digest = ended.outputDigests.find(name); digest != ended.outputDigests.end())
+            knownDigests_.add(data, digest->second);
+        }
         break;
       case StepState::kFailed:
         state_[index] = NodeState::kFailed;
@@ -260,8 +284,9 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   // resumed run can tell whether it would read the same bytes.
   void recordInputDigests() {
     for (const auto& [name, artifact] : plan_.inputs.value()) {
-      auto record = [this, name = name,
-                     bytes = artifact->size()](const Outcome<std::string>& digest) {
+      auto record = [this, name = name, artifact = artifact](const Outcome<std::string>& digest) {
+        const uint64_t bytes = artifact->size();
+        if (digest.ok()) knownDigests_.add(artifact, digest.value());
         events_.emit(InputDigested{
             name, bytes, digest.ok() ? digest.value() : "unavailable: " + digest.error().message});
       };
@@ -413,6 +438,83 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       }
       inputs[input.name] = it->second;
     }
+    if (options_.cache != nullptr && plan_.graph->workflow->caches(step))
+      return cachedOrRun(index, std::move(inputs));
+    return runFresh(index, std::move(inputs));
+  }
+
+  // The step's SHA-256 of `artifact`: known when it was stored or read back; a small one's
+  // now; a large one's from a thread (the event loop goes on meanwhile).
+  kj::Promise<Outcome<std::string>> digestOf(const Artifact& artifact) {
+    if (auto known = knownDigests_.find(artifact)) return Outcome<std::string>(*known);
+    if (artifact->size() <= kLargeArtifactBytes) return digestArtifact(*artifact);
+    return digestInBackground(artifact).then([this, artifact](Outcome<std::string> digest) {
+      if (digest.ok()) knownDigests_.add(artifact, digest.value());
+      return digest;
+    });
+  }
+
+  // A step with `cache: true`: keyed on its plugin, policy section, config and inputs; an
+  // earlier result of that key is taken as this step's outputs (nothing runs), else it runs.
+  kj::Promise<Outcome<ArtifactMap>> cachedOrRun(size_t index, ArtifactMap inputs) {
+    const Step& step = *plan_.steps[index].step;
+    const PlannedPlugin& plugin = plan_.plugins[plan_.steps[index].plugin];
+    // A plugin that was not verified, or may not run, has nothing to key on: it fails as it
+    // would uncached.
+    if (plugin.verified == nullptr || plugin.section == nullptr || plugin.unrunnable)
+      return runFresh(index, std::move(inputs));
+    std::vector<std::string> names;
+    auto digests = kj::heapArrayBuilder<kj::Promise<Outcome<std::string>>>(
+        inputs.size() + (step.forEach && step.forEach->items ? 1 : 0));
+    for (const auto& [name, artifact] : inputs) {
+      names.push_back(name);
+      digests.add(digestOf(artifact));
+    }
+    if (step.forEach && step.forEach->items) {
+      const ArtifactRef& ref = *step.forEach->items;
+      const ArtifactMap* source =
+          ref.isWorkflowInput() ? &plan_.inputs.value() : outputsOf(ref.source);
+      auto found = source == nullptr ? plan_.inputs.value().end() : source->find(ref.name);
+      if (source == nullptr || found == source->end()) return runFresh(index, std::move(inputs));
+      digests.add(digestOf(found->second));
+    }
+    return kj::joinPromises(digests.finish())
+        .then([this, index, names = std::move(names),
+               inputs = std::move(inputs)](kj::Array<Outcome<std::string>> found) mutable {
+          const Step& keyed = *plan_.steps[index].step;
+          std::map<std::string, std::string> inputDigests;
+          std::optional<std::string> itemsDigest;
+          for (size_t i = 0; i < found.size(); ++i) {
+            // An input that cannot be read cannot be keyed: the step runs, and meets the
+            // same error reading it.
+            if (!found[i].ok()) return runFresh(index, std::move(inputs));
+            if (i < names.size()) {
+              inputDigests[names[i]] = found[i].value();
+            } else {
+              itemsDigest = found[i].value();
+            }
+          }
+          const std::string key = stepCacheKey(stepCacheMaterial(
+              keyed, plan_.plugins[plan_.steps[index].plugin], inputDigests, itemsDigest));
+          StepCacheChecked checked{keyed.name, keyed.plugin, key, "", "", {}};
+          std::optional<CacheHit> hit = options_.cache->find(key, checked.rejected);
+          if (hit) {
+            checked.fromRun = hit->runId;
+            checked.fromStep = hit->step;
+          }
+          if (auto failure = events_.emit(checked))
+            return kj::Promise<Outcome<ArtifactMap>>(Outcome<ArtifactMap>(*failure));
+          if (!hit) return runFresh(index, std::move(inputs));
+          for (const auto& [name, artifact] : hit->outputs)
+            knownDigests_.add(artifact, hit->digests.at(name));
+          cacheHits_[index] = hit->digests;
+          return kj::Promise<Outcome<ArtifactMap>>(Outcome<ArtifactMap>(std::move(hit->outputs)));
+        });
+  }
+
+  // The step runs: its items (for_each), its cut-short attempt's retry (resumed), or attempt 1.
+  kj::Promise<Outcome<ArtifactMap>> runFresh(size_t index, ArtifactMap inputs) {
+    const Step& step = *plan_.steps[index].step;
     if (step.forEach) return runForEach(index, std::move(inputs));
     if (const unsigned cutShort = interruptedAttempt(index); cutShort != 0) {
       // The attempt the supervisor's death ended failed; the step's retry policy decides.
@@ -682,7 +784,9 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     report.endedMs = sinceStart();
     report.milliseconds = report.endedMs - report.startedMs;
     if (auto failure = events_.recordFailure(); outcome.ok() && failure) outcome = *failure;
-    if (outcome.ok()) {
+    if (outcome.ok() && cacheHits_[index]) {
+      stored = *cacheHits_[index];  // files of the store already, each checked against its digest
+    } else if (outcome.ok()) {
       std::vector<SpilledArtifact> spilled;
       auto kept = store_.keep(std::move(outcome.value()), spilled, stored);
       for (const SpilledArtifact& artifact : spilled) {
@@ -699,6 +803,10 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       for (const auto& [name, data] : outcome.value()) report.outputSizes[name] = data->size();
       finished.outputSizes = report.outputSizes;
       outputs_[index] = std::move(outcome.value());
+      for (const auto& [name, digest] : stored) {
+        auto output = outputs_[index].find(name);
+        if (output != outputs_[index].end()) knownDigests_.add(output->second, digest);
+      }
       // What the store holds is recorded before the step's end: a journal that says a step
       // succeeded has every output of it (docs/state.md, "What is durable when").
       for (const auto& [name, digest] : stored)
@@ -1008,6 +1116,10 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
   std::vector<std::set<std::pair<size_t, size_t>>> readyByPlugin_;  // (position, step)
   std::vector<size_t> position_;  // each step's place in the graph's topological order
   std::vector<bool> replayable_;  // resumed: ended before, taken as it ended
+  // cache: true steps that took an earlier result: their outputs' digests (nothing ran).
+  std::vector<std::optional<std::map<std::string, std::string>>> cacheHits_;
+  // SHA-256 of the artifacts hashed so far (stored outputs, inputs), so no step hashes one twice.
+  KnownDigests knownDigests_;
   std::vector<std::unique_ptr<WorkerPool>> pools_;
   ArtifactStore store_;
   RunReport report_;

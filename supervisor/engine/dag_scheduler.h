@@ -15,6 +15,7 @@
 #include "run/resume_state.h"
 #include "run/run_events.h"
 #include "run/run_report.h"
+#include "run/step_cache.h"
 #include "worker/cgroup_limits.h"
 
 namespace cordon {
@@ -35,6 +36,9 @@ struct EngineOptions {
   // A run taken up again after its supervisor died: what the journal says ended or was cut
   // short. The run keeps options.runId. Must outlive the run.
   const ResumeState* resume = nullptr;
+  // Where steps with `cache: true` find earlier results (the journal's); nullptr: no step is
+  // cached, whatever the workflow says. Must outlive the run.
+  StepCache* cache = nullptr;
   // SIGINT and SIGTERM cancel the run (the caller must have captured both signals with
   // kj::UnixEventPort::captureSignal before making the event loop).
   bool cancelOnSignals = false;

@@ -1,5 +1,7 @@
 #include "journal/journal_reader.h"
 
+#include <map>
+
 #include "core/untrusted_text.h"
 
 namespace cordon {
@@ -96,6 +98,17 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
     if (!rows.ok()) return rows.error();
     nlohmann::json list = rowsAsJson(rows.value(), part.names);
     out[part.key] = std::string(part.key) == "run" ? list.at(0) : list;
+  }
+  // Schema 3 on: a cached step names the run and step whose outputs it reused.
+  auto cached = db.query(
+      "SELECT name, cached_from FROM steps WHERE run_id = ?1 AND cached_from IS NOT NULL", {id});
+  if (cached.ok()) {
+    std::map<std::string, std::string> from;
+    for (const auto& row : cached.value()) from[sqlText(row[0])] = sqlText(row[1]);
+    for (auto& step : out["steps"]) {
+      auto found = from.find(step["name"].get<std::string>());
+      if (found != from.end()) setUntrusted(step, "cached_from", found->second);
+    }
   }
   return out;
 }

@@ -1,8 +1,7 @@
 #include "journal/journal_resume.h"
 
 #include "journal/journal_reader.h"
-#include "run/artifact_digest.h"
-#include "run/artifact_store.h"
+#include "journal/stored_outputs.h"
 
 namespace cordon {
 namespace {
@@ -12,38 +11,6 @@ std::optional<Error> errorOf(const SqlValue& category, const SqlValue& message,
   if (std::holds_alternative<std::nullptr_t>(category)) return std::nullopt;
   const auto parsed = categoryFromName(sqlText(category));
   return makeError(parsed.value_or(ErrorCategory::kInternal), sqlText(message)).withStep(step);
-}
-
-// The step's outputs from the store, each of the size and SHA-256 the journal holds; or why not.
-Outcome<ArtifactMap> storedOutputs(SqliteDb& db, const std::string& runId, const std::string& step,
-                                   const std::string& outputsJson, const std::string& directory) {
-  const nlohmann::json names = nlohmann::json::parse(outputsJson, nullptr, false);
-  if (!names.is_object())
-    return makeError(ErrorCategory::kBadInput, "its outputs are not journaled");
-  auto rows = db.query("SELECT name, bytes, digest FROM artifacts WHERE run_id = ?1 AND step = ?2",
-                       {runId, step});
-  if (!rows.ok()) return rows.error();
-  std::map<std::string, std::pair<int64_t, std::string>> journaled;
-  for (const auto& row : rows.value())
-    journaled[sqlText(row[0])] = {sqlInteger(row[1]), sqlText(row[2])};
-  ArtifactMap outputs;
-  for (const auto& [name, size] : names.items()) {
-    auto found = journaled.find(name);
-    if (found == journaled.end() || found->second.second.rfind("sha256:", 0) != 0)
-      return makeError(ErrorCategory::kBadInput, "output '" + name + "' has no journaled digest");
-    const std::string path = storedArtifactPath(directory, found->second.second);
-    auto opened = openInputFile(path, UINT64_MAX);
-    if (!opened.ok()) return opened.error();
-    const Artifact& artifact = opened.value();
-    if (static_cast<int64_t>(artifact->size()) != found->second.first)
-      return makeError(ErrorCategory::kBadInput, path + " is not the size the journal holds");
-    auto digest = digestArtifact(*artifact);
-    if (!digest.ok()) return digest.error();
-    if (digest.value() != found->second.second)
-      return makeError(ErrorCategory::kBadInput, path + " does not hash to its name");
-    outputs[name] = artifact;
-  }
-  return outputs;
 }
 
 }  // namespace
@@ -110,7 +77,8 @@ Outcome<ResumeState> resumeStateOf(SqliteDb& db, const JournaledRun& run,
         continue;
       }
       ended.state = StepState::kSucceeded;
-      ended.outputs = std::move(outputs.value());
+      ended.outputs = std::move(outputs.value().outputs);
+      ended.outputDigests = std::move(outputs.value().digests);
       resume.ended[name] = std::move(ended);
     } else if (state == "failed" || state == "continued") {
       ended.state = StepState::kFailed;

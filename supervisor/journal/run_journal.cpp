@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS steps (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
   plugin TEXT NOT NULL, state TEXT NOT NULL, started_at TEXT, ended_at TEXT,
   milliseconds REAL, worker_pid INTEGER, error_category TEXT, error_message TEXT,
-  outputs TEXT, PRIMARY KEY (run_id, name));
+  outputs TEXT, cache_key TEXT, cached_from TEXT, PRIMARY KEY (run_id, name));
 CREATE TABLE IF NOT EXISTS attempts (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
   number INTEGER NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, outcome TEXT,
@@ -57,6 +57,18 @@ ALTER TABLE steps ADD COLUMN outputs TEXT;
 UPDATE meta SET value = '2' WHERE key = 'schema';
 )sql";
 
+// Schema 2 had no cached results: a step's cache key and the run whose result it reused.
+constexpr char kUpgradeFrom2[] = R"sql(
+ALTER TABLE steps ADD COLUMN cache_key TEXT;
+ALTER TABLE steps ADD COLUMN cached_from TEXT;
+UPDATE meta SET value = '3' WHERE key = 'schema';
+)sql";
+
+// After any upgrade: the columns it indexes exist only from schema 3 on.
+constexpr char kIndexes[] = R"sql(
+CREATE INDEX IF NOT EXISTS steps_by_cache_key ON steps (cache_key) WHERE cache_key IS NOT NULL;
+)sql";
+
 std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
   if (!error) return {nullptr, nullptr};
   return {std::string(categoryName(error->category)), error->message};
@@ -73,9 +85,12 @@ std::string journalFileDigest(const std::string& path) {
 }
 
 std::string journalTime() {
-  const auto now = std::chrono::system_clock::now();
+  return journalTime(std::chrono::system_clock::now());
+}
+
+std::string journalTime(std::chrono::system_clock::time_point at) {
   const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
   const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
@@ -107,15 +122,26 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
     return makeError(ErrorCategory::kBadInput, path + ": not a Cordon journal (no schema version)");
   }
   std::string found = sqlText(version.value()[0][0]);
-  if (found == "1" && !readOnly) {
-    if (auto failed = db.exec(std::string("BEGIN IMMEDIATE;") + kUpgradeFrom1 + "COMMIT;")) {
+  const struct {
+    const char* from;
+    const char* sql;
+    const char* to;
+  } upgrades[] = {{"1", kUpgradeFrom1, "2"}, {"2", kUpgradeFrom2, "3"}};
+  for (const auto& upgrade : upgrades) {
+    if (found != upgrade.from || readOnly) continue;
+    if (auto failed = db.exec(std::string("BEGIN IMMEDIATE;") + upgrade.sql + "COMMIT;")) {
       db.exec("ROLLBACK;");
       return *failed;
     }
-    found = "2";
+    found = upgrade.to;
   }
-  // Read-only, a schema-1 journal reads as one whose runs have no invocation and no inputs.
-  if (found != std::to_string(kJournalSchemaVersion) && !(readOnly && found == "1")) {
+  if (!readOnly) {
+    if (auto failed = db.exec(kIndexes)) return *failed;
+  }
+  // Read-only, an older journal reads as it is: schema 1's runs have no invocation and no
+  // inputs, and no schema before 3 has cached steps.
+  if (found != std::to_string(kJournalSchemaVersion) &&
+      !(readOnly && (found == "1" || found == "2"))) {
     return makeError(ErrorCategory::kBadInput, path + ": journal schema " + found +
                                                    ", but this cordon reads schema " +
                                                    std::to_string(kJournalSchemaVersion));
@@ -222,6 +248,13 @@ const char* RunJournal::record(const RunEvent& event) {
               attempts_.erase(open);
             }
             return "step_finished";
+          },
+          [this](const StepCacheChecked& e) {
+            write(
+                "UPDATE steps SET cache_key = ?3, cached_from = ?4 WHERE run_id = ?1 AND name = ?2",
+                {runId_, e.step, e.key,
+                 e.fromRun.empty() ? SqlValue(nullptr) : SqlValue(e.fromRun + "/" + e.fromStep)});
+            return "step_cache";
           },
           [this](const StepSkipped& e) {
             write(

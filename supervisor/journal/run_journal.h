@@ -9,6 +9,7 @@
 // CLI prints it as a warning.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -20,7 +21,7 @@
 
 namespace cordon {
 
-inline constexpr int kJournalSchemaVersion = 2;
+inline constexpr int kJournalSchemaVersion = 3;
 
 // Opens (creating, with the schema) the journal at `path`. Upgrades a journal of schema 1 when
 // writing; refuses one whose schema is newer than this build knows.
@@ -56,5 +57,6 @@ std::string journalFileDigest(const std::string& path);
 
 // Now, as the journal writes times: RFC 3339 UTC with microseconds.
 std::string journalTime();
+std::string journalTime(std::chrono::system_clock::time_point at);
 
 }  // namespace cordon

@@ -43,6 +43,12 @@ const MetricFamily kStepRetries{
     MetricType::kCounter,
     {"plugin", "step", "reason"},
     {}};
+const MetricFamily kStepCache{
+    "cordon_step_cache",
+    "Steps with cache: true, by result: hit (an earlier result reused) or miss (the step ran)",
+    MetricType::kCounter,
+    {"plugin", "step", "result"},
+    {}};
 const MetricFamily kStepsRunning{
     "cordon_steps_running", "Steps started and not yet ended", MetricType::kGauge, {}, {}};
 const MetricFamily kStepsWaiting{"cordon_steps_waiting",
@@ -145,18 +151,31 @@ namespace cordon {
 
 const std::vector<const MetricFamily*>& allMetricFamilies() {
   using namespace metric;
-  static const std::vector<const MetricFamily*> all = {&kRunStartTime,        &kRunsFinished,
-                                                       &kStepsFinished,       &kStepDuration,
-                                                       &kStepRetries,         &kStepsRunning,
-                                                       &kStepsWaiting,        &kCalls,
-                                                       &kCallDuration,        &kErrors,
-                                                       &kGateDecisions,       &kSeccompViolations,
-                                                       &kWorkerStarts,        &kWorkerStartFailures,
-                                                       &kWorkerRestarts,      &kWorkerFaults,
-                                                       &kWorkerStartDuration, &kWorkerCpu,
-                                                       &kWorkerPeakMemory,    &kArtifactBytes,
-                                                       &kAuditRecords,        &kAuditWriteDuration,
-                                                       &kAuditWriteFailures,  &kUpdatesDropped};
+  static const std::vector<const MetricFamily*> all = {&kRunStartTime,
+                                                       &kRunsFinished,
+                                                       &kStepsFinished,
+                                                       &kStepDuration,
+                                                       &kStepRetries,
+                                                       &kStepCache,
+                                                       &kStepsRunning,
+                                                       &kStepsWaiting,
+                                                       &kCalls,
+                                                       &kCallDuration,
+                                                       &kErrors,
+                                                       &kGateDecisions,
+                                                       &kSeccompViolations,
+                                                       &kWorkerStarts,
+                                                       &kWorkerStartFailures,
+                                                       &kWorkerRestarts,
+                                                       &kWorkerFaults,
+                                                       &kWorkerStartDuration,
+                                                       &kWorkerCpu,
+                                                       &kWorkerPeakMemory,
+                                                       &kArtifactBytes,
+                                                       &kAuditRecords,
+                                                       &kAuditWriteDuration,
+                                                       &kAuditWriteFailures,
+                                                       &kUpdatesDropped};
   return all;
 }
 

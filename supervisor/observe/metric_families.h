@@ -23,6 +23,7 @@ extern const MetricFamily kRunsFinished;
 extern const MetricFamily kStepsFinished;
 extern const MetricFamily kStepDuration;
 extern const MetricFamily kStepRetries;
+extern const MetricFamily kStepCache;
 extern const MetricFamily kStepsRunning;
 extern const MetricFamily kStepsWaiting;
 extern const MetricFamily kCalls;

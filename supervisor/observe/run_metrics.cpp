@@ -93,6 +93,9 @@ void RunMetrics::onEvent(const RunEvent& event) {
             for (const auto& [name, bytes] : e.outputSizes) produced += bytes;
             if (produced != 0) add(kArtifactBytes, {"produced"}, static_cast<double>(produced));
           },
+          [this](const StepCacheChecked& e) {
+            add(kStepCache, {e.plugin, e.step, e.fromRun.empty() ? "miss" : "hit"});
+          },
           [this](const StepSkipped& e) {
             set(kStepsWaiting, {}, static_cast<double>(--waiting_));
             add(kStepsFinished, {e.plugin, e.step, "skipped"});

@@ -135,11 +135,17 @@ void TraceRecorder::onEvent(const RunEvent& event) {
                      endAttempt(label, end, label == e.step ? e.error : std::nullopt);
                    auto step = steps_.find(e.step);
                    if (step == steps_.end()) return;
-                   finish("step " + e.step, step->second, run_.spanId, end,
-                          {attribute("cordon.step", e.step), attribute("cordon.plugin", e.plugin),
-                           attribute("cordon.worker.pid", static_cast<int64_t>(e.workerPid)),
-                           attribute("cordon.step.continued", static_cast<int64_t>(e.continued))},
+                   nlohmann::json attributes = {
+                       attribute("cordon.step", e.step), attribute("cordon.plugin", e.plugin),
+                       attribute("cordon.worker.pid", static_cast<int64_t>(e.workerPid)),
+                       attribute("cordon.step.continued", static_cast<int64_t>(e.continued))};
+                   if (auto cached = cachedFrom_.find(e.step); cached != cachedFrom_.end())
+                     attributes.push_back(attribute("cordon.step.cached_from", cached->second));
+                   finish("step " + e.step, step->second, run_.spanId, end, std::move(attributes),
                           e.error);
+                 },
+                 [this](const StepCacheChecked& e) {
+                   if (!e.fromRun.empty()) cachedFrom_[e.step] = e.fromRun + "/" + e.fromStep;
                  },
                  [this](const StepSkipped& e) {
                    const uint64_t now = nowNs();

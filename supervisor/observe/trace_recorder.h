@@ -47,6 +47,7 @@ class TraceRecorder final : public RunListener {
   std::string workflow_;
   std::map<std::string, Open> steps_;
   std::map<std::string, std::string> stepPlugins_;
+  std::map<std::string, std::string> cachedFrom_;  // step -> "RUN/STEP" its outputs came from
   std::map<std::string, Open> attempts_;
   std::map<std::string, unsigned> attemptNumbers_;
   std::map<std::string, uint64_t> nextAttemptStart_;

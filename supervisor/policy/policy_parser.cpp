@@ -233,12 +233,6 @@ void parseLimits(const YamlDocument& doc, const YAML::Node& node, const std::str
         doc.unsignedInteger(node["file_size_mb"], field + ".file_size_mb", 0, 1 << 20) * kMiB;
 }
 
-bool parseBoolean(const YamlDocument& doc, const YAML::Node& node, const std::string& field) {
-  const std::string text = doc.scalar(node, field);
-  if (text != "true" && text != "false") doc.fail(node, field, "must be true or false");
-  return text == "true";
-}
-
 // A list of host paths: absolute, no `.`/`..` components, not the root, not the kernel's pseudo
 // filesystems nor the worker's own mounts.
 std::vector<std::string> parseHostPaths(const YamlDocument& doc, const YAML::Node& node,
@@ -285,8 +279,8 @@ void parseFilesystem(const YamlDocument& doc, const YAML::Node& node, const std:
         doc.unsignedInteger(node["scratch_mb"], field + ".scratch_mb", 1, uint64_t{64} * 1024)
         << 20;
   }
-  if (node["proc"]) policy.mountProc = parseBoolean(doc, node["proc"], field + ".proc");
-  if (node["devices"]) policy.devices = parseBoolean(doc, node["devices"], field + ".devices");
+  if (node["proc"]) policy.mountProc = doc.boolean(node["proc"], field + ".proc");
+  if (node["devices"]) policy.devices = doc.boolean(node["devices"], field + ".devices");
   const bool reads = !policy.readOnlyPaths.empty() || !policy.readWritePaths.empty() ||
                      policy.scratchBytes != 0 || policy.mountProc || policy.devices;
   if (reads) policy.syscalls.insert(fileSyscalls().begin(), fileSyscalls().end());
@@ -310,11 +304,11 @@ SignatureRules parseSignatureRules(const YamlDocument& doc, const YAML::Node& no
   doc.requireMap(node, field);
   doc.rejectUnknownKeys(node, field, {"required", "allow_legacy", "allow_rollback"});
   SignatureRules rules;
-  if (node["required"]) rules.required = parseBoolean(doc, node["required"], field + ".required");
+  if (node["required"]) rules.required = doc.boolean(node["required"], field + ".required");
   if (node["allow_legacy"])
-    rules.allowLegacy = parseBoolean(doc, node["allow_legacy"], field + ".allow_legacy");
+    rules.allowLegacy = doc.boolean(node["allow_legacy"], field + ".allow_legacy");
   if (node["allow_rollback"])
-    rules.allowRollback = parseBoolean(doc, node["allow_rollback"], field + ".allow_rollback");
+    rules.allowRollback = doc.boolean(node["allow_rollback"], field + ".allow_rollback");
   return rules;
 }
 
@@ -434,8 +428,7 @@ PluginPolicy parsePluginPolicy(const YamlDocument& doc, const YAML::Node& node,
         doc.unsignedInteger(node["max_workers"], field + ".max_workers", 1, kMaxWorkersPerPlugin));
   }
   if (node["danger_w_xor_x_off"]) {
-    policy.dangerWXorXOff =
-        parseBoolean(doc, node["danger_w_xor_x_off"], field + ".danger_w_xor_x_off");
+    policy.dangerWXorXOff = doc.boolean(node["danger_w_xor_x_off"], field + ".danger_w_xor_x_off");
   }
   return policy;
 }

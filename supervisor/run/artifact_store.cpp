@@ -29,6 +29,30 @@ std::string hex(const unsigned char* bytes, unsigned length) {
 
 }  // namespace
 
+namespace {
+
+bool storedFileHolds(const std::string& path, const std::string& bytes) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat existing {};
+  bool same = false;
+  if (fstat(fd, &existing) == 0 && S_ISREG(existing.st_mode) &&
+      static_cast<uint64_t>(existing.st_size) == bytes.size()) {
+    std::string held(bytes.size(), '\0');
+    size_t got = 0;
+    while (got < held.size()) {
+      const ssize_t n = read(fd, held.data() + got, held.size() - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    same = got == held.size() && held == bytes;
+  }
+  close(fd);
+  return same;
+}
+
+}  // namespace
+
 std::string storedArtifactPath(const std::string& directory, const std::string& digest) {
   const std::string hexDigits = digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
   return (std::filesystem::path(directory) / "sha256" / hexDigits).string();
@@ -101,10 +125,9 @@ Outcome<SpilledArtifact> ArtifactStore::writeToStore(const Artifact& artifact, b
                nullptr);
     record.digest = "sha256:" + hex(digest, digestLength);
     record.path = storedArtifactPath(directory_, record.digest);
-    struct stat existing {};
-    if (stat(record.path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
-        static_cast<uint64_t>(existing.st_size) == record.bytes)
-      return record;
+    // Only when the file there holds these very bytes: one a crash or a hand damaged is
+    // written again (renamed over), not trusted for its name and size.
+    if (storedFileHolds(record.path, bytes.value())) return record;
   }
   const std::string temporary =
       (fs::path(directory_) / ("incoming-" + std::to_string(getpid()) + "-" +

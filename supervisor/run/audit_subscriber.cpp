@@ -134,6 +134,25 @@ std::optional<Error> AuditSubscriber::keep(const RunEvent& event) {
             if (e.continued) fields["on_error"] = "continue";
             return write("step.end", std::move(fields));
           },
+          [this](const StepCacheChecked& e) {
+            nlohmann::json fields = {{"step", e.step}, {"plugin", e.plugin}, {"key", e.key}};
+            if (!e.rejected.empty()) {
+              nlohmann::json rejected = nlohmann::json::array();
+              for (const std::string& reason : e.rejected) {
+                nlohmann::json item;
+                setUntrusted(item, "reason", reason);
+                rejected.push_back(item["reason"]);
+              }
+              fields["rejected"] = std::move(rejected);
+            }
+            if (e.fromRun.empty()) {
+              // A plain miss decides nothing: the step runs as any step does.
+              return e.rejected.empty() ? true : write("step.cache_rejected", std::move(fields));
+            }
+            fields["from_run"] = e.fromRun;
+            fields["from_step"] = e.fromStep;
+            return write("step.cached", std::move(fields));
+          },
           [this](const StepSkipped& e) {
             return write("step.skipped",
                          {{"step", e.step}, {"plugin", e.plugin}, {"reason", e.reason}});

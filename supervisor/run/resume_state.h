@@ -21,6 +21,7 @@ struct EndedStep {
   std::optional<Error> error;  // a failed step's
   std::string skipReason;
   ArtifactMap outputs;  // a succeeded step's, read back from the artifact store
+  std::map<std::string, std::string> outputDigests;  // output -> sha256:HEX, as checked
   double milliseconds = 0;
   pid_t workerPid = 0;
   unsigned attempts = 0;

@@ -58,6 +58,18 @@ struct StepFinished {
   std::map<std::string, uint64_t> outputSizes;
   bool continued = false;  // failed, with on_error: continue (the run does not fail for it)
 };
+// A step with `cache: true` was keyed (before its plugin runs): a hit names the run and step
+// whose outputs it takes instead (nothing runs); a miss runs it, and its key is kept so a later
+// run can reuse what it produces. `rejected`: earlier results of this key that could not be
+// used (an output gone from the store, or not hashing to its name).
+struct StepCacheChecked {
+  std::string step;
+  std::string plugin;
+  std::string key;      // sha256:HEX of the key's canonical JSON (docs/state.md)
+  std::string fromRun;  // empty: a miss
+  std::string fromStep;
+  std::vector<std::string> rejected;
+};
 struct StepSkipped {
   std::string step;
   std::string plugin;
@@ -208,10 +220,10 @@ struct RunFinished {
 };
 
 using RunEvent =
-    std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepSkipped, StepRetrying,
-                 RestartsExhausted, PluginLogged, CallFinished, WorkerStarted, WorkerReady,
-                 WorkerStartFailed, WorkerStopped, GateDecided, OutputsFailed, ArtifactSpilled,
-                 ArtifactDigested, InputDigested, RunFinished>;
+    std::variant<RunStarted, InputsRejected, StepStarted, StepFinished, StepCacheChecked,
+                 StepSkipped, StepRetrying, RestartsExhausted, PluginLogged, CallFinished,
+                 WorkerStarted, WorkerReady, WorkerStartFailed, WorkerStopped, GateDecided,
+                 OutputsFailed, ArtifactSpilled, ArtifactDigested, InputDigested, RunFinished>;
 
 // Visits a RunEvent with one lambda per alternative: std::visit(Overloaded{...}, event).
 template <class... Handlers>

@@ -89,6 +89,9 @@ struct Step {
   std::optional<std::chrono::milliseconds> timeout;  // timeout_ms: the whole step
   OnError onError = OnError::kFail;
   std::optional<ForEach> forEach;
+  // cache: reuse the outputs of an earlier successful step with the same plugin digest, config,
+  // input digests and policy section (docs/state.md, "Cached results"); unset: the workflow's.
+  std::optional<bool> cache;
   int line = 0;
   int column = 0;
 };
@@ -104,6 +107,9 @@ struct Workflow {
   std::vector<WorkflowInput> inputs;
   std::vector<Step> steps;
   std::vector<WorkflowOutput> outputs;
+  bool cache = false;  // the top-level cache:, for every step that does not say
+
+  bool caches(const Step& step) const { return step.cache.value_or(cache); }
 };
 
 }  // namespace cordon

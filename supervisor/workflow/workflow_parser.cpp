@@ -145,7 +145,7 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
   doc.requireMap(node, field);
   doc.rejectUnknownKeys(node, field,
                         {"name", "plugin", "config", "inputs", "needs", "if", "retry", "timeout_ms",
-                         "on_error", "for_each"});
+                         "on_error", "for_each", "cache"});
   Step step;
   step.line = node.Mark().line + 1;
   step.column = node.Mark().column + 1;
@@ -203,6 +203,7 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
       doc.fail(node["on_error"], field + ".on_error", "'" + mode + "' must be fail or continue");
     }
   }
+  if (node["cache"]) step.cache = doc.boolean(node["cache"], field + ".cache");
   if (node["for_each"]) {
     step.forEach = parseForEach(doc, node["for_each"], field + ".for_each");
     for (const auto& input : step.inputs) {
@@ -219,11 +220,12 @@ Step parseStep(const YamlDocument& doc, const YAML::Node& node, const std::strin
 Workflow parseWorkflow(const YamlDocument& doc) {
   const YAML::Node& root = doc.root();
   doc.requireMap(root, "(top level)");
-  doc.rejectUnknownKeys(root, "", {"name", "inputs", "steps", "outputs"});
+  doc.rejectUnknownKeys(root, "", {"name", "inputs", "steps", "outputs", "cache"});
   Workflow workflow;
   workflow.path = doc.path();
   workflow.name = doc.requireString(root, "name", "name");
   if (root["inputs"]) workflow.inputs = parseInputs(doc, root["inputs"]);
+  if (root["cache"]) workflow.cache = doc.boolean(root["cache"], "cache");
   const YAML::Node steps = doc.requireSequence(root["steps"], "steps");
   if (steps.size() == 0) doc.fail(steps, "steps", "must list at least one step");
   std::set<std::string> names;

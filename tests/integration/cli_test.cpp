@@ -13,6 +13,7 @@
 #include <iterator>
 #include <map>
 
+#include "cli/run_lock.h"
 #include "test_support.h"
 #include "trust/plugin_verifier.h"
 
@@ -846,4 +847,137 @@ outputs:
   Command none = runCordon("runs list --state-dir " + dir.path("elsewhere"));
   CHECK(none.exitCode == 2);
   CHECK(contains(none.output, "no journal here yet"));
+}
+
+namespace {
+
+// The names of the files in the store's sha256/ directory.
+std::set<std::string> storedFiles(const std::string& store) {
+  std::set<std::string> names;
+  std::error_code none;
+  for (const auto& entry : std::filesystem::directory_iterator(store + "/sha256", none))
+    names.insert(entry.path().filename().string());
+  return names;
+}
+
+// The run ids `runs list` shows, newest first, with their states.
+std::vector<std::pair<std::string, std::string>> listedRuns(const std::string& state) {
+  Command list = runCordon("runs list --json --state-dir " + state);
+  REQUIRE(list.exitCode == 0);
+  std::vector<std::pair<std::string, std::string>> runs;
+  for (const auto& run : nlohmann::json::parse(list.output))
+    runs.emplace_back(run["id"], run["state"]);
+  return runs;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "runs gc: ended runs beyond --keep go with the outputs only they name; running ones stay") {
+  test::TempDir dir;
+  const std::string state = dir.path("state");
+  const std::string store = state + "/artifacts";
+  const std::string policy = dir.write("policy.yaml", R"(version: 1
+plugins:
+  mix:
+    calls: [describe, init, execute, shutdown]
+    host:
+      read_input: { max_bytes: 1048576 }
+    limits: { memory_mb: 128, cpu_seconds: 60 }
+    timeout_ms: 20000
+)");
+  auto flowWith = [&dir](const std::string& text) {
+    return dir.write("flow-" + text + ".yaml",
+                     "name: gc\ninputs:\n  text: { value: " + text +
+                         " }\nsteps:\n  - { name: one, plugin: mix, inputs: { a: inputs.text } }\n"
+                         "  - { name: two, plugin: mix, inputs: { a: one.out } }\n"
+                         "outputs:\n  result: two.out\n");
+  };
+  auto runArgs = [&](const std::string& text) {
+    return "run " + flowWith(text) + " --policy " + policy + " --audit-log " +
+           dir.path("audit.jsonl") + " --state-dir " + state + " --jobs 1";
+  };
+  std::vector<std::set<std::string>> filesOf;  // what each run added to the store
+  for (const char* text : {"first", "second", "third"}) {
+    const auto before = storedFiles(store);
+    Command run = runCordon(runArgs(text));
+    INFO(run.output);
+    REQUIRE(run.exitCode == 0);
+    std::set<std::string> added;
+    for (const auto& name : storedFiles(store))
+      if (before.count(name) == 0) added.insert(name);
+    REQUIRE(added.size() == 2);  // one.out and two.out, each its own bytes
+    filesOf.push_back(added);
+  }
+  // A fourth run whose supervisor dies after its first step: it stays `running`, resumable.
+  const auto beforeKilled = storedFiles(store);
+  Command killed = runShell("CORDON_TEST_KILL_AT=journal.step_finished:1 " +
+                            test::cordonCommandLine(runArgs("fourth")));
+  REQUIRE(killed.exitCode == 128 + SIGKILL);
+  std::set<std::string> killedFiles;
+  for (const auto& name : storedFiles(store))
+    if (beforeKilled.count(name) == 0) killedFiles.insert(name);
+  REQUIRE(killedFiles.size() == 1);
+  const auto runs = listedRuns(state);
+  REQUIRE(runs.size() == 4);
+  const std::string killedId = runs[0].first;
+  REQUIRE(runs[0].second == "running");
+
+  // A dry run says what would go and removes nothing.
+  Command dry = runCordon("runs gc --keep 1 --dry-run --json --state-dir " + state);
+  INFO(dry.output);
+  REQUIRE(dry.exitCode == 0);
+  auto said = nlohmann::json::parse(dry.output);
+  CHECK(said["removed_runs"] == nlohmann::json({runs[3].first, runs[2].first}));
+  CHECK(said["removed_files"] == 4);
+  CHECK(said["dry_run"] == true);
+  CHECK(listedRuns(state).size() == 4);
+  CHECK(storedFiles(store).size() == 7);
+
+  // While a run's supervisor lives (its lock held), the store is not swept; the journal is.
+  {
+    auto held = RunLock::take(state, killedId);
+    REQUIRE(held.ok());
+    Command waited = runCordon("runs gc --keep 2 --json --state-dir " + state);
+    INFO(waited.output);
+    REQUIRE(waited.exitCode == 0);
+    auto result = nlohmann::json::parse(waited.output);
+    CHECK(result["removed_runs"] == nlohmann::json({runs[3].first}));
+    CHECK(result["store_swept"] == false);
+    CHECK(result["store_held_by"] == killedId);
+    CHECK(storedFiles(store).size() == 7);
+  }
+
+  Command gc = runCordon("runs gc --keep 1 --state-dir " + state);
+  INFO(gc.output);
+  REQUIRE(gc.exitCode == 0);
+  CHECK(contains(gc.output, "removed 1 run from"));
+  CHECK(contains(gc.output, "removed 4 files"));  // the first two runs' outputs
+  const auto left = listedRuns(state);
+  REQUIRE(left.size() == 2);
+  CHECK(left[0] == std::make_pair(killedId, std::string("running")));
+  CHECK(left[1] == std::make_pair(runs[1].first, std::string("succeeded")));
+  std::set<std::string> expected = filesOf[2];
+  expected.insert(killedFiles.begin(), killedFiles.end());
+  CHECK(storedFiles(store) == expected);
+
+  // The run gc left alone can still be finished from what the store kept.
+  Command resumed = runCordon("resume " + killedId + " --state-dir " + state);
+  INFO(resumed.output);
+  CHECK(resumed.exitCode == 0);
+  Command older = runCordon("runs gc --older-than 1d --json --state-dir " + state);
+  REQUIRE(older.exitCode == 0);
+  CHECK(nlohmann::json::parse(older.output)["removed_runs"].empty());
+
+  for (const char* bad : {"runs gc", "runs gc --older-than 7x", "runs gc --older-than 1w",
+                          "runs gc --keep -1", "runs gc --keep two"}) {
+    CAPTURE(bad);
+    Command refused = runCordon(std::string(bad) + " --state-dir " + state);
+    CHECK(refused.exitCode == 2);
+    CHECK(contains(refused.output, "cordon: error:"));
+  }
+  Command none = runCordon("runs gc --keep 1 --state-dir " + dir.path("elsewhere"));
+  CHECK(none.exitCode == 2);
+  CHECK(contains(none.output, "no journal here yet"));
+  CHECK(listedRuns(state).size() == 2);
 }

@@ -19,16 +19,16 @@ TEST_CASE("the journal is made with its schema, and a newer schema is refused by
     auto mode = made.value()->query("PRAGMA journal_mode");
     REQUIRE(mode.ok());
     CHECK(sqlText(mode.value()[0][0]) == "wal");
-    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '3' WHERE key = 'schema'", {}));
+    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '4' WHERE key = 'schema'", {}));
   }
   auto refused = openJournal(path);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().message == path + ": journal schema 3, but this cordon reads schema 2");
+  CHECK(refused.error().message == path + ": journal schema 4, but this cordon reads schema 3");
   auto notOurs = openJournal(dir.write("other.sqlite", ""), /*readOnly=*/true);
   CHECK_FALSE(notOurs.ok());
 }
 
-TEST_CASE("a schema-1 journal is upgraded when written, its runs kept") {
+TEST_CASE("a schema-1 journal is upgraded when written (through 2, to 3), its runs kept") {
   test::TempDir dir;
   const std::string path = dir.path("journal.sqlite");
   {
@@ -59,12 +59,13 @@ INSERT INTO runs VALUES ('00aa00aa00aa00aa', 'old', 'w.yaml', 'sha256:00', 'p.ya
   REQUIRE(upgraded.ok());
   auto version = upgraded.value()->query("SELECT value FROM meta WHERE key = 'schema'");
   REQUIRE(version.ok());
-  CHECK(sqlText(version.value()[0][0]) == "2");
+  CHECK(sqlText(version.value()[0][0]) == "3");
   auto columns = upgraded.value()->query("SELECT invocation, resumes FROM runs");
   REQUIRE(columns.ok());
   CHECK(sqlInteger(columns.value()[0][1]) == 0);
   CHECK(upgraded.value()->query("SELECT outputs FROM steps").ok());
   CHECK(upgraded.value()->query("SELECT digest FROM inputs").ok());
+  CHECK(upgraded.value()->query("SELECT cache_key, cached_from FROM steps").ok());
 }
 
 TEST_CASE("a run's events become rows; a write that fails stops journaling, not the run") {
