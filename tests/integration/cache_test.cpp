@@ -18,20 +18,6 @@ using namespace cordon;
 
 namespace {
 
-std::string readFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
-
-std::map<std::string, int> ledgerCounts(const std::string& path) {
-  std::map<std::string, int> counts;
-  std::istringstream lines(readFile(path));
-  for (std::string line; std::getline(lines, line);) ++counts[line];
-  return counts;
-}
-
 std::string policyText(const std::string& marks, const std::string& mixTimeout, bool blobSection) {
   std::string text = R"(version: 1
 plugins:
@@ -98,7 +84,7 @@ struct CachedRuns {
     std::map<std::string, nlohmann::json> cached;  // step -> its step.cached record
   };
   Result run() {
-    const auto before = ledgerCounts(ledger);
+    const auto before = test::ledgerCounts(ledger);
     const size_t recordsBefore = test::readAudit(audit).size();
     test::Command ran =
         test::runCordon("run " + workflow + " --policy " + policy + " --audit-log " + audit +
@@ -106,7 +92,7 @@ struct CachedRuns {
     INFO(ran.output);
     REQUIRE(ran.exitCode == 0);
     Result result;
-    for (const auto& [label, count] : ledgerCounts(ledger)) {
+    for (const auto& [label, count] : test::ledgerCounts(ledger)) {
       const int then = before.count(label) != 0 ? before.at(label) : 0;
       if (count != then) result.executed[label] = count - then;
     }
@@ -116,7 +102,7 @@ struct CachedRuns {
       if (records[i]["event"] == "step.cached")
         result.cached[records[i]["step"].get<std::string>()] = records[i];
     }
-    result.output = readFile(dir.path("out/result"));
+    result.output = test::readFile(dir.path("out/result"));
     return result;
   }
 };
@@ -203,7 +189,7 @@ TEST_CASE("cache: a result whose stored output changed is not reused; the step r
     if (artifact["step"] == "top") topDigest = artifact["digest"].get<std::string>();
   REQUIRE(topDigest.rfind("sha256:", 0) == 0);
   const std::string stored = runs.state + "/artifacts/sha256/" + topDigest.substr(7);
-  const std::string bytes = readFile(stored);
+  const std::string bytes = test::readFile(stored);
   REQUIRE(!bytes.empty());
   chmod(stored.c_str(), 0644);
   {
@@ -225,7 +211,7 @@ TEST_CASE("cache: a result whose stored output changed is not reused; the step r
   }
   CHECK(rejected);
   // Running it again put the right bytes back in the store: the next run takes them.
-  CHECK(readFile(stored) == bytes);
+  CHECK(test::readFile(stored) == bytes);
   const auto third = runs.run();
   CHECK(third.cached.count("top") == 1);
 }
@@ -236,7 +222,7 @@ TEST_CASE("cache: a run that cannot be journaled caches nothing, runs every step
   // The journal cannot be opened (a directory where its file should be): the run goes on.
   std::filesystem::rename(runs.state + "/journal.sqlite", runs.state + "/journal.old");
   std::filesystem::create_directories(runs.state + "/journal.sqlite");
-  const auto before = ledgerCounts(runs.ledger);
+  const auto before = test::ledgerCounts(runs.ledger);
   test::Command ran = test::runCordon("run " + runs.workflow + " --policy " + runs.policy +
                                       " --audit-log " + runs.audit + " --state-dir " + runs.state);
   INFO(ran.output);
@@ -244,7 +230,7 @@ TEST_CASE("cache: a run that cannot be journaled caches nothing, runs every step
   CHECK(ran.output.find("this run is not journaled") != std::string::npos);
   CHECK(ran.output.find("no step is cached: cached results come from the journal") !=
         std::string::npos);
-  const auto after = ledgerCounts(runs.ledger);
+  const auto after = test::ledgerCounts(runs.ledger);
   CHECK(after.at("top") == before.at("top") + 1);
   CHECK(after.at("middle") == before.at("middle") + 1);
   CHECK(test::withEvent(test::readAudit(runs.audit), "step.cached").empty());

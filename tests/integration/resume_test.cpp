@@ -24,20 +24,6 @@ using namespace cordon;
 
 namespace {
 
-std::string readFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
-
-std::map<std::string, int> ledgerCounts(const std::string& path) {
-  std::map<std::string, int> counts;
-  std::istringstream lines(readFile(path));
-  for (std::string line; std::getline(lines, line);) ++counts[line];
-  return counts;
-}
-
 // A run with a fan-out, a join, a large output (a memfd, written into the store in chunks) and
 // a retry policy on every step, so a step cut short runs again.
 struct DurableRun {
@@ -131,10 +117,10 @@ TEST_CASE("SIGKILL at any point, then cordon resume: the same outputs, no ended 
   test::Command clean = test::runCordon(reference.runArgs());
   INFO(clean.output);
   REQUIRE(clean.exitCode == 0);
-  const std::string expectedResult = readFile(reference.outputs + "/result");
-  const std::string expectedLarge = readFile(reference.outputs + "/large");
+  const std::string expectedResult = test::readFile(reference.outputs + "/result");
+  const std::string expectedLarge = test::readFile(reference.outputs + "/large");
   REQUIRE(expectedLarge.size() == 3145728);
-  for (const auto& [label, count] : ledgerCounts(reference.ledger)) CHECK(count == 1);
+  for (const auto& [label, count] : test::ledgerCounts(reference.ledger)) CHECK(count == 1);
 
   const char* points[] = {
       "journal.run_started:1",   "journal.input:1",         "journal.worker_started:1",
@@ -159,17 +145,17 @@ TEST_CASE("SIGKILL at any point, then cordon resume: the same outputs, no ended 
     ++crashed;
     const JournalView before = journalOf(run.state);
     CHECK(before.state == "running");
-    const auto ledgerBefore = ledgerCounts(run.ledger);
+    const auto ledgerBefore = test::ledgerCounts(run.ledger);
 
     test::Command resumed = test::runCordon("resume " + before.id + " --state-dir " + run.state);
     INFO(resumed.output);
     REQUIRE(resumed.exitCode == 0);
-    CHECK(readFile(run.outputs + "/result") == expectedResult);
-    CHECK(readFile(run.outputs + "/large") == expectedLarge);
+    CHECK(test::readFile(run.outputs + "/result") == expectedResult);
+    CHECK(test::readFile(run.outputs + "/large") == expectedLarge);
 
     const JournalView after = journalOf(run.state);
     CHECK(after.state == "succeeded");
-    const auto ledgerAfter = ledgerCounts(run.ledger);
+    const auto ledgerAfter = test::ledgerCounts(run.ledger);
     for (const char* step : {"top", "left", "right", "bottom"}) {
       CAPTURE(step);
       auto was = before.steps.find(step);
@@ -209,7 +195,7 @@ TEST_CASE("cordon resume refuses a changed policy or input, an ended run and a l
                                         test::cordonCommandLine(run.runArgs()));
   REQUIRE(killed.exitCode == 128 + SIGKILL);
   const std::string id = journalOf(run.state).id;
-  const std::string policyText = readFile(run.policy);
+  const std::string policyText = test::readFile(run.policy);
 
   run.dir.write("policy.yaml", policyText + "# edited\n");
   run.dir.write("text.txt", "other text");

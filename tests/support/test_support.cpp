@@ -193,6 +193,20 @@ std::string cordonCommandLine(const std::string& args) {
          " CORDON_STATE_DIR=" + state.path("state") + " " + cordonBinary() + " " + args;
 }
 
+std::string readFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  return bytes.str();
+}
+
+std::map<std::string, int> ledgerCounts(const std::string& path) {
+  std::map<std::string, int> counts;
+  std::istringstream lines(readFile(path));
+  for (std::string line; std::getline(lines, line);) ++counts[line];
+  return counts;
+}
+
 Command runShell(const std::string& line) {
   return runPipe(line + " 2>&1");
 }

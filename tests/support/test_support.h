@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -120,6 +121,11 @@ struct Command {
 
 // Runs a shell command line of the test's own, as a user would type it.
 Command runShell(const std::string& line);
+
+// A file's bytes ("" when it cannot be read).
+std::string readFile(const std::string& path);
+// How often each line occurs in a file: a test plugin's ledger (one line per execute).
+std::map<std::string, int> ledgerCounts(const std::string& path);
 // `cordon ARGS` with the build's plugins, worker, test trust store and a private state dir.
 Command runCordon(const std::string& args);
 // The shell words of `cordon ARGS` as runCordon runs it (for a test that starts it itself).
