@@ -63,8 +63,8 @@ void RunConsole::onEvent(const RunEvent& event) {
                    for (const std::string& reason : e.rejected)
                      line("    " + e.step + " cache: " + printable(reason));
                    if (e.fromRun.empty()) return;
-                   line("    " + e.step + " cached: the outputs of step " + e.fromStep +
-                        " of run " + e.fromRun);
+                   line("    " + e.step + " cached: the outputs of step " + printable(e.fromStep) +
+                        " of run " + printable(e.fromRun));
                  },
                  [this](const StepSkipped& e) {
                    ++skipped_;

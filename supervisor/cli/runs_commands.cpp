@@ -237,13 +237,19 @@ int runsGcCommand(const TrustOptions& options, const RunsGcOptions& gc) {
     }
   }
   if (gc.json) {
-    nlohmann::json out = {{"removed_runs", doomed.value()},
+    nlohmann::json removed = nlohmann::json::array();
+    for (const std::string& id : doomed.value()) {
+      nlohmann::json item;
+      setUntrusted(item, "id", id);
+      removed.push_back(item["id"]);
+    }
+    nlohmann::json out = {{"removed_runs", removed},
                           {"removed_files", removedFiles},
                           {"removed_bytes", removedBytes},
                           {"store_swept", sweep},
                           {"dry_run", gc.dryRun}};
     setUntrusted(out, "store", store.string());
-    if (!live.empty()) out["store_held_by"] = live;
+    if (!live.empty()) setUntrusted(out, "store_held_by", live);
     std::printf("%s\n", jsonText(out, 2).c_str());
     return kExitOk;
   }
@@ -256,7 +262,7 @@ int runsGcCommand(const TrustOptions& options, const RunsGcOptions& gc) {
                 static_cast<unsigned long long>(removedBytes), forTerminal(store.string()).c_str());
   } else if (!live.empty()) {
     std::printf("left %s alone: run %s is still going\n", forTerminal(store.string()).c_str(),
-                live.c_str());
+                forTerminal(live).c_str());
   }
   return kExitOk;
 }
