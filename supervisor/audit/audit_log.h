@@ -78,6 +78,9 @@ class AuditLog {
 
   const std::string& path() const { return path_; }
   uint64_t recordsWritten() const { return written_; }
+  // The hash of the last record this writer wrote (or caught up to): right after record(), that
+  // record's own, which a run receipt binds (docs/trust.md, "Run receipts").
+  const std::string& lastHash() const { return lastHash_; }
   // nullptr: none. The observer must outlive the log or be unset first.
   void setWriteObserver(AuditWriteObserver* observer) { observer_ = observer; }
 

@@ -17,6 +17,7 @@
 
 #include "audit/audit_log.h"
 #include "cli/preflight.h"
+#include "cli/receipt_command.h"
 #include "cli/run_console.h"
 #include "cli/run_lock.h"
 #include "cli/runs_commands.h"
@@ -28,6 +29,7 @@
 #include "policy/oci_profile.h"
 #include "policy/policy_lint.h"
 #include "policy/policy_parser.h"
+#include "receipt/run_receipt.h"
 #include "workflow/workflow_parser.h"
 
 namespace cordon {
@@ -275,7 +277,9 @@ nlohmann::json invocationOf(const RunOptions& options) {
           {"spill_dir", absolute(options.spillDir)},
           {"jobs", options.jobs},
           {"fail_fast", options.failFast},
-          {"prestart", options.prestart}};
+          {"prestart", options.prestart},
+          {"receipt_key", absolute(options.receiptKey)},
+          {"receipt", absolute(options.receipt)}};
 }
 
 std::string artifactStoreOf(const RunOptions& options) {
@@ -291,6 +295,15 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
   if (!options.outputDir.empty()) {
     auto prepared = prepareOutputDirectory(options.outputDir);
     if (!prepared.ok()) return refuse(prepared.error(), {{"workflow", options.workflow}});
+  }
+
+  // The receipt's key is read before anything runs: a run that was asked for a receipt and
+  // could not sign one would leave the operator nothing to prove it with.
+  std::optional<minisign::SecretKey> receiptKey;
+  if (!options.receiptKey.empty()) {
+    auto loaded = loadReceiptKey(options.receiptKey);
+    if (!loaded.ok()) return refuse(loaded.error(), {{"workflow", options.workflow}});
+    receiptKey = loaded.value();
   }
 
   const unsigned jobs = options.jobs == 0 ? defaultJobs() : options.jobs;
@@ -350,6 +363,16 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
     for (RunListener* listener : observation->listeners()) request.listeners.push_back(listener);
   }
   if (journal) request.listeners.push_back(&*journal);
+  std::optional<ReceiptRecorder> receipt;
+  if (receiptKey) {
+    std::map<std::string, std::string> signers;
+    for (const auto& [name, verified] : p.plugins) signers[name] = verified.keyId;
+    std::map<std::string, std::string> published;
+    for (const WorkflowOutput& output : p.workflow->outputs)
+      published[output.name] = output.from.source + "." + output.from.name;
+    receipt.emplace(std::move(signers), std::move(published));
+    request.listeners.push_back(&*receipt);
+  }
   request.options.jobs = jobs;
   request.options.failFast = options.failFast;
   request.options.prestart = options.prestart;
@@ -387,6 +410,29 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
   }
   if (console.live()) request.tick = [&console]() { console.tick(); };
   RunReport report = host.run(std::move(request));
+  if (receipt) {
+    // Right after the run, the log's last record is this run's run.end: the receipt binds it.
+    const std::string path = !options.receipt.empty()
+                                 ? options.receipt
+                                 : options.trust.stateDir + "/receipts/" + report.runId + ".json";
+    auto written = writeReceipt(receipt->statement(options.auditLog, log.log()->lastHash()),
+                                *receiptKey, path);
+    if (!written.ok()) {
+      // The run happened; what failed is the proof of it. Said, recorded, and the exit says so.
+      Error error = written.error();
+      nlohmann::json fields;
+      setUntrusted(fields, "error", error.message);
+      log.record("run.receipt_failed", std::move(fields));
+      printError(error);
+      if (report.ok()) report.error = error;
+    } else {
+      nlohmann::json fields = {{"digest", written.value()},
+                               {"key_id", minisign::keyIdText(receiptKey->id)}};
+      setUntrusted(fields, "path", path);
+      log.record("run.receipt", std::move(fields));
+      std::fprintf(stderr, "cordon: receipt %s\n", forTerminal(path).c_str());
+    }
+  }
   if (journal && journal->failure()) {
     std::fprintf(stderr, "cordon: warning: the journal stopped recording this run: %s\n",
                  forTerminal(journal->failure()->message).c_str());

@@ -46,6 +46,9 @@ struct RunOptions {
   bool prestart = true;          // --no-prestart turns it off
   bool json = false;
   ObserveOptions observe;  // --listen, --metrics-file, --trace, --otlp-endpoint
+  // --receipt-key: the operator's minisign secret key (unencrypted); empty: no receipt.
+  std::string receiptKey;
+  std::string receipt;  // --receipt FILE; default STATE_DIR/receipts/RUN_ID.json
 };
 
 // The --jobs a run gets when none is given: the CPUs this process may run on.

@@ -15,6 +15,7 @@
 #include "cli/install_paths.h"
 #include "cli/plugin_commands.h"
 #include "cli/policy_learn.h"
+#include "cli/receipt_command.h"
 #include "cli/resume_command.h"
 #include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
@@ -134,6 +135,12 @@ int main(int argc, char** argv) {
                   "Content-addressed directory for outputs beyond --artifact-memory-mb "
                   "(default: STATE_DIR/artifacts)");
   run->add_flag("--json", options.json, "Print the run report as JSON on stdout");
+  run->add_option("--receipt-key", options.receiptKey,
+                  "Sign a run receipt with this minisign secret key (unencrypted); default "
+                  "$CORDON_RECEIPT_KEY, else no receipt")
+      ->envname("CORDON_RECEIPT_KEY");
+  run->add_option("--receipt", options.receipt,
+                  "Where the receipt goes (default STATE_DIR/receipts/RUN_ID.json)");
   run->add_option("--jobs,-j", options.jobs,
                   "Run at most N steps at once (default: the number of CPUs)")
       ->type_name("N")
@@ -228,6 +235,29 @@ int main(int argc, char** argv) {
                      "The artifact store to sweep (default: STATE_DIR/artifacts)");
   runsGc->add_flag("--dry-run", gcOptions.dryRun, "Say what would go; remove nothing");
   runsGc->add_flag("--json", gcOptions.json, "Print what was removed as JSON");
+
+  CLI::App* receipt = app.add_subcommand("receipt", "Work with signed run receipts");
+  receipt->require_subcommand(1);
+  cordon::ReceiptVerifyRequest receiptRequest;
+  bool receiptJson = false;
+  CLI::App* receiptVerify = receipt->add_subcommand(
+      "verify",
+      "Check a run receipt's signature and, when asked, the outputs and the audit log it names; "
+      "exit 0 when it holds, 1 when it does not, 2 on bad input");
+  receiptVerify->add_option("receipt", receiptRequest.receipt, "Receipt (a DSSE envelope)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  receiptVerify
+      ->add_option("--key", receiptRequest.publicKey,
+                   "The operator's minisign public key; default $CORDON_RECEIPT_PUBLIC_KEY")
+      ->envname("CORDON_RECEIPT_PUBLIC_KEY")
+      ->required();
+  receiptVerify->add_option(
+      "--artifacts", receiptRequest.artifacts,
+      "Check each output in DIR (the run's --output-dir) against the receipt");
+  receiptVerify->add_option("--audit-log", receiptRequest.auditLog,
+                            "Check the log verifies and holds the run up to the hash it names");
+  receiptVerify->add_flag("--json", receiptJson, "Print the result and the statement as JSON");
 
   CLI::App* audit = app.add_subcommand("audit", "Work with audit logs");
   audit->require_subcommand(1);
@@ -419,6 +449,7 @@ int main(int argc, char** argv) {
     resumeOptions.workerBinary = options.workerBinary;
     return cordon::resumeCommand(resumeOptions);
   }
+  if (receiptVerify->parsed()) return cordon::receiptVerifyCommand(receiptRequest, receiptJson);
   if (run->parsed()) return cordon::runCommand(options);
   if (validate->parsed()) return cordon::validateCommand(options);
   return cordon::auditVerifyCommand(auditPath, auditJson);

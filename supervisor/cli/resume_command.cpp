@@ -15,6 +15,7 @@
 #include "journal/journal_resume.h"
 #include "journal/run_journal.h"
 #include "run/artifact_digest.h"
+#include "trust/plugin_verifier.h"
 
 namespace cordon {
 namespace {
@@ -43,6 +44,8 @@ RunOptions runOptionsOf(const JournaledRun& run, const ResumeOptions& resume) {
   options.jobs = resume.jobs != 0 ? resume.jobs : asked.value("jobs", 0u);
   options.failFast = asked.value("fail_fast", false);
   options.prestart = asked.value("prestart", true);
+  options.receiptKey = asked.value("receipt_key", "");
+  options.receipt = asked.value("receipt", "");
   options.trust = resume.trust;
   options.workerBinary = resume.workerBinary;
   options.json = resume.json;
@@ -58,8 +61,8 @@ std::vector<std::string> differences(const JournaledRun& run, const Preflight& p
                           const std::string& now) {
     if (then != now) found.push_back(what + " changed: the run had " + then + ", now " + now);
   };
-  compare("workflow " + run.workflowPath, run.workflowDigest, journalFileDigest(run.workflowPath));
-  compare("policy " + run.policyPath, run.policyDigest, journalFileDigest(run.policyPath));
+  compare("workflow " + run.workflowPath, run.workflowDigest, sha256FileDigest(run.workflowPath));
+  compare("policy " + run.policyPath, run.policyDigest, sha256FileDigest(run.policyPath));
   for (const auto& [name, verified] : preflight.plugins) {
     auto journaled = run.pluginDigests.find(name);
     if (journaled == run.pluginDigests.end() || journaled->second.empty()) {

@@ -76,14 +76,6 @@ std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
 
 }  // namespace
 
-std::string journalFileDigest(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return "unavailable: cannot read " + path;
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return sha256Digest(bytes.str());
-}
-
 std::string journalTime() {
   return journalTime(std::chrono::system_clock::now());
 }
@@ -194,8 +186,8 @@ const char* RunJournal::record(const RunEvent& event) {
                   "INSERT INTO runs (id, workflow_name, workflow_path, workflow_digest, "
                   "policy_path, policy_digest, steps, jobs, state, started_at, invocation) VALUES "
                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10)",
-                  {runId_, e.workflowName, e.workflowPath, journalFileDigest(e.workflowPath),
-                   e.policyPath, journalFileDigest(e.policyPath), static_cast<int64_t>(e.steps),
+                  {runId_, e.workflowName, e.workflowPath, sha256FileDigest(e.workflowPath),
+                   e.policyPath, sha256FileDigest(e.policyPath), static_cast<int64_t>(e.steps),
                    static_cast<int64_t>(e.jobs), journalTime(), jsonText(invocation_)});
               transition("", "running");
             }

@@ -51,10 +51,6 @@ class RunJournal final : public RunListener {
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
 };
 
-// "sha256:HEX" of a file's bytes, as the journal keeps the workflow's and the policy's; or
-// "unavailable: cannot read PATH".
-std::string journalFileDigest(const std::string& path);
-
 // Now, as the journal writes times: RFC 3339 UTC with microseconds.
 std::string journalTime();
 std::string journalTime(std::chrono::system_clock::time_point at);

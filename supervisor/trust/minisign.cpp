@@ -371,4 +371,13 @@ Outcome<Done> verifyTrustedComment(const PublicKey& key, const Signature& signat
   return Done{};
 }
 
+std::array<unsigned char, 64> signBytes(const SecretKey& key, std::string_view message) {
+  return ed25519Sign(key, message);
+}
+
+bool verifyBytes(const PublicKey& key, const std::array<unsigned char, 64>& signature,
+                 std::string_view message) {
+  return ed25519Verify(key.key, signature, message);
+}
+
 }  // namespace cordon::minisign

@@ -63,6 +63,12 @@ Signature sign(const SecretKey& key, std::string_view message, std::string trust
                std::string untrustedComment = "signature from cordon-sign secret key",
                Algorithm algorithm = Algorithm::kPrehashed);
 
+// Ed25519 over `message` itself with a minisign key pair, no prehash and no comment: the
+// signature a DSSE envelope carries (a run receipt, docs/trust.md "Run receipts").
+std::array<unsigned char, 64> signBytes(const SecretKey& key, std::string_view message);
+bool verifyBytes(const PublicKey& key, const std::array<unsigned char, 64>& signature,
+                 std::string_view message);
+
 // Only the global signature: proves the trusted comment is the signer's, whatever the file.
 Outcome<Done> verifyTrustedComment(const PublicKey& key, const Signature& signature);
 

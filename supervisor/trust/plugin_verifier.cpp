@@ -67,6 +67,14 @@ Outcome<std::string> readSmallFile(const std::string& path) {
 
 }  // namespace
 
+std::string sha256FileDigest(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return "unavailable: cannot read " + path;
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  return sha256Digest(bytes.str());
+}
+
 std::string sha256Digest(std::string_view bytes) {
   unsigned char digest[32];
   unsigned int length = 0;

@@ -35,5 +35,7 @@ Outcome<VerifiedPlugin> verifyPlugin(const PluginPackage& package, const Signatu
                                      const TrustContext& trust, const RunAudit& audit);
 
 std::string sha256Digest(std::string_view bytes);  // "sha256:HEX"
+// "sha256:HEX" of a file's bytes, or "unavailable: cannot read PATH".
+std::string sha256FileDigest(const std::string& path);
 
 }  // namespace cordon

@@ -13,8 +13,11 @@
 #include <iterator>
 #include <map>
 
+#include "cli/receipt_command.h"
 #include "cli/run_lock.h"
 #include "test_support.h"
+#include "trust/base64.h"
+#include "trust/minisign.h"
 #include "trust/plugin_verifier.h"
 
 using namespace cordon;
@@ -24,6 +27,17 @@ namespace {
 using test::Command;
 using test::runCordon;
 using test::runShell;
+
+// The one plugin the journal, gc and receipt tests run: it reads its inputs, nothing more.
+constexpr char kMixPolicy[] = R"(version: 1
+plugins:
+  mix:
+    calls: [describe, init, execute, shutdown]
+    host:
+      read_input: { max_bytes: 1048576 }
+    limits: { memory_mb: 128, cpu_seconds: 60 }
+    timeout_ms: 20000
+)";
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -745,15 +759,7 @@ TEST_CASE("run: a workflow that succeeded despite denials says so last, and --js
 TEST_CASE("runs list and runs show: the journal holds each run's steps, attempts and digests") {
   test::TempDir dir;
   const std::string state = dir.path("state");
-  const std::string policy = dir.write("policy.yaml", R"(version: 1
-plugins:
-  mix:
-    calls: [describe, init, execute, shutdown]
-    host:
-      read_input: { max_bytes: 1048576 }
-    limits: { memory_mb: 128, cpu_seconds: 60 }
-    timeout_ms: 20000
-)");
+  const std::string policy = dir.write("policy.yaml", kMixPolicy);
   const std::string workflow = dir.write("flow.yaml", R"(name: journaled
 inputs:
   text: { value: hi }
@@ -877,15 +883,7 @@ TEST_CASE(
   test::TempDir dir;
   const std::string state = dir.path("state");
   const std::string store = state + "/artifacts";
-  const std::string policy = dir.write("policy.yaml", R"(version: 1
-plugins:
-  mix:
-    calls: [describe, init, execute, shutdown]
-    host:
-      read_input: { max_bytes: 1048576 }
-    limits: { memory_mb: 128, cpu_seconds: 60 }
-    timeout_ms: 20000
-)");
+  const std::string policy = dir.write("policy.yaml", kMixPolicy);
   auto flowWith = [&dir](const std::string& text) {
     return dir.write("flow-" + text + ".yaml",
                      "name: gc\ninputs:\n  text: { value: " + text +
@@ -980,4 +978,153 @@ plugins:
   CHECK(none.exitCode == 2);
   CHECK(contains(none.output, "no journal here yet"));
   CHECK(listedRuns(state).size() == 2);
+}
+
+namespace {
+
+void writeBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("run receipts: signed at the end of a run, verified against outputs and audit log") {
+  test::TempDir dir;
+  REQUIRE(runShell(test::signBinary() + " keygen -p " + dir.path("op.pub") + " -s " +
+                   dir.path("op.key"))
+              .exitCode == 0);
+  REQUIRE(runShell(test::signBinary() + " keygen -p " + dir.path("other.pub") + " -s " +
+                   dir.path("other.key"))
+              .exitCode == 0);
+  const std::string policy = dir.write("policy.yaml", kMixPolicy);
+  const std::string workflow = dir.write("flow.yaml", R"(name: receipted
+inputs:
+  text: { value: "proof" }
+steps:
+  - { name: one, plugin: mix, inputs: { a: inputs.text } }
+  - { name: two, plugin: mix, inputs: { a: one.out } }
+outputs:
+  result: two.out
+)");
+  const std::string audit = dir.path("audit.jsonl");
+  const std::string receipt = dir.path("run.receipt.json");
+  const std::string out = dir.path("out");
+  Command run = runCordon("run " + workflow + " --policy " + policy + " --audit-log " + audit +
+                          " --state-dir " + dir.path("state") + " --output-dir " + out +
+                          " --receipt-key " + dir.path("op.key") + " --receipt " + receipt);
+  INFO(run.output);
+  REQUIRE(run.exitCode == 0);
+  CHECK(contains(run.output, "cordon: receipt " + receipt));
+
+  const std::string verifyArgs = "receipt verify " + receipt + " --key " + dir.path("op.pub");
+  Command verified =
+      runCordon(verifyArgs + " --artifacts " + out + " --audit-log " + audit + " --json");
+  INFO(verified.output);
+  REQUIRE(verified.exitCode == 0);
+  const nlohmann::json result = nlohmann::json::parse(verified.output);
+  CHECK(result["holds"] == true);
+  const nlohmann::json& statement = result["statement"];
+  CHECK(statement["_type"] == "https://in-toto.io/Statement/v1");
+  const nlohmann::json& predicate = statement["predicate"];
+
+  // What it binds is what the audit log and the files say.
+  auto records = test::readAudit(audit);
+  const nlohmann::json runEnd = test::withEvent(records, "run.end").at(0);
+  CHECK(predicate["run_id"] == runEnd["run"]);
+  CHECK(predicate["audit"]["run_end_hash"] == runEnd["hash"]);
+  CHECK(predicate["outcome"]["status"] == "succeeded");
+  CHECK(predicate["workflow"]["digest"] == sha256Digest(test::readFile(workflow)));
+  CHECK(predicate["policy"]["digest"] == sha256Digest(test::readFile(policy)));
+  REQUIRE(statement["subject"].size() == 1);
+  CHECK(statement["subject"][0]["name"] == "result");
+  CHECK("sha256:" + statement["subject"][0]["digest"]["sha256"].get<std::string>() ==
+        sha256Digest(test::readFile(out + "/result")));
+  const nlohmann::json verify = test::withEvent(records, "plugin.verify").at(0);
+  REQUIRE(predicate["plugins"].size() == 1);
+  CHECK(predicate["plugins"][0]["digest"] == verify["digest"]);
+  CHECK(predicate["plugins"][0]["signer_key_id"] == verify["key_id"]);
+  CHECK(predicate["steps"].size() == 2);
+  CHECK(predicate["inputs"][0]["digest"] == sha256Digest("proof"));
+  const nlohmann::json issued = test::withEvent(records, "run.receipt").at(0);
+  CHECK(issued["digest"] == sha256Digest(test::readFile(receipt)));
+
+  // The signature is plain DSSE: the openssl tool verifies it over the PAE, with the raw key.
+  const nlohmann::json envelope = nlohmann::json::parse(test::readFile(receipt));
+  auto payload = base64Decode(envelope["payload"].get<std::string>());
+  auto signature = base64Decode(envelope["signatures"][0]["sig"].get<std::string>());
+  REQUIRE(payload);
+  REQUIRE(signature);
+  const std::string payloadType = envelope["payloadType"];
+  const std::string body(payload->begin(), payload->end());
+  writeBytes(dir.path("pae.bin"), "DSSEv1 " + std::to_string(payloadType.size()) + " " +
+                                      payloadType + " " + std::to_string(body.size()) + " " + body);
+  writeBytes(dir.path("sig.bin"), std::string(signature->begin(), signature->end()));
+  auto publicKey = minisign::parsePublicKey(test::readFile(dir.path("op.pub")));
+  REQUIRE(publicKey.ok());
+  std::string der("\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00", 12);
+  der.append(reinterpret_cast<const char*>(publicKey.value().key.data()), 32);
+  writeBytes(dir.path("op.der"), der);
+  Command openssl =
+      runShell("openssl pkeyutl -verify -pubin -keyform DER -inkey " + dir.path("op.der") +
+               " -rawin -in " + dir.path("pae.bin") + " -sigfile " + dir.path("sig.bin"));
+  INFO(openssl.output);
+  CHECK(openssl.exitCode == 0);
+
+  // Each way it can fail to hold: 1, naming what.
+  auto expectFailure = [&](const std::string& args, const std::string& said) {
+    Command failed = runCordon(args);
+    INFO(args);
+    INFO(failed.output);
+    CHECK(failed.exitCode == 1);
+    CHECK(contains(failed.output, said));
+  };
+  expectFailure("receipt verify " + receipt + " --key " + dir.path("other.pub"),
+                "no signature by key");
+  nlohmann::json forged = envelope;
+  nlohmann::json changed = nlohmann::json::parse(body);
+  changed["predicate"]["outcome"]["status"] = "failed";
+  const std::string changedText = changed.dump();
+  forged["payload"] =
+      base64Encode(reinterpret_cast<const unsigned char*>(changedText.data()), changedText.size());
+  const std::string forgedPath = dir.write("forged.json", forged.dump());
+  expectFailure("receipt verify " + forgedPath + " --key " + dir.path("op.pub"),
+                "does not verify: the receipt was changed");
+  expectFailure(
+      "receipt verify " + dir.write("junk.json", "{not json") + " --key " + dir.path("op.pub"),
+      "not a DSSE envelope");
+  const std::string original = test::readFile(out + "/result");
+  writeBytes(out + "/result", original + "tampered");
+  expectFailure(verifyArgs + " --artifacts " + out, "output result");
+  writeBytes(out + "/result", original);
+  // Another log that verifies but never held this run.
+  const std::string otherLog = dir.path("other.jsonl");
+  REQUIRE(runCordon("run " + workflow + " --policy " + policy + " --audit-log " + otherLog +
+                    " --state-dir " + dir.path("state"))
+              .exitCode == 0);
+  expectFailure(verifyArgs + " --audit-log " + otherLog, "holds no record with hash");
+
+  // A receipt signed by the right key whose subject names a path: never joined to --artifacts.
+  auto key = loadReceiptKey(dir.path("op.key"));
+  REQUIRE(key.ok());
+  nlohmann::json escaping = nlohmann::json::parse(body);
+  escaping["subject"][0]["name"] = "../flow.yaml";
+  const std::string escapingPath = dir.path("escaping.json");
+  REQUIRE(writeReceipt(escaping, key.value(), escapingPath).ok());
+  expectFailure(
+      "receipt verify " + escapingPath + " --key " + dir.path("op.pub") + " --artifacts " + out,
+      "is not an output name");
+
+  // Bad input: 2, and a run asked for a receipt it cannot sign does not start.
+  Command noKey = runCordon("receipt verify " + receipt + " --key " + dir.path("missing.pub"));
+  CHECK(noKey.exitCode == 2);
+  CHECK(contains(noKey.output, dir.path("missing.pub") + ": cannot read the public key"));
+  Command notAKey = runCordon("receipt verify " + receipt + " --key " + workflow);
+  CHECK(notAKey.exitCode == 2);
+  Command unsignable =
+      runCordon("run " + workflow + " --policy " + policy + " --audit-log " + audit +
+                " --state-dir " + dir.path("state") + " --receipt-key " + policy);
+  CHECK(unsignable.exitCode == 2);
+  CHECK(contains(unsignable.output, policy + ": not an unencrypted minisign secret key"));
+  CHECK(!contains(unsignable.output, "[1/2]"));
 }
