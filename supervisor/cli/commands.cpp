@@ -22,6 +22,7 @@
 #include "cli/run_lock.h"
 #include "cli/runs_commands.h"
 #include "core/untrusted_text.h"
+#include "dashboard/dashboard_routes.h"
 #include "host/cordon_host.h"
 #include "journal/journal_cache.h"
 #include "journal/run_journal.h"
@@ -312,8 +313,18 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
                p.workflow->steps.size() == 1 ? "" : "s", jobs, forTerminal(options.policy).c_str(),
                forTerminal(options.auditLog).c_str());
   std::unique_ptr<RunObservation> observation;
-  if (options.observe.any()) {
-    auto started = RunObservation::start(options.observe, *log.log());
+  // With a state directory, the plane also serves the dashboard of the journal this run writes.
+  std::unique_ptr<DashboardRoutes> dashboard;
+  ObserveOptions observe = options.observe;
+  if (!observe.listen.empty() && !options.trust.stateDir.empty()) {
+    auto token = AccessToken::generate();
+    if (!token.ok()) return refuse(token.error(), {{"workflow", options.workflow}});
+    dashboard = std::make_unique<DashboardRoutes>(
+        DashboardOptions{journalPathIn(options.trust), token.value(), /*guardPlaneRoutes=*/false});
+    observe.routes = dashboard.get();
+  }
+  if (observe.any()) {
+    auto started = RunObservation::start(observe, *log.log());
     if (!started.ok()) return refuse(started.error(), {{"workflow", options.workflow}});
     observation = std::move(started.value());
     if (!options.observe.listen.empty()) {
@@ -321,6 +332,11 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
       const bool v6 = address.host.find(':') != std::string::npos;
       std::fprintf(stderr, "cordon: serving /metrics and /healthz on http://%s%s%s:%u\n",
                    v6 ? "[" : "", address.host.c_str(), v6 ? "]" : "", observation->port());
+      if (dashboard) {
+        std::fprintf(stderr, "cordon: dashboard on http://%s%s%s:%u/?token=%s\n", v6 ? "[" : "",
+                     address.host.c_str(), v6 ? "]" : "", observation->port(),
+                     dashboard->token().c_str());
+      }
       if (!address.loopback) {
         std::fprintf(stderr,
                      "cordon: warning: --listen %s is not a loopback address: anyone who reaches "

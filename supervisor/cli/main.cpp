@@ -18,6 +18,7 @@
 #include "cli/receipt_command.h"
 #include "cli/resume_command.h"
 #include "cli/runs_commands.h"
+#include "cli/ui_command.h"
 #include "core/untrusted_text.h"
 
 namespace {
@@ -146,8 +147,9 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->check(CLI::Range(1, 1024));
   run->add_option("--listen", options.observe.listen,
-                  "Serve /metrics (Prometheus) and /healthz on HOST:PORT while the run goes "
-                  "(port 0: any free port, printed); loopback unless you say otherwise")
+                  "Serve /metrics (Prometheus), /healthz and, with a state directory, the "
+                  "dashboard on HOST:PORT while the run goes (port 0: any free port, printed); "
+                  "loopback unless you say otherwise")
       ->type_name("HOST:PORT");
   run->add_option("--metrics-file", options.observe.metricsFile,
                   "Write the run's final metrics (Prometheus text format) to FILE at the end")
@@ -201,6 +203,15 @@ int main(int argc, char** argv) {
       ->add_option("--trace", resumeOptions.observe.traceFile,
                    "Write the resumed run's spans as OTLP/JSON to FILE at the end")
       ->type_name("FILE");
+
+  std::string uiListen = "127.0.0.1:0";
+  CLI::App* ui = app.add_subcommand(
+      "ui", "Serve the dashboard: runs, their graphs and audit trails, from the journal");
+  addHostOptions(*ui, host);
+  ui->add_option("--listen", uiListen,
+                 "HOST:PORT to serve on (port 0: any free port); loopback unless you say otherwise")
+      ->capture_default_str()
+      ->type_name("HOST:PORT");
 
   CLI::App* runs = app.add_subcommand("runs", "The run journal: past and running runs");
   runs->require_subcommand(1);
@@ -437,6 +448,7 @@ int main(int argc, char** argv) {
   if (summary->parsed())
     return cordon::auditSummaryCommand(auditPath, summaryRun, summaryPlugin, auditJson);
   if (rotate->parsed()) return cordon::auditRotateCommand(auditPath);
+  if (ui->parsed()) return cordon::uiCommand(options.trust, uiListen);
   if (runsList->parsed()) return cordon::runsListCommand(options.trust, runsLimit, runsJson);
   if (runsShow->parsed()) return cordon::runsShowCommand(options.trust, runsId, runsJson);
   if (runsGc->parsed()) {

@@ -173,6 +173,12 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
     started.jobs = jobs();
     for (const PlannedPlugin& plugin : plan_.plugins)
       if (plugin.verified != nullptr) started.pluginDigests[plugin.name] = plugin.verified->digest;
+    for (const PlannedStep& step : plan_.steps) {
+      PlannedNode node{step.step->name, step.step->plugin, {}};
+      for (size_t dependency : step.dependsOn)
+        node.needs.push_back(plan_.steps[dependency].step->name);
+      started.graph.push_back(std::move(node));
+    }
     if (options_.resume != nullptr) {
       started.resumed = true;
       findReplayable();

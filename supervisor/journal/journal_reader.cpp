@@ -1,5 +1,6 @@
 #include "journal/journal_reader.h"
 
+#include <functional>
 #include <map>
 
 #include "core/untrusted_text.h"
@@ -30,6 +31,70 @@ nlohmann::json rowsAsJson(const std::vector<std::vector<SqlValue>>& rows,
   return out;
 }
 
+// A text's JSON as the journal wrote it, every string in it made safe again (it is read back from
+// a file); null when it is not JSON.
+nlohmann::json storedJson(const SqlValue& value) {
+  nlohmann::json parsed =
+      nlohmann::json::parse(sqlText(value), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return nullptr;
+  std::function<void(nlohmann::json&)> clean = [&clean](nlohmann::json& node) {
+    if (node.is_string()) {
+      nlohmann::json holder = nlohmann::json::object();
+      setUntrusted(holder, "v", node.get_ref<const std::string&>());
+      node = holder["v"];
+    } else if (node.is_structured()) {
+      for (auto& child : node) clean(child);
+    }
+  };
+  clean(parsed);
+  return parsed;
+}
+
+// Schema 4's parts: the planned graph, each step's denials and violations, the workers. A journal
+// of an older schema has none of them: they are empty, not an error.
+void addDashboardParts(SqliteDb& db, const std::string& id, nlohmann::json& out) {
+  out["graph"] = nlohmann::json::array();
+  if (auto graph = db.query("SELECT graph FROM runs WHERE id = ?1", {id});
+      graph.ok() && !graph.value().empty()) {
+    nlohmann::json nodes = storedJson(graph.value()[0][0]);
+    if (nodes.is_array()) out["graph"] = std::move(nodes);
+  }
+  out["tallies"] = nlohmann::json::array();
+  if (auto rows = db.query(
+          "SELECT step, kind, count FROM tallies WHERE run_id = ?1 ORDER BY step, kind", {id});
+      rows.ok()) {
+    out["tallies"] = rowsAsJson(rows.value(), {"step", "kind", "count"});
+  }
+  out["workers"] = nlohmann::json::array();
+  if (auto rows =
+          db.query("SELECT plugin, pid, started_at, phases, start_seconds, ended_at, step, exit, "
+                   "max_rss_kib, cpu_seconds, fault, cgroup, danger FROM workers WHERE run_id = ?1 "
+                   "ORDER BY rowid",
+                   {id});
+      rows.ok()) {
+    nlohmann::json workers = rowsAsJson(
+        rows.value(), {"plugin", "pid", "started_at", "phases", "start_seconds", "ended_at", "step",
+                       "exit", "max_rss_kib", "cpu_seconds", "fault", "cgroup", "danger"});
+    for (size_t i = 0; i < workers.size(); ++i) {
+      workers[i]["phases"] = storedJson(rows.value()[i][3]);
+      workers[i]["danger"] = storedJson(rows.value()[i][12]);
+    }
+    out["workers"] = std::move(workers);
+  }
+  out["inputs"] = nlohmann::json::array();
+  if (auto rows =
+          db.query("SELECT name, bytes, digest FROM inputs WHERE run_id = ?1 ORDER BY name", {id});
+      rows.ok()) {
+    out["inputs"] = rowsAsJson(rows.value(), {"name", "bytes", "digest"});
+  }
+  if (auto rows = db.query("SELECT invocation FROM runs WHERE id = ?1", {id});
+      rows.ok() && !rows.value().empty()) {
+    nlohmann::json invocation = storedJson(rows.value()[0][0]);
+    if (invocation.is_object() && invocation.contains("audit_log"))
+      out["run"]["audit_log"] = invocation["audit_log"];
+  }
+}
+
 }  // namespace
 
 Outcome<nlohmann::json> journalRuns(SqliteDb& db, size_t limit) {
@@ -38,8 +103,23 @@ Outcome<nlohmann::json> journalRuns(SqliteDb& db, size_t limit) {
       "FROM runs ORDER BY started_at DESC, id LIMIT ?1",
       {static_cast<int64_t>(limit)});
   if (!rows.ok()) return rows.error();
-  return rowsAsJson(rows.value(), {"id", "workflow", "state", "started_at", "ended_at", "steps",
-                                   "error_category", "error_step"});
+  nlohmann::json runs =
+      rowsAsJson(rows.value(), {"id", "workflow", "state", "started_at", "ended_at", "steps",
+                                "error_category", "error_step"});
+  // Schema 4 on: each run's denials and violations (an older journal has no tallies).
+  for (auto& run : runs) {
+    auto counts = db.query("SELECT kind, sum(count) FROM tallies WHERE run_id = ?1 GROUP BY kind",
+                           {run["id"].get<std::string>()});
+    run["denials"] = 0;
+    run["violations"] = 0;
+    if (!counts.ok()) continue;
+    for (const auto& row : counts.value()) {
+      const std::string kind = sqlText(row[0]);
+      if (kind == "denial") run["denials"] = sqlInteger(row[1]);
+      if (kind == "violation") run["violations"] = sqlInteger(row[1]);
+    }
+  }
+  return runs;
 }
 
 Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
@@ -110,6 +190,7 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
       if (found != from.end()) setUntrusted(step, "cached_from", found->second);
     }
   }
+  addDashboardParts(db, id, out);
   return out;
 }
 

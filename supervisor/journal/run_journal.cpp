@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS runs (
   steps INTEGER NOT NULL, jobs INTEGER NOT NULL,
   state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
   error_category TEXT, error_message TEXT, error_step TEXT,
-  invocation TEXT, resumes INTEGER NOT NULL DEFAULT 0);
+  invocation TEXT, resumes INTEGER NOT NULL DEFAULT 0, graph TEXT);
 CREATE TABLE IF NOT EXISTS steps (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
   plugin TEXT NOT NULL, state TEXT NOT NULL, started_at TEXT, ended_at TEXT,
@@ -49,6 +49,24 @@ CREATE TABLE IF NOT EXISTS inputs (
 CREATE INDEX IF NOT EXISTS transitions_by_run ON transitions (run_id, seq);
 )sql";
 
+// Schema 4's additions, also what an upgrade from 3 creates: what the dashboard shows of a step
+// beyond its state (docs/state.md).
+constexpr char kDashboardTables[] = R"sql(
+CREATE TABLE IF NOT EXISTS tallies (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
+  kind TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (run_id, step, kind));
+CREATE TABLE IF NOT EXISTS workers (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, plugin TEXT NOT NULL,
+  pid INTEGER NOT NULL, started_at TEXT NOT NULL, phases TEXT, start_seconds REAL,
+  ended_at TEXT, step TEXT, exit TEXT, max_rss_kib INTEGER, cpu_seconds REAL, fault TEXT,
+  cgroup TEXT, danger TEXT);
+CREATE INDEX IF NOT EXISTS workers_by_run ON workers (run_id, pid);
+CREATE TABLE IF NOT EXISTS logs (
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
+  level TEXT NOT NULL, message TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_by_step ON logs (run_id, step);
+)sql";
+
 // Schema 1 (cordon 0.1's first journal) had no invocation, resume count, step outputs or inputs.
 constexpr char kUpgradeFrom1[] = R"sql(
 ALTER TABLE runs ADD COLUMN invocation TEXT;
@@ -64,10 +82,23 @@ ALTER TABLE steps ADD COLUMN cached_from TEXT;
 UPDATE meta SET value = '3' WHERE key = 'schema';
 )sql";
 
+// Schema 3 had no planned graph, denial and violation tallies, or workers.
+constexpr char kUpgradeFrom3[] = R"sql(
+ALTER TABLE runs ADD COLUMN graph TEXT;
+UPDATE meta SET value = '4' WHERE key = 'schema';
+)sql";
+
 // After any upgrade: the columns it indexes exist only from schema 3 on.
 constexpr char kIndexes[] = R"sql(
 CREATE INDEX IF NOT EXISTS steps_by_cache_key ON steps (cache_key) WHERE cache_key IS NOT NULL;
 )sql";
+
+nlohmann::json graphJson(const std::vector<PlannedNode>& graph) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const PlannedNode& node : graph)
+    nodes.push_back({{"step", node.step}, {"plugin", node.plugin}, {"needs", node.needs}});
+  return nodes;
+}
 
 std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
   if (!error) return {nullptr, nullptr};
@@ -104,6 +135,7 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
                               "PRAGMA foreign_keys=ON;"))
       return *failed;
     if (auto failed = db.exec(kSchema)) return *failed;
+    if (auto failed = db.exec(kDashboardTables)) return *failed;
     if (auto failed = db.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?1)",
                              {std::to_string(kJournalSchemaVersion)}))
       return *failed;
@@ -118,7 +150,7 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
     const char* from;
     const char* sql;
     const char* to;
-  } upgrades[] = {{"1", kUpgradeFrom1, "2"}, {"2", kUpgradeFrom2, "3"}};
+  } upgrades[] = {{"1", kUpgradeFrom1, "2"}, {"2", kUpgradeFrom2, "3"}, {"3", kUpgradeFrom3, "4"}};
   for (const auto& upgrade : upgrades) {
     if (found != upgrade.from || readOnly) continue;
     if (auto failed = db.exec(std::string("BEGIN IMMEDIATE;") + upgrade.sql + "COMMIT;")) {
@@ -131,9 +163,9 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
     if (auto failed = db.exec(kIndexes)) return *failed;
   }
   // Read-only, an older journal reads as it is: schema 1's runs have no invocation and no
-  // inputs, and no schema before 3 has cached steps.
+  // inputs, no schema before 3 has cached steps, none before 4 a graph, tallies or workers.
   if (found != std::to_string(kJournalSchemaVersion) &&
-      !(readOnly && (found == "1" || found == "2"))) {
+      !(readOnly && (found == "1" || found == "2" || found == "3"))) {
     return makeError(ErrorCategory::kBadInput, path + ": journal schema " + found +
                                                    ", but this cordon reads schema " +
                                                    std::to_string(kJournalSchemaVersion));
@@ -144,6 +176,16 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
 void RunJournal::write(const std::string& sql, const std::vector<SqlValue>& binds) {
   if (failure_) return;
   if (auto failed = db_.run(sql, binds)) failure_ = failed;
+}
+
+void RunJournal::tally(const std::string& label, const char* kind) {
+  // A for_each item's decisions count for its step: STEP[N] -> STEP.
+  std::string step = label;
+  if (!step.empty() && step.back() == ']') step = step.substr(0, step.rfind('['));
+  write(
+      "INSERT INTO tallies (run_id, step, kind, count) VALUES (?1, ?2, ?3, 1) "
+      "ON CONFLICT (run_id, step, kind) DO UPDATE SET count = count + 1",
+      {runId_, step, std::string(kind)});
 }
 
 void RunJournal::transition(const std::string& step, const std::string& state) {
@@ -184,11 +226,12 @@ const char* RunJournal::record(const RunEvent& event) {
             } else {
               write(
                   "INSERT INTO runs (id, workflow_name, workflow_path, workflow_digest, "
-                  "policy_path, policy_digest, steps, jobs, state, started_at, invocation) VALUES "
-                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10)",
+                  "policy_path, policy_digest, steps, jobs, state, started_at, invocation, graph) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11)",
                   {runId_, e.workflowName, e.workflowPath, sha256FileDigest(e.workflowPath),
                    e.policyPath, sha256FileDigest(e.policyPath), static_cast<int64_t>(e.steps),
-                   static_cast<int64_t>(e.jobs), journalTime(), jsonText(invocation_)});
+                   static_cast<int64_t>(e.jobs), journalTime(), jsonText(invocation_),
+                   jsonText(graphJson(e.graph))});
               transition("", "running");
             }
             for (const auto& [plugin, digest] : e.pluginDigests) {
@@ -279,19 +322,62 @@ const char* RunJournal::record(const RunEvent& event) {
             return "step_retrying";
           },
           [](const RestartsExhausted&) { return ""; },
-          [](const PluginLogged&) { return ""; },
+          [this](const PluginLogged& e) {
+            // A plugin's log lines, as many as its policy let through, up to a bound per run:
+            // the console saw them all; the journal keeps what the dashboard shows.
+            if (logLines_ > kMaxJournaledLogLines) return "";
+            const bool last = logLines_++ == kMaxJournaledLogLines;
+            write(
+                "INSERT INTO logs (run_id, step, level, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                {runId_, e.step, last ? std::string("cordon") : e.level,
+                 last ? std::string("further log lines of this run are not journaled") : e.message,
+                 journalTime()});
+            return "log";
+          },
           [](const CallFinished&) { return ""; },
           [this](const WorkerStarted& e) {
             write(
                 "INSERT INTO plugins (run_id, plugin, digest, path) VALUES (?1, ?2, ?3, ?4) "
                 "ON CONFLICT (run_id, plugin, digest) DO UPDATE SET path = excluded.path",
                 {runId_, e.plugin, e.digest, e.path});
+            nlohmann::json danger = e.danger;
+            write(
+                "INSERT INTO workers (run_id, plugin, pid, started_at, cgroup, danger) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6)",
+                {runId_, e.plugin, static_cast<int64_t>(e.pid), journalTime(), e.cgroup,
+                 jsonText(danger)});
             return "worker_started";
           },
-          [](const WorkerReady&) { return ""; },
+          [this](const WorkerReady& e) {
+            nlohmann::json phases = nlohmann::json::array();
+            for (const auto& [phase, seconds] : e.phaseSeconds)
+              phases.push_back({{"phase", phase}, {"seconds", seconds}});
+            write(
+                "UPDATE workers SET phases = ?3, start_seconds = ?4 WHERE rowid = (SELECT "
+                "max(rowid) FROM workers WHERE run_id = ?1 AND pid = ?2)",
+                {runId_, static_cast<int64_t>(e.pid), jsonText(phases), e.totalSeconds});
+            return "worker_ready";
+          },
           [](const WorkerStartFailed&) { return ""; },
-          [](const WorkerStopped&) { return ""; },
-          [](const GateDecided&) { return ""; },
+          [this](const WorkerStopped& e) {
+            const bool violation = e.fault && e.fault->kind == WorkerFault::Kind::kSandboxViolation;
+            write(
+                "UPDATE workers SET ended_at = ?3, step = ?4, exit = ?5, max_rss_kib = ?6, "
+                "cpu_seconds = ?7, fault = ?8 WHERE rowid = (SELECT max(rowid) FROM workers "
+                "WHERE run_id = ?1 AND pid = ?2)",
+                {runId_, static_cast<int64_t>(e.pid), journalTime(), e.step, e.exit,
+                 static_cast<int64_t>(e.maxRssKib), e.cpuSeconds,
+                 e.fault ? SqlValue(std::string(categoryName(e.fault->error.category)) + ": " +
+                                    e.fault->error.message)
+                         : SqlValue(nullptr)});
+            if (violation) tally(e.step, "violation");
+            return "worker_stopped";
+          },
+          [this](const GateDecided& e) {
+            if (e.verdict != GateDecided::Verdict::kDeny) return "";
+            tally(e.step, e.direction == "plugin->kernel" ? "violation" : "denial");
+            return "denial";
+          },
           [](const OutputsFailed&) { return ""; },
           [](const ArtifactSpilled&) { return ""; },
           [this](const ArtifactDigested& e) {

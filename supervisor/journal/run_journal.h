@@ -21,7 +21,10 @@
 
 namespace cordon {
 
-inline constexpr int kJournalSchemaVersion = 3;
+inline constexpr int kJournalSchemaVersion = 4;
+// The plugin log lines one run's journal keeps (the dashboard shows them); past it, one line says
+// so and the rest reach only the console.
+inline constexpr size_t kMaxJournaledLogLines = 10000;
 
 // Opens (creating, with the schema) the journal at `path`. Upgrades a journal of schema 1 when
 // writing; refuses one whose schema is newer than this build knows.
@@ -43,12 +46,15 @@ class RunJournal final : public RunListener {
   const char* record(const RunEvent& event);
   void write(const std::string& sql, const std::vector<SqlValue>& binds);
   void transition(const std::string& step, const std::string& state);
+  // One more denial or violation ("denial", "violation") for the step a decision was made in.
+  void tally(const std::string& label, const char* kind);
 
   SqliteDb& db_;
   nlohmann::json invocation_;
   std::string runId_;
   std::optional<Error> failure_;
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
+  size_t logLines_ = 0;
 };
 
 // Now, as the journal writes times: RFC 3339 UTC with microseconds.

@@ -2,11 +2,14 @@
 
 #include "observe/http_plane.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <mutex>
+#include <optional>
 
 namespace cordon {
 
@@ -25,12 +28,14 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 }  // namespace
 
 struct HttpPlane::Impl {
-  Impl(MetricsQueue& queue, MetricsRegistry& registry)
-      : queue(queue), registry(registry), acceptor(io), drainTimer(io) {}
+  Impl(MetricsQueue& queue, MetricsRegistry& registry, HttpRoutes* routes)
+      : queue(queue), registry(registry), routes(routes), acceptor(io), drainTimer(io) {}
 
   MetricsQueue& queue;
   MetricsRegistry& registry;
+  HttpRoutes* routes;
   int connections = 0;  // the plane's thread only; declared before io, whose end ends sessions
+  std::atomic<int> eventStreams{0};  // open event streams, which stop() lets finish
   asio::io_context io;
   tcp::acceptor acceptor;
   asio::steady_timer drainTimer;
@@ -40,6 +45,8 @@ struct HttpPlane::Impl {
   void accept();
   void drainPeriodically();
   http::response<http::string_body> answer(const http::request<http::empty_body>& request);
+  // The routes' reply, when they claim the request.
+  std::optional<HttpReply> routed(const http::request<http::empty_body>& request);
 };
 
 namespace {
@@ -49,7 +56,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, HttpPlane::Impl& plane) : stream_(std::move(socket)), plane_(plane) {
     ++plane_.connections;
   }
-  ~Session() { --plane_.connections; }
+  ~Session() {
+    --plane_.connections;
+    if (nextChunk_) --plane_.eventStreams;
+  }
 
   void read() {
     parser_.emplace();
@@ -77,9 +87,54 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     const auto& request = parser_->get();
-    response_ = plane_.answer(request);
+    if (auto reply = plane_.routed(request)) {
+      if (reply->nextChunk) return startEventStream(std::move(*reply));
+      response_ = {static_cast<http::status>(reply->status), request.version()};
+      for (const auto& [name, value] : reply->headers) response_.set(name, value);
+      response_.body() = std::move(reply->body);
+      if (request.method() == http::verb::head) {
+        response_.content_length(response_.body().size());
+        response_.body().clear();
+      }
+    } else {
+      response_ = plane_.answer(request);
+    }
     response_.keep_alive(request.keep_alive() && ++served_ < kMaxRequestsPerConnection);
     write();
+  }
+
+  // An event stream: the header and first chunk, then each chunk the routes give every period,
+  // until they end it or the client goes (a write fails). Its sends keep the I/O timeout; a
+  // client that reads nothing is dropped by it.
+  void startEventStream(HttpReply reply) {
+    nextChunk_ = std::move(reply.nextChunk);
+    ++plane_.eventStreams;
+    std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " OK\r\n";
+    for (const auto& [name, value] : reply.headers) head += name + ": " + value + "\r\n";
+    head += "Connection: close\r\n\r\n";
+    streamTimer_.emplace(stream_.get_executor());
+    sendChunk(head + reply.body);
+  }
+
+  void sendChunk(std::string chunk) {
+    chunk_ = std::move(chunk);
+    stream_.expires_after(kIoTimeout);
+    asio::async_write(stream_, asio::buffer(chunk_),
+                      [self = shared_from_this()](beast::error_code error, size_t) {
+                        if (error) return self->close();
+                        self->waitForChunk();
+                      });
+  }
+
+  void waitForChunk() {
+    streamTimer_->expires_after(HttpPlane::kEventStreamPeriod);
+    streamTimer_->async_wait([self = shared_from_this()](beast::error_code error) {
+      if (error) return;
+      std::optional<std::string> next = self->nextChunk_();
+      if (!next) return self->close();
+      if (next->empty()) return self->waitForChunk();
+      self->sendChunk(std::move(*next));
+    });
   }
 
   void write() {
@@ -103,9 +158,27 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> response_;
   unsigned served_ = 0;
+  std::function<std::optional<std::string>()> nextChunk_;  // an event stream's source
+  std::optional<asio::steady_timer> streamTimer_;
+  std::string chunk_;
 };
 
 }  // namespace
+
+std::optional<HttpReply> HttpPlane::Impl::routed(const http::request<http::empty_body>& request) {
+  if (routes == nullptr) return std::nullopt;
+  if (request.method() != http::verb::get && request.method() != http::verb::head)
+    return std::nullopt;  // refused by answer(), for every route
+  auto text = [&request](http::field field) {
+    const auto value = request[field];
+    return std::string(value.data(), value.size());
+  };
+  HttpExchange exchange{request.method() == http::verb::head ? "HEAD" : "GET",
+                        std::string(request.target().data(), request.target().size()),
+                        text(http::field::cookie), text(http::field::authorization),
+                        text(http::field::host)};
+  return routes->answer(exchange);
+}
 
 http::response<http::string_body> HttpPlane::Impl::answer(
     const http::request<http::empty_body>& request) {
@@ -200,9 +273,9 @@ Outcome<ListenAddress> parseListenAddress(const std::string& text) {
 }
 
 Outcome<std::unique_ptr<HttpPlane>> HttpPlane::start(const ListenAddress& address,
-                                                     MetricsQueue& queue) {
+                                                     MetricsQueue& queue, HttpRoutes* routes) {
   std::unique_ptr<HttpPlane> plane(new HttpPlane());
-  plane->impl_ = std::make_unique<Impl>(queue, plane->registry_);
+  plane->impl_ = std::make_unique<Impl>(queue, plane->registry_, routes);
   Impl& impl = *plane->impl_;
   beast::error_code error;
   const tcp::endpoint endpoint(asio::ip::make_address(address.host, error), address.port);
@@ -233,6 +306,11 @@ void HttpPlane::setUnhealthy(std::string reason) {
 
 void HttpPlane::stop() {
   if (!thread_.joinable()) return;
+  // An open event stream ends by itself once what it follows has ended (a run's last update
+  // sent); a page watching the run gets that update before the plane goes.
+  const auto deadline = std::chrono::steady_clock::now() + kEventStreamDrain;
+  while (impl_->eventStreams.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->io.stop();
   thread_.join();
 }

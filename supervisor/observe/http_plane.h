@@ -9,12 +9,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "core/error.h"
+#include "observe/http_routes.h"
 #include "observe/metrics_queue.h"
 #include "observe/metrics_registry.h"
 
@@ -32,15 +34,22 @@ class HttpPlane {
  public:
   static constexpr int kMaxConnections = 32;
 
+  static constexpr std::chrono::milliseconds kEventStreamPeriod{250};
+  // How long stop() waits for open event streams to send their last chunk and end.
+  static constexpr std::chrono::milliseconds kEventStreamDrain{1500};
+
   // Binds and starts serving; the error names the address and why (in use, not an address).
+  // `routes`, when given, is asked first for every request (and must outlive the plane).
   static Outcome<std::unique_ptr<HttpPlane>> start(const ListenAddress& address,
-                                                   MetricsQueue& queue);
+                                                   MetricsQueue& queue,
+                                                   HttpRoutes* routes = nullptr);
   ~HttpPlane();  // stops and joins
   HttpPlane(const HttpPlane&) = delete;
   HttpPlane& operator=(const HttpPlane&) = delete;
 
   uint16_t port() const { return port_; }
-  // Stops serving and joins the thread; afterwards registry() belongs to the caller's thread.
+  // Stops serving (after open event streams end, kEventStreamDrain at most) and joins the
+  // thread; afterwards registry() belongs to the caller's thread.
   void stop();
   MetricsRegistry& registry() { return registry_; }
   // /healthz answers 503 with the reason once set (the audit log failed: the run is stopping).

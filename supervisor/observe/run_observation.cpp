@@ -37,7 +37,7 @@ Outcome<std::unique_ptr<RunObservation>> RunObservation::start(const ObserveOpti
     auto address = parseListenAddress(options.listen);
     if (!address.ok()) return address.error();
     observation->address_ = address.value();
-    auto plane = HttpPlane::start(observation->address_, observation->queue_);
+    auto plane = HttpPlane::start(observation->address_, observation->queue_, options.routes);
     if (!plane.ok()) return plane.error();
     observation->plane_ = std::move(plane.value());
   }

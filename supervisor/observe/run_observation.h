@@ -18,10 +18,11 @@
 namespace cordon {
 
 struct ObserveOptions {
-  std::string listen;        // HOST:PORT; empty: no HTTP plane
-  std::string metricsFile;   // the final exposition (text format 0.0.4)
-  std::string traceFile;     // OTLP/JSON
-  std::string otlpEndpoint;  // http://HOST:PORT/PATH
+  std::string listen;            // HOST:PORT; empty: no HTTP plane
+  std::string metricsFile;       // the final exposition (text format 0.0.4)
+  std::string traceFile;         // OTLP/JSON
+  std::string otlpEndpoint;      // http://HOST:PORT/PATH
+  HttpRoutes* routes = nullptr;  // more routes on the plane (the dashboard); not owned
   bool any() const {
     return !listen.empty() || !metricsFile.empty() || !traceFile.empty() || !otlpEndpoint.empty();
   }

@@ -23,6 +23,12 @@ namespace cordon {
 
 struct RunReport;
 
+// One step of the workflow as planned: what the dashboard draws before the step runs.
+struct PlannedNode {
+  std::string step;
+  std::string plugin;
+  std::vector<std::string> needs;  // the steps it waits for (its graph edges)
+};
 struct RunStarted {
   std::string runId;
   std::string workflowPath;
@@ -37,6 +43,7 @@ struct RunStarted {
   bool resumed = false;
   std::vector<std::string> replayed;
   std::vector<std::string> interrupted;
+  std::vector<PlannedNode> graph;  // every step, in the workflow's order
 };
 struct InputsRejected {
   std::string workflowPath;

@@ -19,16 +19,16 @@ TEST_CASE("the journal is made with its schema, and a newer schema is refused by
     auto mode = made.value()->query("PRAGMA journal_mode");
     REQUIRE(mode.ok());
     CHECK(sqlText(mode.value()[0][0]) == "wal");
-    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '4' WHERE key = 'schema'", {}));
+    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '5' WHERE key = 'schema'", {}));
   }
   auto refused = openJournal(path);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().message == path + ": journal schema 4, but this cordon reads schema 3");
+  CHECK(refused.error().message == path + ": journal schema 5, but this cordon reads schema 4");
   auto notOurs = openJournal(dir.write("other.sqlite", ""), /*readOnly=*/true);
   CHECK_FALSE(notOurs.ok());
 }
 
-TEST_CASE("a schema-1 journal is upgraded when written (through 2, to 3), its runs kept") {
+TEST_CASE("a schema-1 journal is upgraded when written (through 2 and 3, to 4), its runs kept") {
   test::TempDir dir;
   const std::string path = dir.path("journal.sqlite");
   {
@@ -59,13 +59,21 @@ INSERT INTO runs VALUES ('00aa00aa00aa00aa', 'old', 'w.yaml', 'sha256:00', 'p.ya
   REQUIRE(upgraded.ok());
   auto version = upgraded.value()->query("SELECT value FROM meta WHERE key = 'schema'");
   REQUIRE(version.ok());
-  CHECK(sqlText(version.value()[0][0]) == "3");
+  CHECK(sqlText(version.value()[0][0]) == "4");
   auto columns = upgraded.value()->query("SELECT invocation, resumes FROM runs");
   REQUIRE(columns.ok());
   CHECK(sqlInteger(columns.value()[0][1]) == 0);
   CHECK(upgraded.value()->query("SELECT outputs FROM steps").ok());
   CHECK(upgraded.value()->query("SELECT digest FROM inputs").ok());
   CHECK(upgraded.value()->query("SELECT cache_key, cached_from FROM steps").ok());
+  CHECK(upgraded.value()->query("SELECT graph FROM runs").ok());
+  CHECK(upgraded.value()->query("SELECT step, kind, count FROM tallies").ok());
+  CHECK(upgraded.value()->query("SELECT phases, max_rss_kib FROM workers").ok());
+  // The old run reads with an empty graph: nothing to lay out, not an error.
+  auto old = journalRun(*upgraded.value(), "00aa00aa00aa00aa");
+  REQUIRE(old.ok());
+  CHECK(old.value()["graph"].empty());
+  CHECK(old.value()["workers"].empty());
 }
 
 TEST_CASE("a run's events become rows; a write that fails stops journaling, not the run") {
@@ -82,6 +90,7 @@ TEST_CASE("a run's events become rows; a write that fails stops journaling, not 
                              {},
                              false,
                              {},
+                             {},
                              {}});
   journal.onEvent(StepStarted{"a", "mix"});
   journal.onEvent(StepFinished{"a", "mix", 3, 7, std::nullopt, {}, false});
@@ -95,7 +104,8 @@ TEST_CASE("a run's events become rows; a write that fails stops journaling, not 
   CHECK(shown.value()["steps"][0]["worker_pid"] == 7);
 
   // The same run id again: the insert fails, the first error is kept, nothing throws.
-  journal.onEvent(RunStarted{"00112233aabbccdd", "w.yaml", "w", "p.yaml", 1, 1, {}, false, {}, {}});
+  journal.onEvent(
+      RunStarted{"00112233aabbccdd", "w.yaml", "w", "p.yaml", 1, 1, {}, false, {}, {}, {}});
   REQUIRE(journal.failure());
   CHECK(journal.failure()->message.find("journal.sqlite") != std::string::npos);
   journal.onEvent(StepStarted{"b", "mix"});  // ignored once failed

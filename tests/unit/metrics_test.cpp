@@ -115,7 +115,8 @@ TEST_CASE("a full queue drops updates and counts them, it never grows") {
 TEST_CASE("run events become the documented series") {
   MetricsQueue queue;
   RunMetrics metrics(queue);
-  metrics.onEvent(RunStarted{"0123456789abcdef", "w.yaml", "w", "p.yaml", 3, 2, {}, false, {}, {}});
+  metrics.onEvent(
+      RunStarted{"0123456789abcdef", "w.yaml", "w", "p.yaml", 3, 2, {}, false, {}, {}, {}});
   metrics.onEvent(StepStarted{"fan", "mix"});
   metrics.onEvent(StepRetrying{"fan[7]", "mix", 1, 3, 10,
                                makeError(ErrorCategory::kPluginError, "no"),
@@ -213,7 +214,8 @@ TEST_CASE("a collector that is not there is a clear error, not a hang") {
 
 TEST_CASE("spans nest run > step > attempt > call, and failures carry their category") {
   TraceRecorder traces;
-  traces.onEvent(RunStarted{"0123456789abcdef", "w.yaml", "w", "p.yaml", 1, 1, {}, false, {}, {}});
+  traces.onEvent(
+      RunStarted{"0123456789abcdef", "w.yaml", "w", "p.yaml", 1, 1, {}, false, {}, {}, {}});
   traces.onEvent(StepStarted{"a", "mix"});
   traces.onEvent(CallFinished{
       "mix", "a", "execute", 1, 1.0, makeError(ErrorCategory::kPluginError, "bad\xff"), {}});

@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tools/checks/common.sh
 BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
-TARGETS=(workflow policy manifest signature oci host_calls untrusted_text)
+TARGETS=(workflow policy manifest signature oci host_calls untrusted_text dashboard_request)
 
 if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$BUILD_FUZZ" -Dfuzzing=true \

@@ -37,7 +37,7 @@ while IFS= read -r line; do fail "JSON written without jsonText: $line"; done < 
 # DIR:FORBIDDEN...: no file under supervisor/DIR includes supervisor/FORBIDDEN/.
 for rule in worker:engine,host,workflow,cli gate:worker,engine,host,cli engine:host,cli \
     run:engine,host,worker,gate,cli,workflow policy:engine,host,worker,gate,cli \
-    observe:engine,host,worker,gate,cli,workflow journal:engine,host,worker,gate,cli,workflow,observe receipt:engine,host,worker,gate,cli,workflow,observe,journal audit:engine,host,worker,gate,cli,run,observe trust:engine,host,worker,gate,cli,run \
+    observe:engine,host,worker,gate,cli,workflow,dashboard dashboard:engine,host,worker,gate,cli,workflow journal:engine,host,worker,gate,cli,workflow,observe receipt:engine,host,worker,gate,cli,workflow,observe,journal audit:engine,host,worker,gate,cli,run,observe trust:engine,host,worker,gate,cli,run \
     workflow:engine,host,worker,gate,cli,run core:engine,host,worker,gate,cli,run,workflow; do
   dir=${rule%%:*}
   forbidden=$(echo "${rule#*:}" | tr , '|')

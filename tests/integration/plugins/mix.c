@@ -5,8 +5,10 @@
  * would otherwise grow with its depth, as the benchmark's lattice). For the engine's failure
  * paths: `fail_times: N` fails (plugin_error) the first N executes in this worker, and
  * `violate` opens a network socket, which no policy of these tests grants (a sandbox
- * violation). `ledger: PATH` appends "LABEL\n" to PATH (a host file the policy's read_write
- * grants) as each execute begins: the plugin's own record of what ran, for the crash tests. */
+ * violation). `say: TEXT` logs TEXT as a warning and `fail_with: TEXT` fails with TEXT as its
+ * error (the dashboard's hostile-text test). `ledger: PATH` appends "LABEL\n" to PATH (a host file
+ * the policy's read_write grants) as each execute begins: the plugin's own record of what ran, for
+ * the crash tests. */
 #define _POSIX_C_SOURCE 200809L
 #include <cordon/plugin.h>
 
@@ -62,6 +64,14 @@ static cordon_status execute(cordon_host* host) {
       cordon_set_error(host, "cannot append to the ledger");
       return CORDON_ERR_PLUGIN;
     }
+  }
+  /* The dashboard's hostile-text test: words of the plugin's own choosing in its log and error. */
+  const char* say = cordon_config(host, "say");
+  if (say != NULL) cordon_log(host, CORDON_LOG_WARN, say);
+  const char* fail_with = cordon_config(host, "fail_with");
+  if (fail_with != NULL) {
+    cordon_set_error(host, fail_with);
+    return CORDON_ERR_PLUGIN;
   }
   const char* fail_times = cordon_config(host, "fail_times");
   if (fail_times != NULL && executes <= (unsigned)atoi(fail_times)) {

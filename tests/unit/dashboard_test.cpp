@@ -1,0 +1,265 @@
+// The dashboard's server side: the token on every request, the headers every reply carries, the
+// API over a journal written by the real RunJournal, the Graphviz layout and the event stream.
+// The browser's view of the same is tests/dashboard/dashboard_test.mjs.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dashboard/access_token.h"
+#include "dashboard/dashboard_routes.h"
+#include "dashboard/graph_layout.h"
+#include "journal/run_journal.h"
+#include "run/run_report.h"
+#include "test_support.h"
+
+using namespace cordon;
+
+namespace {
+
+const char kToken[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const char kHostile[] = "<script>alert(1)</script>\"'&<img src=x onerror=alert(2)>";
+
+std::string header(const HttpReply& reply, const std::string& name) {
+  for (const auto& [key, value] : reply.headers)
+    if (key == name) return value;
+  return "";
+}
+
+HttpReply request(DashboardRoutes& routes, const std::string& target,
+                  const std::string& cookie = "") {
+  auto reply = routes.answer({"GET", target, cookie, "", ""});
+  REQUIRE(reply);
+  return *reply;
+}
+
+std::string cookie() {
+  return std::string("cordon_token=") + kToken;  // a request without a Host header's port
+}
+
+// A journal holding one run of a diamond graph, one step named with markup, denied calls and a
+// sandbox violation, as RunJournal writes them from the run's events.
+void writeRun(test::TempDir& dir, const std::string& journalPath, bool finish) {
+  auto db = openJournal(journalPath);
+  REQUIRE(db.ok());
+  RunJournal journal(*db.value(), nlohmann::json{{"audit_log", dir.path("audit.jsonl")}});
+  RunStarted started{"00aa11bb22cc33dd",
+                     dir.write("w.yaml", "name: w\n"),
+                     "w",
+                     dir.write("p.yaml", "version: 1\n"),
+                     4,
+                     2,
+                     {{"mix", "sha256:00"}},
+                     false,
+                     {},
+                     {},
+                     {{"a", "mix", {}},
+                      {kHostile, "mix", {"a"}},
+                      {"c", "mix", {"a"}},
+                      {"d", "mix", {kHostile, "c"}}}};
+  journal.onEvent(started);
+  journal.onEvent(WorkerStarted{"mix", "/p/mix.so", "sha256:00", 41, 1 << 20, 5, "none: test", {}});
+  journal.onEvent(StepStarted{"a", "mix"});
+  journal.onEvent(StepFinished{"a", "mix", 3, 41, std::nullopt, {{"out", 2}}, false});
+  journal.onEvent(StepStarted{kHostile, "mix"});
+  GateDecided denied;
+  denied.verdict = GateDecided::Verdict::kDeny;
+  denied.plugin = "mix";
+  denied.step = kHostile;
+  denied.direction = "plugin->host";
+  denied.method = "read_file";
+  journal.onEvent(denied);
+  journal.onEvent(denied);
+  WorkerStopped stopped{"mix", "c[2]", 41,           "killed by signal 31 (SIGSYS)",
+                        900,   0.25,   WorkerFault{}};
+  stopped.fault->kind = WorkerFault::Kind::kSandboxViolation;
+  stopped.fault->error = makeError(ErrorCategory::kSandboxViolation, "socket");
+  journal.onEvent(stopped);
+  if (finish) {
+    RunReport report;
+    journal.onEvent(RunFinished{&report});
+  }
+  REQUIRE_FALSE(journal.failure());
+}
+
+}  // namespace
+
+TEST_CASE("the access token: drawn at random, offered three ways, compared whole") {
+  auto first = AccessToken::generate();
+  auto second = AccessToken::generate();
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(first.value().text().size() == 64);
+  CHECK(first.value().text() != second.value().text());
+  const AccessToken token(kToken);
+  CHECK(token.matches(kToken));
+  CHECK_FALSE(token.matches(""));
+  CHECK_FALSE(token.matches(std::string(kToken).substr(0, 63)));
+  CHECK_FALSE(token.matches(std::string(kToken) + "0"));
+  CHECK(AccessToken::fromQuery("/?a=1&token=abc&b=2") == "abc");
+  CHECK(AccessToken::fromQuery("/?xtoken=abc") == "");
+  CHECK(AccessToken::fromCookie("a=1; cordon_token=abc; b=2", "cordon_token") == "abc");
+  CHECK(AccessToken::fromCookie("cordon_token_80=abc", "cordon_token") == "");
+  CHECK(AccessToken::cookieName("127.0.0.1:8080") == "cordon_token_8080");
+  CHECK(AccessToken::cookieName("[::1]:9") == "cordon_token_9");
+  CHECK(AccessToken::cookieName("[::1]") == "cordon_token");
+  CHECK(AccessToken::cookieName("x:8080;a=b") == "cordon_token");
+  CHECK(AccessToken::fromAuthorization("Bearer abc") == "abc");
+  CHECK(AccessToken::fromAuthorization("Basic abc") == "");
+  CHECK(percentDecoded("a%3Cb%3e+c") == "a<b> c");
+  CHECK_FALSE(percentDecoded("a%3"));
+  CHECK_FALSE(percentDecoded("a%zz"));
+  CHECK(queryValue("/x?name=%3Cscript%3E&y=1", "name") == "<script>");
+}
+
+TEST_CASE("every request needs the token; every reply carries the strict headers") {
+  test::TempDir dir;
+  DashboardRoutes ui(DashboardOptions{dir.path("journal.sqlite"), AccessToken(kToken), true});
+  for (const char* target : {"/", "/assets/app.js", "/api/runs", "/api/runs/00aa", "/metrics",
+                             "/healthz", "/?token=wrong", "/nothing"}) {
+    CAPTURE(target);
+    const HttpReply refused = request(ui, target);
+    CHECK(refused.status == 401);
+    CHECK(refused.body.find("token") != std::string::npos);
+  }
+  CHECK(request(ui, "/api/runs", "cordon_token=" + std::string(kToken, 63)).status == 401);
+  auto bearer = ui.answer({"GET", "/api/runs", "", std::string("Bearer ") + kToken, ""});
+  REQUIRE(bearer);
+  CHECK(bearer->status == 200);
+
+  // The printed address: its token becomes an HttpOnly cookie and leaves the address bar.
+  const HttpReply moved = request(ui, std::string("/?token=") + kToken);
+  CHECK(moved.status == 303);
+  CHECK(header(moved, "Location") == "/");
+  CHECK(header(moved, "Set-Cookie") ==
+        std::string("cordon_token=") + kToken + "; HttpOnly; SameSite=Strict; Path=/");
+  // The cookie is named for the port the browser asked: another dashboard's does not count.
+  auto onPort = ui.answer({"GET", std::string("/?token=") + kToken, "", "", "127.0.0.1:8080"});
+  REQUIRE(onPort);
+  CHECK(header(*onPort, "Set-Cookie").rfind(std::string("cordon_token_8080=") + kToken, 0) == 0);
+  auto ownPort = ui.answer(
+      {"GET", "/api/runs", std::string("cordon_token_8080=") + kToken, "", "127.0.0.1:8080"});
+  REQUIRE(ownPort);
+  CHECK(ownPort->status == 200);
+  auto otherPort = ui.answer(
+      {"GET", "/api/runs", std::string("cordon_token_9090=") + kToken, "", "127.0.0.1:8080"});
+  REQUIRE(otherPort);
+  CHECK(otherPort->status == 401);
+
+  for (const char* target : {"/", "/assets/app.js", "/assets/style.css", "/api/runs"}) {
+    CAPTURE(target);
+    const HttpReply page = request(ui, target, cookie());
+    CHECK(page.status == 200);
+    CHECK_FALSE(page.body.empty());
+    const std::string policy = header(page, "Content-Security-Policy");
+    CHECK(policy.find("default-src 'none'") != std::string::npos);
+    CHECK(policy.find("script-src 'self'") != std::string::npos);
+    CHECK(policy.find("unsafe-inline") == std::string::npos);
+    CHECK(header(page, "X-Content-Type-Options") == "nosniff");
+    CHECK(header(page, "Referrer-Policy") == "no-referrer");
+  }
+  CHECK(header(request(ui, "/", cookie()), "Content-Type") == "text/html; charset=utf-8");
+  CHECK(request(ui, "/", cookie()).body.find("<script>") == std::string::npos);  // no inline script
+  // cordon ui guards the plane's own routes; with the token, the plane answers them.
+  CHECK_FALSE(ui.answer({"GET", "/metrics", cookie(), "", ""}));
+  CHECK(request(ui, "/api/runs/zz", cookie()).status == 400);
+  CHECK(request(ui, "/api/nothing", cookie()).status == 404);
+
+  // cordon run --listen leaves /metrics and /healthz to scrapers, and guards the rest.
+  DashboardRoutes run(DashboardOptions{dir.path("journal.sqlite"), AccessToken(kToken), false});
+  CHECK_FALSE(run.answer({"GET", "/metrics", "", "", ""}));
+  CHECK_FALSE(run.answer({"GET", "/healthz", "", "", ""}));
+  CHECK_FALSE(run.answer({"GET", "/nothing", "", "", ""}));  // the plane's 404
+  CHECK(request(run, "/api/nothing").status == 401);
+  CHECK(request(run, "/api/runs").status == 401);
+  // No journal yet: no runs, not an error.
+  CHECK(nlohmann::json::parse(request(run, "/api/runs", cookie()).body)["runs"].empty());
+}
+
+TEST_CASE("the API shows a journaled run whole: graph laid out, states, tallies, workers") {
+  test::TempDir dir;
+  const std::string journal = dir.path("journal.sqlite");
+  writeRun(dir, journal, /*finish=*/true);
+  DashboardRoutes routes(DashboardOptions{journal, AccessToken(kToken), true});
+
+  const auto runs = nlohmann::json::parse(request(routes, "/api/runs", cookie()).body)["runs"];
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0]["id"] == "00aa11bb22cc33dd");
+  CHECK(runs[0]["state"] == "succeeded");
+  CHECK(runs[0]["denials"] == 2);
+  CHECK(runs[0]["violations"] == 1);
+
+  const HttpReply reply = request(routes, "/api/runs/00aa11bb22cc33dd", cookie());
+  CHECK(header(reply, "Content-Type") == "application/json");
+  const auto run = nlohmann::json::parse(reply.body);
+  REQUIRE(run["graph"].size() == 4);
+  CHECK(run["graph"][1]["step"] == kHostile);  // the name as it was: text, for textContent
+  CHECK(run["graph"][3]["needs"] == nlohmann::json::array({kHostile, "c"}));
+  CHECK(run["run"]["audit_log"] == dir.path("audit.jsonl"));
+  // Tallies: the denials in their step, the for_each item's violation in its step.
+  REQUIRE(run["tallies"].size() == 2);
+  CHECK(run["tallies"][0]["step"] == kHostile);
+  CHECK(run["tallies"][0]["count"] == 2);
+  CHECK(run["tallies"][1]["step"] == "c");
+  CHECK(run["tallies"][1]["kind"] == "violation");
+  REQUIRE(run["workers"].size() == 1);
+  CHECK(run["workers"][0]["pid"] == 41);
+  CHECK(run["workers"][0]["max_rss_kib"] == 900);
+  CHECK(run["workers"][0]["exit"] == "killed by signal 31 (SIGSYS)");
+
+  // The layout: every step placed, dependencies to the left of what needs them, each edge drawn.
+  const auto& layout = run["layout"];
+  REQUIRE(layout["nodes"].size() == 4);
+  std::map<std::string, double> x;
+  for (const auto& node : layout["nodes"]) {
+    x[node["step"]] = node["x"].get<double>();
+    CHECK(node["w"].get<double>() > 0);
+    CHECK(node["y"].get<double>() >= 0);
+    CHECK(node["y"].get<double>() + node["h"].get<double>() <= layout["height"].get<double>() + 1);
+  }
+  CHECK(x["a"] < x[kHostile]);
+  CHECK(x["a"] < x["c"]);
+  CHECK(x["c"] < x["d"]);
+  CHECK(layout["edges"].size() == 4);
+  for (const auto& edge : layout["edges"]) CHECK(edge["points"].size() >= 4);
+}
+
+TEST_CASE("a graph past the layout's bound is listed, not laid out") {
+  std::vector<LayoutNode> nodes(kMaxLaidOutSteps + 1);
+  for (size_t i = 0; i < nodes.size(); ++i) nodes[i].step = "s" + std::to_string(i);
+  CHECK(layoutGraph(nodes)["too_large"] == kMaxLaidOutSteps + 1);
+}
+
+TEST_CASE("the event stream says when a running run's journal changes, and ends with the run") {
+  test::TempDir dir;
+  const std::string journal = dir.path("journal.sqlite");
+  writeRun(dir, journal, /*finish=*/false);
+  DashboardRoutes routes(DashboardOptions{journal, AccessToken(kToken), true});
+  const HttpReply stream = request(routes, "/api/runs/00aa11bb22cc33dd/events", cookie());
+  CHECK(header(stream, "Content-Type") == "text/event-stream");
+  REQUIRE(stream.nextChunk);
+  const auto first = stream.nextChunk();
+  REQUIRE(first);
+  CHECK(first->rfind("event: update\ndata: ", 0) == 0);
+  CHECK(first->size() >= 2);
+  CHECK(first->substr(first->size() - 2) == "\n\n");
+  // One data line holding the run as the journal has it.
+  const std::string data = first->substr(20, first->size() - 22);
+  CHECK(data.find('\n') == std::string::npos);
+  const auto carried = nlohmann::json::parse(data);
+  CHECK(carried["run"]["state"] == "running");
+  CHECK(carried["graph"].size() == 4);
+  CHECK_FALSE(carried.contains("layout"));
+  CHECK(stream.nextChunk() == std::string());  // nothing changed: nothing sent
+  {
+    auto db = openJournal(journal);
+    REQUIRE(db.ok());
+    REQUIRE_FALSE(db.value()->run(
+        "INSERT INTO transitions (run_id, step, state, at) VALUES (?1, 'c', 'running', 'now')",
+        {std::string("00aa11bb22cc33dd")}));
+    REQUIRE_FALSE(db.value()->run("UPDATE runs SET state = 'failed'", {}));
+  }
+  const auto update = stream.nextChunk();
+  REQUIRE(update);
+  CHECK(update->find("failed") != std::string::npos);
+  CHECK_FALSE(stream.nextChunk());  // the run ended: the stream ends
+}
