@@ -181,7 +181,9 @@ void RunJournal::write(const std::string& sql, const std::vector<SqlValue>& bind
 void RunJournal::tally(const std::string& label, const char* kind) {
   // A for_each item's decisions count for its step: STEP[N] -> STEP.
   std::string step = label;
-  if (!step.empty() && step.back() == ']') step = step.substr(0, step.rfind('['));
+  if (!step.empty() && step.back() == ']') {
+    if (const size_t open = step.rfind('['); open != std::string::npos) step.resize(open);
+  }
   write(
       "INSERT INTO tallies (run_id, step, kind, count) VALUES (?1, ?2, ?3, 1) "
       "ON CONFLICT (run_id, step, kind) DO UPDATE SET count = count + 1",
