@@ -76,6 +76,7 @@ steps:
     config: { fail_with: ${JSON.stringify(SCRIPT + IMG)} }
     inputs: { a: inputs.text }
   - { name: after-fail, plugin: mix, inputs: { a: evil-fail.out } }
+  - { name: violator, plugin: mix, config: { violate: "true" }, inputs: { a: inputs.text }, on_error: continue }
 outputs:
   result: evil-out.out
 `);
@@ -179,7 +180,23 @@ try {
   const failedRow = await page.textContent('table.steps tr[data-step="evil-fail"]');
   check(failedRow.includes('plugin_error'), 'the failed step shows its category: ' + failedRow);
   check(failedRow.includes(SCRIPT + IMG), 'its error shows literally');
+  // A sandbox violation: the node's badge counts it, and its trail decodes the refused syscall.
+  const badge = await page.textContent('svg.graph g.node[data-step="violator"] g.badge text');
+  check(badge === '1', 'the violating node carries a badge counting 1: ' + badge);
+  check((await page.getAttribute('svg.graph g.node[data-step="violator"]', 'data-state')) === 'continued',
+    'a failed step with on_error: continue shows continued');
+  check((await page.$$('svg.graph g.node[data-step="evil-out"] g.badge')).length === 0,
+    'a step without denials or violations has no badge');
+  await page.click('svg.graph g.node[data-step="violator"]');
+  await page.waitForSelector('#panel ol.trail');
+  const accounts = await page.$$eval('#panel ol.trail div.account', (nodes) => nodes.map((n) => n.textContent));
+  check(accounts.some((line) => line.includes('socket')), 'the trail names the refused syscall: ' +
+    accounts.filter((line) => line.includes('sandbox') || line.includes('deny')).join(' | '));
+  const violatorPanel = await page.textContent('#panel');
+  check(violatorPanel.includes('sandbox_violation'), 'the panel shows the attempt\'s category');
+
   await page.click('svg.graph g.node[data-step="evil-out"]');
+  await page.waitForFunction(() => document.querySelector('#panel h2')?.textContent.startsWith('evil-out'));
   await page.waitForSelector('#panel pre.output-text');
   const output = await page.textContent('#panel pre.output-text');
   check(output.includes(SCRIPT) && output.includes(LINK), 'the output shows literally: ' + output);
@@ -220,6 +237,13 @@ try {
   check(JSON.stringify(shown) === JSON.stringify([hostileRun]), 'the outcome filter keeps the failed run');
   const row = await uiPage.textContent('table.runs tbody tr');
   check(row.includes('hostile-flow'), 'the row names its workflow');
+  const cells = await uiPage.$$eval('table.runs tbody tr td', (tds) => tds.map((td) => td.textContent));
+  check(cells[4] === 'failed' && cells[5] === '0' && cells[6] === '1',
+    'the row shows the outcome and counts the run\'s denials and violations: ' + cells.join(' | '));
+  await uiPage.selectOption('#filter-outcome', '');
+  await uiPage.selectOption('#filter-workflow', 'slow-flow');
+  const bySlow = await uiPage.$$eval('table.runs tbody tr', (rows) => rows.map((r) => r.dataset.run));
+  check(JSON.stringify(bySlow) === JSON.stringify([runId]), 'the workflow filter keeps the slow run');
   const bare = await browser.newContext();
   const refused = await (await bare.newPage()).goto(uiBase + '/');
   check(refused.status() === 401, 'a browser without the token is refused by cordon ui');
