@@ -290,9 +290,15 @@ TEST_CASE("the HTTP plane serves from its own thread while the loop keeps pushin
   REQUIRE(plane.port() != 0);
   // The pushing thread stands for the event loop; the scrapes run on the plane's thread.
   std::atomic<bool> stop{false};
+  std::atomic<uint64_t> pushes{0};
   std::thread pusher([&] {
-    while (!stop) queue.push({&metric::kWorkerStarts, {"p"}, 1, MetricUpdate::Op::kAdd});
+    while (!stop) {
+      queue.push({&metric::kWorkerStarts, {"p"}, 1, MetricUpdate::Op::kAdd});
+      ++pushes;
+    }
   });
+  // On a loaded machine the pusher may not have run yet: scrape once it has, 20 times.
+  while (pushes.load() == 0) std::this_thread::yield();
   double last = -1;
   bool grew = true;
   for (int i = 0; i < 20; ++i) {
