@@ -34,10 +34,22 @@ KillAt& configured() {
 
 }  // namespace
 
-void faultPoint(std::string_view name) {
+bool faultPointDue(std::string_view prefix, std::string_view name) {
   KillAt& killAt = configured();
-  if (killAt.name.empty() || killAt.name != name) return;
-  if (++killAt.seen == killAt.at) kill(getpid(), SIGKILL);
+  if (killAt.name.size() != prefix.size() + name.size() ||
+      std::string_view(killAt.name).substr(0, prefix.size()) != prefix ||
+      std::string_view(killAt.name).substr(prefix.size()) != name)
+    return false;
+  return ++killAt.seen == killAt.at;
+}
+
+void crashNow() {
+  kill(getpid(), SIGKILL);
+  std::abort();  // not reached: SIGKILL cannot be caught
+}
+
+void faultPoint(std::string_view name) {
+  if (faultPointDue("", name)) crashNow();
 }
 
 }  // namespace cordon

@@ -9,6 +9,11 @@
 
 namespace cordon {
 
+// A pass through the point `name`: the supervisor dies here when the test asked for this pass.
 void faultPoint(std::string_view name);
+// Counts a pass through the point PREFIX+NAME; true when it is the pass the test kills at. For a
+// point whose kill waits for a write to finish (the journal's commit): crashNow() once it has.
+bool faultPointDue(std::string_view prefix, std::string_view name);
+[[noreturn]] void crashNow();
 
 }  // namespace cordon

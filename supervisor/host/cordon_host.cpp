@@ -53,11 +53,28 @@ RunReport CordonHost::run(RunRequest request) {
   DenialTally denials;
   events.subscribe(denials);
   for (RunListener* listener : request.listeners) events.subscribe(*listener);
+  // A quiet point is where the event loop has nothing left to run and is about to wait for I/O,
+  // at most one per kQuietPointEvery: the journal commits there the events since the last one
+  // (docs/state.md, "What is durable when").
+  kj::Promise<void> quietPoint = nullptr;
+  kj::TimePoint lastQuiet = io_.provider->getTimer().now();
+  events.scheduleQuietWith([this, &quietPoint, &lastQuiet, &events] {
+    kj::Timer& timer = io_.provider->getTimer();
+    quietPoint = timer.atTime(lastQuiet + kQuietPointEvery)
+                     .then([&events, &lastQuiet, &timer] {
+                       return kj::evalLast([&events, &lastQuiet, &timer] {
+                         lastQuiet = timer.now();
+                         events.quiet();
+                       });
+                     })
+                     .eagerlyEvaluate(nullptr);
+  });
   EngineContext context{&io_, &events, cgroups_.get(), cgroups_ ? "" : noCgroupReason_};
   request.options.cancelOnSignals = request.options.cancelOnSignals && settings_.cancelOnSignals;
   kj::Promise<void> ticking = nullptr;
   if (request.tick) ticking = tickEvery(request.tick, request.tickEvery).eagerlyEvaluate(nullptr);
   RunReport report = runPlan(context, plan, request.options).wait(io_.waitScope);
+  events.quiet();
   report.denials = denials.counts();
   return report;
 }

@@ -25,6 +25,10 @@
 
 namespace cordon {
 
+// How often, at most, a run's listeners get a quiet point (RunListener::onQuiet): the journal's
+// group commit interval, so the most of a run's journal a SIGKILL can take (docs/state.md).
+inline constexpr kj::Duration kQuietPointEvery = 10 * kj::MILLISECONDS;
+
 struct HostSettings {
   std::string workerBinary;
   bool cancelOnSignals = false;    // SIGINT and SIGTERM cancel a run (the CLI)

@@ -197,21 +197,38 @@ void RunJournal::transition(const std::string& step, const std::string& state) {
 
 void RunJournal::onEvent(const RunEvent& event) {
   if (failure_) return;
-  if (auto failed = db_.exec("BEGIN")) {
-    failure_ = failed;
-    return;
+  if (!inTransaction_) {
+    if (auto failed = db_.run("BEGIN", {})) {
+      failure_ = failed;
+      return;
+    }
+    inTransaction_ = true;
   }
   const char* kind = record(event);
   if (failure_) {
-    db_.exec("ROLLBACK");
+    // The journal stays as the last commit left it (a whole event's rows, never part of one),
+    // and journaling stops.
+    inTransaction_ = false;
+    db_.run("ROLLBACK", {});
     return;
   }
-  if (auto failed = db_.exec("COMMIT")) {
-    failure_ = failed;
-    db_.exec("ROLLBACK");
-    return;
+  // The crash tests' point journal.KIND: the supervisor dies once this event, and only the
+  // events before it, are committed.
+  if (*kind != '\0' && faultPointDue("journal.", kind)) {
+    commit();
+    crashNow();
   }
-  if (*kind != '\0') faultPoint(std::string("journal.") + kind);
+  // The run's end is durable before the run is reported.
+  if (std::holds_alternative<RunFinished>(event)) commit();
+}
+
+void RunJournal::commit() {
+  if (!inTransaction_) return;
+  inTransaction_ = false;
+  if (auto failed = db_.run("COMMIT", {})) {
+    if (!failure_) failure_ = failed;
+    db_.run("ROLLBACK", {});
+  }
 }
 
 const char* RunJournal::record(const RunEvent& event) {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "journal/sqlite_db.h"
 #include "run/run_events.h"
@@ -36,12 +37,21 @@ class RunJournal final : public RunListener {
   // cordon resume runs it again with (docs/state.md).
   RunJournal(SqliteDb& db, nlohmann::json invocation)
       : db_(db), invocation_(std::move(invocation)) {}
-  // Each event's rows are one transaction; after it commits, the fault point journal.KIND
-  // (core/fault_point.h) lets the crash tests kill the supervisor there.
+  ~RunJournal() override { commit(); }
+  RunJournal(const RunJournal&) = delete;
+  RunJournal& operator=(const RunJournal&) = delete;
+
+  // Group commit (docs/state.md, "What is durable when"): the events between two quiet points
+  // are one transaction, committed at the quiet point, and at once when the run ends. A write
+  // that fails rolls the transaction back: the journal keeps whole events only, up to the last
+  // commit. The fault point journal.KIND (core/fault_point.h) commits, then kills the supervisor
+  // there: as if it died right after that event's write.
   void onEvent(const RunEvent& event) override;
+  void onQuiet() override { commit(); }
   const std::optional<Error>& failure() const { return failure_; }
 
  private:
+  void commit();
   // The fault point's name of the event's write ("" for an event the journal does not keep).
   const char* record(const RunEvent& event);
   void write(const std::string& sql, const std::vector<SqlValue>& binds);
@@ -53,6 +63,8 @@ class RunJournal final : public RunListener {
   nlohmann::json invocation_;
   std::string runId_;
   std::optional<Error> failure_;
+  bool inTransaction_ = false;
+  std::vector<const char*> committing_;      // the fault points of the events the transaction holds
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
   size_t logLines_ = 0;
 };

@@ -110,9 +110,12 @@ Outcome<Artifact> ArtifactStore::spill(const Artifact& artifact, SpilledArtifact
 
 Outcome<SpilledArtifact> ArtifactStore::writeToStore(const Artifact& artifact, bool sync) {
   namespace fs = std::filesystem;
-  std::error_code error;
-  fs::create_directories(fs::path(directory_) / "sha256", error);
-  if (error) return storeError(directory_ + ": " + error.message());
+  if (!directoryMade_) {
+    std::error_code error;
+    fs::create_directories(fs::path(directory_) / "sha256", error);
+    if (error) return storeError(directory_ + ": " + error.message());
+    directoryMade_ = true;
+  }
   SpilledArtifact record;
   record.bytes = artifact->size();
   // A small one is hashed first: bytes the store holds already are not written again.
@@ -127,7 +130,11 @@ Outcome<SpilledArtifact> ArtifactStore::writeToStore(const Artifact& artifact, b
     record.path = storedArtifactPath(directory_, record.digest);
     // Only when the file there holds these very bytes: one a crash or a hand damaged is
     // written again (renamed over), not trusted for its name and size.
-    if (storedFileHolds(record.path, bytes.value())) return record;
+    if (held_.count(record.digest) != 0) return record;
+    if (storedFileHolds(record.path, bytes.value())) {
+      held_.insert(record.digest);
+      return record;
+    }
   }
   const std::string temporary =
       (fs::path(directory_) / ("incoming-" + std::to_string(getpid()) + "-" +
@@ -172,6 +179,7 @@ Outcome<SpilledArtifact> ArtifactStore::writeToStore(const Artifact& artifact, b
     return storeError(record.path + ": " + std::strerror(errno));
   }
   faultPoint("artifact.stored");
+  held_.insert(record.digest);
   return record;
 }
 

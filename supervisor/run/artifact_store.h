@@ -53,6 +53,10 @@ class ArtifactStore {
   bool durable_;
   uint64_t inMemory_ = 0;
   std::set<const ArtifactBytes*> counted_;  // an artifact kept by two names counts once
+  // The digests this store wrote or checked in the directory in this run: the same bytes again
+  // (a label, an empty output) are neither re-read nor re-written.
+  std::set<std::string> held_;
+  bool directoryMade_ = false;
 };
 
 }  // namespace cordon

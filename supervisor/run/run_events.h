@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -244,6 +245,10 @@ class RunListener {
  public:
   virtual ~RunListener() = default;
   virtual void onEvent(const RunEvent& event) = 0;
+  // The run's thread is about to wait (for a worker, a timer, a signal): a listener that holds
+  // writes back until then (the journal's group commit) writes them now. Once after any events;
+  // it must not emit.
+  virtual void onQuiet() {}
 };
 
 // The subscriber whose record of an event must exist before what it records takes effect: the
@@ -270,11 +275,26 @@ class RunEvents {
   RunEvents& operator=(const RunEvents&) = delete;
 
   void subscribe(RunListener& listener) { listeners_.push_back(&listener); }
+  // How the stream learns where its thread's quiet points are: `schedule` runs at the first
+  // event after a quiet point and arranges for quiet() to run when the thread is next about to
+  // wait (host/ wires it to the event loop). Without it every event is followed by one.
+  void scheduleQuietWith(std::function<void()> schedule) { scheduleQuiet_ = std::move(schedule); }
+  // A quiet point: every listener's onQuiet().
+  void quiet() const {
+    busy_ = false;
+    for (RunListener* listener : listeners_) listener->onQuiet();
+  }
   // nullopt once the event is recorded; otherwise why it could not be, and the caller refuses
   // what it would have allowed.
   std::optional<Error> emit(const RunEvent& event) const {
     if (auto failure = record_.keep(event)) return failure;
     for (RunListener* listener : listeners_) listener->onEvent(event);
+    if (!scheduleQuiet_) {
+      quiet();
+    } else if (!busy_) {
+      busy_ = true;
+      scheduleQuiet_();
+    }
     return std::nullopt;
   }
   std::optional<Error> recordFailure() const { return record_.failure(); }
@@ -284,6 +304,8 @@ class RunEvents {
  private:
   RunRecord& record_;
   std::vector<RunListener*> listeners_;
+  std::function<void()> scheduleQuiet_;
+  mutable bool busy_ = false;  // events since the last quiet point
 };
 
 }  // namespace cordon

@@ -235,57 +235,64 @@ int main(int argc, char** argv) {
   app.add_option("--starts", starts, "Worker starts per start figure")
       ->check(CLI::Range(3, 1000))
       ->capture_default_str();
+  bool graphOnly = false;
   app.add_flag("--json", json, "Print one JSON object instead of the table");
+  app.add_flag("--graph-only", graphOnly,
+               "Measure call_us and the two graph figures only (for profiling the engine and "
+               "the journal); the other figures print as 0");
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   Bench bench;
   const std::string policy2 = bench.policy(2);
 
-  // First, while this process is small: its peak RSS is the supervisor's.
-  progress("the data plane (64 MiB handed over, a 512 MiB input)");
-  const size_t blobBytes = 64u << 20;
-  const std::string blobPolicyPath = blobPolicy(bench);
-  auto blobFlow = [&](const std::string& name, size_t bytes) {
-    return bench.write(name,
-                       "name: blob\nsteps:\n"
-                       "  - { name: make, plugin: blob, config: { mode: produce, fast: \"1\","
-                       " bytes: \"" +
-                           std::to_string(bytes) +
-                           "\" } }\n"
-                           "  - { name: read, plugin: blob, config: { mode: touch },"
-                           " inputs: { in: make.out } }\n");
-  };
-  const std::string blob64 = blobFlow("blob64.yaml", blobBytes);
-  const std::string blob0 = blobFlow("blob0.yaml", 0);
-  std::vector<double> withBlob, withoutBlob, memfdFloor, memcpyFloor;
-  const std::vector<char> source(blobBytes, 'x');
-  for (int round = 0; round < 7; ++round) {  // interleaved, so drift hits all alike
-    withBlob.push_back(bench.run(blob64, blobPolicyPath, 2));
-    withoutBlob.push_back(bench.run(blob0, blobPolicyPath, 2));
-    memfdFloor.push_back(floorMemfdMs(blobBytes));
-    memcpyFloor.push_back(floorMemcpyMs(source));
-  }
-  const double blobMs = std::max(0.0, median(withBlob) - median(withoutBlob));
-  const double floorMemfdMsValue = median(memfdFloor);
-  const double floorMemcpyMsValue = median(memcpyFloor);
-
+  double blobMs = 0, floorMemfdMsValue = 0, floorMemcpyMsValue = 0, inputRssMib = 0;
   const uint64_t inputBytes = 512ull << 20;
-  {
-    std::ofstream big(bench.dir / "big.bin", std::ios::binary);
-    const std::vector<char> chunk(1 << 20, 'y');
-    for (uint64_t i = 0; i < inputBytes; i += chunk.size())
-      big.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-  }
-  const std::string bigFlow = bench.write(
-      "big.yaml",
-      "name: big\ninputs:\n  big: { file: big.bin }\nsteps:\n"
-      "  - { name: copy, plugin: blob, config: { mode: copy }, inputs: { in: inputs.big } }\n"
-      "  - { name: read, plugin: blob, config: { mode: touch }, inputs: { in: copy.out } }\n");
-  std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM := VmRSS
-  bench.run(bigFlow, blobPolicyPath, 2);
-  const double inputRssMib = static_cast<double>(statusKib("VmHWM:")) / 1024;
   const double inputRssTargetMib = 64 + static_cast<double>(inputBytes >> 20) / 10;
-  fs::remove(bench.dir / "big.bin");
+  if (!graphOnly) {
+    // First, while this process is small: its peak RSS is the supervisor's.
+    progress("the data plane (64 MiB handed over, a 512 MiB input)");
+    const size_t blobBytes = 64u << 20;
+    const std::string blobPolicyPath = blobPolicy(bench);
+    auto blobFlow = [&](const std::string& name, size_t bytes) {
+      return bench.write(name,
+                         "name: blob\nsteps:\n"
+                         "  - { name: make, plugin: blob, config: { mode: produce, fast: \"1\","
+                         " bytes: \"" +
+                             std::to_string(bytes) +
+                             "\" } }\n"
+                             "  - { name: read, plugin: blob, config: { mode: touch },"
+                             " inputs: { in: make.out } }\n");
+    };
+    const std::string blob64 = blobFlow("blob64.yaml", blobBytes);
+    const std::string blob0 = blobFlow("blob0.yaml", 0);
+    std::vector<double> withBlob, withoutBlob, memfdFloor, memcpyFloor;
+    const std::vector<char> source(blobBytes, 'x');
+    for (int round = 0; round < 7; ++round) {  // interleaved, so drift hits all alike
+      withBlob.push_back(bench.run(blob64, blobPolicyPath, 2));
+      withoutBlob.push_back(bench.run(blob0, blobPolicyPath, 2));
+      memfdFloor.push_back(floorMemfdMs(blobBytes));
+      memcpyFloor.push_back(floorMemcpyMs(source));
+    }
+    blobMs = std::max(0.0, median(withBlob) - median(withoutBlob));
+    floorMemfdMsValue = median(memfdFloor);
+    floorMemcpyMsValue = median(memcpyFloor);
+
+    {
+      std::ofstream big(bench.dir / "big.bin", std::ios::binary);
+      const std::vector<char> chunk(1 << 20, 'y');
+      for (uint64_t i = 0; i < inputBytes; i += chunk.size())
+        big.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    }
+    const std::string bigFlow = bench.write(
+        "big.yaml",
+        "name: big\ninputs:\n  big: { file: big.bin }\nsteps:\n"
+        "  - { name: copy, plugin: blob, config: { mode: copy }, inputs: { in: inputs.big } }\n"
+        "  - { name: read, plugin: blob, config: { mode: touch }, inputs: { in: copy.out } }\n");
+    std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM := VmRSS
+    bench.run(bigFlow, blobPolicyPath, 2);
+    inputRssMib = static_cast<double>(statusKib("VmHWM:")) / 1024;
+    fs::remove(bench.dir / "big.bin");
+  }
 
   // The floor: a no-op mix step's call on one started worker.
   progress("call_us (execute on a started worker)");
@@ -378,25 +385,33 @@ int main(int argc, char** argv) {
   const double journaledPerNodeUs = dagJournalMs * 1000 / nodes;
   const double journalStepUs = journaledPerNodeUs - perNodeUs;
 
-  progress("16 CPU-bound steps at --jobs 1 and --jobs 2");
-  std::string wide = header("cpu");
-  for (int i = 0; i < 16; ++i)
-    wide += step("s" + std::to_string(i), "a: inputs.text", "spin_ms: \"50\"");
-  const std::string wideFlow = bench.write("cpu.yaml", wide);
-  std::vector<double> serial, parallel;
-  for (int round = 0; round < 3; ++round) {  // interleaved, so drift hits both alike
-    serial.push_back(bench.run(wideFlow, policy2, 1));
-    parallel.push_back(bench.run(wideFlow, policy2, 2));
-  }
-  const double speedup = median(serial) / median(parallel);
+  double speedup = 0, serialMs = 0, parallelMs = 0, pipelineMs = 0, pipelineColdMs = 0;
+  if (!graphOnly) {
+    progress("16 CPU-bound steps at --jobs 1 and --jobs 2");
+    std::string wide = header("cpu");
+    for (int i = 0; i < 16; ++i)
+      wide += step("s" + std::to_string(i), "a: inputs.text", "spin_ms: \"50\"");
+    const std::string wideFlow = bench.write("cpu.yaml", wide);
+    std::vector<double> serial, parallel;
+    for (int round = 0; round < 3; ++round) {  // interleaved, so drift hits both alike
+      serial.push_back(bench.run(wideFlow, policy2, 1));
+      parallel.push_back(bench.run(wideFlow, policy2, 2));
+    }
+    serialMs = median(serial);
+    parallelMs = median(parallel);
+    speedup = serialMs / parallelMs;
 
-  progress("the example pipeline with and without prestart");
-  const std::string pipeline = CORDON_BENCH_SOURCE "/examples/text-pipeline/workflow.yaml";
-  const std::string pipelinePolicy = CORDON_BENCH_SOURCE "/policies/default.yaml";
-  std::vector<double> withPrestart, withoutPrestart;
-  for (int round = 0; round < 10; ++round) {
-    withPrestart.push_back(bench.run(pipeline, pipelinePolicy, 2, true));
-    withoutPrestart.push_back(bench.run(pipeline, pipelinePolicy, 2, false));
+    progress("the example pipeline with and without prestart");
+    const std::string pipeline = CORDON_BENCH_SOURCE "/examples/text-pipeline/workflow.yaml";
+    const std::string pipelinePolicy = CORDON_BENCH_SOURCE "/policies/default.yaml";
+    std::vector<double> withPrestart, withoutPrestart;
+    for (int round = 0; round < 10; ++round) {
+      withPrestart.push_back(bench.run(pipeline, pipelinePolicy, 2, true));
+      withoutPrestart.push_back(bench.run(pipeline, pipelinePolicy, 2, false));
+    }
+
+    pipelineMs = median(withPrestart);
+    pipelineColdMs = median(withoutPrestart);
   }
 
   nlohmann::json out = {
@@ -408,14 +423,14 @@ int main(int argc, char** argv) {
       {"dag10k_journal_per_node_us", journaledPerNodeUs},
       {"dag10k_journal_vs_call", journaledPerNodeUs / callUs},
       {"journal_step_us", journalStepUs},
-      {"parallel_jobs1_ms", median(serial)},
-      {"parallel_jobs2_ms", median(parallel)},
+      {"parallel_jobs1_ms", serialMs},
+      {"parallel_jobs2_ms", parallelMs},
       {"parallel_speedup", speedup},
       {"cold_start_us", coldStartUs},
       {"pool_start_us", poolStartUs},
       {"pool_vs_cold_start", poolStartUs / coldStartUs},
-      {"pipeline3_wall_ms", median(withPrestart)},
-      {"pipeline3_no_prestart_wall_ms", median(withoutPrestart)},
+      {"pipeline3_wall_ms", pipelineMs},
+      {"pipeline3_no_prestart_wall_ms", pipelineColdMs},
       {"blob64m_ms", blobMs},
       {"floor_memfd64m_ms", floorMemfdMsValue},
       {"floor_memcpy64m_ms", floorMemcpyMsValue},
@@ -436,12 +451,12 @@ int main(int argc, char** argv) {
   std::printf("%-30s %12.1fus  (dag10k_journal_per_node_us - dag10k_per_node_us, same run)\n",
               "journal_step_us", journalStepUs);
   std::printf("%-30s %13.2fx  (%.0f ms at --jobs 1, %.0f ms at --jobs 2)\n", "parallel_speedup",
-              speedup, median(serial), median(parallel));
+              speedup, serialMs, parallelMs);
   std::printf("%-30s %12.1fus\n", "cold_start_us", coldStartUs);
   std::printf("%-30s %12.1fus  %.3fx cold_start_us\n", "pool_start_us", poolStartUs,
               poolStartUs / coldStartUs);
-  std::printf("%-30s %12.1fms  (%.1f ms without prestart)\n", "pipeline3_wall_ms",
-              median(withPrestart), median(withoutPrestart));
+  std::printf("%-30s %12.1fms  (%.1f ms without prestart)\n", "pipeline3_wall_ms", pipelineMs,
+              pipelineColdMs);
   std::printf("%-30s %12.1fms  %.2fx floor_memfd64m_ms (%.1f ms; memcpy %.1f ms; target 2x)\n",
               "blob64m_ms", blobMs, blobMs / floorMemfdMsValue, floorMemfdMsValue,
               floorMemcpyMsValue);

@@ -236,3 +236,43 @@ TEST_CASE("cordon resume refuses a changed policy or input, an ended run and a l
   int status = 0;
   waitpid(pid, &status, 0);
 }
+
+TEST_CASE(
+    "a SIGKILL while a step runs finds it running in the journal: group commit has committed") {
+  DurableRun run;
+  run.workflow = run.dir.write(
+      "slow.yaml",
+      "name: slow\ninputs:\n  text: { file: text.txt }\nsteps:\n"
+      "  - { name: slow, plugin: mix, config: { label: slow, spin_ms: \"4000\", ledger: " +
+          run.ledger +
+          " }, inputs: { a: inputs.text }, retry: { attempts: 2, backoff_ms: 10 } }\n"
+          "outputs:\n  result: slow.out\n");
+  const pid_t pid = test::startCordon(run.runArgs(), run.dir.path("slow.log"));
+  REQUIRE(test::waitForRunningStep(run.audit, std::chrono::seconds(20)) != nullptr);
+  // The step's start reaches the journal at the next quiet point (10 ms at most, docs/state.md),
+  // not at the run's end: the step spins for 4 s, and the journal says so well before.
+  bool running = false;
+  for (int i = 0; i < 100 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto db = openJournal(run.state + "/journal.sqlite", true);
+    REQUIRE(db.ok());
+    auto runs = journalRuns(*db.value(), 10);
+    if (!runs.ok() || runs.value().empty()) continue;
+    auto shown = journalRun(*db.value(), runs.value()[0]["id"]);
+    REQUIRE(shown.ok());
+    for (const auto& step : shown.value()["steps"])
+      if (step["name"] == "slow" && step["state"] == "running") running = true;
+  }
+  CHECK(running);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const JournalView killed = journalOf(run.state);
+  CHECK(killed.steps.at("slow") == "running");
+  test::Command resumed = test::runCordon("resume " + killed.id + " --state-dir " + run.state);
+  INFO(resumed.output);
+  CHECK(resumed.exitCode == 0);
+  CHECK(journalOf(run.state).steps.at("slow") == "succeeded");
+  // The plugin marks its ledger as it starts: once in the attempt cut short, once in the retry.
+  CHECK(test::ledgerCounts(run.ledger).at("slow") == 2);
+}

@@ -4,6 +4,7 @@
 
 #include "journal/journal_reader.h"
 #include "journal/run_journal.h"
+#include "run/audit_subscriber.h"
 #include "run/run_report.h"
 #include "test_support.h"
 #include "trust/plugin_verifier.h"
@@ -112,4 +113,131 @@ TEST_CASE("a run's events become rows; a write that fails stops journaling, not 
   auto again = journalRun(*db.value(), "00112233aabbccdd");
   REQUIRE(again.ok());
   CHECK(again.value()["steps"].size() == 1);
+}
+
+namespace {
+
+RunStarted startedRun(test::TempDir& dir, const std::string& id) {
+  return RunStarted{id,  dir.write("w.yaml", "name: w\n"),
+                    "w", dir.write("p.yaml", "version: 1\n"),
+                    2,   2,
+                    {},  false,
+                    {},  {},
+                    {}};
+}
+
+// The runs and step states another connection (cordon runs, the dashboard, cordon resume after
+// a crash) sees in the journal at `path`.
+std::map<std::string, std::string> committedStates(const std::string& path) {
+  auto reader = openJournal(path, /*readOnly=*/true);
+  REQUIRE(reader.ok());
+  std::map<std::string, std::string> states;
+  auto runs = journalRuns(*reader.value(), 10);
+  REQUIRE(runs.ok());
+  for (const auto& run : runs.value()) {
+    const std::string id = run["id"];
+    states[id] = run["state"];
+    auto shown = journalRun(*reader.value(), id);
+    REQUIRE(shown.ok());
+    for (const auto& step : shown.value()["steps"])
+      states[id + "/" + std::string(step["name"])] = step["state"];
+  }
+  return states;
+}
+
+}  // namespace
+
+TEST_CASE("group commit: the events up to a quiet point commit there; a run's end at once") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  RunJournal journal(*db.value(), nlohmann::json::object());
+  journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+  journal.onEvent(StepStarted{"a", "mix"});
+  CHECK(committedStates(path).empty());  // one open transaction: nothing is out yet
+  journal.onQuiet();
+  CHECK(committedStates(path) ==
+        std::map<std::string, std::string>{{"00112233aabbccdd", "running"},
+                                           {"00112233aabbccdd/a", "running"}});
+  journal.onEvent(StepFinished{"a", "mix", 3, 7, std::nullopt, {}, false});
+  CHECK(committedStates(path).at("00112233aabbccdd/a") == "running");
+  RunReport report;
+  journal.onEvent(RunFinished{&report});  // no quiet point needed: the end is durable at once
+  CHECK(committedStates(path) ==
+        std::map<std::string, std::string>{{"00112233aabbccdd", "succeeded"},
+                                           {"00112233aabbccdd/a", "succeeded"}});
+  CHECK_FALSE(journal.failure());
+}
+
+TEST_CASE(
+    "group commit: a write that fails takes its whole transaction back, not the last commit") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  {
+    RunJournal journal(*db.value(), nlohmann::json::object());
+    journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+    journal.onQuiet();
+    journal.onEvent(StepStarted{"a", "mix"});
+    journal.onEvent(startedRun(dir, "00112233aabbccdd"));  // the same id again: refused
+    REQUIRE(journal.failure());
+    journal.onEvent(StepStarted{"b", "mix"});  // ignored once failed
+    journal.onQuiet();
+  }
+  // Step a's start shared the failed write's transaction: the journal is as the quiet point left
+  // it, whole events only.
+  CHECK(committedStates(path) ==
+        std::map<std::string, std::string>{{"00112233aabbccdd", "running"}});
+  // The connection is usable: no transaction was left open.
+  CHECK_FALSE(db.value()->run("INSERT INTO meta (key, value) VALUES ('probe', '1')", {}));
+}
+
+TEST_CASE("a journal destroyed mid-run commits what it holds (a run cut short by an error)") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  {
+    RunJournal journal(*db.value(), nlohmann::json::object());
+    journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+    journal.onEvent(StepStarted{"a", "mix"});
+  }
+  CHECK(committedStates(path).at("00112233aabbccdd/a") == "running");
+}
+
+TEST_CASE("the event stream's quiet points: scheduled once per burst of events, or after each") {
+  test::TempDir dir;
+  auto log = AuditLog::open(dir.path("audit.jsonl"));
+  REQUIRE(log.ok());
+  AuditSubscriber record(*log.value(), "00112233aabbccdd");
+  struct QuietCounter final : RunListener {
+    int events = 0;
+    int quiets = 0;
+    void onEvent(const RunEvent&) override { ++events; }
+    void onQuiet() override { ++quiets; }
+  } counter;
+  {
+    RunEvents unscheduled(record);
+    unscheduled.subscribe(counter);
+    CHECK_FALSE(unscheduled.emit(StepStarted{"a", "mix"}));
+    CHECK_FALSE(unscheduled.emit(StepStarted{"b", "mix"}));
+    CHECK(counter.quiets == 2);  // no event loop to say when it waits: a quiet point each
+  }
+  counter = {};
+  RunEvents events(record);
+  events.subscribe(counter);
+  int scheduled = 0;
+  events.scheduleQuietWith([&scheduled] { ++scheduled; });
+  CHECK_FALSE(events.emit(StepStarted{"a", "mix"}));
+  CHECK_FALSE(events.emit(StepStarted{"b", "mix"}));
+  CHECK_FALSE(events.emit(StepStarted{"c", "mix"}));
+  CHECK(scheduled == 1);
+  CHECK(counter.quiets == 0);
+  events.quiet();
+  CHECK(counter.quiets == 1);
+  CHECK_FALSE(events.emit(StepStarted{"d", "mix"}));
+  CHECK(scheduled == 2);
+  CHECK(counter.events == 4);
 }
