@@ -190,6 +190,11 @@ int runsGcCommand(const TrustOptions& options, const RunsGcOptions& gc) {
     printError(doomed.error());
     return kExitBadInput;
   }
+  auto inlineGoing = inlineOutputsLeaving(db, doomed.value());
+  if (!inlineGoing.ok()) {
+    printError(inlineGoing.error());
+    return kExitBadInput;
+  }
   if (!gc.dryRun) {
     if (auto failed = removeRuns(db, doomed.value())) {
       printError(*failed);
@@ -246,6 +251,8 @@ int runsGcCommand(const TrustOptions& options, const RunsGcOptions& gc) {
     nlohmann::json out = {{"removed_runs", removed},
                           {"removed_files", removedFiles},
                           {"removed_bytes", removedBytes},
+                          {"removed_inline_outputs", inlineGoing.value().count},
+                          {"removed_inline_bytes", inlineGoing.value().bytes},
                           {"store_swept", sweep},
                           {"dry_run", gc.dryRun}};
     setUntrusted(out, "store", store.string());
@@ -264,6 +271,10 @@ int runsGcCommand(const TrustOptions& options, const RunsGcOptions& gc) {
     std::printf("left %s alone: run %s is still going\n", forTerminal(store.string()).c_str(),
                 forTerminal(live).c_str());
   }
+  std::printf("%s %llu inline output%s (%llu bytes) no remaining run names from the journal\n",
+              verb, static_cast<unsigned long long>(inlineGoing.value().count),
+              inlineGoing.value().count == 1 ? "" : "s",
+              static_cast<unsigned long long>(inlineGoing.value().bytes));
   return kExitOk;
 }
 

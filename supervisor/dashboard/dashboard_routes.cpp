@@ -13,6 +13,7 @@
 #include "dashboard/graph_layout.h"
 #include "journal/journal_reader.h"
 #include "journal/run_journal.h"
+#include "journal/stored_outputs.h"
 #include "trust/plugin_verifier.h"
 
 namespace cordon {
@@ -96,11 +97,11 @@ std::optional<JournalSnapshot> journalSnapshot(const std::string& journalPath,
 
 constexpr uint64_t kInlineOutputBytes = 4096;
 
-// The step's small outputs as text, read back from the artifact store beside the journal
-// (STATE_DIR/artifacts/sha256/HEX) and shown only when their bytes still hash to the journal's
-// digest. Bytes that are not UTF-8 are shown with U+FFFD (setUntrusted).
-nlohmann::json smallOutputs(const std::string& journalPath, const nlohmann::json& artifacts,
-                            const std::string& step) {
+// The step's small outputs as text, read back from the journal's inline bytes or the artifact
+// store beside it (STATE_DIR/artifacts/sha256/HEX) and shown only when their bytes still hash
+// to the journal's digest. Bytes that are not UTF-8 are shown with U+FFFD (setUntrusted).
+nlohmann::json smallOutputs(SqliteDb& db, const std::string& journalPath,
+                            const nlohmann::json& artifacts, const std::string& step) {
   nlohmann::json out = nlohmann::json::array();
   const std::filesystem::path store =
       std::filesystem::path(journalPath).parent_path() / "artifacts";
@@ -113,9 +114,14 @@ nlohmann::json smallOutputs(const std::string& journalPath, const nlohmann::json
         digest.size() != kPrefix.size() + 64 ||
         digest.find_first_not_of("0123456789abcdef", kPrefix.size()) != std::string::npos)
       continue;
-    std::ifstream file(store / "sha256" / digest.substr(kPrefix.size()), std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (!file.good() && !file.eof()) continue;
+    std::string text;
+    if (auto inlined = inlineOutput(db, digest)) {
+      text = std::move(*inlined);
+    } else {
+      std::ifstream file(store / "sha256" / digest.substr(kPrefix.size()), std::ios::binary);
+      text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+      if (!file.good() && !file.eof()) continue;
+    }
     if (text.size() != bytes || sha256Digest(text) != digest) continue;
     nlohmann::json value = nlohmann::json::object();
     setUntrusted(value, "name", artifact.value("name", ""));
@@ -266,7 +272,8 @@ HttpReply DashboardRoutes::step(const std::string& id, const std::string& name) 
                          {"truncated", false}};
   setUntrusted(body, "step", name);
   setUntrusted(body, "audit_log", auditLog);
-  body["outputs"] = smallOutputs(options_.journalPath, shown.value()["artifacts"], name);
+  body["outputs"] =
+      smallOutputs(*db.value(), options_.journalPath, shown.value()["artifacts"], name);
   body["logs"] = nlohmann::json::array();
   if (auto rows = db.value()->query(
           "SELECT step, level, message, at FROM logs WHERE run_id = ?1 AND (step = ?2 OR "

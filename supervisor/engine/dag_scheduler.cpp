@@ -815,8 +815,15 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       }
       // What the store holds is recorded before the step's end: a journal that says a step
       // succeeded has every output of it (docs/state.md, "What is durable when").
-      for (const auto& [name, digest] : stored)
-        events_.emit(ArtifactDigested{planned.step->name, name, report.outputSizes[name], digest});
+      for (const auto& [name, digest] : stored) {
+        ArtifactDigested digested{planned.step->name, name, report.outputSizes[name], digest, {}};
+        const Artifact& output = outputs_[index].at(name);
+        if (store_.inlines(*output)) {
+          auto bytes = output->head(output->size());
+          if (bytes.ok()) digested.inlineBytes = std::move(bytes.value());
+        }
+        events_.emit(digested);
+      }
       events_.emit(finished);
       recordDigests(index, stored);
     } else {
@@ -840,8 +847,11 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
       auto record = [this, stepName = step.name, name = name,
                      bytes = artifact->size()](const Outcome<std::string>& digest) {
         events_.emit(ArtifactDigested{
-            stepName, name, bytes,
-            digest.ok() ? digest.value() : "unavailable: " + digest.error().message});
+            stepName,
+            name,
+            bytes,
+            digest.ok() ? digest.value() : "unavailable: " + digest.error().message,
+            {}});
       };
       if (artifact->size() <= kLargeArtifactBytes) {
         record(digestArtifact(*artifact));

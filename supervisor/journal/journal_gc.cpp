@@ -24,7 +24,26 @@ std::optional<Error> removeRuns(SqliteDb& db, const std::vector<std::string>& id
       return failed;
     }
   }
+  if (auto failed =
+          db.exec("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM artifacts)")) {
+    db.exec("ROLLBACK");
+    return failed;
+  }
   return db.exec("COMMIT");
+}
+
+Outcome<InlineOutputs> inlineOutputsLeaving(SqliteDb& db, const std::vector<std::string>& leaving) {
+  auto kept = referencedDigests(db, leaving);
+  if (!kept.ok()) return kept.error();
+  auto rows = db.query("SELECT digest, length(bytes) FROM blobs");
+  if (!rows.ok()) return rows.error();
+  InlineOutputs going;
+  for (const auto& row : rows.value()) {
+    if (kept.value().count(sqlText(row[0])) != 0) continue;
+    ++going.count;
+    going.bytes += static_cast<uint64_t>(sqlInteger(row[1]));
+  }
+  return going;
 }
 
 Outcome<std::set<std::string>> referencedDigests(SqliteDb& db,

@@ -67,6 +67,12 @@ CREATE TABLE IF NOT EXISTS logs (
 CREATE INDEX IF NOT EXISTS logs_by_step ON logs (run_id, step);
 )sql";
 
+// Schema 5's addition: the bytes of the outputs the store keeps inline (at most
+// kInlineArtifactBytes), by digest, shared by every run whose artifacts row names it.
+constexpr char kBlobTable[] = R"sql(
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;
+)sql";
+
 // Schema 1 (cordon 0.1's first journal) had no invocation, resume count, step outputs or inputs.
 constexpr char kUpgradeFrom1[] = R"sql(
 ALTER TABLE runs ADD COLUMN invocation TEXT;
@@ -86,6 +92,11 @@ UPDATE meta SET value = '3' WHERE key = 'schema';
 constexpr char kUpgradeFrom3[] = R"sql(
 ALTER TABLE runs ADD COLUMN graph TEXT;
 UPDATE meta SET value = '4' WHERE key = 'schema';
+)sql";
+
+// Schema 4 had no inline outputs (every output was a file in the store).
+constexpr char kUpgradeFrom4[] = R"sql(
+UPDATE meta SET value = '5' WHERE key = 'schema';
 )sql";
 
 // After any upgrade: the columns it indexes exist only from schema 3 on.
@@ -136,6 +147,7 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
       return *failed;
     if (auto failed = db.exec(kSchema)) return *failed;
     if (auto failed = db.exec(kDashboardTables)) return *failed;
+    if (auto failed = db.exec(kBlobTable)) return *failed;
     if (auto failed = db.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?1)",
                              {std::to_string(kJournalSchemaVersion)}))
       return *failed;
@@ -150,7 +162,10 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
     const char* from;
     const char* sql;
     const char* to;
-  } upgrades[] = {{"1", kUpgradeFrom1, "2"}, {"2", kUpgradeFrom2, "3"}, {"3", kUpgradeFrom3, "4"}};
+  } upgrades[] = {{"1", kUpgradeFrom1, "2"},
+                  {"2", kUpgradeFrom2, "3"},
+                  {"3", kUpgradeFrom3, "4"},
+                  {"4", kUpgradeFrom4, "5"}};
   for (const auto& upgrade : upgrades) {
     if (found != upgrade.from || readOnly) continue;
     if (auto failed = db.exec(std::string("BEGIN IMMEDIATE;") + upgrade.sql + "COMMIT;")) {
@@ -163,9 +178,10 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
     if (auto failed = db.exec(kIndexes)) return *failed;
   }
   // Read-only, an older journal reads as it is: schema 1's runs have no invocation and no
-  // inputs, no schema before 3 has cached steps, none before 4 a graph, tallies or workers.
+  // inputs, no schema before 3 has cached steps, none before 4 a graph, tallies or workers, none
+  // before 5 inline outputs.
   if (found != std::to_string(kJournalSchemaVersion) &&
-      !(readOnly && (found == "1" || found == "2" || found == "3"))) {
+      !(readOnly && (found == "1" || found == "2" || found == "3" || found == "4"))) {
     return makeError(ErrorCategory::kBadInput, path + ": journal schema " + found +
                                                    ", but this cordon reads schema " +
                                                    std::to_string(kJournalSchemaVersion));
@@ -404,6 +420,13 @@ const char* RunJournal::record(const RunEvent& event) {
                 "INSERT OR REPLACE INTO artifacts (run_id, step, name, bytes, digest) VALUES "
                 "(?1, ?2, ?3, ?4, ?5)",
                 {runId_, e.step, e.name, static_cast<int64_t>(e.bytes), e.digest});
+            if (e.inlineBytes) {
+              // A copy damaged by hand is put right by the next run that holds these bytes.
+              write(
+                  "INSERT INTO blobs (digest, bytes) VALUES (?1, ?2) ON CONFLICT (digest) DO "
+                  "UPDATE SET bytes = excluded.bytes WHERE bytes != excluded.bytes",
+                  {e.digest, SqlBlob{*e.inlineBytes}});
+            }
             return "artifact";
           },
           [this](const InputDigested& e) {

@@ -22,7 +22,7 @@
 
 namespace cordon {
 
-inline constexpr int kJournalSchemaVersion = 4;
+inline constexpr int kJournalSchemaVersion = 5;
 // The plugin log lines one run's journal keeps (the dashboard shows them); past it, one line says
 // so and the rest reach only the console.
 inline constexpr size_t kMaxJournaledLogLines = 10000;

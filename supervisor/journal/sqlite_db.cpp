@@ -53,6 +53,9 @@ int bindAll(sqlite3_stmt* statement, const std::vector<SqlValue>& binds) {
                                  SQLITE_TRANSIENT);
     } else if (const auto* integer = std::get_if<int64_t>(&binds[i])) {
       status = sqlite3_bind_int64(statement, at, *integer);
+    } else if (const auto* blob = std::get_if<SqlBlob>(&binds[i])) {
+      status = sqlite3_bind_blob64(statement, at, blob->bytes.data(), blob->bytes.size(),
+                                   SQLITE_TRANSIENT);
     } else if (const auto* real = std::get_if<double>(&binds[i])) {
       status = sqlite3_bind_double(statement, at, *real);
     } else {
@@ -99,6 +102,12 @@ Outcome<std::vector<std::vector<SqlValue>>> SqliteDb::query(const std::string& s
         case SQLITE_NULL:
           row.emplace_back(nullptr);
           break;
+        case SQLITE_BLOB: {
+          const auto* bytes = static_cast<const char*>(sqlite3_column_blob(raw, c));
+          row.emplace_back(std::string(bytes != nullptr ? bytes : "",
+                                       static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+          break;
+        }
         default: {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
           row.emplace_back(std::string(text != nullptr ? text : "",

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -16,7 +17,11 @@
 
 namespace cordon {
 
-using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string>;
+// Bytes bound as a BLOB (an inline output); a BLOB column reads back as std::string.
+struct SqlBlob {
+  std::string_view bytes;
+};
+using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string, SqlBlob>;
 
 class SqliteDb {
  public:

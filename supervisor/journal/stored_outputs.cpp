@@ -16,6 +16,12 @@ bool isStoreDigest(const std::string& digest) {
 
 }  // namespace
 
+std::optional<std::string> inlineOutput(SqliteDb& db, const std::string& digest) {
+  auto rows = db.query("SELECT bytes FROM blobs WHERE digest = ?1", {digest});
+  if (!rows.ok() || rows.value().empty()) return std::nullopt;
+  return sqlText(rows.value()[0][0]);
+}
+
 Outcome<StoredOutputs> storedOutputs(SqliteDb& db, const std::string& runId,
                                      const std::string& step, const std::string& outputsJson,
                                      const std::string& directory) {
@@ -33,8 +39,14 @@ Outcome<StoredOutputs> storedOutputs(SqliteDb& db, const std::string& runId,
     auto found = journaled.find(name);
     if (found == journaled.end() || !isStoreDigest(found->second.second))
       return makeError(ErrorCategory::kBadInput, "output '" + name + "' has no journaled digest");
-    const std::string path = storedArtifactPath(directory, found->second.second);
-    auto opened = openInputFile(path, UINT64_MAX);
+    std::string path = storedArtifactPath(directory, found->second.second);
+    Outcome<Artifact> opened = Artifact{};
+    if (auto bytes = inlineOutput(db, found->second.second)) {
+      path = "the journal's inline bytes of " + found->second.second;
+      opened = makeArtifact(std::move(*bytes));
+    } else {
+      opened = openInputFile(path, UINT64_MAX);
+    }
     if (!opened.ok()) return opened.error();
     const Artifact& artifact = opened.value();
     if (static_cast<int64_t>(artifact->size()) != found->second.first)

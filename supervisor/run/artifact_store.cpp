@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "core/fault_point.h"
+#include "run/artifact_digest.h"
 
 namespace cordon {
 namespace {
@@ -89,6 +90,12 @@ Outcome<ArtifactMap> ArtifactStore::keep(ArtifactMap outputs, std::vector<Spille
   if (durable_ && !directory_.empty()) {
     for (const auto& [name, artifact] : outputs) {
       if (stored.count(name) != 0) continue;
+      if (inlines(*artifact)) {
+        auto digest = digestArtifact(*artifact);
+        if (!digest.ok()) return digest.error();
+        stored[name] = digest.value();
+        continue;
+      }
       auto written = writeToStore(artifact, false);
       if (!written.ok()) return written.error();
       stored[name] = written.value().digest;

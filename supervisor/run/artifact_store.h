@@ -15,6 +15,10 @@
 namespace cordon {
 
 inline constexpr uint64_t kDefaultArtifactMemoryBytes = 1ull << 30;  // --artifact-memory-mb
+// A durable output up to this size is not written as a file: a file each cost more than the
+// rest of the journal's work for a step (an inode each); its bytes go to the journal with its
+// ArtifactDigested event instead, in the same commit as the step's end.
+inline constexpr uint64_t kInlineArtifactBytes = 4096;
 
 struct SpilledArtifact {
   std::string name;
@@ -41,6 +45,12 @@ class ArtifactStore {
                             std::map<std::string, std::string>& stored);
 
   uint64_t memoryBytes() const { return inMemory_; }
+  // Whether keep() left this output, which it holds in memory, to the journal (durable, at most
+  // kInlineArtifactBytes): then its ArtifactDigested carries the bytes.
+  bool inlines(const ArtifactBytes& artifact) const {
+    return durable_ && !directory_.empty() && artifact.inMemory() &&
+           artifact.size() <= kInlineArtifactBytes;
+  }
 
  private:
   Outcome<Artifact> spill(const Artifact& artifact, SpilledArtifact& record);

@@ -207,6 +207,9 @@ struct ArtifactDigested {
   std::string name;
   uint64_t bytes = 0;
   std::string digest;  // sha256:HEX, or "unavailable: WHY"
+  // A durable output the store keeps inline rather than as a file (ArtifactStore::inlines): its
+  // bytes, which the journal keeps under its digest (docs/state.md, "What is durable when").
+  std::optional<std::string> inlineBytes;
 };
 // The SHA-256 of one of the workflow's inputs (a large file's hashed off the event loop, before
 // the run ends), so the journal can tell when a resumed run would read other bytes.

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "journal/run_journal.h"
+#include "journal/stored_outputs.h"
 #include "test_support.h"
 
 using namespace cordon;
@@ -188,13 +190,23 @@ TEST_CASE("cache: a result whose stored output changed is not reused; the step r
   for (const auto& artifact : shown["artifacts"])
     if (artifact["step"] == "top") topDigest = artifact["digest"].get<std::string>();
   REQUIRE(topDigest.rfind("sha256:", 0) == 0);
-  const std::string stored = runs.state + "/artifacts/sha256/" + topDigest.substr(7);
-  const std::string bytes = test::readFile(stored);
+  // top's output is small: the journal keeps it inline, not the store as a file.
+  CHECK_FALSE(std::filesystem::exists(runs.state + "/artifacts/sha256/" + topDigest.substr(7)));
+  auto storedBytes = [&runs, &topDigest] {
+    auto db = openJournal(runs.state + "/journal.sqlite", /*readOnly=*/true);
+    REQUIRE(db.ok());
+    auto bytes = inlineOutput(*db.value(), topDigest);
+    REQUIRE(bytes.has_value());
+    return *bytes;
+  };
+  const std::string bytes = storedBytes();
   REQUIRE(!bytes.empty());
-  chmod(stored.c_str(), 0644);
   {
-    std::ofstream damaged(stored, std::ios::binary | std::ios::trunc);
-    damaged << std::string(bytes.size(), 'X');  // the same size, other bytes
+    auto db = openJournal(runs.state + "/journal.sqlite");
+    REQUIRE(db.ok());
+    const std::string other(bytes.size(), 'X');  // the same size, other bytes
+    REQUIRE_FALSE(db.value()->run("UPDATE blobs SET bytes = ?2 WHERE digest = ?1",
+                                  {topDigest, SqlBlob{other}}));
   }
   const auto second = runs.run();
   // top ran again; what follows it read the same bytes as before, so it is cached.
@@ -210,8 +222,8 @@ TEST_CASE("cache: a result whose stored output changed is not reused; the step r
     rejected = true;
   }
   CHECK(rejected);
-  // Running it again put the right bytes back in the store: the next run takes them.
-  CHECK(test::readFile(stored) == bytes);
+  // Running it again put the right bytes back in the journal: the next run takes them.
+  CHECK(storedBytes() == bytes);
   const auto third = runs.run();
   CHECK(third.cached.count("top") == 1);
 }

@@ -15,6 +15,7 @@
 
 #include "cli/receipt_command.h"
 #include "cli/run_lock.h"
+#include "journal/run_journal.h"
 #include "test_support.h"
 #include "trust/base64.h"
 #include "trust/minisign.h"
@@ -857,12 +858,20 @@ outputs:
 
 namespace {
 
-// The names of the files in the store's sha256/ directory.
+// The SHA-256 (hex) of every output kept: the files in the store's sha256/ directory, and the
+// small outputs the journal keeps inline (STORE is STATE/artifacts).
 std::set<std::string> storedFiles(const std::string& store) {
   std::set<std::string> names;
   std::error_code none;
   for (const auto& entry : std::filesystem::directory_iterator(store + "/sha256", none))
     names.insert(entry.path().filename().string());
+  const auto journal = std::filesystem::path(store).parent_path() / "journal.sqlite";
+  if (!std::filesystem::exists(journal)) return names;
+  auto db = openJournal(journal.string(), /*readOnly=*/true);
+  REQUIRE(db.ok());
+  auto inlined = db.value()->query("SELECT digest FROM blobs");
+  REQUIRE(inlined.ok());
+  for (const auto& row : inlined.value()) names.insert(sqlText(row[0]).substr(7));
   return names;
 }
 
@@ -927,7 +936,8 @@ TEST_CASE(
   REQUIRE(dry.exitCode == 0);
   auto said = nlohmann::json::parse(dry.output);
   CHECK(said["removed_runs"] == nlohmann::json({runs[3].first, runs[2].first}));
-  CHECK(said["removed_files"] == 4);
+  CHECK(said["removed_files"] == 0);  // each output is small: the journal kept them inline
+  CHECK(said["removed_inline_outputs"] == 4);
   CHECK(said["dry_run"] == true);
   CHECK(listedRuns(state).size() == 4);
   CHECK(storedFiles(store).size() == 7);
@@ -943,14 +953,21 @@ TEST_CASE(
     CHECK(result["removed_runs"] == nlohmann::json({runs[3].first}));
     CHECK(result["store_swept"] == false);
     CHECK(result["store_held_by"] == killedId);
-    CHECK(storedFiles(store).size() == 7);
+    // Inline outputs go with their run's rows at once: a live run's own are committed with the
+    // rows that name them (SQLite lets one writer in at a time), so none of them can go.
+    CHECK(result["removed_inline_outputs"] == 2);
+    std::set<std::string> kept = filesOf[1];
+    kept.insert(filesOf[2].begin(), filesOf[2].end());
+    kept.insert(killedFiles.begin(), killedFiles.end());
+    CHECK(storedFiles(store) == kept);
   }
 
   Command gc = runCordon("runs gc --keep 1 --state-dir " + state);
   INFO(gc.output);
   REQUIRE(gc.exitCode == 0);
   CHECK(contains(gc.output, "removed 1 run from"));
-  CHECK(contains(gc.output, "removed 4 files"));  // the first two runs' outputs
+  CHECK(contains(gc.output, "removed 2 inline outputs"));  // the second run's; the first's went
+
   const auto left = listedRuns(state);
   REQUIRE(left.size() == 2);
   CHECK(left[0] == std::make_pair(killedId, std::string("running")));

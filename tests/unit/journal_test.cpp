@@ -2,8 +2,13 @@
 // tests/integration/cli_test.cpp runs real workflows into it).
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "journal/journal_reader.h"
 #include "journal/run_journal.h"
+#include "journal/stored_outputs.h"
+#include "run/artifact_store.h"
 #include "run/audit_subscriber.h"
 #include "run/run_report.h"
 #include "test_support.h"
@@ -20,16 +25,16 @@ TEST_CASE("the journal is made with its schema, and a newer schema is refused by
     auto mode = made.value()->query("PRAGMA journal_mode");
     REQUIRE(mode.ok());
     CHECK(sqlText(mode.value()[0][0]) == "wal");
-    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '5' WHERE key = 'schema'", {}));
+    REQUIRE_FALSE(made.value()->run("UPDATE meta SET value = '6' WHERE key = 'schema'", {}));
   }
   auto refused = openJournal(path);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().message == path + ": journal schema 5, but this cordon reads schema 4");
+  CHECK(refused.error().message == path + ": journal schema 6, but this cordon reads schema 5");
   auto notOurs = openJournal(dir.write("other.sqlite", ""), /*readOnly=*/true);
   CHECK_FALSE(notOurs.ok());
 }
 
-TEST_CASE("a schema-1 journal is upgraded when written (through 2 and 3, to 4), its runs kept") {
+TEST_CASE("a schema-1 journal is upgraded when written (through 2, 3 and 4, to 5), its runs kept") {
   test::TempDir dir;
   const std::string path = dir.path("journal.sqlite");
   {
@@ -60,7 +65,7 @@ INSERT INTO runs VALUES ('00aa00aa00aa00aa', 'old', 'w.yaml', 'sha256:00', 'p.ya
   REQUIRE(upgraded.ok());
   auto version = upgraded.value()->query("SELECT value FROM meta WHERE key = 'schema'");
   REQUIRE(version.ok());
-  CHECK(sqlText(version.value()[0][0]) == "4");
+  CHECK(sqlText(version.value()[0][0]) == "5");
   auto columns = upgraded.value()->query("SELECT invocation, resumes FROM runs");
   REQUIRE(columns.ok());
   CHECK(sqlInteger(columns.value()[0][1]) == 0);
@@ -68,6 +73,7 @@ INSERT INTO runs VALUES ('00aa00aa00aa00aa', 'old', 'w.yaml', 'sha256:00', 'p.ya
   CHECK(upgraded.value()->query("SELECT digest FROM inputs").ok());
   CHECK(upgraded.value()->query("SELECT cache_key, cached_from FROM steps").ok());
   CHECK(upgraded.value()->query("SELECT graph FROM runs").ok());
+  CHECK(upgraded.value()->query("SELECT digest, bytes FROM blobs").ok());
   CHECK(upgraded.value()->query("SELECT step, kind, count FROM tallies").ok());
   CHECK(upgraded.value()->query("SELECT phases, max_rss_kib FROM workers").ok());
   // The old run reads with an empty graph: nothing to lay out, not an error.
@@ -240,4 +246,61 @@ TEST_CASE("the event stream's quiet points: scheduled once per burst of events, 
   CHECK_FALSE(events.emit(StepStarted{"d", "mix"}));
   CHECK(scheduled == 2);
   CHECK(counter.events == 4);
+}
+
+TEST_CASE(
+    "inline outputs: kept byte for byte under their digest, read back checked, and put right") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  const std::string store = dir.path("artifacts");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  const std::string small("a\0b\xff\xfe<script>", 13);  // NUL and bytes that are not UTF-8
+  const std::string large(8192, 'L');
+  // The large one is a file in the store, as ArtifactStore writes it.
+  std::filesystem::create_directories(store + "/sha256");
+  const std::string largeFile = storedArtifactPath(store, sha256Digest(large));
+  auto writeFile = [&largeFile](const std::string& bytes) {
+    std::ofstream(largeFile, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  writeFile(large);
+  {
+    RunJournal journal(*db.value(), nlohmann::json::object());
+    journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+    journal.onEvent(StepStarted{"a", "mix"});
+    journal.onEvent(ArtifactDigested{"a", "small", small.size(), sha256Digest(small), small});
+    journal.onEvent(ArtifactDigested{"a", "large", large.size(), sha256Digest(large), {}});
+    journal.onEvent(StepFinished{
+        "a", "mix", 3, 7, std::nullopt, {{"small", small.size()}, {"large", large.size()}}, false});
+    RunReport report;
+    journal.onEvent(RunFinished{&report});
+    REQUIRE_FALSE(journal.failure());
+  }
+  CHECK(inlineOutput(*db.value(), sha256Digest(small)) == small);
+  CHECK_FALSE(inlineOutput(*db.value(), sha256Digest(large)));
+  const std::string outputs = R"({"small": 13, "large": 8192})";
+  auto read = storedOutputs(*db.value(), "00112233aabbccdd", "a", outputs, store);
+  REQUIRE(read.ok());
+  CHECK(test::bytesOf(read.value().outputs.at("small")) == small);
+  CHECK(test::bytesOf(read.value().outputs.at("large")) == large);
+
+  // Damaged, either one is refused by name; nothing of the step is used.
+  const std::string other(small.size(), 'X');
+  REQUIRE_FALSE(db.value()->run("UPDATE blobs SET bytes = ?2 WHERE digest = ?1",
+                                {sha256Digest(small), SqlBlob{other}}));
+  auto refused = storedOutputs(*db.value(), "00112233aabbccdd", "a", outputs, store);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message ==
+        "the journal's inline bytes of " + sha256Digest(small) + " does not hash to its name");
+  // The next run holding the same bytes puts them right.
+  {
+    RunJournal journal(*db.value(), nlohmann::json::object());
+    journal.onEvent(startedRun(dir, "11112233aabbccdd"));
+    journal.onEvent(ArtifactDigested{"a", "small", small.size(), sha256Digest(small), small});
+  }
+  CHECK(inlineOutput(*db.value(), sha256Digest(small)) == small);
+  writeFile(std::string(8192, 'M'));
+  refused = storedOutputs(*db.value(), "00112233aabbccdd", "a", outputs, store);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message == largeFile + " does not hash to its name");
 }
