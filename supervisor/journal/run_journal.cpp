@@ -194,6 +194,14 @@ void RunJournal::write(const std::string& sql, const std::vector<SqlValue>& bind
   if (auto failed = db_.run(sql, binds)) failure_ = failed;
 }
 
+const std::string& RunJournal::now() {
+  if (!stamped_) {
+    now_ = journalTime();
+    stamped_ = true;
+  }
+  return now_;
+}
+
 void RunJournal::tally(const std::string& label, const char* kind) {
   // A for_each item's decisions count for its step: STEP[N] -> STEP.
   std::string step = label;
@@ -208,7 +216,7 @@ void RunJournal::tally(const std::string& label, const char* kind) {
 
 void RunJournal::transition(const std::string& step, const std::string& state) {
   write("INSERT INTO transitions (run_id, step, state, at) VALUES (?1, ?2, ?3, ?4)",
-        {runId_, step, state, journalTime()});
+        {runId_, step, state, now()});
 }
 
 void RunJournal::onEvent(const RunEvent& event) {
@@ -220,6 +228,7 @@ void RunJournal::onEvent(const RunEvent& event) {
     }
     inTransaction_ = true;
   }
+  stamped_ = false;
   const char* kind = record(event);
   if (failure_) {
     // The journal stays as the last commit left it (a whole event's rows, never part of one),
@@ -265,7 +274,7 @@ const char* RunJournal::record(const RunEvent& event) {
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'running', ?9, ?10, ?11)",
                   {runId_, e.workflowName, e.workflowPath, sha256FileDigest(e.workflowPath),
                    e.policyPath, sha256FileDigest(e.policyPath), static_cast<int64_t>(e.steps),
-                   static_cast<int64_t>(e.jobs), journalTime(), jsonText(invocation_),
+                   static_cast<int64_t>(e.jobs), now(), jsonText(invocation_),
                    jsonText(graphJson(e.graph))});
               transition("", "running");
             }
@@ -282,7 +291,7 @@ const char* RunJournal::record(const RunEvent& event) {
             write(
                 "INSERT OR REPLACE INTO steps (run_id, name, plugin, state, started_at) VALUES "
                 "(?1, ?2, ?3, 'running', ?4)",
-                {runId_, e.step, e.plugin, journalTime()});
+                {runId_, e.step, e.plugin, now()});
             transition(e.step, "running");
             if (e.interruptedAttempt != 0) {
               // The attempt the supervisor's death cut short is closed by what follows: a
@@ -294,7 +303,7 @@ const char* RunJournal::record(const RunEvent& event) {
             write(
                 "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
                 "(?1, ?2, 1, ?3)",
-                {runId_, e.step, journalTime()});
+                {runId_, e.step, now()});
             return "step_started";
           },
           [this](const StepFinished& e) {
@@ -306,14 +315,14 @@ const char* RunJournal::record(const RunEvent& event) {
                 "UPDATE steps SET state = ?3, ended_at = ?4, milliseconds = ?5, worker_pid = ?6, "
                 "error_category = ?7, error_message = ?8, outputs = ?9 WHERE run_id = ?1 AND "
                 "name = ?2",
-                {runId_, e.step, std::string(state), journalTime(), e.milliseconds,
+                {runId_, e.step, std::string(state), now(), e.milliseconds,
                  static_cast<int64_t>(e.workerPid), error[0], error[1], jsonText(outputs)});
             transition(e.step, state);
             if (auto open = attempts_.find(e.step); open != attempts_.end()) {
               write(
                   "UPDATE attempts SET ended_at = ?4, outcome = ?5, error_category = ?6, "
                   "error_message = ?7 WHERE run_id = ?1 AND label = ?2 AND number = ?3",
-                  {runId_, e.step, open->second, journalTime(),
+                  {runId_, e.step, open->second, now(),
                    std::string(e.error ? "failed" : "succeeded"), error[0], error[1]});
               attempts_.erase(open);
             }
@@ -342,17 +351,17 @@ const char* RunJournal::record(const RunEvent& event) {
               write(
                   "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
                   "(?1, ?2, 1, ?3)",
-                  {runId_, e.step, journalTime()});
+                  {runId_, e.step, now()});
             }
             write(
                 "UPDATE attempts SET ended_at = ?4, outcome = 'failed', error_category = ?5, "
                 "error_message = ?6 WHERE run_id = ?1 AND label = ?2 AND number = ?3",
-                {runId_, e.step, number, journalTime(), error[0], error[1]});
+                {runId_, e.step, number, now(), error[0], error[1]});
             ++number;
             write(
                 "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
                 "(?1, ?2, ?3, ?4)",
-                {runId_, e.step, number, journalTime()});
+                {runId_, e.step, number, now()});
             transition(e.step, e.why == StepRetrying::Why::kRetry ? "retrying" : "restarting");
             return "step_retrying";
           },
@@ -366,7 +375,7 @@ const char* RunJournal::record(const RunEvent& event) {
                 "INSERT INTO logs (run_id, step, level, message, at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 {runId_, e.step, last ? std::string("cordon") : e.level,
                  last ? std::string("further log lines of this run are not journaled") : e.message,
-                 journalTime()});
+                 now()});
             return "log";
           },
           [](const CallFinished&) { return ""; },
@@ -379,8 +388,7 @@ const char* RunJournal::record(const RunEvent& event) {
             write(
                 "INSERT INTO workers (run_id, plugin, pid, started_at, cgroup, danger) VALUES "
                 "(?1, ?2, ?3, ?4, ?5, ?6)",
-                {runId_, e.plugin, static_cast<int64_t>(e.pid), journalTime(), e.cgroup,
-                 jsonText(danger)});
+                {runId_, e.plugin, static_cast<int64_t>(e.pid), now(), e.cgroup, jsonText(danger)});
             return "worker_started";
           },
           [this](const WorkerReady& e) {
@@ -400,7 +408,7 @@ const char* RunJournal::record(const RunEvent& event) {
                 "UPDATE workers SET ended_at = ?3, step = ?4, exit = ?5, max_rss_kib = ?6, "
                 "cpu_seconds = ?7, fault = ?8 WHERE rowid = (SELECT max(rowid) FROM workers "
                 "WHERE run_id = ?1 AND pid = ?2)",
-                {runId_, static_cast<int64_t>(e.pid), journalTime(), e.step, e.exit,
+                {runId_, static_cast<int64_t>(e.pid), now(), e.step, e.exit,
                  static_cast<int64_t>(e.maxRssKib), e.cpuSeconds,
                  e.fault ? SqlValue(std::string(categoryName(e.fault->error.category)) + ": " +
                                     e.fault->error.message)
@@ -447,7 +455,7 @@ const char* RunJournal::record(const RunEvent& event) {
             write(
                 "UPDATE runs SET state = ?2, ended_at = ?3, error_category = ?4, "
                 "error_message = ?5, error_step = ?6 WHERE id = ?1",
-                {runId_, state, journalTime(), columns[0], columns[1],
+                {runId_, state, now(), columns[0], columns[1],
                  error ? SqlValue(error->step) : SqlValue(nullptr)});
             transition("", state);
             return "run_finished";

@@ -52,6 +52,8 @@ class RunJournal final : public RunListener {
 
  private:
   void commit();
+  // The time of the event being written, as journalTime(): one for all its rows.
+  const std::string& now();
   // The fault point's name of the event's write ("" for an event the journal does not keep).
   const char* record(const RunEvent& event);
   void write(const std::string& sql, const std::vector<SqlValue>& binds);
@@ -64,6 +66,8 @@ class RunJournal final : public RunListener {
   std::string runId_;
   std::optional<Error> failure_;
   bool inTransaction_ = false;
+  std::string now_;
+  bool stamped_ = false;
   std::vector<const char*> committing_;      // the fault points of the events the transaction holds
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
   size_t logLines_ = 0;
