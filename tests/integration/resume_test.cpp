@@ -106,6 +106,28 @@ JournalView journalOf(const std::string& state) {
   return view;
 }
 
+// Waits (up to `timeout`) until the journal in `state` shows `step` running: group commit puts
+// it there at the next quiet point, within 10 ms of the step's start (docs/state.md).
+bool journalShowsRunning(const std::string& state, const std::string& step,
+                         std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto db = openJournal(state + "/journal.sqlite", true);
+    if (db.ok()) {
+      auto runs = journalRuns(*db.value(), 10);
+      if (runs.ok() && !runs.value().empty()) {
+        auto shown = journalRun(*db.value(), runs.value()[0]["id"]);
+        if (shown.ok()) {
+          for (const auto& row : shown.value()["steps"])
+            if (row["name"] == step && row["state"] == "running") return true;
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 bool ended(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "continued" || state == "skipped";
 }
@@ -228,6 +250,7 @@ TEST_CASE("cordon resume refuses a changed policy or input, an ended run and a l
                  "spin_ms: \"4000\" } }\n");
   const pid_t pid = test::startCordon(live.runArgs(), live.dir.path("live.log"));
   REQUIRE(test::waitForRunningStep(live.audit, std::chrono::seconds(20)) != nullptr);
+  REQUIRE(journalShowsRunning(live.state, "slow", std::chrono::seconds(5)));
   test::Command busy =
       test::runCordon("resume " + journalOf(live.state).id + " --state-dir " + live.state);
   INFO(busy.output);
@@ -252,19 +275,7 @@ TEST_CASE(
   REQUIRE(test::waitForRunningStep(run.audit, std::chrono::seconds(20)) != nullptr);
   // The step's start reaches the journal at the next quiet point (10 ms at most, docs/state.md),
   // not at the run's end: the step spins for 4 s, and the journal says so well before.
-  bool running = false;
-  for (int i = 0; i < 100 && !running; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    auto db = openJournal(run.state + "/journal.sqlite", true);
-    REQUIRE(db.ok());
-    auto runs = journalRuns(*db.value(), 10);
-    if (!runs.ok() || runs.value().empty()) continue;
-    auto shown = journalRun(*db.value(), runs.value()[0]["id"]);
-    REQUIRE(shown.ok());
-    for (const auto& step : shown.value()["steps"])
-      if (step["name"] == "slow" && step["state"] == "running") running = true;
-  }
-  CHECK(running);
+  CHECK(journalShowsRunning(run.state, "slow", std::chrono::seconds(2)));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
