@@ -143,7 +143,7 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
     // WAL: a reader (cordon runs) never blocks the run writing; NORMAL: a commit is durable
     // once the WAL is synced at checkpoint, and the database survives a crash of the process.
     if (auto failed = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                              "PRAGMA foreign_keys=ON;"))
+                              "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"))
       return *failed;
     if (auto failed = db.exec(kSchema)) return *failed;
     if (auto failed = db.exec(kDashboardTables)) return *failed;
@@ -187,6 +187,11 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
                                                    std::to_string(kJournalSchemaVersion));
   }
   return opened;
+}
+
+RunJournal::RunJournal(SqliteDb& db, nlohmann::json invocation)
+    : db_(db), invocation_(std::move(invocation)) {
+  if (!db_.exec("PRAGMA wal_autocheckpoint=0")) checkpointer_.emplace(db_.path());
 }
 
 void RunJournal::write(const std::string& sql, const std::vector<SqlValue>& binds) {

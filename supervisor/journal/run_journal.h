@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "journal/journal_checkpointer.h"
 #include "journal/sqlite_db.h"
 #include "run/run_events.h"
 
@@ -35,8 +36,8 @@ class RunJournal final : public RunListener {
  public:
   // `invocation`: how the run was asked for (audit log, inputs, output directory, options), what
   // cordon resume runs it again with (docs/state.md).
-  RunJournal(SqliteDb& db, nlohmann::json invocation)
-      : db_(db), invocation_(std::move(invocation)) {}
+  // Checkpoints move to a thread of its own (journal/journal_checkpointer) while it lives.
+  RunJournal(SqliteDb& db, nlohmann::json invocation);
   ~RunJournal() override { commit(); }
   RunJournal(const RunJournal&) = delete;
   RunJournal& operator=(const RunJournal&) = delete;
@@ -62,6 +63,7 @@ class RunJournal final : public RunListener {
   void tally(const std::string& label, const char* kind);
 
   SqliteDb& db_;
+  std::optional<JournalCheckpointer> checkpointer_;
   nlohmann::json invocation_;
   std::string runId_;
   std::optional<Error> failure_;

@@ -15,10 +15,11 @@
 namespace cordon {
 
 inline constexpr uint64_t kDefaultArtifactMemoryBytes = 1ull << 30;  // --artifact-memory-mb
-// A durable output up to this size is not written as a file: a file each cost more than the
-// rest of the journal's work for a step (an inode each); its bytes go to the journal with its
-// ArtifactDigested event instead, in the same commit as the step's end.
-inline constexpr uint64_t kInlineArtifactBytes = 4096;
+// A durable output up to this size (those held in memory, not in a memfd) is not written as a
+// file: a file each cost more than the rest of the journal's work for a step (an inode each);
+// its bytes go to the journal with its ArtifactDigested event instead, committed no later than
+// the step's end.
+inline constexpr uint64_t kInlineArtifactBytes = kLargeArtifactBytes;
 
 struct SpilledArtifact {
   std::string name;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "journal/journal_reader.h"
 #include "journal/run_journal.h"
@@ -303,4 +304,28 @@ TEST_CASE(
   refused = storedOutputs(*db.value(), "00112233aabbccdd", "a", outputs, store);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message == largeFile + " does not hash to its name");
+}
+
+TEST_CASE("the WAL is checkpointed beside the run, not in its commits") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  const auto mainFileBytes = [&path] { return std::filesystem::file_size(path); };
+  RunJournal journal(*db.value(), nlohmann::json::object());
+  auto pages = db.value()->query("PRAGMA wal_autocheckpoint");
+  REQUIRE(pages.ok());
+  CHECK(sqlInteger(pages.value()[0][0]) == 0);  // the committing connection never checkpoints
+  const uintmax_t before = mainFileBytes();
+  journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+  for (int i = 0; i < 2000; ++i) journal.onEvent(StepStarted{"step" + std::to_string(i), "mix"});
+  journal.onQuiet();
+  // Only a checkpoint copies pages from the WAL into the database file; the journal's own thread
+  // does that every kCheckpointEvery.
+  bool grew = false;
+  for (int i = 0; i < 50 && !grew; ++i) {
+    std::this_thread::sleep_for(kCheckpointEvery);
+    grew = mainFileBytes() > before + 100'000;
+  }
+  CHECK(grew);
 }
