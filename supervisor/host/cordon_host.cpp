@@ -56,19 +56,13 @@ RunReport CordonHost::run(RunRequest request) {
   // A quiet point is where the event loop has nothing left to run and is about to wait for I/O,
   // at most one per kQuietPointEvery: the journal commits there the events since the last one
   // (docs/state.md, "What is durable when").
-  kj::Promise<void> quietPoint = nullptr;
-  kj::TimePoint lastQuiet = io_.provider->getTimer().now();
-  events.scheduleQuietWith([this, &quietPoint, &lastQuiet, &events] {
-    kj::Timer& timer = io_.provider->getTimer();
-    quietPoint = timer.atTime(lastQuiet + kQuietPointEvery)
-                     .then([&events, &lastQuiet, &timer] {
-                       return kj::evalLast([&events, &lastQuiet, &timer] {
-                         lastQuiet = timer.now();
-                         events.quiet();
-                       });
-                     })
-                     .eagerlyEvaluate(nullptr);
+  quietEvents_ = &events;
+  KJ_DEFER({
+    quietPoint_ = nullptr;  // however the run ends, nothing is left pending on its stream
+    quietEvents_ = nullptr;
   });
+  lastQuiet_ = io_.provider->getTimer().now();
+  events.scheduleQuietWith([this] { scheduleQuietPoint(); });
   EngineContext context{&io_, &events, cgroups_.get(), cgroups_ ? "" : noCgroupReason_};
   request.options.cancelOnSignals = request.options.cancelOnSignals && settings_.cancelOnSignals;
   kj::Promise<void> ticking = nullptr;
@@ -77,6 +71,18 @@ RunReport CordonHost::run(RunRequest request) {
   events.quiet();
   report.denials = denials.counts();
   return report;
+}
+
+void CordonHost::scheduleQuietPoint() {
+  kj::Timer& timer = io_.provider->getTimer();
+  quietPoint_ = timer.atTime(lastQuiet_ + kQuietPointEvery)
+                    .then([this, &timer] {
+                      return kj::evalLast([this, &timer] {
+                        lastQuiet_ = timer.now();
+                        if (quietEvents_ != nullptr) quietEvents_->quiet();
+                      });
+                    })
+                    .eagerlyEvaluate(nullptr);
 }
 
 kj::Promise<void> CordonHost::tickEvery(const std::function<void()>& tick,

@@ -63,12 +63,18 @@ class CordonHost {
 
  private:
   kj::Promise<void> tickEvery(const std::function<void()>& tick, std::chrono::milliseconds period);
+  // Arranges the run's next quiet point (RunEvents::scheduleQuietWith).
+  void scheduleQuietPoint();
 
   HostSettings settings_;
   kj::AsyncIoContext io_;
   std::string noCgroupReason_;           // declared before cgroups_: detect() writes it
   std::unique_ptr<CgroupTree> cgroups_;  // declared after io_: given back before the loop goes
   bool announced_ = false;
+  // The running run's quiet points: its stream, the one pending, when the last one was.
+  const RunEvents* quietEvents_ = nullptr;
+  kj::Promise<void> quietPoint_ = nullptr;
+  kj::TimePoint lastQuiet_ = kj::origin<kj::TimePoint>();
 };
 
 }  // namespace cordon
