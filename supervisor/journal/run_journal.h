@@ -70,7 +70,6 @@ class RunJournal final : public RunListener {
   bool inTransaction_ = false;
   std::string now_;
   bool stamped_ = false;
-  std::vector<const char*> committing_;      // the fault points of the events the transaction holds
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running
   size_t logLines_ = 0;
 };
