@@ -1,11 +1,22 @@
 #include "journal/journal_checkpointer.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include "journal/sqlite_db.h"
 
 namespace cordon {
 
-JournalCheckpointer::JournalCheckpointer(std::string path)
-    : path_(std::move(path)), thread_([this] { loop(); }) {}
+JournalCheckpointer::JournalCheckpointer(std::string path) : path_(std::move(path)) {
+  // The thread takes no signal: SIGINT and SIGTERM are the event loop's, which may capture them
+  // (block them in its own thread) only after this thread has started.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  thread_ = std::thread([this] { loop(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
 
 JournalCheckpointer::~JournalCheckpointer() {
   {

@@ -30,7 +30,7 @@ class JournalCheckpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::thread thread_;  // declared last: started once the rest is ready
+  std::thread thread_;  // started in the constructor's body, with every signal blocked
 };
 
 }  // namespace cordon

@@ -279,12 +279,14 @@ TEST_CASE(
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
+  // Whether the plugin marked its ledger before the kill depends on how far the worker got.
+  const auto ledgerBefore = test::ledgerCounts(run.ledger);
+  const int marksBefore = ledgerBefore.count("slow") != 0 ? ledgerBefore.at("slow") : 0;
   const JournalView killed = journalOf(run.state);
   CHECK(killed.steps.at("slow") == "running");
   test::Command resumed = test::runCordon("resume " + killed.id + " --state-dir " + run.state);
   INFO(resumed.output);
   CHECK(resumed.exitCode == 0);
   CHECK(journalOf(run.state).steps.at("slow") == "succeeded");
-  // The plugin marks its ledger as it starts: once in the attempt cut short, once in the retry.
-  CHECK(test::ledgerCounts(run.ledger).at("slow") == 2);
+  CHECK(test::ledgerCounts(run.ledger).at("slow") == marksBefore + 1);  // run once more
 }
