@@ -525,6 +525,7 @@ AuditLog::AuditLog(std::string path, int fd, const Position& position, AuditLogO
 
 AuditLog::~AuditLog() {
   writeCheckpoint();
+  releaseLock();
   close(fd_);
 }
 
@@ -537,9 +538,23 @@ bool AuditLog::fail(const std::string& reason) {
   return false;
 }
 
+void AuditLog::keepLockBetweenWrites(bool keep) {
+  keepLock_ = keep;
+  if (!keep) releaseLock();
+}
+
+void AuditLog::releaseLock() {
+  if (!locked_) return;
+  flock(fd_, LOCK_UN);
+  locked_ = false;
+}
+
 bool AuditLog::lockLive() {
   if (failure_) return false;
+  // Held since this writer's last append: nobody else wrote since, nor rotated the file.
+  if (locked_) return true;
   if (!lockFile(fd_)) return fail("cannot lock it: " + osReason());
+  locked_ = true;
   for (int hops = 0;; ++hops) {
     if (!syncLocked()) break;
     if (lastEvent_ != kRotated) return true;
@@ -554,7 +569,8 @@ bool AuditLog::lockLive() {
 }
 
 void AuditLog::unlock() {
-  flock(fd_, LOCK_UN);
+  if (keepLock_ && !failure_) return;
+  releaseLock();
 }
 
 bool AuditLog::syncLocked() {

@@ -72,6 +72,17 @@ class AuditLog {
   // defer() flushes by itself once this many records wait.
   static constexpr size_t kMaxDeferred = 256;
 
+  // Lock leases: with `keep` set, the lock an append takes stays held after it, until
+  // releaseLock(). While it is held no other writer can append, so the next record is only its
+  // write: no flock, no fstat to catch up, no unlock. The run releases it at each quiet point
+  // (RunRecord::quiet, at most kQuietPointEvery apart), so another supervisor sharing the log
+  // waits that long at most, plus the turn in progress (docs/audit.md, "Several writers").
+  void keepLockBetweenWrites(bool keep);
+  // Lets the lock go if a lease holds it; a no-op otherwise.
+  void releaseLock();
+  // Whether a lease holds the lock now (until releaseLock()).
+  bool holdsLock() const { return locked_ && keepLock_; }
+
   // The first write failure, with the operating system's reason; empty while the log is sound.
   const std::optional<Error>& failure() const { return failure_; }
   bool healthy() const { return !failure_.has_value(); }
@@ -104,7 +115,9 @@ class AuditLog {
   bool fail(const std::string& reason);
   // With fd_ locked, caught up with every other writer and on the live file (following
   // rotations other writers made, or finishing one a writer left half done); false: failed.
+  // Under a lease that still holds the lock, there is nothing to catch up with.
   bool lockLive();
+  // The end of an append: the lock goes, unless a lease keeps it (and the log is sound).
   void unlock();
   bool syncLocked();
   bool catchUp(uint64_t size);  // verifies what other writers appended; under the lock
@@ -129,6 +142,8 @@ class AuditLog {
   uint64_t liveSegment_;
   AuditLogOptions options_;
   bool regular_ = true;
+  bool locked_ = false;    // fd_ is locked by this writer
+  bool keepLock_ = false;  // keepLockBetweenWrites
   uint64_t written_ = 0;
   AuditWriteObserver* observer_ = nullptr;
   std::optional<Error> failure_;

@@ -53,16 +53,12 @@ RunReport CordonHost::run(RunRequest request) {
   DenialTally denials;
   events.subscribe(denials);
   for (RunListener* listener : request.listeners) events.subscribe(*listener);
-  // A quiet point is where the event loop has nothing left to run and is about to wait for I/O,
-  // at most one per kQuietPointEvery: the journal commits there the events since the last one
-  // (docs/state.md, "What is durable when").
-  quietEvents_ = &events;
-  KJ_DEFER({
-    quietPoint_ = nullptr;  // however the run ends, nothing is left pending on its stream
-    quietEvents_ = nullptr;
-  });
-  lastQuiet_ = io_.provider->getTimer().now();
-  events.scheduleQuietWith([this] { scheduleQuietPoint(); });
+  // Quiet points (host/quiet_points): the journal commits there the events since the last one
+  // (docs/state.md, "What is durable when"), and the audit log, which keeps its lock between
+  // them, lets it go (docs/audit.md, "Several writers, one chain").
+  request.audit->keepLockBetweenWrites(true);
+  KJ_DEFER(request.audit->keepLockBetweenWrites(false));
+  QuietPoints quietPoints(io_.provider->getTimer(), events);
   EngineContext context{&io_, &events, cgroups_.get(), cgroups_ ? "" : noCgroupReason_};
   request.options.cancelOnSignals = request.options.cancelOnSignals && settings_.cancelOnSignals;
   kj::Promise<void> ticking = nullptr;
@@ -71,18 +67,6 @@ RunReport CordonHost::run(RunRequest request) {
   events.quiet();
   report.denials = denials.counts();
   return report;
-}
-
-void CordonHost::scheduleQuietPoint() {
-  kj::Timer& timer = io_.provider->getTimer();
-  quietPoint_ = timer.atTime(lastQuiet_ + kQuietPointEvery)
-                    .then([this, &timer] {
-                      return kj::evalLast([this, &timer] {
-                        lastQuiet_ = timer.now();
-                        if (quietEvents_ != nullptr) quietEvents_->quiet();
-                      });
-                    })
-                    .eagerlyEvaluate(nullptr);
 }
 
 kj::Promise<void> CordonHost::tickEvery(const std::function<void()>& tick,

@@ -19,15 +19,12 @@
 #include "cli/preflight.h"
 #include "engine/dag_scheduler.h"
 #include "engine/run_plan.h"
+#include "host/quiet_points.h"
 #include "run/run_events.h"
 #include "run/run_report.h"
 #include "worker/cgroup_limits.h"
 
 namespace cordon {
-
-// How often, at most, a run's listeners get a quiet point (RunListener::onQuiet): the journal's
-// group commit interval, so the most of a run's journal a SIGKILL can take (docs/state.md).
-inline constexpr kj::Duration kQuietPointEvery = 10 * kj::MILLISECONDS;
 
 struct HostSettings {
   std::string workerBinary;
@@ -63,18 +60,12 @@ class CordonHost {
 
  private:
   kj::Promise<void> tickEvery(const std::function<void()>& tick, std::chrono::milliseconds period);
-  // Arranges the run's next quiet point (RunEvents::scheduleQuietWith).
-  void scheduleQuietPoint();
 
   HostSettings settings_;
   kj::AsyncIoContext io_;
   std::string noCgroupReason_;           // declared before cgroups_: detect() writes it
   std::unique_ptr<CgroupTree> cgroups_;  // declared after io_: given back before the loop goes
   bool announced_ = false;
-  // The running run's quiet points: its stream, the one pending, when the last one was.
-  const RunEvents* quietEvents_ = nullptr;
-  kj::Promise<void> quietPoint_ = nullptr;
-  kj::TimePoint lastQuiet_ = kj::origin<kj::TimePoint>();
 };
 
 }  // namespace cordon

@@ -18,6 +18,8 @@ class AuditSubscriber final : public RunRecord {
   std::optional<Error> keep(const RunEvent& event) override;
   std::optional<Error> failure() const override { return audit_.failure(); }
   std::optional<Error> flush() override;
+  bool holding() const override { return audit_.holdsLock(); }
+  void quiet() override { audit_.releaseLock(); }
 
  private:
   bool write(std::string_view name, nlohmann::json fields, bool mayWait = false);

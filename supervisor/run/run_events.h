@@ -267,6 +267,11 @@ class RunRecord {
   virtual std::optional<Error> flush() = 0;
   // Why the record can keep nothing more, once that is so (a failed audit log stays failed).
   virtual std::optional<Error> failure() const = 0;
+  // Whether the record holds something until the next quiet point (the audit log's lock, held
+  // between writes when the stream has quiet points: AuditLog::keepLockBetweenWrites).
+  virtual bool holding() const { return false; }
+  // A quiet point: let go of what holding() holds.
+  virtual void quiet() {}
 };
 
 // The stream one run's events go to: the record first, then every listener in the order they
@@ -282,9 +287,11 @@ class RunEvents {
   // event after a quiet point and arranges for quiet() to run when the thread is next about to
   // wait (host/ wires it to the event loop). Without it every event is followed by one.
   void scheduleQuietWith(std::function<void()> schedule) { scheduleQuiet_ = std::move(schedule); }
-  // A quiet point: every listener's onQuiet().
+  bool hasQuietPoints() const { return static_cast<bool>(scheduleQuiet_); }
+  // A quiet point: the record's quiet(), then every listener's onQuiet().
   void quiet() const {
     busy_ = false;
+    record_.quiet();
     for (RunListener* listener : listeners_) listener->onQuiet();
   }
   // nullopt once the event is recorded; otherwise why it could not be, and the caller refuses
@@ -292,19 +299,31 @@ class RunEvents {
   std::optional<Error> emit(const RunEvent& event) const {
     if (auto failure = record_.keep(event)) return failure;
     for (RunListener* listener : listeners_) listener->onEvent(event);
+    quietPointAhead();
+    return std::nullopt;
+  }
+  std::optional<Error> recordFailure() const { return record_.failure(); }
+  // Before anything leaves the supervisor: every record the stream's record held back is written.
+  std::optional<Error> flushRecord() const {
+    auto failure = record_.flush();
+    // The write may have taken a lock the record holds till the next quiet point: one must come
+    // (a long plugin call may follow, with no event to schedule it).
+    if (record_.holding()) quietPointAhead();
+    return failure;
+  }
+
+ private:
+  // After what a quiet point ends (an event, a held lock): without quiet points scheduled, the
+  // quiet point is now; otherwise one is arranged unless one is pending.
+  void quietPointAhead() const {
     if (!scheduleQuiet_) {
       quiet();
     } else if (!busy_) {
       busy_ = true;
       scheduleQuiet_();
     }
-    return std::nullopt;
   }
-  std::optional<Error> recordFailure() const { return record_.failure(); }
-  // Before anything leaves the supervisor: every record the stream's record held back is written.
-  std::optional<Error> flushRecord() const { return record_.flush(); }
 
- private:
   RunRecord& record_;
   std::vector<RunListener*> listeners_;
   std::function<void()> scheduleQuiet_;

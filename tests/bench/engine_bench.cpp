@@ -37,6 +37,7 @@
 
 #include "core/untrusted_text.h"
 #include "host/cordon_host.h"
+#include "host/quiet_points.h"
 #include "journal/run_journal.h"
 #include "run/audit_subscriber.h"
 #include "worker/worker_pool.h"
@@ -317,6 +318,9 @@ int main(int argc, char** argv) {
     cordon::AuditSubscriber record(*log.value());
     cordon::RunEvents events(record);
     auto& io = bench.host.io();
+    // As in a run: quiet points, and the audit log's lock kept between them.
+    log.value()->keepLockBetweenWrites(true);
+    cordon::QuietPoints quietPoints(io.provider->getTimer(), events);
     cordon::WorkerLaunch launch{mix.name,
                                 mix.verified->package.objectPath(),
                                 mix.verified->object->fd(),

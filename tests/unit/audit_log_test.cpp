@@ -2,6 +2,8 @@
 // caught, with the line that broke it.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -509,4 +511,87 @@ TEST_CASE("eight processes appending while the log rotates under them leave one 
   CHECK(scan.segments == closed + 1);
   CHECK(scan.records == uint64_t{kWriters} * kRecords + 2 * closed);
   CHECK_FALSE(std::filesystem::exists(path + ".rotating." + std::to_string(getpid())));
+}
+
+namespace {
+
+// Whether another open file description of `path` could take the log's lock right now.
+bool lockIsFree(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  const bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  close(fd);  // lets it go again
+  return free;
+}
+
+}  // namespace
+
+TEST_CASE("a writer that keeps its lock between writes holds it until released, then catches up") {
+  test::TempDir dir;
+  const std::string path = dir.path("audit.jsonl");
+  auto mine = AuditLog::open(path);
+  auto other = AuditLog::open(path);
+  REQUIRE(mine.ok());
+  REQUIRE(other.ok());
+  AuditLog& log = *mine.value();
+  log.keepLockBetweenWrites(true);
+  CHECK_FALSE(log.holdsLock());  // taken by the first append, not before
+  CHECK(lockIsFree(path));
+
+  REQUIRE(log.record("a1", {}));
+  CHECK(log.holdsLock());
+  CHECK_FALSE(lockIsFree(path));  // no other writer can append between this one's records
+  REQUIRE(log.defer("a2", {}));
+  REQUIRE(log.flush());
+  CHECK_FALSE(lockIsFree(path));
+
+  log.releaseLock();  // a quiet point
+  CHECK_FALSE(log.holdsLock());
+  CHECK(lockIsFree(path));
+  REQUIRE(other.value()->record("b1", {}));  // another writer appends meanwhile
+  REQUIRE(log.record("a3", {}));             // ... and this one continues after it
+  CHECK(log.holdsLock());
+
+  log.keepLockBetweenWrites(false);  // the run ends: the lock goes with the lease
+  CHECK(lockIsFree(path));
+  REQUIRE(log.record("a4", {}));
+  CHECK(lockIsFree(path));  // without a lease, each append lets go at once
+
+  auto verified = verifyAuditLog(path);
+  REQUIRE_MESSAGE(verified.ok(), verified.error().message);
+  CHECK(verified.value().records == 5);
+  const std::vector<std::string> all = lines(path);
+  const char* order[] = {"a1", "a2", "b1", "a3", "a4"};
+  REQUIRE(all.size() == 5);
+  for (size_t i = 0; i < all.size(); ++i) CHECK(nlohmann::json::parse(all[i])["event"] == order[i]);
+}
+
+TEST_CASE("a log that fails lets its lock go, lease or not, and a rotation keeps the lease") {
+  SUBCASE("a failed write") {
+    auto log = AuditLog::open("/dev/full");
+    REQUIRE(log.ok());
+    log.value()->keepLockBetweenWrites(true);
+    CHECK_FALSE(log.value()->record("one", {}));
+    CHECK_FALSE(log.value()->holdsLock());
+  }
+  SUBCASE("a rotation under a lease") {
+    test::TempDir dir;
+    const std::string path = dir.path("audit.jsonl");
+    {
+      auto log = AuditLog::open(path, {1024});
+      REQUIRE(log.ok());
+      log.value()->keepLockBetweenWrites(true);
+      for (int i = 0; i < 20; ++i) REQUIRE(log.value()->record("r", {{"i", i}}));
+      CHECK(log.value()->liveSegment() > 1);
+      CHECK(log.value()->holdsLock());
+      CHECK_FALSE(lockIsFree(path));  // the new live file's lock, held as the old one's was
+      CHECK(lockIsFree(auditSegmentPath(path, 1)));
+    }
+    CHECK(lockIsFree(path));  // closing the log lets it go
+    auto scan = scanAuditLog(path);
+    REQUIRE(scan.ok());
+    INFO(scan.value().problem);
+    CHECK(scan.value().defect == AuditDefect::kNone);
+    CHECK(scan.value().records > 20);
+  }
 }

@@ -5,6 +5,9 @@
 //   call_us              an empty execute() through the gate (membrane, policy check, audit
 //                        record) into the sandboxed worker and back
 //   floor_capnp_call_us  a bare Cap'n Proto call to another process (no sandbox, no gate)
+//                        (these two in blocks of 50 calls to one peer; call_alternating_us and
+//                        floor_capnp_call_alternating_us: the same, each call after one to the
+//                        other peer, so each finds its peer idle)
 //   floor_capnp_execute_us  (attribution) execute() with a Host capability to the same bare
 //                        peer: the shape of Cordon's call without sandbox, gate or membrane
 //   floor_socketpair_us  a 1-byte ping-pong over a socketpair between two processes
@@ -12,9 +15,12 @@
 //   gate_decision_us     one gate decision (admitPluginCall) on a stream whose record keeps
 //                        nothing: the policy lookup and the decision's event, no audit write;
 //                        gate_decision_p99_us beside it
-//   gate_decision_recorded_us  the same with its audit record (SHA-256, flock, write) written
-//                        by itself, as for a lone call; gate_decision_batched_us: the mean when
-//                        64 records go out in one write, as when 64 calls are sent in one turn
+//   gate_decision_recorded_us  the same with its audit record (SHA-256, write) written by
+//                        itself, as for a lone call in a run, whose log keeps its lock between
+//                        quiet points; gate_decision_locked_us: the same record when it also
+//                        takes the lock (flock, fstat, write, unlock), as the first one after a
+//                        quiet point does; gate_decision_batched_us: the mean when 64 records go
+//                        out in one write, as when 64 calls are sent in one turn
 //   pipelined_calls_per_s  execute() calls through the gate with 64 in flight at once, against
 //                        floor_capnp_pipelined_calls_per_s, 64 bare Cap'n Proto calls in flight
 //   seccomp_overhead_pct a getpid() loop under the worker's seccomp filter against without
@@ -52,6 +58,7 @@
 #include "cordon.capnp.h"
 #include "core/untrusted_text.h"
 #include "gate/gate.h"
+#include "host/quiet_points.h"
 #include "observe/http_plane.h"
 #include "observe/run_metrics.h"
 #include "policy/policy_parser.h"
@@ -295,32 +302,48 @@ class CapnpPeer {
 struct CallComparison {
   Summary call, floorCall;
   Summary floorExecute;  // attribution only: the call's shape on a bare peer
+  Summary callAlternating, floorCallAlternating;  // each call after one to the other peer
   double pipelinedPerSecond = 0, floorPipelinedPerSecond = 0;
 };
 
 constexpr int kRounds = 5;
+constexpr int kCallBlock = 50;
+
+// `count` calls of `one`, one after another, each timed on its own.
+void timeCalls(std::vector<double>& samples, int count, const std::function<void()>& one) {
+  for (int i = 0; i < count; ++i) {
+    auto start = Clock::now();
+    one();
+    samples.push_back(microsSince(start));
+  }
+}
 
 CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floor,
                             const std::function<void()>& gatedCall,
                             const std::function<kj::Promise<void>()>& gatedSend) {
-  std::vector<double> gated, bare, bareExecute;
+  std::vector<double> gated, bare, bareExecute, gatedAlternating, bareAlternating;
   CallComparison result;
   const int perRound = std::max(kInFlight, calls / kRounds);
   for (int i = 0; i < perRound / 10; ++i) {  // warm both up
     floor.call();
     gatedCall();
   }
+  // call_us against its floor: in blocks of kCallBlock calls of one kind, each call following
+  // one to the same peer, as a busy worker's next call does. (Until 2026-12-06 the three kinds
+  // went call by call: the gated call always came after two to the floor's peer, with its own
+  // worker idle since, while the floor's describe came right after the floor's execute. That
+  // charged the gated call alone for waking its peer.) The alternating figures are the other
+  // case, for both alike: each call after one to the other peer.
   for (int round = 0; round < kRounds; ++round) {
-    for (int i = 0; i < perRound; ++i) {
-      auto start = Clock::now();
-      floor.call();
-      bare.push_back(microsSince(start));
-      start = Clock::now();
-      gatedCall();
-      gated.push_back(microsSince(start));
-      start = Clock::now();
-      floor.callExecute();
-      bareExecute.push_back(microsSince(start));
+    for (int done = 0; done < perRound; done += kCallBlock) {
+      const int count = std::min(kCallBlock, perRound - done);
+      timeCalls(bare, count, [&floor] { floor.call(); });
+      timeCalls(gated, count, gatedCall);
+      timeCalls(bareExecute, count, [&floor] { floor.callExecute(); });
+    }
+    for (int i = 0; i < perRound / 2; ++i) {
+      timeCalls(bareAlternating, 1, [&floor] { floor.call(); });
+      timeCalls(gatedAlternating, 1, gatedCall);
     }
     result.floorPipelinedPerSecond =
         std::max(result.floorPipelinedPerSecond,
@@ -331,6 +354,8 @@ CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floo
   result.call = summarize(gated);
   result.floorCall = summarize(bare);
   result.floorExecute = summarize(bareExecute);
+  result.callAlternating = summarize(gatedAlternating);
+  result.floorCallAlternating = summarize(bareAlternating);
   return result;
 }
 
@@ -339,6 +364,7 @@ struct WorkerFigures {
   CallComparison calls;
   Summary gateDecision;                  // the decision, its event kept nowhere
   Summary gateDecisionRecorded;          // the decision and its audit record, written by itself
+  Summary gateDecisionLocked;            // ... and the log's lock taken for it
   double gateDecisionBatchedMeanUs = 0;  // the same, 64 records to a write
   uint64_t rssKib = 0;
   uint64_t privateKib = 0;
@@ -420,6 +446,9 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   // The audit log is the stream's record, as in a run: the figures include writing it.
   cordon::AuditSubscriber record(*audit.value());
   cordon::RunEvents events(record);
+  // Quiet points and the audit log's lock kept between them, as CordonHost runs a run.
+  audit.value()->keepLockBetweenWrites(true);
+  auto quietPoints = std::make_unique<cordon::QuietPoints>(io.provider->getTimer(), events);
   WorkerFigures figures;
 
   progress("cold start of a sandboxed worker");
@@ -475,14 +504,19 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   KeepNothing nowhere;
   cordon::RunEvents unrecorded(nowhere);
   figures.gateDecision = decide(unrecorded, 1, nullptr);
+  // No quiet point comes while this loop runs: the lock stays held, as between two of a run.
   figures.gateDecisionRecorded = decide(events, 1, nullptr);
   decide(events, kInFlight, &figures.gateDecisionBatchedMeanUs);
+  audit.value()->keepLockBetweenWrites(false);
+  figures.gateDecisionLocked = decide(events, 1, nullptr);
+  audit.value()->keepLockBetweenWrites(true);
   {
     progress("calls with the HTTP plane on and scraped every 100 ms, against calls without");
     cordon::MetricsQueue queue;
     cordon::RunMetrics metrics(queue);
     cordon::RunEvents observed(record);
     observed.subscribe(metrics);
+    cordon::QuietPoints observedQuietPoints(io.provider->getTimer(), observed);
     auto plane = cordon::HttpPlane::start({"127.0.0.1", 0, true}, queue);
     if (!plane.ok()) fail(plane.error().describe());
     std::atomic<bool> stop{false};
@@ -494,18 +528,13 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
     auto& scrapedHandle = *seen.value();
     if (!scrapedHandle.init({}).wait(io.waitScope).ok()) fail("init failed");
     std::vector<double> plain, scraped;
-    constexpr int kBlock = 50;
-    for (int done = 0; done < callRuns; done += kBlock) {
-      for (int i = 0; i < kBlock; ++i) {
-        auto start = Clock::now();
+    for (int done = 0; done < callRuns; done += kCallBlock) {
+      timeCalls(plain, kCallBlock, [&handle, &io] {
         if (!handle.execute("bench", {}, {}).wait(io.waitScope).ok()) fail("execute failed");
-        plain.push_back(microsSince(start));
-      }
-      for (int i = 0; i < kBlock; ++i) {
-        auto start = Clock::now();
+      });
+      timeCalls(scraped, kCallBlock, [&scrapedHandle, &io] {
         if (!scrapedHandle.execute("bench", {}, {}).wait(io.waitScope).ok()) fail("execute failed");
-        scraped.push_back(microsSince(start));
-      }
+      });
     }
     stop = true;
     scraper.join();
@@ -519,6 +548,7 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   figures.privateKib = statusField(handle.pid(), "RssAnon");
   handle.stop().wait(io.waitScope);
   worker.value().reset();
+  quietPoints.reset();
   audit.value().reset();
   std::filesystem::remove_all(directory);
   return figures;
@@ -584,6 +614,8 @@ int main(int argc, char** argv) {
         {"floor_capnp_call_us", capnpCall.median},
         {"floor_capnp_call_p99_us", capnpCall.p99},
         {"floor_capnp_execute_us", worker.calls.floorExecute.median},
+        {"call_alternating_us", worker.calls.callAlternating.median},
+        {"floor_capnp_call_alternating_us", worker.calls.floorCallAlternating.median},
         {"floor_socketpair_us", socketpair.median},
         {"pipelined_calls_per_s", pipelined},
         {"floor_capnp_pipelined_calls_per_s", floorPipelined},
@@ -592,6 +624,8 @@ int main(int argc, char** argv) {
         {"gate_decision_p99_us", worker.gateDecision.p99},
         {"gate_decision_recorded_us", worker.gateDecisionRecorded.median},
         {"gate_decision_recorded_p99_us", worker.gateDecisionRecorded.p99},
+        {"gate_decision_locked_us", worker.gateDecisionLocked.median},
+        {"gate_decision_locked_p99_us", worker.gateDecisionLocked.p99},
         {"gate_decision_batched_us", worker.gateDecisionBatchedMeanUs},
         {"worker_rss_kib", worker.rssKib},
         {"worker_private_kib", worker.privateKib},
@@ -636,6 +670,9 @@ int main(int argc, char** argv) {
   row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
   row("floor_capnp_execute_us", worker.calls.floorExecute, "floor_capnp_call_us", capnpCall.median);
   row("floor_socketpair_us", socketpair, nullptr, 0);
+  row("call_alternating_us", worker.calls.callAlternating, "floor_capnp_call_alternating_us",
+      worker.calls.floorCallAlternating.median);
+  row("floor_capnp_call_alternating_us", worker.calls.floorCallAlternating, nullptr, 0);
   std::printf("%-26s %10.0f/s %58s  %.2fx floor_capnp_pipelined_calls_per_s\n",
               "pipelined_calls_per_s", pipelined, "", pipelined / floorPipelined);
   std::printf("%-26s %10.0f/s   (%d bare Cap'n Proto calls in flight)\n",
@@ -645,6 +682,8 @@ int main(int argc, char** argv) {
   std::printf("  (%llu scrapes of /metrics during call_scraped_us; target: at most 1.05x)\n",
               static_cast<unsigned long long>(worker.scrapes));
   row("gate_decision_recorded_us", worker.gateDecisionRecorded, "gate_decision_us",
+      worker.gateDecision.median);
+  row("gate_decision_locked_us", worker.gateDecisionLocked, "gate_decision_us",
       worker.gateDecision.median);
   std::printf("%-26s %10.3fus   (mean; 64 records to a write, as 64 calls sent in one turn)\n",
               "gate_decision_batched_us", worker.gateDecisionBatchedMeanUs);
