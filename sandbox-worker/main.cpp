@@ -15,6 +15,7 @@
 #include "host_bridge.h"
 #include "loaded_plugin.h"
 #include "plugin_server.h"
+#include "read_buffered_stream.h"
 #include "sandbox_spec.h"
 #include "seccomp_install.h"
 #include "setup_error.h"
@@ -62,8 +63,8 @@ int main(int argc, char** argv) {
   // The event loop needs epoll and friends; it exists before the filter so the filter can stay
   // narrow.
   auto io = kj::setupAsyncIo();
-  auto stream = io.lowLevelProvider->wrapSocketFd(protocol::kRpcFd,
-                                                  kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  auto stream = kj::heap<protocol::ReadBufferedStream>(io.lowLevelProvider->wrapSocketFd(
+      protocol::kRpcFd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP));
   capnp::ReaderOptions readerOptions;
   readerOptions.traversalLimitInWords = spec.maxRpcMessageWords;
   capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER, readerOptions);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <variant>
 
+#include "read_buffered_stream.h"
 #include "worker/code_mappings.h"
 #include "worker/exit_classifier.h"
 #include "worker/host_service.h"
@@ -68,7 +69,8 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
       gate_(*launch.policy, events),
       cgroup_(std::move(cgroup)),
       process_(std::move(process)),
-      stream_(recordedStream(process_->takeRpcStream(), events)),
+      stream_(recordedStream(kj::heap<protocol::ReadBufferedStream>(process_->takeRpcStream()),
+                             events)),
       network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
                                                    readerOptionsFor(policy_))),
       rpc_(kj::heap(capnp::makeRpcClient(*network_))),

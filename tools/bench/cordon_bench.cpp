@@ -8,6 +8,10 @@
 //                        (these two in blocks of 50 calls to one peer; call_alternating_us and
 //                        floor_capnp_call_alternating_us: the same, each call after one to the
 //                        other peer, so each finds its peer idle)
+//   floor_capnp_buffered_call_us  the bare call with both ends reading through Cordon's read
+//                        buffer (ipc-schema/read_buffered_stream), the gated calls' transport: what
+//                        the gate, membrane, Host capability, record and sandbox add alone;
+//                        floor_capnp_buffered_pipelined_calls_per_s likewise
 //   floor_capnp_execute_us  (attribution) execute() with a Host capability to the same bare
 //                        peer: the shape of Cordon's call without sandbox, gate or membrane
 //   floor_socketpair_us  a 1-byte ping-pong over a socketpair between two processes
@@ -63,6 +67,7 @@
 #include "observe/run_metrics.h"
 #include "policy/policy_parser.h"
 #include "policy/seccomp_compiler.h"
+#include "read_buffered_stream.h"
 #include "run/audit_subscriber.h"
 #include "trust/plugin_verifier.h"
 #include "worker/sandbox_spec_builder.h"
@@ -262,10 +267,13 @@ class CapnpPeer {
   class IdleHost final : public cordon::ipc::Host::Server {};
 
  public:
-  CapnpPeer(kj::AsyncIoContext& io, const std::string& peer) : io_(io) {
+  // `buffered`: both ends read through Cordon's read buffer (ipc-schema/read_buffered_stream),
+  // the transport of the gated calls, so the two differ by Cordon's path alone.
+  CapnpPeer(kj::AsyncIoContext& io, const std::string& peer, bool buffered = false) : io_(io) {
     int fd = -1;
-    pid_ = spawnWithSocket({peer, "capnp"}, fd);
+    pid_ = spawnWithSocket({peer, buffered ? "capnp-buffered" : "capnp"}, fd);
     stream_ = io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    if (buffered) stream_ = kj::heap<cordon::protocol::ReadBufferedStream>(kj::mv(stream_));
     client_ = kj::heap<capnp::TwoPartyClient>(*stream_);
     plugin_ =
         kj::heap<cordon::ipc::Plugin::Client>(client_->bootstrap().castAs<cordon::ipc::Plugin>());
@@ -303,6 +311,9 @@ struct CallComparison {
   Summary call, floorCall;
   Summary floorExecute;  // attribution only: the call's shape on a bare peer
   Summary callAlternating, floorCallAlternating;  // each call after one to the other peer
+  // The floor on the gated calls' transport (both ends read through the read buffer).
+  Summary floorBufferedCall;
+  double floorBufferedPipelinedPerSecond = 0;
   double pipelinedPerSecond = 0, floorPipelinedPerSecond = 0;
 };
 
@@ -319,13 +330,14 @@ void timeCalls(std::vector<double>& samples, int count, const std::function<void
 }
 
 CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floor,
-                            const std::function<void()>& gatedCall,
+                            CapnpPeer& bufferedFloor, const std::function<void()>& gatedCall,
                             const std::function<kj::Promise<void>()>& gatedSend) {
-  std::vector<double> gated, bare, bareExecute, gatedAlternating, bareAlternating;
+  std::vector<double> gated, bare, bareExecute, bareBuffered, gatedAlternating, bareAlternating;
   CallComparison result;
   const int perRound = std::max(kInFlight, calls / kRounds);
-  for (int i = 0; i < perRound / 10; ++i) {  // warm both up
+  for (int i = 0; i < perRound / 10; ++i) {  // warm them up
     floor.call();
+    bufferedFloor.call();
     gatedCall();
   }
   // call_us against its floor: in blocks of kCallBlock calls of one kind, each call following
@@ -340,6 +352,7 @@ CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floo
       timeCalls(bare, count, [&floor] { floor.call(); });
       timeCalls(gated, count, gatedCall);
       timeCalls(bareExecute, count, [&floor] { floor.callExecute(); });
+      timeCalls(bareBuffered, count, [&bufferedFloor] { bufferedFloor.call(); });
     }
     for (int i = 0; i < perRound / 2; ++i) {
       timeCalls(bareAlternating, 1, [&floor] { floor.call(); });
@@ -350,10 +363,14 @@ CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floo
                  pipelinedRate(waitScope, perRound, [&floor] { return floor.send(); }));
     result.pipelinedPerSecond =
         std::max(result.pipelinedPerSecond, pipelinedRate(waitScope, perRound, gatedSend));
+    result.floorBufferedPipelinedPerSecond = std::max(
+        result.floorBufferedPipelinedPerSecond,
+        pipelinedRate(waitScope, perRound, [&bufferedFloor] { return bufferedFloor.send(); }));
   }
   result.call = summarize(gated);
   result.floorCall = summarize(bare);
   result.floorExecute = summarize(bareExecute);
+  result.floorBufferedCall = summarize(bareBuffered);
   result.callAlternating = summarize(gatedAlternating);
   result.floorCallAlternating = summarize(bareAlternating);
   return result;
@@ -427,7 +444,7 @@ plugins:
 
 WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBinary,
                             const std::string& pluginPath, int spawnRuns, int callRuns,
-                            CapnpPeer& floor) {
+                            CapnpPeer& floor, CapnpPeer& bufferedFloor) {
   cordon::Policy policy = benchPolicy();
   const cordon::PluginPolicy& section = *policy.forPlugin("noop");
   auto spec = cordon::buildSandboxSpec("noop", pluginPath, section);
@@ -469,7 +486,7 @@ WorkerFigures measureWorker(kj::AsyncIoContext& io, const std::string& workerBin
   auto& handle = *worker.value();
   if (!handle.init({}).wait(io.waitScope).ok()) fail("init failed");
   figures.calls = compareCalls(
-      io.waitScope, callRuns, floor,
+      io.waitScope, callRuns, floor, bufferedFloor,
       [&] {
         auto result = handle.execute("bench", {}, {}).wait(io.waitScope);
         if (!result.ok()) fail(result.error().describe());
@@ -595,8 +612,9 @@ int main(int argc, char** argv) {
   Summary socketpair = floorSocketpair(peer, callRuns);
   auto io = kj::setupAsyncIo();
   CapnpPeer floorPeer(io, peer);
-  WorkerFigures worker =
-      measureWorker(io, workerBinary, pluginPath, spawnRuns, callRuns, floorPeer);
+  CapnpPeer bufferedFloorPeer(io, peer, /*buffered=*/true);
+  WorkerFigures worker = measureWorker(io, workerBinary, pluginPath, spawnRuns, callRuns, floorPeer,
+                                       bufferedFloorPeer);
   const Summary& capnpCall = worker.calls.floorCall;
   const double pipelined = worker.calls.pipelinedPerSecond;
   const double floorPipelined = worker.calls.floorPipelinedPerSecond;
@@ -614,6 +632,11 @@ int main(int argc, char** argv) {
         {"floor_capnp_call_us", capnpCall.median},
         {"floor_capnp_call_p99_us", capnpCall.p99},
         {"floor_capnp_execute_us", worker.calls.floorExecute.median},
+        {"floor_capnp_buffered_call_us", worker.calls.floorBufferedCall.median},
+        {"call_vs_buffered_capnp_call",
+         worker.calls.call.median / worker.calls.floorBufferedCall.median},
+        {"floor_capnp_buffered_pipelined_calls_per_s",
+         worker.calls.floorBufferedPipelinedPerSecond},
         {"call_alternating_us", worker.calls.callAlternating.median},
         {"floor_capnp_call_alternating_us", worker.calls.floorCallAlternating.median},
         {"floor_socketpair_us", socketpair.median},
@@ -670,6 +693,10 @@ int main(int argc, char** argv) {
   row("floor_capnp_call_us", capnpCall, "floor_socketpair_us", socketpair.median);
   row("floor_capnp_execute_us", worker.calls.floorExecute, "floor_capnp_call_us", capnpCall.median);
   row("floor_socketpair_us", socketpair, nullptr, 0);
+  row("floor_capnp_buffered_call_us", worker.calls.floorBufferedCall, "floor_capnp_call_us",
+      capnpCall.median);
+  std::printf("%-26s %12s %12s %12s %12s %8s  %.2fx floor_capnp_buffered_call_us\n", "call_us", "",
+              "", "", "", "", worker.calls.call.median / worker.calls.floorBufferedCall.median);
   row("call_alternating_us", worker.calls.callAlternating, "floor_capnp_call_alternating_us",
       worker.calls.floorCallAlternating.median);
   row("floor_capnp_call_alternating_us", worker.calls.floorCallAlternating, nullptr, 0);
@@ -677,6 +704,10 @@ int main(int argc, char** argv) {
               "pipelined_calls_per_s", pipelined, "", pipelined / floorPipelined);
   std::printf("%-26s %10.0f/s   (%d bare Cap'n Proto calls in flight)\n",
               "floor_capnp_pipelined_calls_per_s", floorPipelined, kInFlight);
+  std::printf("%-26s %10.0f/s   (the same, on the read buffer; pipelined_calls_per_s %.2fx it)\n",
+              "floor_capnp_buffered_pipelined_calls_per_s",
+              worker.calls.floorBufferedPipelinedPerSecond,
+              pipelined / worker.calls.floorBufferedPipelinedPerSecond);
   row("gate_decision_us", worker.gateDecision, "call_us", worker.calls.call.median);
   row("call_scraped_us", worker.callScraped, "call_plain_us", worker.callPlain.median);
   std::printf("  (%llu scrapes of /metrics during call_scraped_us; target: at most 1.05x)\n",

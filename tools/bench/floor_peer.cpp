@@ -4,6 +4,8 @@
 //   floor-peer capnp  a bare Cap'n Proto Plugin server on fd 3 (describe and execute answer at
 //                     once):
 //                     no sandbox, no gate, no membrane: the raw cost of an RPC between processes
+//   floor-peer capnp-buffered  the same, reading its socket through Cordon's read buffer
+//                     (ipc-schema/read_buffered_stream), as the worker does
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cstring>
 
 #include "cordon.capnp.h"
+#include "read_buffered_stream.h"
 
 namespace {
 
@@ -33,9 +36,10 @@ int echo() {
   return 0;
 }
 
-int serveCapnp() {
+int serveCapnp(bool buffered) {
   auto io = kj::setupAsyncIo();
   auto stream = io.lowLevelProvider->wrapSocketFd(3, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  if (buffered) stream = kj::heap<cordon::protocol::ReadBufferedStream>(kj::mv(stream));
   capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER);
   auto rpc = capnp::makeRpcServer(network, kj::heap<BarePlugin>());
   network.onDisconnect().wait(io.waitScope);
@@ -46,7 +50,8 @@ int serveCapnp() {
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "echo") == 0) return echo();
-  if (argc == 2 && std::strcmp(argv[1], "capnp") == 0) return serveCapnp();
-  std::fprintf(stderr, "usage: floor-peer echo|capnp (started by cordon-bench)\n");
+  if (argc == 2 && std::strcmp(argv[1], "capnp") == 0) return serveCapnp(false);
+  if (argc == 2 && std::strcmp(argv[1], "capnp-buffered") == 0) return serveCapnp(true);
+  std::fprintf(stderr, "usage: floor-peer echo|capnp|capnp-buffered (started by cordon-bench)\n");
   return 2;
 }
