@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 
+#include "batched_write_stream.h"
 #include "contain.h"
 #include "coverage_flush.h"
 #include "host_bridge.h"
@@ -63,8 +64,9 @@ int main(int argc, char** argv) {
   // The event loop needs epoll and friends; it exists before the filter so the filter can stay
   // narrow.
   auto io = kj::setupAsyncIo();
-  auto stream = kj::heap<protocol::ReadBufferedStream>(io.lowLevelProvider->wrapSocketFd(
-      protocol::kRpcFd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP));
+  auto stream = kj::heap<protocol::BatchedWriteStream>(
+      kj::heap<protocol::ReadBufferedStream>(io.lowLevelProvider->wrapSocketFd(
+          protocol::kRpcFd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP)));
   capnp::ReaderOptions readerOptions;
   readerOptions.traversalLimitInWords = spec.maxRpcMessageWords;
   capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER, readerOptions);

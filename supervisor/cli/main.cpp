@@ -32,8 +32,9 @@ void addHostOptions(CLI::App& command, cordon::HostFlags& host) {
                      "Trust store directory (trust.yaml and keys); default $CORDON_TRUST_STORE, "
                      "else the config file");
   command.add_option("--state-dir", host.stateDir,
-                     "Where the rollback ledger lives; default $CORDON_STATE_DIR, the config "
-                     "file, else $XDG_STATE_HOME/cordon");
+                     "Where the run journal, the artifact store, the rollback ledger and the "
+                     "audit log live; default $CORDON_STATE_DIR, the config file, else "
+                     "$XDG_STATE_HOME/cordon");
   command.add_option("--config", host.config,
                      "Host config file (YAML: plugin_path, trust_store, state_dir); default "
                      "$CORDON_CONFIG, else /etc/cordon/config.yaml when it exists");

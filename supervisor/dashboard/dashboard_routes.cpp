@@ -95,7 +95,9 @@ std::optional<JournalSnapshot> journalSnapshot(const std::string& journalPath,
   return snapshot;
 }
 
-constexpr uint64_t kInlineOutputBytes = 4096;
+// The largest output the step panel shows as text (the journal itself keeps outputs inline up
+// to kInlineArtifactBytes, a different limit).
+constexpr uint64_t kShownOutputBytes = 4096;
 
 // The step's small outputs as text, read back from the journal's inline bytes or the artifact
 // store beside it (STATE_DIR/artifacts/sha256/HEX) and shown only when their bytes still hash
@@ -110,7 +112,7 @@ nlohmann::json smallOutputs(SqliteDb& db, const std::string& journalPath,
     const std::string digest = artifact.value("digest", "");
     const uint64_t bytes = artifact.value("bytes", uint64_t{0});
     constexpr std::string_view kPrefix = "sha256:";
-    if (bytes > kInlineOutputBytes || digest.rfind(kPrefix, 0) != 0 ||
+    if (bytes > kShownOutputBytes || digest.rfind(kPrefix, 0) != 0 ||
         digest.size() != kPrefix.size() + 64 ||
         digest.find_first_not_of("0123456789abcdef", kPrefix.size()) != std::string::npos)
       continue;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <variant>
 
+#include "batched_write_stream.h"
 #include "read_buffered_stream.h"
 #include "worker/code_mappings.h"
 #include "worker/exit_classifier.h"
@@ -69,7 +70,8 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
       gate_(*launch.policy, events),
       cgroup_(std::move(cgroup)),
       process_(std::move(process)),
-      stream_(recordedStream(kj::heap<protocol::ReadBufferedStream>(process_->takeRpcStream()),
+      stream_(recordedStream(kj::heap<protocol::BatchedWriteStream>(
+                                 kj::heap<protocol::ReadBufferedStream>(process_->takeRpcStream())),
                              events)),
       network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
                                                    readerOptionsFor(policy_))),

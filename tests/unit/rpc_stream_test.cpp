@@ -1,6 +1,8 @@
-// The RPC socket's read buffer: messages that arrive together are read with one read of the
-// stream below, every byte comes out once and in order, a large body bypasses the buffer, and
-// the end of the stream still reads short.
+// The RPC socket's two layers (ipc-schema/): the read buffer (messages that arrive together are
+// one read of the stream below; every byte comes out once and in order; a large body bypasses
+// the buffer; the end of the stream still reads short) and the batched writes (the messages of
+// one turn are one write below, in order; a large one by itself, in its place; a failed write
+// fails the writes after it; the end of the stream comes after what was kept).
 #include <doctest/doctest.h>
 
 #include <capnp/message.h>
@@ -9,6 +11,7 @@
 
 #include <string>
 
+#include "batched_write_stream.h"
 #include "cordon.capnp.h"
 #include "read_buffered_stream.h"
 #include "test_support.h"
@@ -17,7 +20,7 @@ using namespace cordon;
 
 namespace {
 
-// Counts the reads that reach the stream below.
+// Counts the reads and writes that reach the stream below.
 class CountingStream final : public kj::AsyncIoStream {
  public:
   explicit CountingStream(kj::Own<kj::AsyncIoStream> inner) : inner_(kj::mv(inner)) {}
@@ -26,14 +29,17 @@ class CountingStream final : public kj::AsyncIoStream {
     return inner_->tryRead(buffer, minBytes, maxBytes);
   }
   kj::Promise<void> write(const void* buffer, size_t size) override {
+    ++writes;
     return inner_->write(buffer, size);
   }
   kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
+    ++writes;
     return inner_->write(pieces);
   }
   kj::Promise<void> whenWriteDisconnected() override { return inner_->whenWriteDisconnected(); }
   void shutdownWrite() override { inner_->shutdownWrite(); }
   int reads = 0;
+  int writes = 0;
 
  private:
   kj::Own<kj::AsyncIoStream> inner_;
@@ -101,4 +107,57 @@ TEST_CASE("the buffer hands out every byte once, in order, and reads short only 
   CHECK(received == sent);
   // At the end of the stream a read asking for more than is left gets what is left: nothing.
   CHECK(buffered.tryRead(chunk, 8, 8).wait(io.waitScope) == 0);
+}
+
+TEST_CASE("the messages of one turn are one write below, in order; a large one goes by itself") {
+  auto& io = test::eventLoop();
+  auto pipe = io.provider->newTwoWayPipe();
+  auto counting = kj::heap<CountingStream>(kj::mv(pipe.ends[0]));
+  CountingStream& below = *counting;
+  protocol::BatchedWriteStream batched(kj::mv(counting));
+
+  for (int i = 0; i < 3; ++i) sendKeyValue(batched, "k" + std::to_string(i), "v");
+  CHECK(below.writes == 0);  // kept: the loop has not yet run out of work this turn
+  io.waitScope.poll();
+  CHECK(below.writes == 1);
+  for (int i = 0; i < 3; ++i)
+    CHECK(receiveKeyValue(*pipe.ends[1]) == "k" + std::to_string(i) + "=v");
+
+  // A large message goes out by itself from where it is, after what was kept before it.
+  const std::string large(2 * protocol::BatchedWriteStream::kOwnWriteBytes, 'x');
+  sendKeyValue(batched, "before", "a");
+  auto largeSent = [&] {
+    capnp::MallocMessageBuilder message;
+    auto entry = message.initRoot<ipc::KeyValue>();
+    entry.setKey("large");
+    entry.setValue(large);
+    auto sent = capnp::writeMessage(batched, message);
+    CHECK(receiveKeyValue(*pipe.ends[1]) == "before=a");
+    CHECK(receiveKeyValue(*pipe.ends[1]) == "large=" + large);
+    sent.wait(io.waitScope);
+    CHECK(below.writes == 3);  // the kept one, then the large one by itself (not copied in)
+  };
+  largeSent();
+  sendKeyValue(batched, "after", "b");
+  CHECK(receiveKeyValue(*pipe.ends[1]) == "after=b");
+  CHECK(below.writes == 4);
+
+  // The end of the stream comes after what was kept.
+  sendKeyValue(batched, "last", "c");
+  batched.shutdownWrite();
+  CHECK(receiveKeyValue(*pipe.ends[1]) == "last=c");
+  char byte = 0;
+  CHECK(pipe.ends[1]->tryRead(&byte, 1, 1).wait(io.waitScope) == 0);
+}
+
+TEST_CASE("a batch that cannot be written fails every write after it") {
+  auto& io = test::eventLoop();
+  auto pipe = io.provider->newTwoWayPipe();
+  protocol::BatchedWriteStream batched(kj::mv(pipe.ends[0]));
+  pipe.ends[1] = nullptr;                       // the peer is gone
+  batched.write("lost", 4).wait(io.waitScope);  // kept: the failure is not known yet
+  io.waitScope.poll();
+  auto next =
+      batched.write("next", 4).then([] { return false; }, [](kj::Exception&&) { return true; });
+  CHECK(next.wait(io.waitScope));
 }

@@ -1,0 +1,100 @@
+// The RPC socket's writes, one writev(2) per event-loop turn instead of one per message. Cap'n
+// Proto 0.9 writes each message by itself: a call's Return and the Release of its Host
+// capability are two system calls in the worker, 64 pipelined calls are 64 in the supervisor,
+// each waking the other side. Here a message is kept and the write reported done at once; when
+// the loop has nothing left to run (kj::evalLast), everything kept goes out in one write, in
+// order. Both ends use it: the supervisor under worker/recorded_stream (which has written the
+// audit records before a byte reaches this stream, so before it reaches the socket too), and
+// the worker (sandbox-worker/main). Reads pass straight through.
+#pragma once
+
+#include <kj/async-io.h>
+#include <kj/vector.h>
+
+namespace cordon::protocol {
+
+class BatchedWriteStream final : public kj::AsyncIoStream {
+ public:
+  // Past this much kept, a write waits for the batch to go out (the peer reads slowly).
+  static constexpr size_t kMostKeptBytes = 256 * 1024;
+  // A message this large goes out by itself, not copied (after what is kept, in order).
+  static constexpr size_t kOwnWriteBytes = 64 * 1024;
+
+  explicit BatchedWriteStream(kj::Own<kj::AsyncIoStream> inner) : inner_(kj::mv(inner)) {}
+
+  kj::Promise<void> write(const void* buffer, size_t size) override {
+    const kj::ArrayPtr<const kj::byte> piece(static_cast<const kj::byte*>(buffer), size);
+    return write(kj::arrayPtr(&piece, 1));
+  }
+
+  // The caller keeps `pieces` and the bytes alive until the promise resolves (as Cap'n Proto
+  // does), so a large message is written from where it is.
+  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
+    KJ_IF_MAYBE (failure, failure_) {
+      return kj::cp(*failure);
+    }
+    size_t total = 0;
+    for (const auto& piece : pieces) total += piece.size();
+    if (total >= kOwnWriteBytes) {
+      sendKept();
+      return inOrder([this, pieces] { return inner_->write(pieces); });
+    }
+    for (const auto& piece : pieces) kept_.addAll(piece);
+    if (!scheduled_) {
+      scheduled_ = true;
+      sending_ = kj::evalLast([this] { return sendKept(); }).fork();
+    }
+    if (kept_.size() >= kMostKeptBytes) return sending_.addBranch();
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<size_t> tryRead(void* buffer, size_t minBytes, size_t maxBytes) override {
+    return inner_->tryRead(buffer, minBytes, maxBytes);
+  }
+  kj::Promise<void> whenWriteDisconnected() override { return inner_->whenWriteDisconnected(); }
+  // What is kept goes out first; the end of the stream follows it.
+  void shutdownWrite() override {
+    sendKept();
+    shutdown_ = inOrder([this]() -> kj::Promise<void> {
+                  inner_->shutdownWrite();
+                  return kj::READY_NOW;
+                }).eagerlyEvaluate([](kj::Exception&&) {});
+  }
+  void abortRead() override { inner_->abortRead(); }
+  kj::Maybe<int> getFd() const override { return inner_->getFd(); }
+
+ private:
+  // Everything kept, in one write after the writes before it.
+  kj::Promise<void> sendKept() {
+    if (!scheduled_) return kj::READY_NOW;  // sent already, ahead of a large message
+    scheduled_ = false;
+    auto batch = kept_.releaseAsArray();
+    return inOrder([this, batch = kj::mv(batch)]() mutable {
+      auto written = inner_->write(batch.begin(), batch.size());
+      return written.attach(kj::mv(batch));
+    });
+  }
+
+  // Starts `start` once every write begun before it is done; a failure fails every write after.
+  template <typename Start>
+  kj::Promise<void> inOrder(Start&& start) {
+    auto done = previous_.then(kj::fwd<Start>(start))
+                    .catch_([this](kj::Exception&& e) -> kj::Promise<void> {
+                      if (failure_ == nullptr) failure_ = kj::cp(e);
+                      return kj::mv(e);
+                    })
+                    .fork();
+    previous_ = done.addBranch().catch_([](kj::Exception&&) {});
+    return done.addBranch();
+  }
+
+  kj::Own<kj::AsyncIoStream> inner_;
+  kj::Vector<kj::byte> kept_;
+  bool scheduled_ = false;
+  kj::ForkedPromise<void> sending_ = kj::Promise<void>(kj::READY_NOW).fork();
+  kj::Promise<void> previous_ = kj::READY_NOW;  // the last write begun
+  kj::Promise<void> shutdown_ = nullptr;
+  kj::Maybe<kj::Exception> failure_;
+};
+
+}  // namespace cordon::protocol
