@@ -45,6 +45,22 @@ class CountingStream final : public kj::AsyncIoStream {
   kj::Own<kj::AsyncIoStream> inner_;
 };
 
+// A pipe whose near end is `Layer` over a CountingStream; the far end is the peer.
+template <typename Layer>
+struct CountedPipe {
+  explicit CountedPipe(kj::AsyncIoContext& io) {
+    auto pipe = io.provider->newTwoWayPipe();
+    auto counting = kj::heap<CountingStream>(kj::mv(pipe.ends[0]));
+    CountingStream& counted = *counting;
+    layer = kj::heap<Layer>(kj::mv(counting));
+    below = &counted;
+    peer = kj::mv(pipe.ends[1]);
+  }
+  kj::Own<Layer> layer;
+  CountingStream* below = nullptr;
+  kj::Own<kj::AsyncIoStream> peer;
+};
+
 void sendKeyValue(kj::AsyncIoStream& stream, const std::string& key, const std::string& value) {
   capnp::MallocMessageBuilder message;
   auto entry = message.initRoot<ipc::KeyValue>();
@@ -63,26 +79,26 @@ std::string receiveKeyValue(kj::AsyncIoStream& stream) {
 
 TEST_CASE("messages that arrive together are read with one read of the stream below") {
   auto& io = test::eventLoop();
-  auto pipe = io.provider->newTwoWayPipe();
-  auto counting = kj::heap<CountingStream>(kj::mv(pipe.ends[0]));
-  CountingStream& below = *counting;
-  protocol::ReadBufferedStream buffered(kj::mv(counting));
+  CountedPipe<protocol::ReadBufferedStream> pipe(io);
+  auto& buffered = *pipe.layer;
+  CountingStream& below = *pipe.below;
+  kj::AsyncIoStream& peer = *pipe.peer;
 
-  for (int i = 0; i < 3; ++i) sendKeyValue(*pipe.ends[1], "k" + std::to_string(i), "v");
+  for (int i = 0; i < 3; ++i) sendKeyValue(peer, "k" + std::to_string(i), "v");
   for (int i = 0; i < 3; ++i) CHECK(receiveKeyValue(buffered) == "k" + std::to_string(i) + "=v");
   CHECK(below.reads == 1);  // unbuffered, Cap'n Proto reads each message in two
 
   // A body larger than the buffer goes straight to its place, whole.
   const std::string large(3 * protocol::ReadBufferedStream::kBufferBytes, 'x');
-  sendKeyValue(*pipe.ends[1], "large", large);
-  sendKeyValue(*pipe.ends[1], "after", "y");
+  sendKeyValue(peer, "large", large);
+  sendKeyValue(peer, "after", "y");
   CHECK(receiveKeyValue(buffered) == "large=" + large);
   CHECK(receiveKeyValue(buffered) == "after=y");
 
   // Writes pass through.
   buffered.write("ok", 2).wait(io.waitScope);
   char got[2] = {};
-  CHECK(pipe.ends[1]->tryRead(got, 2, 2).wait(io.waitScope) == 2);
+  CHECK(peer.tryRead(got, 2, 2).wait(io.waitScope) == 2);
   CHECK(std::string(got, 2) == "ok");
 }
 
@@ -111,17 +127,16 @@ TEST_CASE("the buffer hands out every byte once, in order, and reads short only 
 
 TEST_CASE("the messages of one turn are one write below, in order; a large one goes by itself") {
   auto& io = test::eventLoop();
-  auto pipe = io.provider->newTwoWayPipe();
-  auto counting = kj::heap<CountingStream>(kj::mv(pipe.ends[0]));
-  CountingStream& below = *counting;
-  protocol::BatchedWriteStream batched(kj::mv(counting));
+  CountedPipe<protocol::BatchedWriteStream> pipe(io);
+  auto& batched = *pipe.layer;
+  CountingStream& below = *pipe.below;
+  kj::AsyncIoStream& peer = *pipe.peer;
 
   for (int i = 0; i < 3; ++i) sendKeyValue(batched, "k" + std::to_string(i), "v");
   CHECK(below.writes == 0);  // kept: the loop has not yet run out of work this turn
   io.waitScope.poll();
   CHECK(below.writes == 1);
-  for (int i = 0; i < 3; ++i)
-    CHECK(receiveKeyValue(*pipe.ends[1]) == "k" + std::to_string(i) + "=v");
+  for (int i = 0; i < 3; ++i) CHECK(receiveKeyValue(peer) == "k" + std::to_string(i) + "=v");
 
   // A large message goes out by itself from where it is, after what was kept before it.
   const std::string large(2 * protocol::BatchedWriteStream::kOwnWriteBytes, 'x');
@@ -132,22 +147,22 @@ TEST_CASE("the messages of one turn are one write below, in order; a large one g
     entry.setKey("large");
     entry.setValue(large);
     auto sent = capnp::writeMessage(batched, message);
-    CHECK(receiveKeyValue(*pipe.ends[1]) == "before=a");
-    CHECK(receiveKeyValue(*pipe.ends[1]) == "large=" + large);
+    CHECK(receiveKeyValue(peer) == "before=a");
+    CHECK(receiveKeyValue(peer) == "large=" + large);
     sent.wait(io.waitScope);
     CHECK(below.writes == 3);  // the kept one, then the large one by itself (not copied in)
   };
   largeSent();
   sendKeyValue(batched, "after", "b");
-  CHECK(receiveKeyValue(*pipe.ends[1]) == "after=b");
+  CHECK(receiveKeyValue(peer) == "after=b");
   CHECK(below.writes == 4);
 
   // The end of the stream comes after what was kept.
   sendKeyValue(batched, "last", "c");
   batched.shutdownWrite();
-  CHECK(receiveKeyValue(*pipe.ends[1]) == "last=c");
+  CHECK(receiveKeyValue(peer) == "last=c");
   char byte = 0;
-  CHECK(pipe.ends[1]->tryRead(&byte, 1, 1).wait(io.waitScope) == 0);
+  CHECK(peer.tryRead(&byte, 1, 1).wait(io.waitScope) == 0);
 }
 
 TEST_CASE("a batch that cannot be written fails every write after it") {
