@@ -3,9 +3,9 @@
 // capability are two system calls in the worker, 64 pipelined calls are 64 in the supervisor,
 // each waking the other side. Here a message is kept and the write reported done at once; when
 // the loop has nothing left to run (kj::evalLast), everything kept goes out in one write, in
-// order. Both ends use it: the supervisor under worker/recorded_stream (which has written the
-// audit records before a byte reaches this stream, so before it reaches the socket too), and
-// the worker (sandbox-worker/main). Reads pass straight through.
+// order. The worker uses it (sandbox-worker/main): a call's Return and its Host's Release leave
+// in one write. The supervisor does not (worker/worker_handle says why). Reads pass straight
+// through.
 #pragma once
 
 #include <kj/async-io.h>
