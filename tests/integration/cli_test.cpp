@@ -892,34 +892,61 @@ TEST_CASE(
   test::TempDir dir;
   const std::string state = dir.path("state");
   const std::string store = state + "/artifacts";
-  const std::string policy = dir.write("policy.yaml", kMixPolicy);
-  auto flowWith = [&dir](const std::string& text) {
+  // Each run keeps two small outputs inline in the journal and one large one (past
+  // kInlineArtifactBytes, its own size each run) as a file in the store: gc removes both kinds.
+  const std::string policy = dir.write("policy.yaml", std::string(kMixPolicy) + R"(  blob:
+    calls: [describe, init, execute, shutdown]
+    host:
+      map_input: { max_bytes: 1048576 }
+    limits: { memory_mb: 128, cpu_seconds: 60 }
+    timeout_ms: 20000
+)");
+  auto flowWith = [&dir](const std::string& text, uint64_t largeBytes) {
     return dir.write("flow-" + text + ".yaml",
                      "name: gc\ninputs:\n  text: { value: " + text +
                          " }\nsteps:\n  - { name: one, plugin: mix, inputs: { a: inputs.text } }\n"
                          "  - { name: two, plugin: mix, inputs: { a: one.out } }\n"
+                         "  - { name: large, plugin: blob, config: { mode: produce, bytes: \"" +
+                         std::to_string(largeBytes) +
+                         "\" }, inputs: { after: two.out } }\n"
                          "outputs:\n  result: two.out\n");
   };
-  auto runArgs = [&](const std::string& text) {
-    return "run " + flowWith(text) + " --policy " + policy + " --audit-log " +
+  const uint64_t largeBytes = 70000;  // and one more each run
+  auto runArgs = [&](const std::string& text, uint64_t bytes) {
+    return "run " + flowWith(text, bytes) + " --policy " + policy + " --audit-log " +
            dir.path("audit.jsonl") + " --state-dir " + state + " --jobs 1";
   };
+  auto filesInStore = [&store] {
+    std::set<std::string> names;
+    std::error_code none;
+    for (const auto& entry : std::filesystem::directory_iterator(store + "/sha256", none))
+      names.insert(entry.path().filename().string());
+    return names;
+  };
   std::vector<std::set<std::string>> filesOf;  // what each run added to the store
-  for (const char* text : {"first", "second", "third"}) {
+  std::vector<std::string> largeFileOf;        // of that, the one file in sha256/
+  const char* texts[] = {"first", "second", "third"};
+  for (uint64_t k = 0; k < 3; ++k) {
     const auto before = storedFiles(store);
-    Command run = runCordon(runArgs(text));
+    const auto filesBefore = filesInStore();
+    Command run = runCordon(runArgs(texts[k], largeBytes + k));
     INFO(run.output);
     REQUIRE(run.exitCode == 0);
     std::set<std::string> added;
     for (const auto& name : storedFiles(store))
       if (before.count(name) == 0) added.insert(name);
-    REQUIRE(added.size() == 2);  // one.out and two.out, each its own bytes
+    REQUIRE(added.size() == 3);  // one.out, two.out and large.out, each its own bytes
     filesOf.push_back(added);
+    std::set<std::string> newFiles;
+    for (const auto& name : filesInStore())
+      if (filesBefore.count(name) == 0) newFiles.insert(name);
+    REQUIRE(newFiles.size() == 1);  // large.out; the small two are inline
+    largeFileOf.push_back(*newFiles.begin());
   }
   // A fourth run whose supervisor dies after its first step: it stays `running`, resumable.
   const auto beforeKilled = storedFiles(store);
   Command killed = runShell("CORDON_TEST_KILL_AT=journal.step_finished:1 " +
-                            test::cordonCommandLine(runArgs("fourth")));
+                            test::cordonCommandLine(runArgs("fourth", largeBytes + 3)));
   REQUIRE(killed.exitCode == 128 + SIGKILL);
   std::set<std::string> killedFiles;
   for (const auto& name : storedFiles(store))
@@ -936,11 +963,12 @@ TEST_CASE(
   REQUIRE(dry.exitCode == 0);
   auto said = nlohmann::json::parse(dry.output);
   CHECK(said["removed_runs"] == nlohmann::json({runs[3].first, runs[2].first}));
-  CHECK(said["removed_files"] == 0);  // each output is small: the journal kept them inline
+  CHECK(said["removed_files"] == 2);  // the first and second runs' large outputs
+  CHECK(said["removed_bytes"] == 2 * largeBytes + 1);
   CHECK(said["removed_inline_outputs"] == 4);
   CHECK(said["dry_run"] == true);
   CHECK(listedRuns(state).size() == 4);
-  CHECK(storedFiles(store).size() == 7);
+  CHECK(storedFiles(store).size() == 10);
 
   // While a run's supervisor lives (its lock held), the store is not swept; the journal is.
   {
@@ -953,20 +981,28 @@ TEST_CASE(
     CHECK(result["removed_runs"] == nlohmann::json({runs[3].first}));
     CHECK(result["store_swept"] == false);
     CHECK(result["store_held_by"] == killedId);
+    CHECK(result["removed_files"] == 0);
     // Inline outputs go with their run's rows at once: a live run's own are committed with the
     // rows that name them (SQLite lets one writer in at a time), so none of them can go.
     CHECK(result["removed_inline_outputs"] == 2);
     std::set<std::string> kept = filesOf[1];
     kept.insert(filesOf[2].begin(), filesOf[2].end());
     kept.insert(killedFiles.begin(), killedFiles.end());
+    kept.insert(largeFileOf[0]);  // a file: it waits for the store's sweep
     CHECK(storedFiles(store) == kept);
   }
 
+  // A write a crash cut short leaves an incoming- file: the sweep takes it too.
+  { std::ofstream(store + "/incoming-999999-1", std::ios::binary) << "12345"; }
   Command gc = runCordon("runs gc --keep 1 --state-dir " + state);
   INFO(gc.output);
   REQUIRE(gc.exitCode == 0);
   CHECK(contains(gc.output, "removed 1 run from"));
+  // The first run's large output (its run went above) and the second's, and the incoming file.
+  CHECK(contains(gc.output, "removed 3 files (" + std::to_string(2 * largeBytes + 1 + 5) +
+                                " bytes) no remaining run names from"));
   CHECK(contains(gc.output, "removed 2 inline outputs"));  // the second run's; the first's went
+  CHECK_FALSE(std::filesystem::exists(store + "/incoming-999999-1"));
 
   const auto left = listedRuns(state);
   REQUIRE(left.size() == 2);
@@ -975,6 +1011,7 @@ TEST_CASE(
   std::set<std::string> expected = filesOf[2];
   expected.insert(killedFiles.begin(), killedFiles.end());
   CHECK(storedFiles(store) == expected);
+  CHECK(filesInStore() == std::set<std::string>{largeFileOf[2]});
 
   // The run gc left alone can still be finished from what the store kept.
   Command resumed = runCordon("resume " + killedId + " --state-dir " + state);
