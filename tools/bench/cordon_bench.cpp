@@ -8,6 +8,9 @@
 //                        (these two in blocks of 50 calls to one peer; call_alternating_us and
 //                        floor_capnp_call_alternating_us: the same, each call after one to the
 //                        other peer, so each finds its peer idle)
+//   call_loaded_us       call_us while one busy thread per core runs beside it (a loaded host),
+//                        against floor_capnp_call_loaded_us, the bare call under the same load;
+//                        floor_capnp_buffered_call_loaded_us likewise
 //   floor_capnp_buffered_call_us  the bare call with both ends reading through Cordon's read
 //                        buffer (ipc-schema/read_buffered_stream), the gated calls' transport: what
 //                        the gate, membrane, Host capability, record and sandbox add alone;
@@ -315,6 +318,9 @@ struct CallComparison {
   Summary floorBufferedCall;
   double floorBufferedPipelinedPerSecond = 0;
   double pipelinedPerSecond = 0, floorPipelinedPerSecond = 0;
+  // The same blocks of calls while every core also runs a busy thread (a loaded host).
+  Summary callLoaded, floorCallLoaded, floorBufferedCallLoaded;
+  unsigned loadThreads = 0;
 };
 
 constexpr int kRounds = 5;
@@ -366,6 +372,33 @@ CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floo
     result.floorBufferedPipelinedPerSecond = std::max(
         result.floorBufferedPipelinedPerSecond,
         pipelinedRate(waitScope, perRound, [&bufferedFloor] { return bufferedFloor.send(); }));
+  }
+  // The host loaded: one thread per core spins at the same priority for the whole measurement,
+  // so every call competes for a CPU with it, at both ends, the floor's alike.
+  {
+    std::vector<double> gatedLoaded, bareLoaded, bufferedLoaded;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> load;
+    result.loadThreads = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < result.loadThreads; ++i) {
+      load.emplace_back([&stop] {
+        volatile uint64_t spins = 0;
+        while (!stop.load(std::memory_order_relaxed)) spins = spins + 1;
+      });
+    }
+    for (int round = 0; round < kRounds; ++round) {
+      for (int done = 0; done < perRound; done += kCallBlock) {
+        const int count = std::min(kCallBlock, perRound - done);
+        timeCalls(bareLoaded, count, [&floor] { floor.call(); });
+        timeCalls(gatedLoaded, count, gatedCall);
+        timeCalls(bufferedLoaded, count, [&bufferedFloor] { bufferedFloor.call(); });
+      }
+    }
+    stop.store(true);
+    for (std::thread& thread : load) thread.join();
+    result.callLoaded = summarize(gatedLoaded);
+    result.floorCallLoaded = summarize(bareLoaded);
+    result.floorBufferedCallLoaded = summarize(bufferedLoaded);
   }
   result.call = summarize(gated);
   result.floorCall = summarize(bare);
@@ -637,6 +670,14 @@ int main(int argc, char** argv) {
          worker.calls.call.median / worker.calls.floorBufferedCall.median},
         {"floor_capnp_buffered_pipelined_calls_per_s",
          worker.calls.floorBufferedPipelinedPerSecond},
+        {"call_loaded_us", worker.calls.callLoaded.median},
+        {"call_loaded_p99_us", worker.calls.callLoaded.p99},
+        {"floor_capnp_call_loaded_us", worker.calls.floorCallLoaded.median},
+        {"floor_capnp_call_loaded_p99_us", worker.calls.floorCallLoaded.p99},
+        {"floor_capnp_buffered_call_loaded_us", worker.calls.floorBufferedCallLoaded.median},
+        {"call_loaded_vs_capnp_call",
+         worker.calls.callLoaded.median / worker.calls.floorCallLoaded.median},
+        {"load_threads", worker.calls.loadThreads},
         {"call_alternating_us", worker.calls.callAlternating.median},
         {"floor_capnp_call_alternating_us", worker.calls.floorCallAlternating.median},
         {"floor_socketpair_us", socketpair.median},
@@ -697,6 +738,13 @@ int main(int argc, char** argv) {
       capnpCall.median);
   std::printf("%-26s %12s %12s %12s %12s %8s  %.2fx floor_capnp_buffered_call_us\n", "call_us", "",
               "", "", "", "", worker.calls.call.median / worker.calls.floorBufferedCall.median);
+  row("call_loaded_us", worker.calls.callLoaded, "floor_capnp_call_loaded_us",
+      worker.calls.floorCallLoaded.median);
+  row("floor_capnp_call_loaded_us", worker.calls.floorCallLoaded, nullptr, 0);
+  row("floor_capnp_buffered_call_loaded_us", worker.calls.floorBufferedCallLoaded,
+      "floor_capnp_call_loaded_us", worker.calls.floorCallLoaded.median);
+  std::printf("  (the loaded figures: %u busy threads, one per core, ran beside the calls)\n",
+              worker.calls.loadThreads);
   row("call_alternating_us", worker.calls.callAlternating, "floor_capnp_call_alternating_us",
       worker.calls.floorCallAlternating.median);
   row("floor_capnp_call_alternating_us", worker.calls.floorCallAlternating, nullptr, 0);
