@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include "core/untrusted_text.h"
+#include "dashboard/http_query.h"
 
 namespace cordon {
 
@@ -40,9 +41,7 @@ std::string pairValue(std::string_view list, std::string_view name, char separat
 }  // namespace
 
 std::string AccessToken::fromQuery(std::string_view target) {
-  const size_t question = target.find('?');
-  if (question == std::string_view::npos) return "";
-  return pairValue(target.substr(question + 1), "token", '&');
+  return queryValue(target, "token");
 }
 
 std::string AccessToken::fromCookie(std::string_view cookieHeader, std::string_view name) {

@@ -43,9 +43,4 @@ class DashboardRoutes final : public HttpRoutes {
   DashboardOptions options_;
 };
 
-// %XX and '+' decoded; nullopt when an escape is malformed.
-std::optional<std::string> percentDecoded(std::string_view text);
-// The value of `name` in a request target's query, decoded; "" when absent or malformed.
-std::string queryValue(std::string_view target, std::string_view name);
-
 }  // namespace cordon

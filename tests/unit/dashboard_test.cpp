@@ -8,6 +8,7 @@
 #include "dashboard/access_token.h"
 #include "dashboard/dashboard_routes.h"
 #include "dashboard/graph_layout.h"
+#include "dashboard/http_query.h"
 #include "journal/run_journal.h"
 #include "run/run_report.h"
 #include "test_support.h"
