@@ -860,11 +860,17 @@ namespace {
 
 // The SHA-256 (hex) of every output kept: the files in the store's sha256/ directory, and the
 // small outputs the journal keeps inline (STORE is STATE/artifacts).
-std::set<std::string> storedFiles(const std::string& store) {
+// The files alone: the store's sha256/ directory.
+std::set<std::string> filesInStore(const std::string& store) {
   std::set<std::string> names;
   std::error_code none;
   for (const auto& entry : std::filesystem::directory_iterator(store + "/sha256", none))
     names.insert(entry.path().filename().string());
+  return names;
+}
+
+std::set<std::string> storedFiles(const std::string& store) {
+  std::set<std::string> names = filesInStore(store);
   const auto journal = std::filesystem::path(store).parent_path() / "journal.sqlite";
   if (!std::filesystem::exists(journal)) return names;
   auto db = openJournal(journal.string(), /*readOnly=*/true);
@@ -916,19 +922,12 @@ TEST_CASE(
     return "run " + flowWith(text, bytes) + " --policy " + policy + " --audit-log " +
            dir.path("audit.jsonl") + " --state-dir " + state + " --jobs 1";
   };
-  auto filesInStore = [&store] {
-    std::set<std::string> names;
-    std::error_code none;
-    for (const auto& entry : std::filesystem::directory_iterator(store + "/sha256", none))
-      names.insert(entry.path().filename().string());
-    return names;
-  };
   std::vector<std::set<std::string>> filesOf;  // what each run added to the store
   std::vector<std::string> largeFileOf;        // of that, the one file in sha256/
   const char* texts[] = {"first", "second", "third"};
   for (uint64_t k = 0; k < 3; ++k) {
     const auto before = storedFiles(store);
-    const auto filesBefore = filesInStore();
+    const auto filesBefore = filesInStore(store);
     Command run = runCordon(runArgs(texts[k], largeBytes + k));
     INFO(run.output);
     REQUIRE(run.exitCode == 0);
@@ -938,7 +937,7 @@ TEST_CASE(
     REQUIRE(added.size() == 3);  // one.out, two.out and large.out, each its own bytes
     filesOf.push_back(added);
     std::set<std::string> newFiles;
-    for (const auto& name : filesInStore())
+    for (const auto& name : filesInStore(store))
       if (filesBefore.count(name) == 0) newFiles.insert(name);
     REQUIRE(newFiles.size() == 1);  // large.out; the small two are inline
     largeFileOf.push_back(*newFiles.begin());
@@ -1011,7 +1010,7 @@ TEST_CASE(
   std::set<std::string> expected = filesOf[2];
   expected.insert(killedFiles.begin(), killedFiles.end());
   CHECK(storedFiles(store) == expected);
-  CHECK(filesInStore() == std::set<std::string>{largeFileOf[2]});
+  CHECK(filesInStore(store) == std::set<std::string>{largeFileOf[2]});
 
   // The run gc left alone can still be finished from what the store kept.
   Command resumed = runCordon("resume " + killedId + " --state-dir " + state);

@@ -335,6 +335,15 @@ void timeCalls(std::vector<double>& samples, int count, const std::function<void
   }
 }
 
+// Blocks of kCallBlock calls of each kind in turn, `perRound` calls of each kind in all.
+using CallKind = std::pair<std::vector<double>*, std::function<void()>>;
+void timeBlocks(int perRound, const std::vector<CallKind>& kinds) {
+  for (int done = 0; done < perRound; done += kCallBlock) {
+    const int count = std::min(kCallBlock, perRound - done);
+    for (const auto& [samples, one] : kinds) timeCalls(*samples, count, one);
+  }
+}
+
 CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floor,
                             CapnpPeer& bufferedFloor, const std::function<void()>& gatedCall,
                             const std::function<kj::Promise<void>()>& gatedSend) {
@@ -353,13 +362,10 @@ CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floo
   // charged the gated call alone for waking its peer.) The alternating figures are the other
   // case, for both alike: each call after one to the other peer.
   for (int round = 0; round < kRounds; ++round) {
-    for (int done = 0; done < perRound; done += kCallBlock) {
-      const int count = std::min(kCallBlock, perRound - done);
-      timeCalls(bare, count, [&floor] { floor.call(); });
-      timeCalls(gated, count, gatedCall);
-      timeCalls(bareExecute, count, [&floor] { floor.callExecute(); });
-      timeCalls(bareBuffered, count, [&bufferedFloor] { bufferedFloor.call(); });
-    }
+    timeBlocks(perRound, {{&bare, [&floor] { floor.call(); }},
+                          {&gated, gatedCall},
+                          {&bareExecute, [&floor] { floor.callExecute(); }},
+                          {&bareBuffered, [&bufferedFloor] { bufferedFloor.call(); }}});
     for (int i = 0; i < perRound / 2; ++i) {
       timeCalls(bareAlternating, 1, [&floor] { floor.call(); });
       timeCalls(gatedAlternating, 1, gatedCall);
@@ -387,12 +393,9 @@ CallComparison compareCalls(kj::WaitScope& waitScope, int calls, CapnpPeer& floo
       });
     }
     for (int round = 0; round < kRounds; ++round) {
-      for (int done = 0; done < perRound; done += kCallBlock) {
-        const int count = std::min(kCallBlock, perRound - done);
-        timeCalls(bareLoaded, count, [&floor] { floor.call(); });
-        timeCalls(gatedLoaded, count, gatedCall);
-        timeCalls(bufferedLoaded, count, [&bufferedFloor] { bufferedFloor.call(); });
-      }
+      timeBlocks(perRound, {{&bareLoaded, [&floor] { floor.call(); }},
+                            {&gatedLoaded, gatedCall},
+                            {&bufferedLoaded, [&bufferedFloor] { bufferedFloor.call(); }}});
     }
     stop.store(true);
     for (std::thread& thread : load) thread.join();
