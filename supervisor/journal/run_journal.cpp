@@ -27,13 +27,13 @@ CREATE TABLE IF NOT EXISTS steps (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
   plugin TEXT NOT NULL, state TEXT NOT NULL, started_at TEXT, ended_at TEXT,
   milliseconds REAL, worker_pid INTEGER, error_category TEXT, error_message TEXT,
-  outputs TEXT, cache_key TEXT, cached_from TEXT, PRIMARY KEY (run_id, name));
+  outputs TEXT, cache_key TEXT, cached_from TEXT, PRIMARY KEY (run_id, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempts (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, label TEXT NOT NULL,
   number INTEGER NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, outcome TEXT,
-  error_category TEXT, error_message TEXT, PRIMARY KEY (run_id, label, number));
+  error_category TEXT, error_message TEXT, PRIMARY KEY (run_id, label, number)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS transitions (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
   state TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS plugins (
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS plugins (
 CREATE TABLE IF NOT EXISTS artifacts (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step TEXT NOT NULL,
   name TEXT NOT NULL, bytes INTEGER NOT NULL, digest TEXT NOT NULL,
-  PRIMARY KEY (run_id, step, name));
+  PRIMARY KEY (run_id, step, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inputs (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
   bytes INTEGER NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (run_id, name));
@@ -70,7 +70,7 @@ CREATE INDEX IF NOT EXISTS logs_by_step ON logs (run_id, step);
 // Schema 5's addition: the bytes of the outputs the store keeps inline (at most
 // kInlineArtifactBytes), by digest, shared by every run whose artifacts row names it.
 constexpr char kBlobTable[] = R"sql(
-CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL);
 )sql";
 
 // Schema 1 (cordon 0.1's first journal) had no invocation, resume count, step outputs or inputs.

@@ -7,6 +7,13 @@
 //   dag10k_journal_per_node_us  the same graph journaled, as cordon run with a state directory
 //                        (SQLite journal, every output in the store); against call_us
 //   journal_step_us      what the journal and the store add per step: the difference of the two
+//   journal_replay_step_us  the journal's own cost per step: the events of another journaled
+//                        run, quiet points included, written again into a fresh journal by this
+//                        thread alone (no workers, no scheduler beside it)
+//   dag10k_cpu_per_node_us  the supervisor's CPU time (user and system, every thread) per step
+//                        of the graph, not journaled
+//   journal_cpu_step_us  what journaling adds to that: on this 2-core VM it is 2 to 3 times
+//                        journal_replay_step_us, the same statements slowed by the run beside them
 //   parallel_speedup     16 CPU-bound steps (50 ms each) at --jobs 2 against --jobs 1
 //   cold_start_us        starting a worker and initialising it, until it can take a step
 //   pool_start_us        taking a prestarted worker from its pool
@@ -22,6 +29,7 @@
 //
 // Every run goes through the composition root (host/) as `cordon run` does, audit log included.
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -65,8 +73,52 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// Every event of one run and its quiet points, in order. Played again into a fresh journal they
+// time the journal by itself, without the run's workers and scheduler competing for the CPU.
+class EventTape final : public cordon::RunListener {
+ public:
+  void onEvent(const cordon::RunEvent& event) override { tape_.emplace_back(event); }
+  void onQuiet() override { tape_.emplace_back(std::nullopt); }
+  void keepReport(cordon::RunReport report) { report_ = std::move(report); }
+  size_t events() const { return tape_.size(); }
+
+  // Milliseconds to write the tape into a fresh journal at `path`, as the run wrote it.
+  double replay(const std::string& path) const {
+    auto opened = cordon::openJournal(path);
+    if (!opened.ok()) fail(opened.error().describe());
+    auto start = Clock::now();
+    {
+      cordon::RunJournal journal(*opened.value(), nlohmann::json::object());
+      for (const std::optional<cordon::RunEvent>& entry : tape_) {
+        if (!entry) {
+          journal.onQuiet();
+        } else if (std::holds_alternative<cordon::RunFinished>(*entry)) {
+          journal.onEvent(cordon::RunFinished{&report_});  // the run's own report is gone
+        } else {
+          journal.onEvent(*entry);
+        }
+      }
+      if (journal.failure()) fail(journal.failure()->describe());
+    }
+    return msSince(start);
+  }
+
+ private:
+  std::vector<std::optional<cordon::RunEvent>> tape_;  // nullopt: a quiet point
+  cordon::RunReport report_;
+};
+
+// User and system time of every thread of this process (the supervisor's), in ms.
+double cpuMs(const rusage& usage) {
+  auto ms = [](const timeval& time) {
+    return static_cast<double>(time.tv_sec) * 1e3 + static_cast<double>(time.tv_usec) / 1e3;
+  };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
 struct Bench {
   fs::path dir;
+  double lastCpuMs = 0;  // the supervisor's CPU time in the last run()
   cordon::CordonHost host{{CORDON_BENCH_WORKER, false, false}};
 
   Bench() : dir(fs::temp_directory_path() / ("cordon-engine-bench-" + std::to_string(getpid()))) {
@@ -98,8 +150,9 @@ struct Bench {
   // The run's wall time in ms (preflight excluded: that is validation, not the engine).
   // `journaled`: as cordon run with a state directory: a fresh journal (STATE/journal.sqlite)
   // written on the event stream, and every output kept in STATE/artifacts.
+  // `tape`: records the run's events (for EventTape::replay).
   double run(const std::string& workflow, const std::string& policyPath, unsigned jobs,
-             bool prestart = true, bool journaled = false) {
+             bool prestart = true, bool journaled = false, EventTape* tape = nullptr) {
     const std::string audit = (dir / "audit.jsonl").string();
     fs::remove(audit);
     fs::remove(audit + ".checkpoint");  // a fresh log per run: only the engine is measured
@@ -127,11 +180,18 @@ struct Bench {
       request.options.spillDirectory = (dir / "state" / "artifacts").string();
       request.options.durableOutputs = true;
     }
+    if (tape != nullptr) request.listeners.push_back(tape);
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
     auto start = Clock::now();
     auto report = host.run(std::move(request));
     double ms = msSince(start);
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    lastCpuMs = cpuMs(after) - cpuMs(before);
     if (!report.ok()) fail(report.error->describe());
     if (journal && journal->failure()) fail(journal->failure()->describe());
+    if (tape != nullptr) tape->keepReport(std::move(report));
     return ms;
   }
 };
@@ -384,10 +444,18 @@ int main(int argc, char** argv) {
   const std::string dag = bench.write("dag.yaml", dagWorkflow(nodes));
   const double dagMs = bench.run(dag, policy2, 2);
   const double perNodeUs = dagMs * 1000 / nodes;
+  const double cpuPerNodeUs = bench.lastCpuMs * 1000 / nodes;
   progress("the same graph, journaled (cordon run with a state directory)");
   const double dagJournalMs = bench.run(dag, policy2, 2, true, true);
   const double journaledPerNodeUs = dagJournalMs * 1000 / nodes;
   const double journalStepUs = journaledPerNodeUs - perNodeUs;
+  const double journalCpuStepUs = bench.lastCpuMs * 1000 / nodes - cpuPerNodeUs;
+  // Recorded in a run of its own: keeping every event costs the run's thread, which the
+  // journaled figure above must not pay.
+  progress("the journal alone (a journaled run's events written again into a fresh journal)");
+  EventTape tape;
+  bench.run(dag, policy2, 2, true, true, &tape);
+  const double replayStepUs = tape.replay((bench.dir / "replay.sqlite").string()) * 1000 / nodes;
 
   double speedup = 0, serialMs = 0, parallelMs = 0, pipelineMs = 0, pipelineColdMs = 0;
   if (!graphOnly) {
@@ -427,6 +495,9 @@ int main(int argc, char** argv) {
       {"dag10k_journal_per_node_us", journaledPerNodeUs},
       {"dag10k_journal_vs_call", journaledPerNodeUs / callUs},
       {"journal_step_us", journalStepUs},
+      {"journal_replay_step_us", replayStepUs},
+      {"dag10k_cpu_per_node_us", cpuPerNodeUs},
+      {"journal_cpu_step_us", journalCpuStepUs},
       {"parallel_jobs1_ms", serialMs},
       {"parallel_jobs2_ms", parallelMs},
       {"parallel_speedup", speedup},
@@ -454,6 +525,12 @@ int main(int argc, char** argv) {
               "dag10k_journal_per_node_us", journaledPerNodeUs, journaledPerNodeUs / callUs);
   std::printf("%-30s %12.1fus  (dag10k_journal_per_node_us - dag10k_per_node_us, same run)\n",
               "journal_step_us", journalStepUs);
+  std::printf("%-30s %12.1fus  (the journaled run's %zu events into a fresh journal, alone)\n",
+              "journal_replay_step_us", replayStepUs, tape.events());
+  std::printf("%-30s %12.1fus  (the supervisor's CPU per step, all threads, not journaled)\n",
+              "dag10k_cpu_per_node_us", cpuPerNodeUs);
+  std::printf("%-30s %12.1fus  (%.2fx journal_replay_step_us: what the journaled run's CPU adds)\n",
+              "journal_cpu_step_us", journalCpuStepUs, journalCpuStepUs / replayStepUs);
   std::printf("%-30s %13.2fx  (%.0f ms at --jobs 1, %.0f ms at --jobs 2)\n", "parallel_speedup",
               speedup, serialMs, parallelMs);
   std::printf("%-30s %12.1fus\n", "cold_start_us", coldStartUs);
