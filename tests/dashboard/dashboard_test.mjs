@@ -7,6 +7,7 @@
 //    skipped node show their state and category; nothing executes (no dialog, no console error,
 //    no element but the page's own), and the text shows literally; a node's audit trail is what
 //    cordon audit query prints for that step;
+//  - a runs list that arrives after the address moved on to a run does not draw over it;
 //  - a request without the token is refused;
 //  - cordon ui lists both runs and filters them; a screenshot of a run's page is written.
 // Exit 0 when every check holds; each failure is printed.
@@ -170,9 +171,21 @@ try {
   const ui = await startServing(['ui', '--listen', '127.0.0.1:0'], /cordon ui: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64})/);
   const uiExit = new Promise((resolve) => ui.child.on('exit', resolve));
   const uiBase = new URL(ui.url).origin;
+  // The runs list held back: the address moves on to the run before it arrives, and the list,
+  // arriving late, must not draw over the run (a stale render).
+  await page.route('**/api/runs', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  const lateList = page.waitForResponse('**/api/runs');
   await page.goto(ui.url);
-  await page.goto(uiBase + '/#/run/' + hostileRun);
+  await page.evaluate((id) => { location.hash = '#/run/' + id; }, hostileRun);
   await page.waitForSelector('svg.graph g.node[data-step="evil-fail"]');
+  await lateList;
+  await page.waitForTimeout(300);  // the list's response is read and dropped, or drawn
+  check((await page.$('table.runs')) === null && (await page.$('svg.graph')) !== null,
+    'a runs list that arrives after the address moved on does not draw over the run');
+  await page.unroute('**/api/runs');
   check((await page.getAttribute('svg.graph g.node[data-step="evil-fail"]', 'data-state')) === 'failed',
     'the failed node shows failed');
   check((await page.getAttribute('svg.graph g.node[data-step="after-fail"]', 'data-state')) === 'skipped',

@@ -8,6 +8,9 @@ const SVG = 'http://www.w3.org/2000/svg';
 const RUN_ID = /^[0-9a-f]{4,64}$/;
 let stream = null;   // the EventSource of the run on screen
 let current = null;  // {id, data, selected}
+// Which route() the page is showing. A page's fetch may end after the address moved on (a slow
+// runs list, then a click on a run): what it would draw then is stale, and is dropped.
+let routed = 0;
 
 function el(tag, className, ...children) {
   const node = document.createElement(tag);
@@ -66,12 +69,13 @@ function closeStream() {
 }
 
 // The runs page: every run, filtered by outcome and workflow.
-async function showRuns() {
+async function showRuns(route) {
   closeStream();
   current = null;
   document.getElementById('panel').hidden = true;
   document.getElementById('where').textContent = 'runs';
   const {runs} = await fetchJson('/api/runs');
+  if (route !== routed) return;
   const outcome = el('select', null, el('option', null, 'every outcome'));
   const workflow = el('select', null, el('option', null, 'every workflow'));
   outcome.id = 'filter-outcome';
@@ -237,6 +241,7 @@ async function showRun(id) {
   document.getElementById('where').textContent = 'run ' + id;
   document.getElementById('panel').hidden = true;
   await refreshRun();
+  if (!current || current.id !== id) return;  // the address moved on meanwhile
   if (current.data.run.state === 'running') {
     stream = new EventSource('/api/runs/' + id + '/events');
     document.getElementById('live').textContent = 'live';
@@ -339,7 +344,10 @@ function showError(error) {
 
 function route() {
   const match = /^#\/run\/([0-9a-f]{4,64})$/.exec(location.hash);
-  (match ? showRun(match[1]) : showRuns()).catch(showError);
+  const seq = ++routed;
+  (match ? showRun(match[1]) : showRuns(seq)).catch((error) => {
+    if (seq === routed) showError(error);
+  });
 }
 
 window.addEventListener('hashchange', route);
