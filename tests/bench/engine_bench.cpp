@@ -12,8 +12,9 @@
 //                        thread alone (no workers, no scheduler beside it)
 //   dag10k_cpu_per_node_us  the supervisor's CPU time (user and system, every thread) per step
 //                        of the graph, not journaled
-//   journal_cpu_step_us  what journaling adds to that: on this 2-core VM it is 2 to 3 times
-//                        journal_replay_step_us, the same statements slowed by the run beside them
+//   journal_cpu_step_us  what journaling adds to that; against journal_replay_step_us, what the
+//                        run beside the journal's statements makes them cost (2.3 to 2.6 times
+//                        on the 2-core VM of 2026-12-07)
 //   parallel_speedup     16 CPU-bound steps (50 ms each) at --jobs 2 against --jobs 1
 //   cold_start_us        starting a worker and initialising it, until it can take a step
 //   pool_start_us        taking a prestarted worker from its pool
@@ -525,7 +526,7 @@ int main(int argc, char** argv) {
               "dag10k_journal_per_node_us", journaledPerNodeUs, journaledPerNodeUs / callUs);
   std::printf("%-30s %12.1fus  (dag10k_journal_per_node_us - dag10k_per_node_us, same run)\n",
               "journal_step_us", journalStepUs);
-  std::printf("%-30s %12.1fus  (the journaled run's %zu events into a fresh journal, alone)\n",
+  std::printf("%-30s %12.1fus  (a journaled run's %zu events into a fresh journal, alone)\n",
               "journal_replay_step_us", replayStepUs, tape.events());
   std::printf("%-30s %12.1fus  (the supervisor's CPU per step, all threads, not journaled)\n",
               "dag10k_cpu_per_node_us", cpuPerNodeUs);

@@ -858,9 +858,7 @@ outputs:
 
 namespace {
 
-// The SHA-256 (hex) of every output kept: the files in the store's sha256/ directory, and the
-// small outputs the journal keeps inline (STORE is STATE/artifacts).
-// The files alone: the store's sha256/ directory.
+// The SHA-256 (hex) of the files in the store's sha256/ directory (STORE is STATE/artifacts).
 std::set<std::string> filesInStore(const std::string& store) {
   std::set<std::string> names;
   std::error_code none;
@@ -869,6 +867,8 @@ std::set<std::string> filesInStore(const std::string& store) {
   return names;
 }
 
+// The SHA-256 (hex) of every output kept: the store's files and the small outputs the journal
+// keeps inline.
 std::set<std::string> storedFiles(const std::string& store) {
   std::set<std::string> names = filesInStore(store);
   const auto journal = std::filesystem::path(store).parent_path() / "journal.sqlite";
