@@ -820,7 +820,8 @@ class DagRun final : public kj::TaskSet::ErrorHandler {
         const Artifact& output = outputs_[index].at(name);
         if (store_.inlines(*output)) {
           auto bytes = output->head(output->size());
-          if (bytes.ok()) digested.inlineBytes = std::move(bytes.value());
+          if (bytes.ok())
+            digested.inlineBytes = std::make_shared<const std::string>(std::move(bytes.value()));
         }
         events_.emit(digested);
       }

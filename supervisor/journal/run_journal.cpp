@@ -194,9 +194,11 @@ RunJournal::RunJournal(SqliteDb& db, nlohmann::json invocation)
   if (!db_.exec("PRAGMA wal_autocheckpoint=0")) checkpointer_.emplace(db_.path());
 }
 
-void RunJournal::write(const std::string& sql, const std::vector<SqlValue>& binds) {
+void RunJournal::write(const char* sql, std::vector<SqlValue> binds,
+                       std::shared_ptr<const std::string> keepAlive) {
   if (failure_) return;
-  if (auto failed = db_.run(sql, binds)) failure_ = failed;
+  if (keepAlive) pendingBytes_ += keepAlive->size();
+  pending_.push_back({sql, std::move(binds), std::move(keepAlive)});
 }
 
 const std::string& RunJournal::now() {
@@ -226,39 +228,35 @@ void RunJournal::transition(const std::string& step, const std::string& state) {
 
 void RunJournal::onEvent(const RunEvent& event) {
   if (failure_) return;
-  if (!inTransaction_) {
-    if (auto failed = db_.run("BEGIN", {})) {
-      failure_ = failed;
-      return;
-    }
-    inTransaction_ = true;
-  }
   stamped_ = false;
   const char* kind = record(event);
-  if (failure_) {
-    // The journal stays as the last commit left it (a whole event's rows, never part of one),
-    // and journaling stops.
-    inTransaction_ = false;
-    db_.run("ROLLBACK", {});
-    return;
-  }
   // The crash tests' point journal.KIND: the supervisor dies once this event, and only the
   // events before it, are committed.
   if (*kind != '\0' && faultPointDue("journal.", kind)) {
     commit();
     crashNow();
   }
-  // The run's end is durable before the run is reported.
-  if (std::holds_alternative<RunFinished>(event)) commit();
+  // The run's end is durable before the run is reported; a group that grew large (a loop that
+  // has not been quiet for long) commits early, so what waits in memory stays bounded.
+  if (std::holds_alternative<RunFinished>(event) || pending_.size() >= kMaxPendingWrites ||
+      pendingBytes_ >= kMaxPendingBytes)
+    commit();
 }
 
 void RunJournal::commit() {
-  if (!inTransaction_) return;
-  inTransaction_ = false;
-  if (auto failed = db_.run("COMMIT", {})) {
-    if (!failure_) failure_ = failed;
-    db_.run("ROLLBACK", {});
+  if (!pending_.empty() && !failure_) {
+    failure_ = db_.run("BEGIN", {});
+    for (const PendingWrite& pending : pending_) {
+      if (failure_) break;
+      failure_ = db_.run(pending.sql, pending.binds);
+    }
+    if (!failure_) failure_ = db_.run("COMMIT", {});
+    // A write or the commit that fails: the journal stays as the last commit left it (whole
+    // events' rows, never part of one), and journaling stops.
+    if (failure_) db_.run("ROLLBACK", {});
   }
+  pending_.clear();  // keeps its capacity: the next group is about as large
+  pendingBytes_ = 0;
 }
 
 const char* RunJournal::record(const RunEvent& event) {
@@ -438,7 +436,7 @@ const char* RunJournal::record(const RunEvent& event) {
               write(
                   "INSERT INTO blobs (digest, bytes) VALUES (?1, ?2) ON CONFLICT (digest) DO "
                   "UPDATE SET bytes = excluded.bytes WHERE bytes != excluded.bytes",
-                  {e.digest, SqlBlob{*e.inlineBytes}});
+                  {e.digest, SqlBlob{*e.inlineBytes}}, e.inlineBytes);
             }
             return "artifact";
           },

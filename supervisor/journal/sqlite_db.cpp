@@ -74,20 +74,25 @@ int bindAll(sqlite3_stmt* statement, const std::vector<SqlValue>& binds) {
 
 }  // namespace
 
-std::optional<Error> SqliteDb::run(const std::string& sql, const std::vector<SqlValue>& binds) {
+std::optional<Error> SqliteDb::run(std::string_view sql, const std::vector<SqlValue>& binds) {
   auto rows = query(sql, binds);
   if (!rows.ok()) return rows.error();
   return std::nullopt;
 }
 
-Outcome<std::vector<std::vector<SqlValue>>> SqliteDb::query(const std::string& sql,
+Outcome<std::vector<std::vector<SqlValue>>> SqliteDb::query(std::string_view sql,
                                                             const std::vector<SqlValue>& binds) {
-  sqlite3_stmt*& raw = statements_[sql];
-  if (raw == nullptr && sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw,
-                                           nullptr) != SQLITE_OK) {
-    statements_.erase(sql);
-    return failure("cannot prepare a statement");
+  auto kept = statements_.find(sql);
+  if (kept == statements_.end()) {
+    sqlite3_stmt* prepared = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &prepared, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_finalize(prepared);
+      return failure("cannot prepare a statement");
+    }
+    kept = statements_.emplace(std::string(sql), prepared).first;
   }
+  sqlite3_stmt* raw = kept->second;
   Statement statement(raw);
   if (bindAll(raw, binds) != SQLITE_OK) return failure("cannot bind a value");
   std::vector<std::vector<SqlValue>> rows;

@@ -34,10 +34,10 @@ class SqliteDb {
   // Runs one or more statements without results (schema, pragmas, BEGIN/COMMIT).
   std::optional<Error> exec(const std::string& sql);
   // Runs one statement with `binds` (?1, ?2, ...), discarding any rows.
-  std::optional<Error> run(const std::string& sql, const std::vector<SqlValue>& binds);
+  std::optional<Error> run(std::string_view sql, const std::vector<SqlValue>& binds);
   // Runs a query; each row is its columns in order. Statements are prepared once per text and
   // kept (the journal runs the same dozen for every event).
-  Outcome<std::vector<std::vector<SqlValue>>> query(const std::string& sql,
+  Outcome<std::vector<std::vector<SqlValue>>> query(std::string_view sql,
                                                     const std::vector<SqlValue>& binds = {});
   const std::string& path() const { return path_; }
 
@@ -47,7 +47,13 @@ class SqliteDb {
 
   sqlite3* db_;
   std::string path_;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // finalized before db_ closes
+  // Looked up by any string's view, so a literal's text is not copied for each use.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  // Finalized before db_ closes.
+  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> statements_;
 };
 
 // A column as text ("" for NULL) or as a number (0 for NULL or text).

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -208,8 +209,9 @@ struct ArtifactDigested {
   uint64_t bytes = 0;
   std::string digest;  // sha256:HEX, or "unavailable: WHY"
   // A durable output the store keeps inline rather than as a file (ArtifactStore::inlines): its
-  // bytes, which the journal keeps under its digest (docs/state.md, "What is durable when").
-  std::optional<std::string> inlineBytes;
+  // bytes, which the journal keeps under its digest (docs/state.md, "What is durable when"),
+  // shared so that a listener may hold them past the event without a copy.
+  std::shared_ptr<const std::string> inlineBytes;
 };
 // The SHA-256 of one of the workflow's inputs (a large file's hashed off the event loop, before
 // the run ends), so the journal can tell when a resumed run would read other bytes.

@@ -111,9 +111,11 @@ TEST_CASE("a run's events become rows; a write that fails stops journaling, not 
   CHECK(shown.value()["run"]["workflow_digest"] == sha256Digest("name: w\n"));
   CHECK(shown.value()["steps"][0]["worker_pid"] == 7);
 
-  // The same run id again: the insert fails, the first error is kept, nothing throws.
+  // The same run id again: the insert fails when its group commits, the first error is kept,
+  // nothing throws.
   journal.onEvent(
       RunStarted{"00112233aabbccdd", "w.yaml", "w", "p.yaml", 1, 1, {}, false, {}, {}, {}});
+  journal.onQuiet();
   REQUIRE(journal.failure());
   CHECK(journal.failure()->message.find("journal.sqlite") != std::string::npos);
   journal.onEvent(StepStarted{"b", "mix"});  // ignored once failed
@@ -189,6 +191,7 @@ TEST_CASE(
     journal.onQuiet();
     journal.onEvent(StepStarted{"a", "mix"});
     journal.onEvent(startedRun(dir, "00112233aabbccdd"));  // the same id again: refused
+    journal.onQuiet();
     REQUIRE(journal.failure());
     journal.onEvent(StepStarted{"b", "mix"});  // ignored once failed
     journal.onQuiet();
@@ -199,6 +202,52 @@ TEST_CASE(
         std::map<std::string, std::string>{{"00112233aabbccdd", "running"}});
   // The connection is usable: no transaction was left open.
   CHECK_FALSE(db.value()->run("INSERT INTO meta (key, value) VALUES ('probe', '1')", {}));
+}
+
+namespace {
+
+// The denials another connection sees counted for the run's step "a".
+int64_t committedDenials(const std::string& path) {
+  auto reader = openJournal(path, /*readOnly=*/true);
+  REQUIRE(reader.ok());
+  auto rows = reader.value()->query("SELECT total(count) FROM tallies WHERE step = 'a'");
+  REQUIRE(rows.ok());
+  return static_cast<int64_t>(sqlReal(rows.value().at(0).at(0)));
+}
+
+}  // namespace
+
+TEST_CASE("group commit: a group that grows past its bounds commits without a quiet point") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  RunJournal journal(*db.value(), nlohmann::json::object());
+  journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+  journal.onQuiet();
+
+  SUBCASE("rows: each denial is one, and the one that makes kMaxPendingWrites commits them") {
+    GateDecided denied;
+    denied.step = "a";
+    denied.direction = "plugin->host";
+    for (size_t i = 1; i < kMaxPendingWrites; ++i) journal.onEvent(denied);
+    CHECK(committedDenials(path) == 0);
+    journal.onEvent(denied);
+    CHECK(committedDenials(path) == static_cast<int64_t>(kMaxPendingWrites));
+  }
+  SUBCASE("bytes: inline outputs that reach kMaxPendingBytes commit, with what came before") {
+    journal.onEvent(StepStarted{"a", "mix"});
+    const auto bytes = std::make_shared<const std::string>(1u << 20, 'x');
+    const std::string digest = sha256Digest(*bytes);
+    const size_t events = kMaxPendingBytes / bytes->size();
+    for (size_t i = 1; i < events; ++i)
+      journal.onEvent(
+          ArtifactDigested{"a", "out" + std::to_string(i), bytes->size(), digest, bytes});
+    CHECK(committedStates(path).count("00112233aabbccdd/a") == 0);
+    journal.onEvent(ArtifactDigested{"a", "last", bytes->size(), digest, bytes});
+    CHECK(committedStates(path).at("00112233aabbccdd/a") == "running");
+  }
+  CHECK_FALSE(journal.failure());
 }
 
 TEST_CASE("a journal destroyed mid-run commits what it holds (a run cut short by an error)") {
@@ -269,7 +318,8 @@ TEST_CASE(
     RunJournal journal(*db.value(), nlohmann::json::object());
     journal.onEvent(startedRun(dir, "00112233aabbccdd"));
     journal.onEvent(StepStarted{"a", "mix"});
-    journal.onEvent(ArtifactDigested{"a", "small", small.size(), sha256Digest(small), small});
+    journal.onEvent(ArtifactDigested{"a", "small", small.size(), sha256Digest(small),
+                                     std::make_shared<const std::string>(small)});
     journal.onEvent(ArtifactDigested{"a", "large", large.size(), sha256Digest(large), {}});
     journal.onEvent(StepFinished{
         "a", "mix", 3, 7, std::nullopt, {{"small", small.size()}, {"large", large.size()}}, false});
@@ -297,7 +347,8 @@ TEST_CASE(
   {
     RunJournal journal(*db.value(), nlohmann::json::object());
     journal.onEvent(startedRun(dir, "11112233aabbccdd"));
-    journal.onEvent(ArtifactDigested{"a", "small", small.size(), sha256Digest(small), small});
+    journal.onEvent(ArtifactDigested{"a", "small", small.size(), sha256Digest(small),
+                                     std::make_shared<const std::string>(small)});
   }
   CHECK(inlineOutput(*db.value(), sha256Digest(small)) == small);
   writeFile(std::string(8192, 'M'));
