@@ -116,6 +116,27 @@ std::vector<SqlValue> errorColumns(const std::optional<Error>& error) {
   return {std::string(categoryName(error->category)), error->message};
 }
 
+// A step's row and an attempt's row: inserted when they start, and updated when they end, or,
+// when the insert still waits in the same group, inserted once with their final values.
+constexpr char kInsertStep[] =
+    "INSERT OR REPLACE INTO steps (run_id, name, plugin, state, started_at) VALUES "
+    "(?1, ?2, ?3, 'running', ?4)";
+constexpr char kInsertEndedStep[] =
+    "INSERT OR REPLACE INTO steps (run_id, name, plugin, started_at, state, ended_at, "
+    "milliseconds, worker_pid, error_category, error_message, outputs) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+constexpr char kEndStep[] =
+    "UPDATE steps SET state = ?3, ended_at = ?4, milliseconds = ?5, worker_pid = ?6, "
+    "error_category = ?7, error_message = ?8, outputs = ?9 WHERE run_id = ?1 AND name = ?2";
+constexpr char kInsertAttempt[] =
+    "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr char kInsertEndedAttempt[] =
+    "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at, ended_at, outcome, "
+    "error_category, error_message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr char kEndAttempt[] =
+    "UPDATE attempts SET ended_at = ?4, outcome = ?5, error_category = ?6, error_message = ?7 "
+    "WHERE run_id = ?1 AND label = ?2 AND number = ?3";
+
 }  // namespace
 
 std::string journalTime() {
@@ -221,6 +242,27 @@ void RunJournal::tally(const std::string& label, const char* kind) {
       {runId_, step, std::string(kind)});
 }
 
+void RunJournal::startAttempt(const std::string& label, int64_t number) {
+  attempts_[label] = number;
+  pendingAttempts_[label] = pending_.size();
+  write(kInsertAttempt, {runId_, label, number, now()});
+}
+
+void RunJournal::endAttempt(const std::string& label, int64_t number, const std::string& outcome,
+                            const std::vector<SqlValue>& error) {
+  auto waiting = pendingAttempts_.find(label);
+  if (waiting != pendingAttempts_.end() && waiting->second < pending_.size() &&
+      pending_[waiting->second].sql == kInsertAttempt &&
+      sqlInteger(pending_[waiting->second].binds[2]) == number) {
+    PendingWrite& insert = pending_[waiting->second];
+    insert.binds = {runId_, label, number, insert.binds[3], now(), outcome, error[0], error[1]};
+    insert.sql = kInsertEndedAttempt;
+    pendingAttempts_.erase(waiting);
+    return;
+  }
+  write(kEndAttempt, {runId_, label, number, now(), outcome, error[0], error[1]});
+}
+
 void RunJournal::transition(const std::string& step, const std::string& state) {
   write("INSERT INTO transitions (run_id, step, state, at) VALUES (?1, ?2, ?3, ?4)",
         {runId_, step, state, now()});
@@ -257,6 +299,8 @@ void RunJournal::commit() {
   }
   pending_.clear();  // keeps its capacity: the next group is about as large
   pendingBytes_ = 0;
+  pendingSteps_.clear();
+  pendingAttempts_.clear();
 }
 
 const char* RunJournal::record(const RunEvent& event) {
@@ -291,10 +335,8 @@ const char* RunJournal::record(const RunEvent& event) {
           },
           [](const InputsRejected&) { return ""; },
           [this](const StepStarted& e) {
-            write(
-                "INSERT OR REPLACE INTO steps (run_id, name, plugin, state, started_at) VALUES "
-                "(?1, ?2, ?3, 'running', ?4)",
-                {runId_, e.step, e.plugin, now()});
+            pendingSteps_[e.step] = pending_.size();
+            write(kInsertStep, {runId_, e.step, e.plugin, now()});
             transition(e.step, "running");
             if (e.interruptedAttempt != 0) {
               // The attempt the supervisor's death cut short is closed by what follows: a
@@ -302,11 +344,7 @@ const char* RunJournal::record(const RunEvent& event) {
               attempts_[e.step] = e.interruptedAttempt;
               return "step_started";
             }
-            attempts_[e.step] = 1;
-            write(
-                "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
-                "(?1, ?2, 1, ?3)",
-                {runId_, e.step, now()});
+            startAttempt(e.step, 1);
             return "step_started";
           },
           [this](const StepFinished& e) {
@@ -314,19 +352,33 @@ const char* RunJournal::record(const RunEvent& event) {
             const auto error = errorColumns(e.error);
             nlohmann::json outputs = nlohmann::json::object();
             for (const auto& [name, bytes] : e.outputSizes) outputs[name] = bytes;
-            write(
-                "UPDATE steps SET state = ?3, ended_at = ?4, milliseconds = ?5, worker_pid = ?6, "
-                "error_category = ?7, error_message = ?8, outputs = ?9 WHERE run_id = ?1 AND "
-                "name = ?2",
-                {runId_, e.step, std::string(state), now(), e.milliseconds,
-                 static_cast<int64_t>(e.workerPid), error[0], error[1], jsonText(outputs)});
+            auto waiting = pendingSteps_.find(e.step);
+            if (waiting != pendingSteps_.end() && waiting->second < pending_.size() &&
+                pending_[waiting->second].sql == kInsertStep) {
+              // Its start waits in this group: one insert with the end's values, in the start's
+              // place (a later write of the group, as the cache key, still lands on it).
+              PendingWrite& insert = pending_[waiting->second];
+              insert.binds = {runId_,
+                              e.step,
+                              insert.binds[2],
+                              insert.binds[3],
+                              std::string(state),
+                              now(),
+                              e.milliseconds,
+                              static_cast<int64_t>(e.workerPid),
+                              error[0],
+                              error[1],
+                              jsonText(outputs)};
+              insert.sql = kInsertEndedStep;
+              pendingSteps_.erase(waiting);
+            } else {
+              write(kEndStep,
+                    {runId_, e.step, std::string(state), now(), e.milliseconds,
+                     static_cast<int64_t>(e.workerPid), error[0], error[1], jsonText(outputs)});
+            }
             transition(e.step, state);
             if (auto open = attempts_.find(e.step); open != attempts_.end()) {
-              write(
-                  "UPDATE attempts SET ended_at = ?4, outcome = ?5, error_category = ?6, "
-                  "error_message = ?7 WHERE run_id = ?1 AND label = ?2 AND number = ?3",
-                  {runId_, e.step, open->second, now(),
-                   std::string(e.error ? "failed" : "succeeded"), error[0], error[1]});
+              endAttempt(e.step, open->second, e.error ? "failed" : "succeeded", error);
               attempts_.erase(open);
             }
             return "step_finished";
@@ -348,23 +400,11 @@ const char* RunJournal::record(const RunEvent& event) {
           },
           [this](const StepRetrying& e) {
             const auto error = errorColumns(e.error);
-            int64_t& number = attempts_[e.step];
-            if (number == 0) {  // a for_each item's first attempt, started by no event of its own
-              number = 1;
-              write(
-                  "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
-                  "(?1, ?2, 1, ?3)",
-                  {runId_, e.step, now()});
-            }
-            write(
-                "UPDATE attempts SET ended_at = ?4, outcome = 'failed', error_category = ?5, "
-                "error_message = ?6 WHERE run_id = ?1 AND label = ?2 AND number = ?3",
-                {runId_, e.step, number, now(), error[0], error[1]});
-            ++number;
-            write(
-                "INSERT OR REPLACE INTO attempts (run_id, label, number, started_at) VALUES "
-                "(?1, ?2, ?3, ?4)",
-                {runId_, e.step, number, now()});
+            // A for_each item's first attempt, started by no event of its own.
+            if (attempts_[e.step] == 0) startAttempt(e.step, 1);
+            const int64_t failedAttempt = attempts_[e.step];
+            endAttempt(e.step, failedAttempt, "failed", error);
+            startAttempt(e.step, failedAttempt + 1);
             transition(e.step, e.why == StepRetrying::Why::kRetry ? "retrying" : "restarting");
             return "step_retrying";
           },

@@ -68,6 +68,10 @@ class RunJournal final : public RunListener {
   void write(const char* sql, std::vector<SqlValue> binds,
              std::shared_ptr<const std::string> keepAlive = nullptr);
   void transition(const std::string& step, const std::string& state);
+  // An attempt's row: its start, and its end (folded into the start when that still waits).
+  void startAttempt(const std::string& label, int64_t number);
+  void endAttempt(const std::string& label, int64_t number, const std::string& outcome,
+                  const std::vector<SqlValue>& error);
   // One more denial or violation ("denial", "violation") for the step a decision was made in.
   void tally(const std::string& label, const char* kind);
 
@@ -83,6 +87,10 @@ class RunJournal final : public RunListener {
   };
   std::vector<PendingWrite> pending_;
   size_t pendingBytes_ = 0;  // the inline outputs' bytes pending_ holds
+  // The step rows and attempt rows inserted in this group (step or label -> index in pending_):
+  // their end is folded into the insert, one statement instead of two.
+  std::map<std::string, size_t> pendingSteps_;
+  std::map<std::string, size_t> pendingAttempts_;
   std::string now_;
   bool stamped_ = false;
   std::map<std::string, int64_t> attempts_;  // label -> the attempt now running

@@ -250,6 +250,80 @@ TEST_CASE("group commit: a group that grows past its bounds commits without a qu
   CHECK_FALSE(journal.failure());
 }
 
+namespace {
+
+// The step and attempt rows of the journal at `path`, times only as present or not.
+std::vector<std::string> stepAndAttemptRows(const std::string& path) {
+  auto reader = openJournal(path, /*readOnly=*/true);
+  REQUIRE(reader.ok());
+  std::vector<std::string> out;
+  for (const char* sql :
+       {"SELECT name, plugin, state, started_at IS NOT NULL, ended_at IS NOT NULL, milliseconds, "
+        "worker_pid, error_category, error_message, outputs, cache_key, cached_from FROM steps "
+        "ORDER BY name",
+        "SELECT label, number, started_at IS NOT NULL, ended_at IS NOT NULL, outcome, "
+        "error_category, error_message FROM attempts ORDER BY label, number"}) {
+    auto rows = reader.value()->query(sql);
+    REQUIRE(rows.ok());
+    for (const auto& row : rows.value()) {
+      std::string line;
+      for (const SqlValue& column : row)
+        line += (std::holds_alternative<std::nullptr_t>(column) ? "NULL" : sqlText(column)) + "|";
+      out.push_back(line);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a row whose start and end share a group is written once, as the two writes leave it") {
+  test::TempDir dir;
+  const Error failure = makeError(ErrorCategory::kPluginError, "no");
+  StepCacheChecked keyed{"a", "mix", "sha256:k", "", "", {}};
+  StepRetrying retry{"a", "mix", 1, 3, 0, failure, StepRetrying::Why::kRetry};
+  StepRetrying itemRetry{"c[0]", "mix", 1, 3, 0, failure, StepRetrying::Why::kRetry};
+  RunReport report;
+  const std::vector<RunEvent> events = {
+      startedRun(dir, "00112233aabbccdd"),
+      StepStarted{"a", "mix"},
+      keyed,
+      retry,
+      StepFinished{"a", "mix", 3, 7, std::nullopt, {{"out", 5}}, false},
+      StepStarted{"b", "mix"},
+      StepFinished{"b", "mix", 4, 8, failure, {}, true},
+      itemRetry,
+      StepFinished{"c[0]", "mix", 2, 9, std::nullopt, {}, false},
+      StepStarted{"d", "mix"},  // still running when the run ends
+      RunFinished{&report}};
+  // One journal commits after every event (each end is an update of a committed row); the
+  // other holds them all in one group (each end is folded into its start).
+  std::vector<std::string> rows[2];
+  for (int grouped = 0; grouped < 2; ++grouped) {
+    const std::string path = dir.path("journal" + std::to_string(grouped) + ".sqlite");
+    auto db = openJournal(path);
+    REQUIRE(db.ok());
+    RunJournal journal(*db.value(), nlohmann::json::object());
+    for (const RunEvent& event : events) {
+      journal.onEvent(event);
+      if (grouped == 0) journal.onQuiet();
+    }
+    CHECK_FALSE(journal.failure());
+    rows[grouped] = stepAndAttemptRows(path);
+  }
+  CHECK(rows[0] == rows[1]);
+  // What both say: the cache key kept, the retry's first attempt closed as failed, the second
+  // succeeded, a for_each item's attempts (it has no step row of its own), the step that had
+  // not ended still running with its attempt open.
+  CHECK(rows[1] == std::vector<std::string>{
+                       "a|mix|succeeded|1|1|3.000000|7|NULL|NULL|{\"out\":5}|sha256:k|NULL|",
+                       "b|mix|continued|1|1|4.000000|8|plugin_error|no|{}|NULL|NULL|",
+                       "d|mix|running|1|0|NULL|NULL|NULL|NULL|NULL|NULL|NULL|",
+                       "a|1|1|1|failed|plugin_error|no|", "a|2|1|1|succeeded|NULL|NULL|",
+                       "b|1|1|1|failed|plugin_error|no|", "c[0]|1|1|1|failed|plugin_error|no|",
+                       "c[0]|2|1|1|succeeded|NULL|NULL|", "d|1|1|0|NULL|NULL|NULL|"});
+}
+
 TEST_CASE("a journal destroyed mid-run commits what it holds (a run cut short by an error)") {
   test::TempDir dir;
   const std::string path = dir.path("journal.sqlite");
