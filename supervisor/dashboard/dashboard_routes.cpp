@@ -90,7 +90,7 @@ std::optional<JournalSnapshot> journalSnapshot(const std::string& journalPath,
   snapshot.stamp = std::to_string(sqlInteger(row[0])) + "/" + sqlText(row[1]) + "/" +
                    std::to_string(sqlReal(row[2])) + "/" + std::to_string(sqlInteger(row[3]));
   if (snapshot.stamp == last) return snapshot;
-  auto shown = journalRun(*db.value(), id);
+  auto shown = journalRun(*db.value(), id, RunTransitions::kLeaveOut);
   if (!shown.ok()) return std::nullopt;
   snapshot.run = std::move(shown).value();
   return snapshot;
@@ -200,7 +200,7 @@ HttpReply DashboardRoutes::runs() const {
 HttpReply DashboardRoutes::run(const std::string& id) const {
   auto db = openDashboardJournal(options_.journalPath);
   if (!db.ok()) return errorReply(404, db.error().message);
-  auto shown = journalRun(*db.value(), id);
+  auto shown = journalRun(*db.value(), id, RunTransitions::kLeaveOut);
   if (!shown.ok()) return errorReply(404, shown.error().message);
   nlohmann::json body = std::move(shown).value();
   std::vector<LayoutNode> nodes;
@@ -220,12 +220,10 @@ HttpReply DashboardRoutes::step(const std::string& id, const std::string& name) 
   if (name.empty()) return errorReply(400, "which step? (?name=STEP)");
   auto db = openDashboardJournal(options_.journalPath);
   if (!db.ok()) return errorReply(404, db.error().message);
-  auto shown = journalRun(*db.value(), id);
+  auto shown = journalRunStep(*db.value(), id, name);
   if (!shown.ok()) return errorReply(404, shown.error().message);
   const nlohmann::json& run = shown.value()["run"];
-  std::string plugin;
-  for (const auto& node : shown.value()["graph"])
-    if (node.value("step", "") == name) plugin = node.value("plugin", "");
+  const std::string plugin = shown.value().value("plugin", "");
   const std::string auditLog = run.value("audit_log", "");
   nlohmann::json body = {{"trail", nlohmann::json::array()},
                          {"verified", nlohmann::json::array()},

@@ -87,12 +87,6 @@ void addDashboardParts(SqliteDb& db, const std::string& id, nlohmann::json& out)
       rows.ok()) {
     out["inputs"] = rowsAsJson(rows.value(), {"name", "bytes", "digest"});
   }
-  if (auto rows = db.query("SELECT invocation FROM runs WHERE id = ?1", {id});
-      rows.ok() && !rows.value().empty()) {
-    nlohmann::json invocation = storedJson(rows.value()[0][0]);
-    if (invocation.is_object() && invocation.contains("audit_log"))
-      out["run"]["audit_log"] = invocation["audit_log"];
-  }
 }
 
 }  // namespace
@@ -122,7 +116,10 @@ Outcome<nlohmann::json> journalRuns(SqliteDb& db, size_t limit) {
   return runs;
 }
 
-Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
+namespace {
+
+// The one run `wanted` names: its whole id.
+Outcome<std::string> resolveRunId(SqliteDb& db, const std::string& wanted) {
   if (wanted.size() < 4 || wanted.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return makeError(ErrorCategory::kBadInput,
                      "'" + forTerminal(wanted) +
@@ -139,7 +136,26 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
     return makeError(ErrorCategory::kBadInput,
                      "'" + wanted + "' names more than one run; give more of the id");
   }
-  const std::string id = sqlText(ids.value()[0][0]);
+  return sqlText(ids.value()[0][0]);
+}
+
+// The audit log the run was asked to write (its invocation), "" when the journal has none.
+nlohmann::json auditLogOf(SqliteDb& db, const std::string& id) {
+  if (auto rows = db.query("SELECT invocation FROM runs WHERE id = ?1", {id});
+      rows.ok() && !rows.value().empty()) {
+    nlohmann::json invocation = storedJson(rows.value()[0][0]);
+    if (invocation.is_object() && invocation.contains("audit_log")) return invocation["audit_log"];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
+                                   RunTransitions transitions) {
+  auto resolved = resolveRunId(db, wanted);
+  if (!resolved.ok()) return resolved.error();
+  const std::string& id = resolved.value();
   nlohmann::json out = nlohmann::json::object();
   struct Part {
     const char* key;
@@ -174,6 +190,8 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
        {"step", "name", "bytes", "digest"}},
   };
   for (const Part& part : parts) {
+    if (transitions == RunTransitions::kLeaveOut && std::string_view(part.key) == "transitions")
+      continue;
     auto rows = db.query(part.sql, {id});
     if (!rows.ok()) return rows.error();
     nlohmann::json list = rowsAsJson(rows.value(), part.names);
@@ -191,6 +209,36 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted) {
     }
   }
   addDashboardParts(db, id, out);
+  if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
+    out["run"]["audit_log"] = std::move(auditLog);
+  return out;
+}
+
+Outcome<nlohmann::json> journalRunStep(SqliteDb& db, const std::string& wanted,
+                                       const std::string& step) {
+  auto resolved = resolveRunId(db, wanted);
+  if (!resolved.ok()) return resolved.error();
+  const std::string& id = resolved.value();
+  nlohmann::json out = {{"run", {{"id", id}}}, {"plugin", ""}};
+  if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
+    out["run"]["audit_log"] = std::move(auditLog);
+  // The step's plugin from its row; a step that has not started has only its graph node.
+  auto plugin = db.query("SELECT plugin FROM steps WHERE run_id = ?1 AND name = ?2", {id, step});
+  if (!plugin.ok()) return plugin.error();
+  if (!plugin.value().empty()) {
+    setUntrusted(out, "plugin", sqlText(plugin.value()[0][0]));
+  } else if (auto graph = db.query("SELECT graph FROM runs WHERE id = ?1", {id});
+             graph.ok() && !graph.value().empty()) {
+    for (const auto& node : storedJson(graph.value()[0][0]))
+      if (node.is_object() && node.value("step", "") == step)
+        out["plugin"] = node.value("plugin", "");
+  }
+  auto artifacts = db.query(
+      "SELECT step, name, bytes, digest FROM artifacts WHERE run_id = ?1 AND step = ?2 ORDER BY "
+      "name",
+      {id, step});
+  if (!artifacts.ok()) return artifacts.error();
+  out["artifacts"] = rowsAsJson(artifacts.value(), {"step", "name", "bytes", "digest"});
   return out;
 }
 

@@ -12,9 +12,18 @@ namespace cordon {
 
 // [{"id", "workflow", "state", "started_at", "ended_at", "steps", "error"}], newest first.
 Outcome<nlohmann::json> journalRuns(SqliteDb& db, size_t limit);
+// What journalRun reads: every part (cordon runs show), or all but the transition history,
+// which grows with every change of state and which no page of the dashboard shows.
+enum class RunTransitions { kInclude, kLeaveOut };
 // {"run": {...}, "steps": [...], "attempts": [...], "transitions": [...], "plugins": [...],
 //  "artifacts": [...]}; a bad_input error naming the id when there is no such run. A prefix of
 // at least 4 hex digits that names one run is enough.
-Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted);
+Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
+                                   RunTransitions transitions = RunTransitions::kInclude);
+// What the dashboard's step panel needs of one step, and no more of the run (a run of 10,000
+// steps is megabytes whole): {"run": {"id", "audit_log"}, "plugin", "artifacts": [its outputs]}.
+// The same errors as journalRun.
+Outcome<nlohmann::json> journalRunStep(SqliteDb& db, const std::string& wanted,
+                                       const std::string& step);
 
 }  // namespace cordon

@@ -9,9 +9,11 @@
 #include "dashboard/dashboard_routes.h"
 #include "dashboard/graph_layout.h"
 #include "dashboard/http_query.h"
+#include "journal/journal_reader.h"
 #include "journal/run_journal.h"
 #include "run/run_report.h"
 #include "test_support.h"
+#include "trust/plugin_verifier.h"
 
 using namespace cordon;
 
@@ -60,6 +62,8 @@ void writeRun(test::TempDir& dir, const std::string& journalPath, bool finish) {
   journal.onEvent(started);
   journal.onEvent(WorkerStarted{"mix", "/p/mix.so", "sha256:00", 41, 1 << 20, 5, "none: test", {}});
   journal.onEvent(StepStarted{"a", "mix"});
+  journal.onEvent(ArtifactDigested{"a", "out", 2, sha256Digest("hi"),
+                                   std::make_shared<const std::string>("hi")});
   journal.onEvent(StepFinished{"a", "mix", 3, 41, std::nullopt, {{"out", 2}}, false});
   journal.onEvent(StepStarted{kHostile, "mix"});
   GateDecided denied;
@@ -196,6 +200,9 @@ TEST_CASE("the API shows a journaled run whole: graph laid out, states, tallies,
   CHECK(run["graph"][1]["step"] == kHostile);  // the name as it was: text, for textContent
   CHECK(run["graph"][3]["needs"] == nlohmann::json::array({kHostile, "c"}));
   CHECK(run["run"]["audit_log"] == dir.path("audit.jsonl"));
+  // No page shows the transition history, which grows with every change of state.
+  CHECK_FALSE(run.contains("transitions"));
+  CHECK(run["steps"].size() == 2);
   // Tallies: the denials in their step, the for_each item's violation in its step.
   REQUIRE(run["tallies"].size() == 2);
   CHECK(run["tallies"][0]["step"] == kHostile);
@@ -224,6 +231,40 @@ TEST_CASE("the API shows a journaled run whole: graph laid out, states, tallies,
   for (const auto& edge : layout["edges"]) CHECK(edge["points"].size() >= 4);
 }
 
+TEST_CASE("the step panel reads its one step: plugin, outputs, audit log, not the whole run") {
+  test::TempDir dir;
+  const std::string journal = dir.path("journal.sqlite");
+  writeRun(dir, journal, /*finish=*/true);
+  DashboardRoutes routes(DashboardOptions{journal, AccessToken(kToken), true});
+
+  const auto a = nlohmann::json::parse(
+      request(routes, "/api/runs/00aa11bb22cc33dd/step?name=a", cookie()).body);
+  CHECK(a["step"] == "a");
+  CHECK(a["audit_log"] == dir.path("audit.jsonl"));
+  REQUIRE(a["outputs"].size() == 1);  // read back from the journal's inline bytes, hash checked
+  CHECK(a["outputs"][0]["name"] == "out");
+  CHECK(a["outputs"][0]["text"] == "hi");
+  // The audit log was never written: the panel says so and shows the rest.
+  CHECK(a["error"].get<std::string>().find("audit.jsonl") != std::string::npos);
+
+  // A step that never started has only its graph node: no outputs, and its plugin from there.
+  const auto d = nlohmann::json::parse(
+      request(routes, "/api/runs/00aa11bb22cc33dd/step?name=d", cookie()).body);
+  CHECK(d["step"] == "d");
+  CHECK(d["outputs"].empty());
+  auto db = openJournal(journal, /*readOnly=*/true);
+  REQUIRE(db.ok());
+  auto shown = journalRunStep(*db.value(), "00aa", "d");
+  REQUIRE(shown.ok());
+  CHECK(shown.value()["plugin"] == "mix");
+  CHECK(shown.value()["artifacts"].empty());
+  CHECK(shown.value()["run"]["id"] == "00aa11bb22cc33dd");
+  CHECK_FALSE(shown.value().contains("steps"));
+
+  CHECK(request(routes, "/api/runs/00aa11bb22cc33de/step?name=a", cookie()).status == 404);
+  CHECK(request(routes, "/api/runs/00aa11bb22cc33dd/step", cookie()).status == 400);
+}
+
 TEST_CASE("a graph past the layout's bound is listed, not laid out") {
   std::vector<LayoutNode> nodes(kMaxLaidOutSteps + 1);
   for (size_t i = 0; i < nodes.size(); ++i) nodes[i].step = "s" + std::to_string(i);
@@ -250,6 +291,7 @@ TEST_CASE("the event stream says when a running run's journal changes, and ends 
   CHECK(carried["run"]["state"] == "running");
   CHECK(carried["graph"].size() == 4);
   CHECK_FALSE(carried.contains("layout"));
+  CHECK_FALSE(carried.contains("transitions"));
   CHECK(stream.nextChunk() == std::string());  // nothing changed: nothing sent
   {
     auto db = openJournal(journal);
