@@ -48,7 +48,7 @@ class RunJournal final : public RunListener {
   // Group commit (docs/state.md, "What is durable when"): the events between two quiet points
   // are one transaction, committed at the quiet point, and at once when the run ends. Their rows
   // are kept in memory until then and written in one go, with the commit: SQLite's statements
-  // run back to back instead of between the run's RPC, which halves what they cost. A write
+  // run back to back instead of between the run's RPC, which costs the run less. A write
   // that fails rolls the transaction back: the journal keeps whole events only, up to the last
   // commit. The fault point journal.KIND (core/fault_point.h) commits, then kills the supervisor
   // there: as if it died right after that event's write.
