@@ -30,6 +30,10 @@ constexpr size_t kMaxTrailRecords = 5000;
 constexpr size_t kMaxLogLines = 1000;
 constexpr auto kHeartbeatEvery = std::chrono::seconds(5);
 constexpr auto kMaxStreamLife = std::chrono::hours(1);  // the browser reconnects by itself
+// What one event stream sends a second at most. Each update is the run whole (megabytes for a
+// run of 10,000 steps), built on the plane's thread beside the run: after a large one the stream
+// waits in proportion before it builds the next. The run's last update never waits.
+constexpr double kMaxStreamBytesPerSecond = 1 << 20;
 
 HttpReply reply(unsigned status, const char* contentType, std::string body) {
   HttpReply out;
@@ -67,7 +71,8 @@ bool isRunId(std::string_view text) {
 }
 
 // What the SSE stream compares: the run's newest transition, state and tallies; and, when they
-// changed, the run as the journal now has it (without its layout, which does not change).
+// changed, the run as the journal now has it (without its layout, which does not change): null
+// when `onlyAnEnd` and the run has not ended.
 struct JournalSnapshot {
   std::string stamp;
   bool ended = false;
@@ -75,7 +80,8 @@ struct JournalSnapshot {
 };
 
 std::optional<JournalSnapshot> journalSnapshot(const std::string& journalPath,
-                                               const std::string& id, const std::string& last) {
+                                               const std::string& id, const std::string& last,
+                                               bool onlyAnEnd) {
   auto db = openDashboardJournal(journalPath);
   if (!db.ok()) return std::nullopt;
   auto rows = db.value()->query(
@@ -89,7 +95,7 @@ std::optional<JournalSnapshot> journalSnapshot(const std::string& journalPath,
   snapshot.ended = sqlText(row[1]) != "running";
   snapshot.stamp = std::to_string(sqlInteger(row[0])) + "/" + sqlText(row[1]) + "/" +
                    std::to_string(sqlReal(row[2])) + "/" + std::to_string(sqlInteger(row[3]));
-  if (snapshot.stamp == last) return snapshot;
+  if (snapshot.stamp == last || (onlyAnEnd && !snapshot.ended)) return snapshot;
   auto shown = journalRun(*db.value(), id, RunTransitions::kLeaveOut);
   if (!shown.ok()) return std::nullopt;
   snapshot.run = std::move(shown).value();
@@ -288,21 +294,27 @@ HttpReply DashboardRoutes::events(const std::string& id) const {
     bool sentEnd = false;
     std::chrono::steady_clock::time_point lastSent = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point pausedUntil = began;  // kMaxStreamBytesPerSecond
   };
   auto state = std::make_shared<State>();
   const std::string journal = options_.journalPath;
   stream.nextChunk = [state, journal, id]() -> std::optional<std::string> {
     const auto now = std::chrono::steady_clock::now();
     if (state->sentEnd || now - state->began > kMaxStreamLife) return std::nullopt;
-    auto snapshot = journalSnapshot(journal, id, state->last);
-    if (snapshot && snapshot->stamp != state->last) {
+    auto snapshot = journalSnapshot(journal, id, state->last, now < state->pausedUntil);
+    if (snapshot && snapshot->stamp != state->last && !snapshot->run.is_null()) {
       state->last = snapshot->stamp;
       state->lastSent = now;
       state->sentEnd = snapshot->ended;
       // The run itself rides on the event: a page needs no second request, which the plane of
       // a run that just ended might no longer answer. jsonText writes no line break.
       snapshot->run["stamp"] = snapshot->stamp;
-      return "event: update\ndata: " + jsonText(snapshot->run) + "\n\n";
+      std::string update = "event: update\ndata: " + jsonText(snapshot->run) + "\n\n";
+      state->pausedUntil =
+          now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>(update.size()) /
+                                                  kMaxStreamBytesPerSecond));
+      return update;
     }
     if (now - state->lastSent > kHeartbeatEvery) {
       state->lastSent = now;

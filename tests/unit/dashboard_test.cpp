@@ -231,6 +231,53 @@ TEST_CASE("the API shows a journaled run whole: graph laid out, states, tallies,
   for (const auto& edge : layout["edges"]) CHECK(edge["points"].size() >= 4);
 }
 
+TEST_CASE("the event stream paces large updates by their size; the run's last one never waits") {
+  test::TempDir dir;
+  const std::string journal = dir.path("journal.sqlite");
+  {
+    auto db = openJournal(journal);
+    REQUIRE(db.ok());
+    RunJournal writer(*db.value(), nlohmann::json::object());
+    writer.onEvent(RunStarted{"00aa11bb22cc33dd",
+                              dir.write("w.yaml", "name: w\n"),
+                              "w",
+                              dir.write("p.yaml", "version: 1\n"),
+                              6000,
+                              2,
+                              {},
+                              false,
+                              {},
+                              {},
+                              {}});
+    // A run of 6,000 steps: each update of it is megabytes.
+    for (int i = 0; i < 6000; ++i) {
+      const std::string step = "step-" + std::to_string(i);
+      writer.onEvent(StepStarted{step, "mix"});
+      writer.onEvent(StepFinished{step, "mix", 3, 41, std::nullopt, {{"out", 2}}, false});
+    }
+    REQUIRE_FALSE(writer.failure());
+  }
+  DashboardRoutes routes(DashboardOptions{journal, AccessToken(kToken), true});
+  const HttpReply stream = request(routes, "/api/runs/00aa11bb22cc33dd/events", cookie());
+  REQUIRE(stream.nextChunk);
+  const auto first = stream.nextChunk();
+  REQUIRE(first);
+  REQUIRE(first->rfind("event: update\n", 0) == 0);
+  REQUIRE(first->size() > 2 * (1u << 20));  // a pause of two seconds and more follows it
+
+  auto db = openJournal(journal);
+  REQUIRE(db.ok());
+  REQUIRE_FALSE(db.value()->run(
+      "INSERT INTO transitions (run_id, step, state, at) VALUES (?1, 'late', 'running', 'now')",
+      {std::string("00aa11bb22cc33dd")}));
+  CHECK(stream.nextChunk() == std::string());  // changed, but within the pause: not yet built
+  REQUIRE_FALSE(db.value()->run("UPDATE runs SET state = 'succeeded'", {}));
+  const auto last = stream.nextChunk();  // the run ended: its last update goes at once
+  REQUIRE(last);
+  CHECK(last->find("\"succeeded\"") != std::string::npos);
+  CHECK_FALSE(stream.nextChunk());
+}
+
 TEST_CASE("the step panel reads its one step: plugin, outputs, audit log, not the whole run") {
   test::TempDir dir;
   const std::string journal = dir.path("journal.sqlite");
