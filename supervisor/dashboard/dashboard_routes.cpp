@@ -304,16 +304,17 @@ HttpReply DashboardRoutes::events(const std::string& id) const {
     auto snapshot = journalSnapshot(journal, id, state->last, now < state->pausedUntil);
     if (snapshot && snapshot->stamp != state->last && !snapshot->run.is_null()) {
       state->last = snapshot->stamp;
-      state->lastSent = now;
       state->sentEnd = snapshot->ended;
       // The run itself rides on the event: a page needs no second request, which the plane of
       // a run that just ended might no longer answer. jsonText writes no line break.
       snapshot->run["stamp"] = snapshot->stamp;
       std::string update = "event: update\ndata: " + jsonText(snapshot->run) + "\n\n";
+      // Both counted from when the update is built: on a slow machine building it takes a while.
+      state->lastSent = std::chrono::steady_clock::now();
       state->pausedUntil =
-          now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                    std::chrono::duration<double>(static_cast<double>(update.size()) /
-                                                  kMaxStreamBytesPerSecond));
+          state->lastSent + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(update.size()) /
+                                                              kMaxStreamBytesPerSecond));
       return update;
     }
     if (now - state->lastSent > kHeartbeatEvery) {
