@@ -139,7 +139,7 @@ Outcome<std::string> resolveRunId(SqliteDb& db, const std::string& wanted) {
   return sqlText(ids.value()[0][0]);
 }
 
-// The audit log the run was asked to write (its invocation), "" when the journal has none.
+// The audit log the run was asked to write (its invocation), JSON null when the journal has none.
 nlohmann::json auditLogOf(SqliteDb& db, const std::string& id) {
   if (auto rows = db.query("SELECT invocation FROM runs WHERE id = ?1", {id});
       rows.ok() && !rows.value().empty()) {
@@ -161,6 +161,7 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
     const char* key;
     const char* sql;
     std::vector<std::string> names;
+    bool isTransitions = false;
   };
   const Part parts[] = {
       {"run",
@@ -181,7 +182,8 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
        {"step", "number", "started_at", "ended_at", "outcome", "error_category", "error_message"}},
       {"transitions",
        "SELECT step, state, at FROM transitions WHERE run_id = ?1 ORDER BY seq",
-       {"step", "state", "at"}},
+       {"step", "state", "at"},
+       true},
       {"plugins",
        "SELECT plugin, digest, path FROM plugins WHERE run_id = ?1 ORDER BY plugin",
        {"plugin", "digest", "path"}},
@@ -190,8 +192,7 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
        {"step", "name", "bytes", "digest"}},
   };
   for (const Part& part : parts) {
-    if (transitions == RunTransitions::kLeaveOut && std::string_view(part.key) == "transitions")
-      continue;
+    if (part.isTransitions && transitions == RunTransitions::kLeaveOut) continue;
     auto rows = db.query(part.sql, {id});
     if (!rows.ok()) return rows.error();
     nlohmann::json list = rowsAsJson(rows.value(), part.names);
