@@ -2,12 +2,14 @@
 
 #include "worker/recorded_stream.h"
 
+#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <chrono>
 #include <variant>
 
+#include "batched_write_stream.h"
 #include "read_buffered_stream.h"
 #include "worker/code_mappings.h"
 #include "worker/exit_classifier.h"
@@ -56,6 +58,35 @@ void setConfig(capnp::List<ipc::KeyValue>::Builder list, const KeyValues& config
   }
 }
 
+// Whether this process, and so every worker it starts (they inherit its affinity), may run on
+// one CPU only.
+bool confinedToOneCpu() {
+  static const bool oneCpu = [] {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) == 1;
+  }();
+  return oneCpu;
+}
+
+// How the supervisor writes a worker's socket (read buffered below, in both cases).
+// - On one CPU, a Finish or a Release waits for the next message or the turn's end. Sent alone,
+//   between a call's Return and the next call's audit record and Call, it woke the worker once
+//   more for about half the calls of cordon-bench: a context switch there and back. Held, a
+//   gated call went from 1.12-1.15x to 0.89-0.90x a bare Cap'n Proto call, and under load from
+//   1.40-1.46x to 1.09-1.11x (2026-12-07, three paired runs).
+// - On more CPUs, each message goes at once. The early Finish then wakes the worker on another
+//   CPU while this one writes the next call's record, which hides the worker's wake-up. On two
+//   cores with two busy threads beside them, a call took 97-133 us in eight of ten runs with
+//   the Finish held, against 72-76 us in nine of ten sent at once; unloaded, 3 us more. Keeping
+//   every message to the turn's end, as the worker does, cost a lone call about 20 us, for
+//   10-20 % more pipelined calls a second.
+kj::Own<kj::AsyncIoStream> writtenForThisHost(kj::Own<kj::AsyncIoStream> socket) {
+  if (!confinedToOneCpu()) return socket;
+  return kj::heap<protocol::BatchedWriteStream>(
+      kj::mv(socket), protocol::BatchedWriteStream::Keep::kUnansweredOnly);
+}
+
 }  // namespace
 
 WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
@@ -69,11 +100,9 @@ WorkerHandle::WorkerHandle(kj::AsyncIoContext& io, const RunEvents& events,
       gate_(*launch.policy, events),
       cgroup_(std::move(cgroup)),
       process_(std::move(process)),
-      // Read buffered, written message by message: batching the supervisor's writes to the
-      // loop's end (ipc-schema/batched_write_stream, as the worker does) cost a lone call about
-      // 20 us in cordon-bench, for 10-20 % more pipelined calls a second.
-      stream_(recordedStream(kj::heap<protocol::ReadBufferedStream>(process_->takeRpcStream()),
-                             events)),
+      stream_(recordedStream(
+          writtenForThisHost(kj::heap<protocol::ReadBufferedStream>(process_->takeRpcStream())),
+          events)),
       network_(kj::heap<capnp::TwoPartyVatNetwork>(*stream_, capnp::rpc::twoparty::Side::CLIENT,
                                                    readerOptionsFor(policy_))),
       rpc_(kj::heap(capnp::makeRpcClient(*network_))),

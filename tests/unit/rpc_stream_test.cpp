@@ -2,10 +2,13 @@
 // one read of the stream below; every byte comes out once and in order; a large body bypasses
 // the buffer; the end of the stream still reads short) and the batched writes (the messages of
 // one turn are one write below, in order; a large one by itself, in its place; a failed write
-// fails the writes after it; the end of the stream comes after what was kept).
+// fails the writes after it; the end of the stream comes after what was kept), and what the
+// supervisor keeps on one CPU: only a Finish or a Release, which rides in front of the next
+// message or goes at the turn's end, while every other message goes at once.
 #include <doctest/doctest.h>
 
 #include <capnp/message.h>
+#include <capnp/rpc.capnp.h>
 #include <capnp/serialize-async.h>
 #include <kj/async-io.h>
 
@@ -175,4 +178,135 @@ TEST_CASE("a batch that cannot be written fails every write after it") {
   auto next =
       batched.write("next", 4).then([] { return false; }, [](kj::Exception&&) { return true; });
   CHECK(next.wait(io.waitScope));
+}
+
+namespace {
+
+// Writes one RPC message of the given kind (its body left empty) to `stream`.
+kj::Promise<void> sendRpc(kj::AsyncOutputStream& stream, capnp::rpc::Message::Which kind) {
+  auto message = kj::heap<capnp::MallocMessageBuilder>();
+  auto root = message->initRoot<capnp::rpc::Message>();
+  switch (kind) {
+    case capnp::rpc::Message::FINISH:
+      root.initFinish().setQuestionId(7);
+      break;
+    case capnp::rpc::Message::RELEASE:
+      root.initRelease().setId(9);
+      break;
+    case capnp::rpc::Message::CALL:
+      root.initCall().setQuestionId(8);
+      break;
+    case capnp::rpc::Message::RETURN:
+      root.initReturn().setAnswerId(8);
+      break;
+    default:
+      root.initBootstrap();
+      break;
+  }
+  auto written = capnp::writeMessage(stream, *message);
+  return written.attach(kj::mv(message));
+}
+
+capnp::rpc::Message::Which receiveRpc(kj::AsyncIoStream& stream) {
+  auto message = capnp::readMessage(stream).wait(test::eventLoop().waitScope);
+  return message->getRoot<capnp::rpc::Message>().which();
+}
+
+// What a stream below is asked to write for one message, as Cap'n Proto hands it over.
+bool unanswered(capnp::MessageBuilder& message) {
+  auto segments = message.getSegmentsForOutput();
+  KJ_ASSERT(segments.size() == 1);
+  const uint32_t table[2] = {0, static_cast<uint32_t>(segments[0].size())};
+  const kj::ArrayPtr<const kj::byte> pieces[2] = {
+      kj::arrayPtr(reinterpret_cast<const kj::byte*>(table), sizeof table), segments[0].asBytes()};
+  return protocol::isUnansweredRpcMessage(kj::arrayPtr(pieces, 2));
+}
+
+}  // namespace
+
+TEST_CASE("only a Finish or a Release reads as a message its receiver answers nothing to") {
+  using Message = capnp::rpc::Message;
+  for (auto kind : {Message::FINISH, Message::RELEASE, Message::CALL, Message::RETURN,
+                    Message::BOOTSTRAP, Message::ABORT}) {
+    capnp::MallocMessageBuilder message;
+    auto root = message.initRoot<Message>();
+    if (kind == Message::FINISH) root.initFinish();
+    if (kind == Message::RELEASE) root.initRelease();
+    if (kind == Message::CALL) root.initCall();
+    if (kind == Message::RETURN) root.initReturn();
+    if (kind == Message::BOOTSTRAP) root.initBootstrap();
+    if (kind == Message::ABORT) root.initAbort();
+    CAPTURE(static_cast<int>(kind));
+    CHECK(unanswered(message) == (kind == Message::FINISH || kind == Message::RELEASE));
+  }
+  // Not an RPC message at all: a struct with no data words reads as the union's first member.
+  capnp::MallocMessageBuilder other;
+  other.initRoot<ipc::KeyValue>().setKey("k");
+  CHECK_FALSE(unanswered(other));
+  // A write that is not one framed message, or a table that does not match, is never held.
+  const kj::byte raw[16] = {};
+  const kj::ArrayPtr<const kj::byte> one[1] = {kj::arrayPtr(raw, sizeof raw)};
+  CHECK_FALSE(protocol::isUnansweredRpcMessage(kj::arrayPtr(one, 1)));
+  capnp::MallocMessageBuilder finish;
+  finish.initRoot<capnp::rpc::Message>().initFinish();
+  auto words = finish.getSegmentsForOutput()[0];
+  const uint32_t wrongTable[2] = {0, static_cast<uint32_t>(words.size() + 1)};
+  const kj::ArrayPtr<const kj::byte> mismatched[2] = {
+      kj::arrayPtr(reinterpret_cast<const kj::byte*>(wrongTable), sizeof wrongTable),
+      words.asBytes()};
+  CHECK_FALSE(protocol::isUnansweredRpcMessage(kj::arrayPtr(mismatched, 2)));
+}
+
+TEST_CASE("kept unanswered: a Finish or a Release waits for the next message, which goes at once") {
+  using Message = capnp::rpc::Message;
+  auto& io = test::eventLoop();
+  auto pipe = io.provider->newTwoWayPipe();
+  auto counting = kj::heap<CountingStream>(kj::mv(pipe.ends[0]));
+  CountingStream& below = *counting;
+  protocol::BatchedWriteStream stream(kj::mv(counting),
+                                      protocol::BatchedWriteStream::Keep::kUnansweredOnly);
+  kj::AsyncIoStream& peer = *pipe.ends[1];
+
+  // A Call goes out at once, in its own write: a lone call is never delayed.
+  sendRpc(stream, Message::CALL).wait(io.waitScope);
+  CHECK(below.writes == 1);
+  CHECK(receiveRpc(peer) == Message::CALL);
+
+  // A Finish and a Release wait; the next Call carries them, in order, in one write.
+  sendRpc(stream, Message::FINISH).wait(io.waitScope);
+  sendRpc(stream, Message::RELEASE).wait(io.waitScope);
+  CHECK(below.writes == 1);
+  sendRpc(stream, Message::CALL).wait(io.waitScope);
+  CHECK(below.writes == 2);
+  CHECK(receiveRpc(peer) == Message::FINISH);
+  CHECK(receiveRpc(peer) == Message::RELEASE);
+  CHECK(receiveRpc(peer) == Message::CALL);
+
+  // With no message after it, a Finish goes out when the loop has nothing left to run.
+  sendRpc(stream, Message::FINISH).wait(io.waitScope);
+  CHECK(below.writes == 2);
+  io.waitScope.poll();
+  CHECK(below.writes == 3);
+  CHECK(receiveRpc(peer) == Message::FINISH);
+
+  // A large message carries what waits in front of it, and is not held itself.
+  sendRpc(stream, Message::RELEASE).wait(io.waitScope);
+  {
+    capnp::MallocMessageBuilder large;
+    auto entry = large.initRoot<ipc::KeyValue>();
+    entry.setKey("large");
+    entry.setValue(std::string(2 * protocol::BatchedWriteStream::kOwnWriteBytes, 'x'));
+    auto sent = capnp::writeMessage(stream, large);
+    CHECK(below.writes == 4);
+    CHECK(receiveRpc(peer) == Message::RELEASE);
+    CHECK(receiveKeyValue(peer).size() == 6 + 2 * protocol::BatchedWriteStream::kOwnWriteBytes);
+    sent.wait(io.waitScope);
+  }
+
+  // The end of the stream comes after what waits.
+  sendRpc(stream, Message::FINISH).wait(io.waitScope);
+  stream.shutdownWrite();
+  CHECK(receiveRpc(peer) == Message::FINISH);
+  char byte = 0;
+  CHECK(peer.tryRead(&byte, 1, 1).wait(io.waitScope) == 0);
 }
