@@ -6,7 +6,7 @@
 //  - a run whose plugin writes markup into its log, its error and its output: a failed and a
 //    skipped node show their state and category; nothing executes (no dialog, no console error,
 //    no element but the page's own), and the text shows literally; a node's audit trail is what
-//    cordon audit query prints for that step;
+//    cordon audit query prints for that step; a retried node counts its attempts;
 //  - a runs list that arrives after the address moved on to a run does not draw over it;
 //  - a request without the token is refused;
 //  - cordon ui lists both runs and filters them; a screenshot of a run's page is written.
@@ -78,6 +78,12 @@ steps:
     inputs: { a: inputs.text }
   - { name: after-fail, plugin: mix, inputs: { a: evil-fail.out } }
   - { name: violator, plugin: mix, config: { violate: "true" }, inputs: { a: inputs.text }, on_error: continue }
+  - name: retried
+    plugin: mix
+    config: { fail_with: "once more" }
+    inputs: { a: inputs.text }
+    retry: { attempts: 2, backoff_ms: 0, on: [plugin_error] }
+    on_error: continue
 outputs:
   result: evil-out.out
 `);
@@ -200,6 +206,14 @@ try {
     'a failed step with on_error: continue shows continued');
   check((await page.$$('svg.graph g.node[data-step="evil-out"] g.badge')).length === 0,
     'a step without denials or violations has no badge');
+  // Each node counts its own attempts, and its row shows its own error (both looked up by name).
+  const retriedSub = await page.textContent('svg.graph g.node[data-step="retried"] text.sub');
+  check(retriedSub.includes('2 attempts'), 'a step tried twice says so on its node: ' + retriedSub);
+  const violatorSub = await page.textContent('svg.graph g.node[data-step="violator"] text.sub');
+  check(!violatorSub.includes('attempts'), 'a step tried once does not: ' + violatorSub);
+  const retriedRow = await page.textContent('table.steps tr[data-step="retried"]');
+  check(retriedRow.includes('plugin_error') && retriedRow.includes('once more'),
+    'the retried step\'s row shows its own error: ' + retriedRow);
   await page.click('svg.graph g.node[data-step="violator"]');
   await page.waitForSelector('#panel ol.trail');
   const accounts = await page.$$eval('#panel ol.trail div.account', (nodes) => nodes.map((n) => n.textContent));

@@ -128,6 +128,25 @@ function tallyOf(data, step) {
   return out;
 }
 
+// The run's steps, attempt counts and tallies by step name, built once per render: a run of
+// 10,000 steps redrawn on every update must not search its lists once per step.
+function indexRun(data) {
+  const steps = new Map();
+  for (const step of data.steps) steps.set(step.name, step);
+  const attempts = new Map();
+  for (const attempt of data.attempts) attempts.set(attempt.step, (attempts.get(attempt.step) || 0) + 1);
+  const tallies = new Map();
+  for (const tally of data.tallies) {
+    if (!tallies.has(tally.step)) tallies.set(tally.step, {denial: 0, violation: 0});
+    tallies.get(tally.step)[tally.kind] = tally.count;
+  }
+  return {
+    step: (name) => steps.get(name) || {},
+    attempts: (name) => attempts.get(name) || 0,
+    tally: (name) => tallies.get(name) || {denial: 0, violation: 0},
+  };
+}
+
 function drawGraph(data) {
   const layout = data.layout;
   if (!layout || layout.too_large) {
@@ -157,8 +176,7 @@ function drawGraph(data) {
   const states = stepStates(data);
   const plugins = {};
   for (const node of data.graph) plugins[node.step] = node.plugin;
-  const steps = {};
-  for (const step of data.steps) steps[step.name] = step;
+  const index = indexRun(data);
   for (const node of layout.nodes) {
     const state = states[node.step] || 'pending';
     const safe = /^[a-z]+$/.test(state) ? state : 'pending';
@@ -170,14 +188,14 @@ function drawGraph(data) {
     const name = svg('text', {x: 8, y: 17});
     name.textContent = node.step;
     group.appendChild(name);
-    const step = steps[node.step];
-    const attempts = data.attempts.filter((a) => a.step === node.step).length;
+    const step = index.step(node.step);
+    const attempts = index.attempts(node.step);
     const sub = svg('text', {class: 'sub', x: 8, y: 33});
-    sub.textContent = [plugins[node.step] || '', step && step.milliseconds != null
+    sub.textContent = [plugins[node.step] || '', step.milliseconds != null
       ? Math.round(step.milliseconds) + ' ms' : '', attempts > 1 ? attempts + ' attempts' : '']
       .filter(Boolean).join(' · ');
     group.appendChild(sub);
-    const tally = tallyOf(data, node.step);
+    const tally = index.tally(node.step);
     if (tally.denial + tally.violation > 0) {
       const badge = svg('g', {class: 'badge', transform: `translate(${node.w - 2},2)`});
       badge.appendChild(svg('circle', {r: 9}));
@@ -202,8 +220,9 @@ function renderRun() {
   const data = current.data;
   const run = data.run;
   const states = stepStates(data);
+  const index = indexRun(data);
   const list = el('tbody', null, ...data.graph.map((node) => {
-    const step = data.steps.find((s) => s.name === node.step) || {};
+    const step = index.step(node.step);
     const row = el('tr', null, el('td', 'mono', node.step), el('td', null, node.plugin),
       el('td', null, stateBadge(states[node.step] || 'pending')),
       el('td', null, step.error_category || ''), el('td', 'wrap', step.error_message || ''));
