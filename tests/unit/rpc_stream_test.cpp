@@ -182,8 +182,8 @@ TEST_CASE("a batch that cannot be written fails every write after it") {
 
 namespace {
 
-// Writes one RPC message of the given kind (its body left empty) to `stream`.
-kj::Promise<void> sendRpc(kj::AsyncOutputStream& stream, capnp::rpc::Message::Which kind) {
+// One RPC message of the given kind, its body left empty but for the id it names.
+kj::Own<capnp::MallocMessageBuilder> buildRpc(capnp::rpc::Message::Which kind) {
   auto message = kj::heap<capnp::MallocMessageBuilder>();
   auto root = message->initRoot<capnp::rpc::Message>();
   switch (kind) {
@@ -199,10 +199,19 @@ kj::Promise<void> sendRpc(kj::AsyncOutputStream& stream, capnp::rpc::Message::Wh
     case capnp::rpc::Message::RETURN:
       root.initReturn().setAnswerId(8);
       break;
+    case capnp::rpc::Message::ABORT:
+      root.initAbort();
+      break;
     default:
       root.initBootstrap();
       break;
   }
+  return message;
+}
+
+// Writes one RPC message of the given kind to `stream`.
+kj::Promise<void> sendRpc(kj::AsyncOutputStream& stream, capnp::rpc::Message::Which kind) {
+  auto message = buildRpc(kind);
   auto written = capnp::writeMessage(stream, *message);
   return written.attach(kj::mv(message));
 }
@@ -228,16 +237,9 @@ TEST_CASE("only a Finish or a Release reads as a message its receiver answers no
   using Message = capnp::rpc::Message;
   for (auto kind : {Message::FINISH, Message::RELEASE, Message::CALL, Message::RETURN,
                     Message::BOOTSTRAP, Message::ABORT}) {
-    capnp::MallocMessageBuilder message;
-    auto root = message.initRoot<Message>();
-    if (kind == Message::FINISH) root.initFinish();
-    if (kind == Message::RELEASE) root.initRelease();
-    if (kind == Message::CALL) root.initCall();
-    if (kind == Message::RETURN) root.initReturn();
-    if (kind == Message::BOOTSTRAP) root.initBootstrap();
-    if (kind == Message::ABORT) root.initAbort();
+    auto message = buildRpc(kind);
     CAPTURE(static_cast<int>(kind));
-    CHECK(unanswered(message) == (kind == Message::FINISH || kind == Message::RELEASE));
+    CHECK(unanswered(*message) == (kind == Message::FINISH || kind == Message::RELEASE));
   }
   // Not an RPC message at all: a struct with no data words reads as the union's first member.
   capnp::MallocMessageBuilder other;

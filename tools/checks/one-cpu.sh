@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The integration and security suites again with every process on one CPU (taskset): there the
-# supervisor holds a worker's Finish and Release messages back for its next message
+# supervisor holds back the Finish and Release messages it sends a worker until its next message
 # (worker/worker_handle), a path two cores never take. Real runs, real hostile plugins.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
