@@ -70,35 +70,60 @@ bool isRunId(std::string_view text) {
          text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-// What the SSE stream compares: the run's newest transition, state and tallies; and, when they
-// changed, the run as the journal now has it (without its layout, which does not change): null
-// when `onlyAnEnd` and the run has not ended.
+// Where an SSE stream stands: what it last sent of the run. Its first update is the run whole;
+// each later one the changes since (journalRunChanges), so an update's size follows what changed,
+// not the size of the run.
+struct StreamPosition {
+  bool sentWhole = false;
+  int64_t seq = 0;        // the run's newest transition the page has
+  std::string state;      // the run's
+  std::string sideStamp;  // its tallies, workers, plugins and inputs, as a count each
+  std::string stamp() const { return std::to_string(seq) + "/" + state + "/" + sideStamp; }
+};
+
+// The run's journal as it stands, read in one transaction: its position, whether it ended, and
+// (when it moved from `sent`, and unless `onlyAnEnd` and it has not ended) the update to send:
+// the run whole (the stream's first) or its changes since `sent`.
 struct JournalSnapshot {
-  std::string stamp;
+  StreamPosition position;
   bool ended = false;
-  nlohmann::json run;
+  nlohmann::json update;  // null: nothing to send
+  bool whole = false;
 };
 
 std::optional<JournalSnapshot> journalSnapshot(const std::string& journalPath,
-                                               const std::string& id, const std::string& last,
+                                               const std::string& id, const StreamPosition& sent,
                                                bool onlyAnEnd) {
   auto db = openDashboardJournal(journalPath);
   if (!db.ok()) return std::nullopt;
-  auto rows = db.value()->query(
+  SqliteDb& journal = *db.value();
+  // One snapshot of the WAL for every read below: the changes after `seq` are the ones it holds.
+  if (journal.exec("BEGIN")) return std::nullopt;
+  auto rows = journal.query(
       "SELECT (SELECT max(seq) FROM transitions WHERE run_id = ?1), state, (SELECT "
       "total(count) FROM tallies WHERE run_id = ?1), (SELECT count(*) FROM workers WHERE "
-      "run_id = ?1 AND ended_at IS NOT NULL) FROM runs WHERE id = ?1",
+      "run_id = ?1), (SELECT count(*) FROM workers WHERE run_id = ?1 AND ended_at IS NOT NULL), "
+      "(SELECT count(*) FROM plugins WHERE run_id = ?1), (SELECT count(*) FROM inputs WHERE "
+      "run_id = ?1) FROM runs WHERE id = ?1",
       {id});
   if (!rows.ok() || rows.value().empty()) return std::nullopt;
   const auto& row = rows.value()[0];
   JournalSnapshot snapshot;
-  snapshot.ended = sqlText(row[1]) != "running";
-  snapshot.stamp = std::to_string(sqlInteger(row[0])) + "/" + sqlText(row[1]) + "/" +
-                   std::to_string(sqlReal(row[2])) + "/" + std::to_string(sqlInteger(row[3]));
-  if (snapshot.stamp == last || (onlyAnEnd && !snapshot.ended)) return snapshot;
-  auto shown = journalRun(*db.value(), id, RunTransitions::kLeaveOut);
-  if (!shown.ok()) return std::nullopt;
-  snapshot.run = std::move(shown).value();
+  snapshot.position.state = sqlText(row[1]);
+  snapshot.ended = snapshot.position.state != "running";
+  snapshot.position.sentWhole = true;
+  snapshot.position.seq = sqlInteger(row[0]);
+  snapshot.position.sideStamp = std::to_string(sqlReal(row[2]));
+  for (size_t column = 3; column < 7; ++column)
+    snapshot.position.sideStamp += "/" + std::to_string(sqlInteger(row[column]));
+  const bool moved = !sent.sentWhole || snapshot.position.stamp() != sent.stamp();
+  if (!moved || (onlyAnEnd && !snapshot.ended)) return snapshot;
+  snapshot.whole = !sent.sentWhole;
+  auto update = snapshot.whole ? journalRun(journal, id, RunTransitions::kLeaveOut)
+                               : journalRunChanges(journal, id, sent.seq,
+                                                   snapshot.position.sideStamp != sent.sideStamp);
+  if (!update.ok()) return std::nullopt;
+  snapshot.update = std::move(update).value();
   return snapshot;
 }
 
@@ -290,7 +315,7 @@ HttpReply DashboardRoutes::step(const std::string& id, const std::string& name) 
 HttpReply DashboardRoutes::events(const std::string& id) const {
   HttpReply stream = reply(200, "text/event-stream", "retry: 1000\n\n");
   struct State {
-    std::string last;
+    StreamPosition sent;
     bool sentEnd = false;
     std::chrono::steady_clock::time_point lastSent = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
@@ -301,14 +326,15 @@ HttpReply DashboardRoutes::events(const std::string& id) const {
   stream.nextChunk = [state, journal, id]() -> std::optional<std::string> {
     const auto now = std::chrono::steady_clock::now();
     if (state->sentEnd || now - state->began > kMaxStreamLife) return std::nullopt;
-    auto snapshot = journalSnapshot(journal, id, state->last, now < state->pausedUntil);
-    if (snapshot && snapshot->stamp != state->last && !snapshot->run.is_null()) {
-      state->last = snapshot->stamp;
+    auto snapshot = journalSnapshot(journal, id, state->sent, now < state->pausedUntil);
+    if (snapshot && !snapshot->update.is_null()) {
+      state->sent = snapshot->position;
       state->sentEnd = snapshot->ended;
       // The run itself rides on the event: a page needs no second request, which the plane of
       // a run that just ended might no longer answer. jsonText writes no line break.
-      snapshot->run["stamp"] = snapshot->stamp;
-      std::string update = "event: update\ndata: " + jsonText(snapshot->run) + "\n\n";
+      snapshot->update["stamp"] = snapshot->position.stamp();
+      std::string update = std::string("event: ") + (snapshot->whole ? "update" : "changes") +
+                           "\ndata: " + jsonText(snapshot->update) + "\n\n";
       // Both counted from when the update is built: on a slow machine building it takes a while.
       state->lastSent = std::chrono::steady_clock::now();
       state->pausedUntil =

@@ -50,14 +50,25 @@ nlohmann::json storedJson(const SqlValue& value) {
   return parsed;
 }
 
-// Schema 4's parts: the planned graph, each step's denials and violations, the workers. A journal
-// of an older schema has none of them: they are empty, not an error.
-void addDashboardParts(SqliteDb& db, const std::string& id, nlohmann::json& out) {
-  out["graph"] = nlohmann::json::array();
+// Schema 4 on: the planned graph (an older journal has none: empty, not an error).
+nlohmann::json plannedGraph(SqliteDb& db, const std::string& id) {
   if (auto graph = db.query("SELECT graph FROM runs WHERE id = ?1", {id});
       graph.ok() && !graph.value().empty()) {
     nlohmann::json nodes = storedJson(graph.value()[0][0]);
-    if (nodes.is_array()) out["graph"] = std::move(nodes);
+    if (nodes.is_array()) return nodes;
+  }
+  return nlohmann::json::array();
+}
+
+// What changes beside the steps, each part whole: the plugins, and from schema 4 on each step's
+// denials and violations, the workers and the inputs (an older journal has none of those: they
+// are empty, not an error).
+void addSideLists(SqliteDb& db, const std::string& id, nlohmann::json& out) {
+  out["plugins"] = nlohmann::json::array();
+  if (auto rows = db.query(
+          "SELECT plugin, digest, path FROM plugins WHERE run_id = ?1 ORDER BY plugin", {id});
+      rows.ok()) {
+    out["plugins"] = rowsAsJson(rows.value(), {"plugin", "digest", "path"});
   }
   out["tallies"] = nlohmann::json::array();
   if (auto rows = db.query(
@@ -151,56 +162,96 @@ nlohmann::json auditLogOf(SqliteDb& db, const std::string& id) {
 
 }  // namespace
 
-Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
-                                   RunTransitions transitions) {
-  auto resolved = resolveRunId(db, wanted);
-  if (!resolved.ok()) return resolved.error();
-  const std::string& id = resolved.value();
-  nlohmann::json out = nlohmann::json::object();
+namespace {
+
+// The labels of what changed after transition ?2 of run ?1: steps, and for_each items (STEP[N]).
+constexpr char kChangedLabels[] = "(SELECT step FROM transitions WHERE run_id = ?1 AND seq > ?2)";
+
+// The values `sql` names: the run's id (?1) always, the transition after which rows count as
+// changed (?2) only where it asks for it (SQLite refuses a value bound to no parameter).
+std::vector<SqlValue> boundIn(const std::string& sql, const std::vector<SqlValue>& binds) {
+  if (sql.find("?2") != std::string::npos) return binds;
+  return {binds.front()};
+}
+
+// Which rows of a run readRun reads: all of them, or those a later transition touched.
+enum class Rows { kAll, kChanged };
+
+// The run's row, its steps, attempts, transitions and artifacts into `out` (binds: the
+// run's id, and for Rows::kChanged the transition after which a row counts as changed). For
+// Rows::kChanged: the run's row, and the steps, attempts and artifacts a later transition touched.
+std::optional<Error> readRun(SqliteDb& db, const std::vector<SqlValue>& binds, Rows rows,
+                             RunTransitions transitions, nlohmann::json& out) {
+  const std::string changed = kChangedLabels;
   struct Part {
     const char* key;
-    const char* sql;
+    std::string select;  // up to and including the run's condition
+    const char* order;
     std::vector<std::string> names;
-    bool isTransitions = false;
+    // Rows::kChanged: the condition that keeps the changed rows; the whole part when null
+    // (the run's row), the part left out when empty.
+    std::optional<std::string> whenChanged;
   };
   const Part parts[] = {
       {"run",
        "SELECT id, workflow_name, workflow_path, workflow_digest, policy_path, policy_digest, "
        "steps, jobs, state, started_at, ended_at, error_category, error_message, error_step FROM "
        "runs WHERE id = ?1",
+       "",
        {"id", "workflow", "workflow_path", "workflow_digest", "policy_path", "policy_digest",
         "steps", "jobs", "state", "started_at", "ended_at", "error_category", "error_message",
-        "error_step"}},
+        "error_step"},
+       std::nullopt},
       {"steps",
        "SELECT name, plugin, state, started_at, ended_at, milliseconds, worker_pid, "
-       "error_category, error_message FROM steps WHERE run_id = ?1 ORDER BY started_at, name",
+       "error_category, error_message FROM steps WHERE run_id = ?1",
+       " ORDER BY started_at, name",
        {"name", "plugin", "state", "started_at", "ended_at", "milliseconds", "worker_pid",
-        "error_category", "error_message"}},
+        "error_category", "error_message"},
+       " AND name IN " + changed},
       {"attempts",
        "SELECT label, number, started_at, ended_at, outcome, error_category, error_message FROM "
-       "attempts WHERE run_id = ?1 ORDER BY started_at, label, number",
-       {"step", "number", "started_at", "ended_at", "outcome", "error_category", "error_message"}},
+       "attempts WHERE run_id = ?1",
+       " ORDER BY started_at, label, number",
+       {"step", "number", "started_at", "ended_at", "outcome", "error_category", "error_message"},
+       // An item's attempts (STEP[N]) change with the item and with its step.
+       " AND (label IN " + changed +
+           " OR CASE WHEN instr(label, '[') > 0 THEN substr(label, 1, instr(label, '[') - 1) END"
+           " IN " +
+           changed + ")"},
       {"transitions",
-       "SELECT step, state, at FROM transitions WHERE run_id = ?1 ORDER BY seq",
+       "SELECT step, state, at FROM transitions WHERE run_id = ?1",
+       " ORDER BY seq",
        {"step", "state", "at"},
-       true},
-      {"plugins",
-       "SELECT plugin, digest, path FROM plugins WHERE run_id = ?1 ORDER BY plugin",
-       {"plugin", "digest", "path"}},
+       ""},
       {"artifacts",
-       "SELECT step, name, bytes, digest FROM artifacts WHERE run_id = ?1 ORDER BY step, name",
-       {"step", "name", "bytes", "digest"}},
+       "SELECT step, name, bytes, digest FROM artifacts WHERE run_id = ?1",
+       " ORDER BY step, name",
+       {"step", "name", "bytes", "digest"},
+       " AND step IN " + changed},
   };
+  const bool changes = rows == Rows::kChanged;
   for (const Part& part : parts) {
-    if (part.isTransitions && transitions == RunTransitions::kLeaveOut) continue;
-    auto rows = db.query(part.sql, {id});
-    if (!rows.ok()) return rows.error();
-    nlohmann::json list = rowsAsJson(rows.value(), part.names);
-    out[part.key] = std::string(part.key) == "run" ? list.at(0) : list;
+    const bool isRun = std::string(part.key) == "run";
+    const bool isTransitions = std::string(part.key) == "transitions";
+    if (isTransitions && transitions == RunTransitions::kLeaveOut) continue;
+    if (changes && part.whenChanged && part.whenChanged->empty()) continue;
+    const std::string sql =
+        part.select + (changes ? part.whenChanged.value_or("") : "") + part.order;
+    auto read = db.query(sql, boundIn(sql, binds));
+    if (!read.ok()) return read.error();
+    nlohmann::json list = rowsAsJson(read.value(), part.names);
+    if (isRun && list.empty()) return makeError(ErrorCategory::kBadInput, "no such run");
+    out[part.key] = isRun ? list.at(0) : list;
   }
-  // Schema 3 on: a cached step names the run and step whose outputs it reused.
-  auto cached = db.query(
-      "SELECT name, cached_from FROM steps WHERE run_id = ?1 AND cached_from IS NOT NULL", {id});
+  // Schema 3 on: a cached step names the run and step whose outputs it reused (an older journal
+  // has no such column, and no cached step).
+  const std::string cachedSql =
+      std::string(
+          "SELECT name, cached_from FROM steps WHERE run_id = ?1 AND cached_from IS NOT "
+          "NULL") +
+      (changes ? " AND name IN " + changed : "");
+  auto cached = db.query(cachedSql, boundIn(cachedSql, binds));
   if (cached.ok()) {
     std::map<std::string, std::string> from;
     for (const auto& row : cached.value()) from[sqlText(row[0])] = sqlText(row[1]);
@@ -209,7 +260,31 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
       if (found != from.end()) setUntrusted(step, "cached_from", found->second);
     }
   }
-  addDashboardParts(db, id, out);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
+                                   RunTransitions transitions) {
+  auto resolved = resolveRunId(db, wanted);
+  if (!resolved.ok()) return resolved.error();
+  const std::string& id = resolved.value();
+  nlohmann::json out = nlohmann::json::object();
+  if (auto failed = readRun(db, {id}, Rows::kAll, transitions, out)) return *failed;
+  out["graph"] = plannedGraph(db, id);
+  addSideLists(db, id, out);
+  if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
+    out["run"]["audit_log"] = std::move(auditLog);
+  return out;
+}
+
+Outcome<nlohmann::json> journalRunChanges(SqliteDb& db, const std::string& id, int64_t afterSeq,
+                                          bool withSideLists) {
+  nlohmann::json out = nlohmann::json::object();
+  if (auto failed = readRun(db, {id, afterSeq}, Rows::kChanged, RunTransitions::kLeaveOut, out))
+    return *failed;
+  if (withSideLists) addSideLists(db, id, out);
   if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
     out["run"]["audit_log"] = std::move(auditLog);
   return out;

@@ -2,7 +2,8 @@
 // playwright-core (no downloaded browser), against real `cordon run --listen` and `cordon ui`.
 //
 //  - a run with a slow step: the page shows it running, then succeeded, each time as the journal
-//    says (cordon runs show --json), without a reload;
+//    says (cordon runs show --json), without a reload; what the page built from the live stream
+//    (the run whole, then its changes) is the run read whole once it ended;
 //  - a run whose plugin writes markup into its log, its error and its output: a failed and a
 //    skipped node show their state and category; nothing executes (no dialog, no console error,
 //    no element but the page's own), and the text shows literally; a node's audit trail is what
@@ -164,6 +165,8 @@ try {
   check(journalStep(runId, 'slow').state === 'succeeded', 'then succeeded, as the journal says');
   check(loads === 1, `no reload: the page loaded once (${loads})`);
   check((await liveExit) === 0, 'the slow run succeeded');
+  // What the page built from the stream's first update and the changes after it.
+  const watched = await page.evaluate(() => JSON.stringify(current.data));
 
   // 2. The hostile run.
   let hostileRun = '';
@@ -192,6 +195,16 @@ try {
   check((await page.$('table.runs')) === null && (await page.$('svg.graph')) !== null,
     'a runs list that arrives after the address moved on does not draw over the run');
   await page.unroute('**/api/runs');
+  // The live run, read whole now that it ended, is what the page had built from the stream.
+  const readWhole = await page.evaluate(async (id) => (await fetch('/api/runs/' + id)).text(), runId);
+  const comparable = (text) => {
+    const data = JSON.parse(text);
+    delete data.layout;
+    delete data.stamp;
+    return JSON.stringify(data);
+  };
+  check(comparable(watched) === comparable(readWhole),
+    'the run the page built from the live stream is the run read whole afterwards');
   check((await page.getAttribute('svg.graph g.node[data-step="evil-fail"]', 'data-state')) === 'failed',
     'the failed node shows failed');
   check((await page.getAttribute('svg.graph g.node[data-step="after-fail"]', 'data-state')) === 'skipped',

@@ -3,7 +3,11 @@
 // The browser's view of the same is tests/dashboard/dashboard_test.mjs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "dashboard/access_token.h"
 #include "dashboard/dashboard_routes.h"
@@ -352,4 +356,148 @@ TEST_CASE("the event stream says when a running run's journal changes, and ends 
   REQUIRE(update);
   CHECK(update->find("failed") != std::string::npos);
   CHECK_FALSE(stream.nextChunk());  // the run ended: the stream ends
+}
+
+namespace {
+
+// What the page does with a `changes` event (app.js, mergeChanges): the changed rows in place of
+// their old ones, new ones added, each list in the journal's order; the whole lists replaced.
+void mergeChanges(nlohmann::json& run, const nlohmann::json& changes) {
+  run["run"] = changes["run"];
+  const auto merge = [&](const char* key, const std::vector<std::string>& identity,
+                         const std::vector<std::string>& order) {
+    // nlohmann::json orders null before any text, as SQLite does.
+    auto keyOf = [](const nlohmann::json& row, const std::vector<std::string>& fields) {
+      std::vector<nlohmann::json> out;
+      out.reserve(fields.size());
+      for (const auto& field : fields) out.push_back(row.value(field, nlohmann::json()));
+      return out;
+    };
+    std::map<std::vector<nlohmann::json>, nlohmann::json> rows;
+    for (const auto& row : run[key]) rows[keyOf(row, identity)] = row;
+    for (const auto& row : changes[key]) rows[keyOf(row, identity)] = row;
+    std::vector<nlohmann::json> list;
+    list.reserve(rows.size());
+    for (auto& [_, row] : rows) list.push_back(row);
+    std::stable_sort(list.begin(), list.end(), [&](const auto& a, const auto& b) {
+      return keyOf(a, order) < keyOf(b, order);
+    });
+    run[key] = list;
+  };
+  merge("steps", {"name"}, {"started_at", "name"});
+  merge("attempts", {"step", "number"}, {"started_at", "step", "number"});
+  merge("artifacts", {"step", "name"}, {"step", "name"});
+  for (const char* key : {"plugins", "tallies", "workers", "inputs"})
+    if (changes.contains(key)) run[key] = changes[key];
+}
+
+nlohmann::json eventData(const std::string& chunk, const std::string& event) {
+  const std::string head = "event: " + event + "\ndata: ";
+  INFO("the chunk: ", chunk.substr(0, 300));
+  REQUIRE(chunk.rfind(head, 0) == 0);
+  return nlohmann::json::parse(chunk.substr(head.size(), chunk.size() - head.size() - 2));
+}
+
+// Past the pause an event of a few kilobytes sets (kMaxStreamBytesPerSecond: milliseconds).
+void waitOutThePause() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+std::vector<std::string> column(const nlohmann::json& rows, const char* name) {
+  std::vector<std::string> out;
+  for (const auto& row : rows) out.push_back(row[name].get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("after the run whole, the event stream sends what changed: merged, it is the run") {
+  test::TempDir dir;
+  const std::string journalPath = dir.path("journal.sqlite");
+  auto db = openJournal(journalPath);
+  REQUIRE(db.ok());
+  RunJournal writer(*db.value(), nlohmann::json{{"audit_log", dir.path("audit.jsonl")}});
+  writer.onEvent(RunStarted{"00aa11bb22cc33dd",
+                            dir.write("w.yaml", "name: w\n"),
+                            "w",
+                            dir.write("p.yaml", "version: 1\n"),
+                            4,
+                            2,
+                            {{"mix", "sha256:00"}},
+                            false,
+                            {},
+                            {},
+                            {{"a", "mix", {}}, {"b", "mix", {}}, {"c", "mix", {"a"}}}});
+  writer.onEvent(WorkerStarted{"mix", "/p/mix.so", "sha256:00", 41, 1 << 20, 5, "none", {}});
+  writer.onEvent(StepStarted{"a", "mix"});
+  writer.onEvent(ArtifactDigested{"a", "out", 2, sha256Digest("hi"),
+                                  std::make_shared<const std::string>("hi")});
+  writer.onEvent(StepFinished{"a", "mix", 3, 41, std::nullopt, {{"out", 2}}, false});
+  writer.onEvent(StepStarted{"b", "mix"});
+  writer.onQuiet();
+
+  DashboardRoutes routes(DashboardOptions{journalPath, AccessToken(kToken), true});
+  const HttpReply stream = request(routes, "/api/runs/00aa11bb22cc33dd/events", cookie());
+  REQUIRE(stream.nextChunk);
+  auto first = stream.nextChunk();
+  REQUIRE(first);
+  nlohmann::json page = eventData(*first, "update");  // the run whole, as the page first holds it
+  CHECK(column(page["steps"], "name") == std::vector<std::string>{"a", "b"});
+
+  // An output's digest lands before its step's end, in a commit of its own: nothing to send yet;
+  // it goes with the step's end.
+  writer.onEvent(ArtifactDigested{"b", "out", 3, sha256Digest("hey"),
+                                  std::make_shared<const std::string>("hey")});
+  writer.onQuiet();
+  waitOutThePause();
+  CHECK(stream.nextChunk() == std::string());
+  writer.onEvent(StepFinished{"b", "mix", 3, 41, std::nullopt, {{"out", 3}}, false});
+  writer.onEvent(StepStarted{"c", "mix"});
+  StepRetrying retry;
+  retry.step = "c";
+  retry.plugin = "mix";
+  retry.error = makeError(ErrorCategory::kPluginError, "try again");
+  retry.why = StepRetrying::Why::kRetry;
+  writer.onEvent(retry);
+  GateDecided denied;
+  denied.verdict = GateDecided::Verdict::kDeny;
+  denied.plugin = "mix";
+  denied.step = "c";
+  denied.direction = "plugin->host";
+  denied.method = "read_file";
+  writer.onEvent(denied);
+  writer.onQuiet();
+  waitOutThePause();
+  auto second = stream.nextChunk();
+  REQUIRE(second);
+  const nlohmann::json changes = eventData(*second, "changes");
+  // Only the steps a transition touched since, with their attempts and outputs; the lists that
+  // change whole (a denial was added), whole; never the graph.
+  CHECK(column(changes["steps"], "name") == std::vector<std::string>{"b", "c"});
+  CHECK(column(changes["attempts"], "step") == std::vector<std::string>{"b", "c", "c"});
+  CHECK(column(changes["artifacts"], "step") == std::vector<std::string>{"b"});
+  CHECK(changes["tallies"].size() == 1);
+  CHECK(changes.contains("workers"));
+  CHECK_FALSE(changes.contains("graph"));
+  mergeChanges(page, changes);
+
+  RunReport report;
+  writer.onEvent(StepFinished{"c", "mix", 3, 41, std::nullopt, {}, false});
+  writer.onEvent(RunFinished{&report});
+  auto last = stream.nextChunk();
+  REQUIRE(last);
+  const nlohmann::json ending = eventData(*last, "changes");
+  CHECK(ending["run"]["state"] == "succeeded");
+  CHECK(column(ending["steps"], "name") == std::vector<std::string>{"c"});
+  CHECK_FALSE(ending.contains("tallies"));  // they did not change
+  mergeChanges(page, ending);
+  CHECK_FALSE(stream.nextChunk());  // the run ended: so does the stream
+
+  // What the page holds now is what it would read whole.
+  auto reader = openJournal(journalPath, /*readOnly=*/true);
+  REQUIRE(reader.ok());
+  auto whole = journalRun(*reader.value(), "00aa11bb22cc33dd", RunTransitions::kLeaveOut);
+  REQUIRE(whole.ok());
+  page.erase("stamp");
+  CHECK(page.dump() == whole.value().dump());
 }

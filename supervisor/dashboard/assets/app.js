@@ -122,12 +122,6 @@ function stepStates(data) {
   return states;
 }
 
-function tallyOf(data, step) {
-  const out = {denial: 0, violation: 0};
-  for (const tally of data.tallies) if (tally.step === step) out[tally.kind] = tally.count;
-  return out;
-}
-
 // The run's steps, attempt counts and tallies by step name, built once per render: a run of
 // 10,000 steps redrawn on every update must not search its lists once per step.
 function indexRun(data) {
@@ -145,6 +139,42 @@ function indexRun(data) {
     attempts: (name) => attempts.get(name) || 0,
     tally: (name) => tallies.get(name) || {denial: 0, violation: 0},
   };
+}
+
+// Rows of a list as the journal orders them: by these keys, a missing one (null) first.
+function orderBy(...keys) {
+  return (a, b) => {
+    for (const key of keys) {
+      const x = a[key] ?? '';
+      const y = b[key] ?? '';
+      if (x < y) return -1;
+      if (x > y) return 1;
+    }
+    return 0;
+  };
+}
+
+// A run's changes (the event stream's `changes`) into the run the page holds: the run's row,
+// the changed rows of steps, attempts and artifacts in place of their old ones, and the lists that
+// change whole when they came along.
+function mergeChanges(data, changes) {
+  data.run = changes.run;
+  data.stamp = changes.stamp;
+  const merge = (key, keyOf, order) => {
+    const rows = data[key];
+    const at = new Map(rows.map((row, i) => [keyOf(row), i]));
+    for (const row of changes[key]) {
+      const i = at.get(keyOf(row));
+      if (i === undefined) rows.push(row); else rows[i] = row;
+    }
+    rows.sort(order);
+  };
+  merge('steps', (s) => s.name, orderBy('started_at', 'name'));
+  merge('attempts', (a) => a.step + '\u0000' + a.number, orderBy('started_at', 'step', 'number'));
+  merge('artifacts', (a) => a.step + '\u0000' + a.name, orderBy('step', 'name'));
+  for (const key of ['plugins', 'tallies', 'workers', 'inputs']) {
+    if (changes[key]) data[key] = changes[key];
+  }
 }
 
 function drawGraph(data) {
@@ -264,14 +294,23 @@ async function showRun(id) {
   if (current.data.run.state === 'running') {
     stream = new EventSource('/api/runs/' + id + '/events');
     document.getElementById('live').textContent = 'live';
+    // The stream's first update is the run whole; each later one its changes since.
+    const take = (data) => {
+      renderRun();
+      if (current.selected) renderPanel(current.selected).catch(showError);
+      if (data.run.state !== 'running') closeStream();
+    };
     stream.addEventListener('update', (event) => {
       if (!current || current.id !== id) return;
       const data = JSON.parse(event.data);
       data.layout = current.data.layout;  // the graph does not change while the run goes
       current.data = data;
-      renderRun();
-      if (current.selected) renderPanel(current.selected).catch(showError);
-      if (data.run.state !== 'running') closeStream();
+      take(data);
+    });
+    stream.addEventListener('changes', (event) => {
+      if (!current || current.id !== id) return;
+      mergeChanges(current.data, JSON.parse(event.data));
+      take(current.data);
     });
   }
 }
@@ -302,10 +341,11 @@ async function renderPanel(name) {
   const detail = await fetchJson('/api/runs/' + id + '/step?name=' + encodeURIComponent(name));
   if (!current || current.id !== id || current.selected !== name) return;
   const node = data.graph.find((n) => n.step === name) || {};
-  const step = data.steps.find((s) => s.name === name) || {};
+  const index = indexRun(data);
+  const step = index.step(name);
   const plugin = data.plugins.find((p) => p.plugin === node.plugin) || {};
   const check = detail.verified[detail.verified.length - 1] || {};
-  const tally = tallyOf(data, name);
+  const tally = index.tally(name);
   const panel = document.getElementById('panel');
   const parts = [el('h2', null, name + ' ', stateBadge(stepStates(data)[name] || 'pending')),
     definitions([['plugin', node.plugin], ['version', check.version], ['signer key', check.key_id],
