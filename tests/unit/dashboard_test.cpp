@@ -459,6 +459,9 @@ TEST_CASE("after the run whole, the event stream sends what changed: merged, it 
   retry.error = makeError(ErrorCategory::kPluginError, "try again");
   retry.why = StepRetrying::Why::kRetry;
   writer.onEvent(retry);
+  StepRetrying itemRetry = retry;  // a for_each item's attempts go by its label, STEP[N]
+  itemRetry.step = "c[1]";
+  writer.onEvent(itemRetry);
   GateDecided denied;
   denied.verdict = GateDecided::Verdict::kDeny;
   denied.plugin = "mix";
@@ -474,7 +477,8 @@ TEST_CASE("after the run whole, the event stream sends what changed: merged, it 
   // Only the steps a transition touched since, with their attempts and outputs; the lists that
   // change whole (a denial was added), whole; never the graph.
   CHECK(column(changes["steps"], "name") == std::vector<std::string>{"b", "c"});
-  CHECK(column(changes["attempts"], "step") == std::vector<std::string>{"b", "c", "c"});
+  CHECK(column(changes["attempts"], "step") ==
+        std::vector<std::string>{"b", "c", "c", "c[1]", "c[1]"});
   CHECK(column(changes["artifacts"], "step") == std::vector<std::string>{"b"});
   CHECK(changes["tallies"].size() == 1);
   CHECK(changes.contains("workers"));
@@ -489,6 +493,8 @@ TEST_CASE("after the run whole, the event stream sends what changed: merged, it 
   const nlohmann::json ending = eventData(*last, "changes");
   CHECK(ending["run"]["state"] == "succeeded");
   CHECK(column(ending["steps"], "name") == std::vector<std::string>{"c"});
+  // The step's end reads its items' attempts again too.
+  CHECK(column(ending["attempts"], "step") == std::vector<std::string>{"c", "c", "c[1]", "c[1]"});
   CHECK_FALSE(ending.contains("tallies"));  // they did not change
   mergeChanges(page, ending);
   CHECK_FALSE(stream.nextChunk());  // the run ended: so does the stream
