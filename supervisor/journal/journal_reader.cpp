@@ -60,16 +60,14 @@ nlohmann::json plannedGraph(SqliteDb& db, const std::string& id) {
   return nlohmann::json::array();
 }
 
-// What changes beside the steps, each part whole: the plugins, and from schema 4 on each step's
-// denials and violations, the workers and the inputs (an older journal has none of those: they
-// are empty, not an error).
-void addSideLists(SqliteDb& db, const std::string& id, nlohmann::json& out) {
-  out["plugins"] = nlohmann::json::array();
-  if (auto rows = db.query(
-          "SELECT plugin, digest, path FROM plugins WHERE run_id = ?1 ORDER BY plugin", {id});
-      rows.ok()) {
-    out["plugins"] = rowsAsJson(rows.value(), {"plugin", "digest", "path"});
-  }
+// What changes beside the steps, each part whole: the plugins (every schema has them: a failure
+// to read them is an error), and from schema 4 on each step's denials and violations, the workers
+// and the inputs (an older journal has none of those: they are empty, not an error).
+std::optional<Error> addSideLists(SqliteDb& db, const std::string& id, nlohmann::json& out) {
+  auto plugins =
+      db.query("SELECT plugin, digest, path FROM plugins WHERE run_id = ?1 ORDER BY plugin", {id});
+  if (!plugins.ok()) return plugins.error();
+  out["plugins"] = rowsAsJson(plugins.value(), {"plugin", "digest", "path"});
   out["tallies"] = nlohmann::json::array();
   if (auto rows = db.query(
           "SELECT step, kind, count FROM tallies WHERE run_id = ?1 ORDER BY step, kind", {id});
@@ -98,6 +96,7 @@ void addSideLists(SqliteDb& db, const std::string& id, nlohmann::json& out) {
       rows.ok()) {
     out["inputs"] = rowsAsJson(rows.value(), {"name", "bytes", "digest"});
   }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -273,7 +272,7 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
   nlohmann::json out = nlohmann::json::object();
   if (auto failed = readRun(db, {id}, Rows::kAll, transitions, out)) return *failed;
   out["graph"] = plannedGraph(db, id);
-  addSideLists(db, id, out);
+  if (auto failed = addSideLists(db, id, out)) return *failed;
   if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
     out["run"]["audit_log"] = std::move(auditLog);
   return out;
@@ -284,7 +283,9 @@ Outcome<nlohmann::json> journalRunChanges(SqliteDb& db, const std::string& id, i
   nlohmann::json out = nlohmann::json::object();
   if (auto failed = readRun(db, {id, afterSeq}, Rows::kChanged, RunTransitions::kLeaveOut, out))
     return *failed;
-  if (withSideLists) addSideLists(db, id, out);
+  if (withSideLists) {
+    if (auto failed = addSideLists(db, id, out)) return *failed;
+  }
   if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
     out["run"]["audit_log"] = std::move(auditLog);
   return out;
