@@ -3,13 +3,16 @@
 # coverage-instrumented) in build-fuzz, then runs each for FUZZ_SECONDS (default 20) on a scratch
 # copy of its seed corpus, one target per core at a time. A crash, a leak, an uncaught exception
 # or a hang (over 10 s on one input) fails the check and leaves the input in the scratch
-# directory it prints.
+# directory it prints. `fuzz.sh build` only builds the targets (tools/dev check builds them while
+# other checks run), `fuzz.sh run` builds what is missing and runs them; no argument does both.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source tools/checks/common.sh
 BUILD_FUZZ="${BUILD_FUZZ:-build-fuzz}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 TARGETS=(workflow policy manifest signature oci host_calls untrusted_text dashboard_request)
+step="${1:-all}"
+case "$step" in build | run | all) ;; *) echo "usage: fuzz.sh [build|run]" >&2; exit 2 ;; esac
 
 if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$BUILD_FUZZ" -Dfuzzing=true \
@@ -17,6 +20,7 @@ if [ ! -f "$BUILD_FUZZ/build.ninja" ]; then
 fi
 ninja -C "$BUILD_FUZZ" tests/fuzz/make-host-call-seeds \
   $(printf 'tests/fuzz/fuzz-%s ' "${TARGETS[@]}") >/dev/null
+[ "$step" = build ] && { echo "fuzz: ${#TARGETS[@]} targets built in $BUILD_FUZZ"; exit 0; }
 
 work="$(mktemp -d /tmp/cordon-fuzz.XXXXXX)"
 # Each target runs FUZZ_SECONDS on one core, as many side by side as there are cores.
