@@ -166,30 +166,26 @@ namespace {
 // The labels of what changed after transition ?2 of run ?1: steps, and for_each items (STEP[N]).
 constexpr char kChangedLabels[] = "(SELECT step FROM transitions WHERE run_id = ?1 AND seq > ?2)";
 
-// The values `sql` names: the run's id (?1) always, the transition after which rows count as
-// changed (?2) only where it asks for it (SQLite refuses a value bound to no parameter).
-std::vector<SqlValue> boundIn(const std::string& sql, const std::vector<SqlValue>& binds) {
-  if (sql.find("?2") != std::string::npos) return binds;
-  return {binds.front()};
-}
+// What a read of a run's changes takes of one part of the run.
+enum class InChanges {
+  kWhole,     // the part as a whole read has it (the run's row)
+  kFiltered,  // the rows its filter keeps: those a later transition touched
+  kLeftOut,
+};
 
-// Which rows of a run readRun reads: all of them, or those a later transition touched.
-enum class Rows { kAll, kChanged };
-
-// The run's row, its steps, attempts, transitions and artifacts into `out` (binds: the
-// run's id, and for Rows::kChanged the transition after which a row counts as changed). For
-// Rows::kChanged: the run's row, and the steps, attempts and artifacts a later transition touched.
-std::optional<Error> readRun(SqliteDb& db, const std::vector<SqlValue>& binds, Rows rows,
+// The run's row, its steps, attempts, transitions and artifacts into `out`. With `afterSeq`,
+// only what changed after that transition: the run's row, and the steps, attempts and
+// artifacts a later transition touched.
+std::optional<Error> readRun(SqliteDb& db, const std::string& id, std::optional<int64_t> afterSeq,
                              RunTransitions transitions, nlohmann::json& out) {
   const std::string changed = kChangedLabels;
   struct Part {
     const char* key;
-    std::string select;  // up to and including the run's condition
+    std::string select;  // up to and including the run's condition (?1)
     const char* order;
     std::vector<std::string> names;
-    // Rows::kChanged: the condition that keeps the changed rows; the whole part when null
-    // (the run's row), the part left out when empty.
-    std::optional<std::string> whenChanged;
+    InChanges inChanges;
+    std::string changedFilter;  // for InChanges::kFiltered, naming ?2
   };
   const Part parts[] = {
       {"run",
@@ -200,19 +196,22 @@ std::optional<Error> readRun(SqliteDb& db, const std::vector<SqlValue>& binds, R
        {"id", "workflow", "workflow_path", "workflow_digest", "policy_path", "policy_digest",
         "steps", "jobs", "state", "started_at", "ended_at", "error_category", "error_message",
         "error_step"},
-       std::nullopt},
+       InChanges::kWhole,
+       ""},
       {"steps",
        "SELECT name, plugin, state, started_at, ended_at, milliseconds, worker_pid, "
        "error_category, error_message FROM steps WHERE run_id = ?1",
        " ORDER BY started_at, name",
        {"name", "plugin", "state", "started_at", "ended_at", "milliseconds", "worker_pid",
         "error_category", "error_message"},
+       InChanges::kFiltered,
        " AND name IN " + changed},
       {"attempts",
        "SELECT label, number, started_at, ended_at, outcome, error_category, error_message FROM "
        "attempts WHERE run_id = ?1",
        " ORDER BY started_at, label, number",
        {"step", "number", "started_at", "ended_at", "outcome", "error_category", "error_message"},
+       InChanges::kFiltered,
        // An item's attempts (STEP[N]) change with the item and with its step.
        " AND (label IN " + changed +
            " OR CASE WHEN instr(label, '[') > 0 THEN substr(label, 1, instr(label, '[') - 1) END"
@@ -222,22 +221,27 @@ std::optional<Error> readRun(SqliteDb& db, const std::vector<SqlValue>& binds, R
        "SELECT step, state, at FROM transitions WHERE run_id = ?1",
        " ORDER BY seq",
        {"step", "state", "at"},
+       InChanges::kLeftOut,
        ""},
       {"artifacts",
        "SELECT step, name, bytes, digest FROM artifacts WHERE run_id = ?1",
        " ORDER BY step, name",
        {"step", "name", "bytes", "digest"},
+       InChanges::kFiltered,
        " AND step IN " + changed},
   };
-  const bool changes = rows == Rows::kChanged;
+  // A filtered query names ?2 as well; SQLite refuses a value bound to no parameter.
+  const std::vector<SqlValue> runOnly = {id};
+  std::vector<SqlValue> runAndSeq = {id};
+  if (afterSeq) runAndSeq.emplace_back(*afterSeq);
   for (const Part& part : parts) {
     const bool isRun = std::string(part.key) == "run";
     const bool isTransitions = std::string(part.key) == "transitions";
     if (isTransitions && transitions == RunTransitions::kLeaveOut) continue;
-    if (changes && part.whenChanged && part.whenChanged->empty()) continue;
-    const std::string sql =
-        part.select + (changes ? part.whenChanged.value_or("") : "") + part.order;
-    auto read = db.query(sql, boundIn(sql, binds));
+    if (afterSeq && part.inChanges == InChanges::kLeftOut) continue;
+    const bool filtered = afterSeq && part.inChanges == InChanges::kFiltered;
+    auto read = db.query(part.select + (filtered ? part.changedFilter : "") + part.order,
+                         filtered ? runAndSeq : runOnly);
     if (!read.ok()) return read.error();
     nlohmann::json list = rowsAsJson(read.value(), part.names);
     if (isRun && list.empty()) return makeError(ErrorCategory::kBadInput, "no such run");
@@ -249,8 +253,8 @@ std::optional<Error> readRun(SqliteDb& db, const std::vector<SqlValue>& binds, R
       std::string(
           "SELECT name, cached_from FROM steps WHERE run_id = ?1 AND cached_from IS NOT "
           "NULL") +
-      (changes ? " AND name IN " + changed : "");
-  auto cached = db.query(cachedSql, boundIn(cachedSql, binds));
+      (afterSeq ? " AND name IN " + changed : "");
+  auto cached = db.query(cachedSql, afterSeq ? runAndSeq : runOnly);
   if (cached.ok()) {
     std::map<std::string, std::string> from;
     for (const auto& row : cached.value()) from[sqlText(row[0])] = sqlText(row[1]);
@@ -270,7 +274,7 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
   if (!resolved.ok()) return resolved.error();
   const std::string& id = resolved.value();
   nlohmann::json out = nlohmann::json::object();
-  if (auto failed = readRun(db, {id}, Rows::kAll, transitions, out)) return *failed;
+  if (auto failed = readRun(db, id, std::nullopt, transitions, out)) return *failed;
   out["graph"] = plannedGraph(db, id);
   if (auto failed = addSideLists(db, id, out)) return *failed;
   if (nlohmann::json auditLog = auditLogOf(db, id); !auditLog.is_null())
@@ -281,8 +285,7 @@ Outcome<nlohmann::json> journalRun(SqliteDb& db, const std::string& wanted,
 Outcome<nlohmann::json> journalRunChanges(SqliteDb& db, const std::string& id, int64_t afterSeq,
                                           bool withSideLists) {
   nlohmann::json out = nlohmann::json::object();
-  if (auto failed = readRun(db, {id, afterSeq}, Rows::kChanged, RunTransitions::kLeaveOut, out))
-    return *failed;
+  if (auto failed = readRun(db, id, afterSeq, RunTransitions::kLeaveOut, out)) return *failed;
   if (withSideLists) {
     if (auto failed = addSideLists(db, id, out)) return *failed;
   }
