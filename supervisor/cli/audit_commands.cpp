@@ -21,13 +21,6 @@ void warnUnreadable(const AuditReadStats& stats, const std::string& path) {
                forTerminal(stats.firstUnreadable).c_str());
 }
 
-// A column of the table: at most `width` characters of the field, made safe, padded.
-std::string cell(const std::string& value, size_t width) {
-  std::string shown = forTerminal(value, 4096);
-  if (shown.size() > width) shown.replace(width - 1, std::string::npos, "~");
-  return shown + std::string(width - shown.size() + 1, ' ');
-}
-
 std::string joinedList(const nlohmann::json& list) {
   std::string out;
   for (const auto& item : list)
@@ -159,9 +152,9 @@ int auditQueryCommand(const std::string& path, const AuditFilter& filter,
     }
   }
   if (table) {
-    std::printf("%s%s%s%s%s%s%s\n", cell("seq", 6).c_str(), cell("ts", 27).c_str(),
-                cell("run", 16).c_str(), cell("event", 20).c_str(), cell("plugin", 16).c_str(),
-                cell("step", 12).c_str(), "what");
+    std::printf("%s%s%s%s%s%s%s\n", terminalCell("seq", 6).c_str(), terminalCell("ts", 27).c_str(),
+                terminalCell("run", 16).c_str(), terminalCell("event", 20).c_str(),
+                terminalCell("plugin", 16).c_str(), terminalCell("step", 12).c_str(), "what");
   }
   uint64_t matched = 0;
   auto read = forEachAuditRecord(path, [&](const nlohmann::json& record) {
@@ -171,12 +164,12 @@ int auditQueryCommand(const std::string& path, const AuditFilter& filter,
       std::printf("%s\n", jsonText(format == "ocsf" ? toOcsf(record) : record).c_str());
       return;
     }
-    std::printf("%s%s%s%s%s%s%s\n", cell(auditFieldText(record, "seq"), 6).c_str(),
-                cell(auditFieldText(record, "ts"), 27).c_str(),
-                cell(auditFieldText(record, "run"), 16).c_str(),
-                cell(auditFieldText(record, "event"), 20).c_str(),
-                cell(auditFieldText(record, "plugin"), 16).c_str(),
-                cell(auditFieldText(record, "step"), 12).c_str(),
+    std::printf("%s%s%s%s%s%s%s\n", terminalCell(auditFieldText(record, "seq"), 6).c_str(),
+                terminalCell(auditFieldText(record, "ts"), 27).c_str(),
+                terminalCell(auditFieldText(record, "run"), 16).c_str(),
+                terminalCell(auditFieldText(record, "event"), 20).c_str(),
+                terminalCell(auditFieldText(record, "plugin"), 16).c_str(),
+                terminalCell(auditFieldText(record, "step"), 12).c_str(),
                 forTerminal(recordAccount(record)).c_str());
   });
   if (!read.ok()) {

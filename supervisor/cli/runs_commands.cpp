@@ -21,13 +21,6 @@ std::string field(const nlohmann::json& object, const char* key) {
   return found->is_string() ? found->get<std::string>() : jsonText(*found);
 }
 
-// At most `width` characters of the value, made safe for the terminal, padded.
-std::string cell(const std::string& value, size_t width) {
-  std::string shown = forTerminal(value, 4096);
-  if (shown.size() > width) shown.replace(width - 1, std::string::npos, "~");
-  return shown + std::string(width - shown.size() + 1, ' ');
-}
-
 Outcome<std::unique_ptr<SqliteDb>> openForReading(const TrustOptions& options) {
   const std::string path = journalPathIn(options);
   std::error_code error;
@@ -61,17 +54,18 @@ int runsListCommand(const TrustOptions& options, size_t limit, bool json) {
     std::printf("%s\n", jsonText(runs.value(), 2).c_str());
     return kExitOk;
   }
-  std::printf("%s%s%s%s%s%s\n", cell("RUN", 16).c_str(), cell("WORKFLOW", 20).c_str(),
-              cell("STATE", 10).c_str(), cell("STARTED", 27).c_str(), cell("STEPS", 5).c_str(),
-              "ERROR");
+  std::printf("%s%s%s%s%s%s\n", terminalCell("RUN", 16).c_str(),
+              terminalCell("WORKFLOW", 20).c_str(), terminalCell("STATE", 10).c_str(),
+              terminalCell("STARTED", 27).c_str(), terminalCell("STEPS", 5).c_str(), "ERROR");
   for (const auto& run : runs.value()) {
     std::string error = field(run, "error_category");
     if (error != "-" && field(run, "error_step") != "-")
       error += " (step " + field(run, "error_step") + ")";
-    std::printf("%s%s%s%s%s%s\n", cell(field(run, "id"), 16).c_str(),
-                cell(field(run, "workflow"), 20).c_str(), cell(field(run, "state"), 10).c_str(),
-                cell(field(run, "started_at"), 27).c_str(), cell(field(run, "steps"), 5).c_str(),
-                forTerminal(error).c_str());
+    std::printf("%s%s%s%s%s%s\n", terminalCell(field(run, "id"), 16).c_str(),
+                terminalCell(field(run, "workflow"), 20).c_str(),
+                terminalCell(field(run, "state"), 10).c_str(),
+                terminalCell(field(run, "started_at"), 27).c_str(),
+                terminalCell(field(run, "steps"), 5).c_str(), forTerminal(error).c_str());
   }
   return kExitOk;
 }
@@ -107,8 +101,9 @@ int runsShowCommand(const TrustOptions& options, const std::string& runId, bool 
     std::printf("  error     %s: %s\n", forTerminal(field(head, "error_category")).c_str(),
                 forTerminal(field(head, "error_message")).c_str());
   }
-  std::printf("\n%s%s%s%s%s\n", cell("STEP", 20).c_str(), cell("PLUGIN", 16).c_str(),
-              cell("STATE", 10).c_str(), cell("MS", 10).c_str(), "DETAIL");
+  std::printf("\n%s%s%s%s%s\n", terminalCell("STEP", 20).c_str(),
+              terminalCell("PLUGIN", 16).c_str(), terminalCell("STATE", 10).c_str(),
+              terminalCell("MS", 10).c_str(), "DETAIL");
   for (const auto& step : run["steps"]) {
     std::string error = field(step, "error_category");
     if (error != "-")
@@ -123,18 +118,19 @@ int runsShowCommand(const TrustOptions& options, const std::string& runId, bool 
       std::snprintf(text, sizeof text, "%.1f", step["milliseconds"].get<double>());
       ms = text;
     }
-    std::printf("%s%s%s%s%s\n", cell(field(step, "name"), 20).c_str(),
-                cell(field(step, "plugin"), 16).c_str(), cell(field(step, "state"), 10).c_str(),
-                cell(ms, 10).c_str(), forTerminal(error).c_str());
+    std::printf("%s%s%s%s%s\n", terminalCell(field(step, "name"), 20).c_str(),
+                terminalCell(field(step, "plugin"), 16).c_str(),
+                terminalCell(field(step, "state"), 10).c_str(), terminalCell(ms, 10).c_str(),
+                forTerminal(error).c_str());
   }
   std::printf("\nplugins\n");
   for (const auto& plugin : run["plugins"])
-    std::printf("  %s %s\n", cell(field(plugin, "plugin"), 16).c_str(),
+    std::printf("  %s %s\n", terminalCell(field(plugin, "plugin"), 16).c_str(),
                 forTerminal(field(plugin, "digest")).c_str());
   std::printf("\noutputs\n");
   for (const auto& artifact : run["artifacts"])
     std::printf("  %s %s bytes %s\n",
-                cell(field(artifact, "step") + "." + field(artifact, "name"), 24).c_str(),
+                terminalCell(field(artifact, "step") + "." + field(artifact, "name"), 24).c_str(),
                 forTerminal(field(artifact, "bytes")).c_str(),
                 forTerminal(field(artifact, "digest")).c_str());
   return kExitOk;

@@ -229,6 +229,12 @@ std::string forTerminal(std::string_view bytes, size_t maxBytes) {
   return out;
 }
 
+std::string terminalCell(std::string_view bytes, size_t width) {
+  std::string shown = forTerminal(bytes);
+  if (shown.size() > width) shown.replace(width - 1, std::string::npos, "~");
+  return shown + std::string(width - shown.size() + 1, ' ');
+}
+
 std::string yamlQuoted(std::string_view bytes) {
   // Appended, not `"\"" + escaped(...)`: GCC 12 at -O3 reports a false -Wrestrict on that.
   std::string out = "\"";

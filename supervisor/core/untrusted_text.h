@@ -45,6 +45,10 @@ void appendJsonString(std::string& out, std::string_view text);
 // \xNN; a backslash as \\. Longer than `maxBytes` of input: cut, with "..." appended.
 std::string forTerminal(std::string_view bytes, size_t maxBytes = 4096);
 
+// A column of a terminal table: forTerminal(bytes), cut to `width` bytes with "~" as the last
+// when longer, then padded with spaces to width + 1 (the gap to the next column). width >= 1.
+std::string terminalCell(std::string_view bytes, size_t width);
+
 // A YAML double-quoted scalar holding the text (ill-formed UTF-8 as U+FFFD; quotes, backslashes,
 // controls and invisible characters escaped): what Cordon writes into the policies it prints, so
 // that a path a plugin chose cannot add keys or lines to them.

@@ -62,6 +62,15 @@ TEST_CASE("forTerminal shows controls, C1, bidi and ill-formed bytes as escapes,
   CHECK(forTerminal("abcdef", 3) == "abc...");
 }
 
+TEST_CASE("terminalCell escapes, cuts with ~ and pads to its column") {
+  CHECK(terminalCell("ab", 4) == "ab   ");
+  CHECK(terminalCell("abcd", 4) == "abcd ");
+  CHECK(terminalCell("abcdef", 4) == "abc~ ");
+  CHECK(terminalCell("a\x1b", 8) == "a\\x1b    ");   // the escape counts toward the width
+  CHECK(terminalCell("a\nbcdefgh", 4) == "a\\n~ ");  // cut after escaping, on bytes
+  CHECK(terminalCell("", 3) == "    ");
+}
+
 TEST_CASE("yamlQuoted makes a scalar that cannot add keys or lines") {
   CHECK(yamlQuoted("/srv/data") == "\"/srv/data\"");
   CHECK(yamlQuoted("a\"b\\c") == "\"a\\\"b\\\\c\"");
