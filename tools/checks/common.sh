@@ -3,8 +3,9 @@
 # The check builds (sanitizers, coverage, fuzzing) are unity builds, sixteen files to a compiler
 # run, with line tables only, and reports still name file and line. Each compiler run compiles
 # the kj, Cap'n Proto and JSON templates its files use once, so fewer, larger runs do less work:
-# CI's plain build took 319 s at eight files a run, 233 s at sixteen (2026-12-07, two cores). CI's plain build uses them too (CORDON_ONE_SHOT_BUILD=1); a developer's stays one file
-# per run, and clang-tidy always reads one command per source (clang-tidy.sh).
+# CI's plain build took 319 s at eight files a run, 233 s at sixteen (2026-12-07, two cores).
+# CI's plain build uses them too (CORDON_ONE_SHOT_BUILD=1); a developer's stays one file per
+# run, and clang-tidy always reads one command per source (clang-tidy.sh).
 CHECK_BUILD_OPTIONS=(-Dunity=on -Dunity_size=16 -Dcpp_args=-g1 -Dc_args=-g1)
 
 # run_recorded DIR LABEL COMMAND...: runs COMMAND with its output in DIR/LABEL.log and its exit
