@@ -2,7 +2,7 @@
 # The job runs in the idle scheduling class, so the timed runs in the foreground take a CPU from
 # it the moment they wake. Each step leaves its log and exit status in the job's folder
 # (run_recorded); the foreground awaits a step by name, and a check cut short kills the job.
-# Tested by tests/tools/background_test.sh.
+# Tested by tools/checks/background_test.sh.
 
 BACKGROUND=""
 BACKGROUND_PID=""
