@@ -1,35 +1,49 @@
-// Checkpoints the journal's WAL on a thread of its own. SQLite's automatic checkpoint runs in
-// the committing connection, on the supervisor's event loop, and fsyncs the WAL and the database
-// there (tens of ms each on a slow disk, and more often the more a run writes); here it runs
-// beside the run, through its own connection, every kCheckpointEvery, PASSIVE: it copies what
-// no reader still needs and never waits for the writer (docs/state.md, "What is durable when").
+// Keeps the journal's WAL durable and copied into the database, on a thread of its own.
+// SQLite's automatic checkpoint runs in the committing connection, on the supervisor's event
+// loop, and fsyncs the WAL and the database there (tens of ms each on a slow disk, and more
+// often the more a run writes). Here, beside the run: the WAL is fdatasync'ed every
+// kWalSyncEvery, which bounds what a power loss can take, and copied into the database through
+// the thread's own connection every kCheckpointEvery, PASSIVE (it copies what no reader still
+// needs and never waits for the writer). The two are apart because a checkpoint is the dear
+// part and gets cheaper the rarer it is (a page that changed ten times is copied once), while a
+// sync of the WAL alone is cheap (docs/state.md, "What is durable when").
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
 
 namespace cordon {
 
-inline constexpr std::chrono::milliseconds kCheckpointEvery{100};
+inline constexpr std::chrono::milliseconds kWalSyncEvery{100};
+inline constexpr std::chrono::milliseconds kCheckpointEvery{1000};
 
 class JournalCheckpointer {
  public:
   // `path`: the journal; the writing connection must have wal_autocheckpoint=0.
   explicit JournalCheckpointer(std::string path);
-  ~JournalCheckpointer();  // one last checkpoint, then the thread ends
+  ~JournalCheckpointer();  // one last sync and checkpoint, then the thread ends
   JournalCheckpointer(const JournalCheckpointer&) = delete;
   JournalCheckpointer& operator=(const JournalCheckpointer&) = delete;
 
+  // What the thread has done so far, for tests: syncs of an existing WAL, and checkpoints.
+  uint64_t walSyncs() const { return walSyncs_.load(); }
+  uint64_t checkpoints() const { return checkpoints_.load(); }
+
  private:
   void loop();
+  void syncWal();
 
   std::string path_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<uint64_t> walSyncs_{0};
+  std::atomic<uint64_t> checkpoints_{0};
   std::thread thread_;  // started in the constructor's body, with every signal blocked
 };
 

@@ -162,9 +162,13 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
   SqliteDb& db = *opened.value();
   if (!readOnly) {
     // WAL: a reader (cordon runs) never blocks the run writing; NORMAL: a commit is durable
-    // once the WAL is synced at checkpoint, and the database survives a crash of the process.
+    // once the journal's thread syncs the WAL (within kWalSyncEvery), and the database
+    // survives a crash of the process. A page cache of 2 MiB (SQLite's default, set here so
+    // nobody raises it for speed): a run's journal is written, rarely read back, and a cache
+    // that grows with it (it was 64 MiB) cost 10-20 us a step in fresh memory beside the run
+    // (docs/state.md, "The page cache").
     if (auto failed = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                              "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"))
+                              "PRAGMA foreign_keys=ON; PRAGMA cache_size=-2000;"))
       return *failed;
     if (auto failed = db.exec(kSchema)) return *failed;
     if (auto failed = db.exec(kDashboardTables)) return *failed;

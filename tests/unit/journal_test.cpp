@@ -454,3 +454,36 @@ TEST_CASE("the WAL is checkpointed beside the run, not in its commits") {
   }
   CHECK(grew);
 }
+
+TEST_CASE("the WAL is synced on every tick and checkpointed on every tenth") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  REQUIRE_FALSE(db.value()->exec("PRAGMA wal_autocheckpoint=0"));
+  REQUIRE_FALSE(db.value()->exec("CREATE TABLE t (x BLOB)"));
+  REQUIRE_FALSE(db.value()->run("INSERT INTO t VALUES (?1)", {SqlBlob{std::string(200'000, 'x')}}));
+  const uintmax_t before = std::filesystem::file_size(path);
+  uint64_t syncs = 0;
+  {
+    JournalCheckpointer checkpointer(path);
+    constexpr auto kTicksPerCheckpoint = kCheckpointEvery / kWalSyncEvery;
+    static_assert(kTicksPerCheckpoint >= 10);  // what makes a checkpoint rare is the point
+    // Counted by ticks, not by time, so a slow machine cannot break the ratio: a checkpoint read
+    // before the syncs is at most one per kTicksPerCheckpoint of them.
+    for (int i = 0; i < 200 && checkpointer.checkpoints() == 0; ++i) {
+      const uint64_t checkpoints = checkpointer.checkpoints();
+      syncs = checkpointer.walSyncs();
+      CHECK(checkpoints <= syncs / kTicksPerCheckpoint);
+      if (syncs >= 1 && syncs <= kTicksPerCheckpoint / 2) {
+        // Synced, not yet copied (the checkpoint is half its interval away): the database file
+        // is as it was.
+        CHECK(std::filesystem::file_size(path) == before);
+      }
+      std::this_thread::sleep_for(kWalSyncEvery / 2);
+    }
+    CHECK(checkpointer.checkpoints() >= 1);
+    CHECK(checkpointer.walSyncs() >= kTicksPerCheckpoint);
+  }
+  CHECK(std::filesystem::file_size(path) > before + 150'000);  // copied into the database
+}
