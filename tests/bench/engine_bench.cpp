@@ -14,7 +14,8 @@
 //                        of the graph, not journaled
 //   journal_cpu_step_us  what journaling adds to that; against journal_replay_step_us, what the
 //                        run beside the journal's statements makes them cost (2.3 to 2.6 times
-//                        on the 2-core VM of 2026-12-07)
+//                        on the 2-core VM of 2026-12-07 with a 64 MiB page cache, 0.8 to 1.6
+//                        times with SQLite's 2 MiB)
 //   parallel_speedup     16 CPU-bound steps (50 ms each) at --jobs 2 against --jobs 1
 //   cold_start_us        starting a worker and initialising it, until it can take a step
 //   pool_start_us        taking a prestarted worker from its pool
