@@ -13,7 +13,7 @@
 //  - cordon ui lists both runs and filters them; a screenshot of a run's page is written.
 // Exit 0 when every check holds; each failure is printed.
 import {spawn, execFileSync} from 'node:child_process';
-import {mkdtempSync, writeFileSync, mkdirSync} from 'node:fs';
+import {mkdtempSync, writeFileSync, mkdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, dirname} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -42,6 +42,12 @@ const stateDir = join(work, 'state');
 const auditLog = join(work, 'audit.jsonl');
 const env = {...process.env, CORDON_PLUGIN_PATH: args['plugin-path'], CORDON_WORKER: args.worker,
   CORDON_TRUST_STORE: args['trust-store'], CORDON_STATE_DIR: stateDir};
+// The slow step runs until the test removes this file (mix's hold_while), so the test sees it
+// running however long the browser takes to draw it.
+const holdDir = join(work, 'hold');
+mkdirSync(holdDir);
+const holdFile = join(holdDir, 'slow');
+writeFileSync(holdFile, '');
 writeFileSync(join(work, 'policy.yaml'), `version: 1
 plugins:
   mix:
@@ -49,6 +55,8 @@ plugins:
     host:
       read_input: { max_bytes: 16777216 }
       log: { max_bytes: 4096 }
+    filesystem: { read_only: [${JSON.stringify(holdDir)}] }
+    syscalls: [sleep]
     limits: { memory_mb: 128, cpu_seconds: 120 }
     timeout_ms: 30000
 `);
@@ -56,7 +64,7 @@ writeFileSync(join(work, 'slow.yaml'), `name: slow-flow
 inputs:
   text: { value: hello }
 steps:
-  - { name: slow, plugin: mix, config: { label: slow, spin_ms: "5000" }, inputs: { a: inputs.text } }
+  - { name: slow, plugin: mix, config: { label: slow, hold_while: ${JSON.stringify(holdFile)} }, inputs: { a: inputs.text } }
   - { name: after, plugin: mix, config: { label: after }, inputs: { a: slow.out } }
 outputs:
   result: after.out
@@ -160,6 +168,7 @@ try {
   check(journalStep(runId, 'slow').state === 'running', 'the page shows slow running, as the journal does');
   check((await page.getAttribute('svg.graph g.node[data-step="after"]', 'data-state')) === 'pending',
     'a step not yet started is pending');
+  rmSync(holdFile);
   await page.waitForSelector('svg.graph g.node[data-step="after"][data-state="succeeded"]', {timeout: 30000});
   await page.waitForSelector('svg.graph g.node[data-step="slow"][data-state="succeeded"]');
   check(journalStep(runId, 'slow').state === 'succeeded', 'then succeeded, as the journal says');

@@ -6,9 +6,11 @@
  * paths: `fail_times: N` fails (plugin_error) the first N executes in this worker, and
  * `violate` opens a network socket, which no policy of these tests grants (a sandbox
  * violation). `say: TEXT` logs TEXT as a warning and `fail_with: TEXT` fails with TEXT as its
- * error (the dashboard's hostile-text test). `ledger: PATH` appends "LABEL\n" to PATH (a host file
- * the policy's read_write grants) as each execute begins: the plugin's own record of what ran, for
- * the crash tests. */
+ * error (the dashboard's hostile-text test). `hold_while: PATH` keeps the step running as long as
+ * PATH exists, looking every 20 ms (a host file the policy's read_only grants, with the `sleep`
+ * syscalls): a test ends the step once it has seen it running, however slow the machine. `ledger:
+ * PATH` appends "LABEL\n" to PATH (a host file the policy's read_write grants) as each execute
+ * begins: the plugin's own record of what ran, for the crash tests. */
 #define _POSIX_C_SOURCE 200809L
 #include <cordon/plugin.h>
 
@@ -79,6 +81,14 @@ static cordon_status execute(cordon_host* host) {
     return CORDON_ERR_PLUGIN;
   }
   if (cordon_config(host, "violate") != NULL) socket(AF_INET, SOCK_STREAM, 0);
+  const char* hold = cordon_config(host, "hold_while");
+  if (hold != NULL) {
+    const struct timespec look_again = {0, 20 * 1000 * 1000};
+    for (int fd; (fd = open(hold, O_RDONLY | O_CLOEXEC)) >= 0;) {
+      close(fd);
+      nanosleep(&look_again, NULL);
+    }
+  }
   const char* spin = cordon_config(host, "spin_ms");
   if (spin != NULL) {
     const double until = now_ms() + atof(spin);
