@@ -475,6 +475,7 @@ int main(int argc, char** argv) {
       *std::max_element(journaledMs.begin(), journaledMs.end()) * 1000 / nodes;
   auto perNode = [nodes](const std::vector<double>& ms) {
     std::vector<double> us;
+    us.reserve(ms.size());
     for (double each : ms) us.push_back(each * 1000 / nodes);
     return us;
   };
