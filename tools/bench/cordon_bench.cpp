@@ -63,6 +63,7 @@
 
 #include "audit/audit_log.h"
 #include "cordon.capnp.h"
+#include "core/allocator.h"
 #include "core/untrusted_text.h"
 #include "gate/gate.h"
 #include "host/quiet_points.h"
@@ -695,6 +696,7 @@ int main(int argc, char** argv) {
         {"gate_decision_locked_p99_us", worker.gateDecisionLocked.p99},
         {"gate_decision_batched_us", worker.gateDecisionBatchedMeanUs},
         {"worker_rss_kib", worker.rssKib},
+        {"allocator", cordon::allocatorName()},
         {"worker_private_kib", worker.privateKib},
         {"cold_start_vs_exec", worker.coldStart.median / exec.median},
         {"call_vs_capnp_call", worker.calls.call.median / capnpCall.median},
@@ -712,6 +714,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", cordon::jsonText(out, 2).c_str());
     return 0;
   }
+  std::printf("supervisor's malloc: %s\n", cordon::allocatorName().c_str());
   std::printf("%-26s %12s %12s %12s %12s %8s  %s\n", "figure", "median", "p10", "p90", "p99", "n",
               "ratio to its floor");
   auto row = [](const char* name, const Summary& s, const char* versus, double floor) {
