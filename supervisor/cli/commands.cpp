@@ -449,9 +449,16 @@ int runPreflighted(const RunOptions& options, Preflight& p, Outcome<ArtifactMap>
       std::fprintf(stderr, "cordon: receipt %s\n", forTerminal(path).c_str());
     }
   }
+  if (journal) journal->finish();
   if (journal && journal->failure()) {
+    // The run and its outputs stand (the audit log, not the journal, is the record that must
+    // exist first), but it may not be resumable or listed whole: said, and recorded.
+    const Error& failure = *journal->failure();
+    nlohmann::json fields = {{"category", categoryName(failure.category)}};
+    setUntrusted(fields, "error", failure.message);
+    log.record("run.journal_failed", std::move(fields));
     std::fprintf(stderr, "cordon: warning: the journal stopped recording this run: %s\n",
-                 forTerminal(journal->failure()->message).c_str());
+                 forTerminal(failure.message).c_str());
   }
   if (observation) {
     for (const std::string& warning : observation->finish())

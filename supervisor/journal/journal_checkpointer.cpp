@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "journal/sqlite_db.h"
 
 namespace cordon {
@@ -12,7 +15,8 @@ namespace cordon {
 static_assert(kCheckpointEvery % kWalSyncEvery == std::chrono::milliseconds(0),
               "a checkpoint falls on a sync's tick");
 
-JournalCheckpointer::JournalCheckpointer(std::string path) : path_(std::move(path)) {
+JournalCheckpointer::JournalCheckpointer(std::string path, SyncFunction sync)
+    : path_(std::move(path)), sync_(sync) {
   // The thread takes no signal: SIGINT and SIGTERM are the event loop's, which may capture them
   // (block them in its own thread) only after this thread has started.
   sigset_t all;
@@ -23,7 +27,8 @@ JournalCheckpointer::JournalCheckpointer(std::string path) : path_(std::move(pat
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
-JournalCheckpointer::~JournalCheckpointer() {
+void JournalCheckpointer::stop() {
+  if (!thread_.joinable()) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -35,10 +40,26 @@ JournalCheckpointer::~JournalCheckpointer() {
 // Opened afresh each time: SQLite may delete the WAL and make a new one when its last
 // connection closes, and an fsync on any descriptor of the file writes the file's pages.
 void JournalCheckpointer::syncWal() {
-  const int fd = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+  const std::string wal = path_ + "-wal";
+  const int fd = ::open(wal.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;  // no WAL yet: nothing committed to lose
-  if (::fdatasync(fd) == 0) walSyncs_.fetch_add(1);
+  if (sync_(fd) == 0) {
+    walSyncs_.fetch_add(1);
+  } else {
+    const int error = errno;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!syncFailure_) {
+      syncFailure_ = makeError(ErrorCategory::kInternal,
+                               wal + ": fdatasync failed (" + std::strerror(error) +
+                                   "): what the journal committed may not survive a power loss");
+    }
+  }
   ::close(fd);
+}
+
+std::optional<Error> JournalCheckpointer::syncFailure() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return syncFailure_;
 }
 
 void JournalCheckpointer::loop() {
@@ -51,7 +72,8 @@ void JournalCheckpointer::loop() {
     const bool stopping = wake_.wait_for(lock, kWalSyncEvery, [this] { return stopping_; });
     lock.unlock();
     // Synced first, on every tick: a checkpoint that a reader holds back copies nothing and
-    // syncs nothing. A failure (busy, I/O) is tried again next time; the WAL only grows.
+    // syncs nothing. A failed sync is kept (syncFailure); a failed checkpoint (busy, I/O) is
+    // tried again next time, and the WAL only grows.
     syncWal();
     if (stopping || tick % kSyncsPerCheckpoint == 0) {
       if (db.query("PRAGMA wal_checkpoint(PASSIVE)").ok()) checkpoints_.fetch_add(1);

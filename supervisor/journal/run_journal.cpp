@@ -214,9 +214,10 @@ Outcome<std::unique_ptr<SqliteDb>> openJournal(const std::string& path, bool rea
   return opened;
 }
 
-RunJournal::RunJournal(SqliteDb& db, nlohmann::json invocation)
+RunJournal::RunJournal(SqliteDb& db, nlohmann::json invocation,
+                       JournalCheckpointer::SyncFunction syncWal)
     : db_(db), invocation_(std::move(invocation)) {
-  if (!db_.exec("PRAGMA wal_autocheckpoint=0")) checkpointer_.emplace(db_.path());
+  if (!db_.exec("PRAGMA wal_autocheckpoint=0")) checkpointer_.emplace(db_.path(), syncWal);
 }
 
 void RunJournal::write(const char* sql, std::vector<SqlValue> binds,
@@ -289,7 +290,18 @@ void RunJournal::onEvent(const RunEvent& event) {
     commit();
 }
 
+void RunJournal::finish() {
+  commit();
+  if (!checkpointer_) return;
+  checkpointer_->stop();
+  if (!failure_) failure_ = checkpointer_->syncFailure();
+  checkpointer_.reset();
+}
+
 void RunJournal::commit() {
+  // A WAL the journal's thread could not sync is no longer a record to build on (see
+  // JournalCheckpointer::syncFailure): journaling stops as for a failed write.
+  if (!failure_ && checkpointer_) failure_ = checkpointer_->syncFailure();
   if (!pending_.empty() && !failure_) {
     failure_ = db_.run("BEGIN", {});
     for (const PendingWrite& pending : pending_) {

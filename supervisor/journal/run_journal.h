@@ -40,7 +40,9 @@ class RunJournal final : public RunListener {
   // `invocation`: how the run was asked for (audit log, inputs, output directory, options), what
   // cordon resume runs it again with (docs/state.md).
   // Checkpoints move to a thread of its own (journal/journal_checkpointer) while it lives.
-  RunJournal(SqliteDb& db, nlohmann::json invocation);
+  // `syncWal`: how that thread syncs the WAL (fdatasync; the tests make it fail).
+  RunJournal(SqliteDb& db, nlohmann::json invocation,
+             JournalCheckpointer::SyncFunction syncWal = ::fdatasync);
   ~RunJournal() override { commit(); }
   RunJournal(const RunJournal&) = delete;
   RunJournal& operator=(const RunJournal&) = delete;
@@ -54,6 +56,10 @@ class RunJournal final : public RunListener {
   // there: as if it died right after that event's write.
   void onEvent(const RunEvent& event) override;
   void onQuiet() override { commit(); }
+  // After the run: commits what waits, syncs the WAL one last time and stops the journal's
+  // thread, so that failure() also reports a sync of the WAL that failed at any time.
+  void finish();
+  // The first write, commit or sync of the WAL that failed: journaling stopped there.
   const std::optional<Error>& failure() const { return failure_; }
 
  private:

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <set>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -1041,6 +1042,54 @@ void writeBytes(const std::string& path, const std::string& bytes) {
 }
 
 }  // namespace
+
+TEST_CASE("run: a journal that stops mid-run is a warning and an audit record, not a failure") {
+  test::TempDir dir;
+  const std::string state = dir.path("state");
+  const std::string policy = dir.write("policy.yaml", kMixPolicy);
+  // Eight outputs of 50 KB each, all kept inline in the journal: its WAL outgrows the file size
+  // limit below (RLIMIT_FSIZE; SIGXFSZ ignored, so the write fails with EFBIG instead of
+  // killing the supervisor), as a full disk would make it fail. The audit log stays small.
+  dir.write("big.txt", std::string(50'000, 'x'));
+  std::string steps;
+  for (int i = 0; i < 8; ++i) {
+    steps += "  - { name: s" + std::to_string(i) + ", plugin: mix, config: { label: l" +
+             std::to_string(i) + " }, inputs: { a: inputs.text } }\n";
+  }
+  const std::string workflow =
+      dir.write("flow.yaml", "name: big\ninputs:\n  text: { file: big.txt }\nsteps:\n" + steps);
+  const std::string audit = dir.path("audit.jsonl");
+  Command run =
+      runShell("trap '' XFSZ; prlimit --fsize=262144 -- env " +
+               test::cordonCommandLine("run " + workflow + " --policy " + policy + " --audit-log " +
+                                       audit + " --state-dir " + state + " --jobs 1"));
+  INFO(run.output);
+  CHECK(run.exitCode == 0);  // the run and its outputs stand
+  CHECK(contains(run.output, "cordon: warning: the journal stopped recording this run: "));
+  auto records = test::readAudit(audit);
+  auto failed = test::withEvent(records, "run.journal_failed");
+  REQUIRE(failed.size() == 1);
+  CHECK_FALSE(failed[0]["error"].get<std::string>().empty());
+  CHECK(failed[0].contains("category"));
+  // After the run's end, which it does not change; the chain holds.
+  const auto end = std::find_if(records.begin(), records.end(),
+                                [](const nlohmann::json& r) { return r["event"] == "run.end"; });
+  REQUIRE(end != records.end());
+  CHECK((*end)["status"] == "succeeded");
+  CHECK(std::find(end, records.end(), failed[0]) != records.end());
+  Command verify = runCordon("audit verify " + audit);
+  INFO(verify.output);
+  CHECK(verify.exitCode == 0);
+
+  // Without the limit the same run journals whole, and no such record is written.
+  const std::string cleanAudit = dir.path("clean.jsonl");
+  Command clean = runCordon("run " + workflow + " --policy " + policy + " --audit-log " +
+                            cleanAudit + " --state-dir " + dir.path("state2") + " --jobs 1");
+  INFO(clean.output);
+  CHECK(clean.exitCode == 0);
+  CHECK_FALSE(contains(clean.output, "journal stopped"));
+  CHECK(test::withEvent(test::readAudit(cleanAudit), "run.journal_failed").empty());
+}
 
 TEST_CASE("run receipts: signed at the end of a run, verified against outputs and audit log") {
   test::TempDir dir;

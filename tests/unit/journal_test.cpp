@@ -2,6 +2,9 @@
 // tests/integration/cli_test.cpp runs real workflows into it).
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -486,4 +489,70 @@ TEST_CASE("the WAL is synced on every tick and checkpointed on every tenth") {
     CHECK(checkpointer.walSyncs() >= kTicksPerCheckpoint);
   }
   CHECK(std::filesystem::file_size(path) > before + 150'000);  // copied into the database
+}
+
+namespace {
+
+// A disk that refuses every sync, as one that has failed under the WAL.
+int failingSync(int /*fd*/) {
+  errno = EIO;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("a sync of the WAL that fails is kept, whatever succeeds after it") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  REQUIRE_FALSE(db.value()->exec("PRAGMA wal_autocheckpoint=0"));
+  REQUIRE_FALSE(db.value()->exec("CREATE TABLE t (x INTEGER)"));  // a WAL to sync
+  static std::atomic<int> calls{0};
+  calls = 0;
+  // Fails once, then succeeds: what Linux may do after dropping the pages it could not write.
+  JournalCheckpointer checkpointer(path, [](int fd) {
+    if (calls.fetch_add(1) == 0) return failingSync(fd);
+    return ::fdatasync(fd);
+  });
+  for (int i = 0; i < 200 && checkpointer.walSyncs() == 0; ++i)
+    std::this_thread::sleep_for(kWalSyncEvery / 2);
+  REQUIRE(checkpointer.walSyncs() >= 1);  // a later sync succeeded...
+  auto failure = checkpointer.syncFailure();
+  REQUIRE(failure);  // ...and the first failure is still there
+  CHECK(failure->category == ErrorCategory::kInternal);
+  CHECK(failure->message.find(path + "-wal: fdatasync failed (") == 0);
+  CHECK(failure->message.find(std::strerror(EIO)) != std::string::npos);
+}
+
+TEST_CASE("a journal whose WAL cannot be synced stops recording, and says why when it finishes") {
+  test::TempDir dir;
+  const std::string path = dir.path("journal.sqlite");
+  auto db = openJournal(path);
+  REQUIRE(db.ok());
+  RunJournal journal(*db.value(), nlohmann::json::object(), failingSync);
+  journal.onEvent(startedRun(dir, "00112233aabbccdd"));
+  journal.onEvent(StepStarted{"a", "mix"});
+  journal.onQuiet();  // committed: the WAL exists, and the journal's thread fails to sync it
+  CHECK_FALSE(journal.failure());
+  for (int i = 0; i < 50; ++i) std::this_thread::sleep_for(kWalSyncEvery / 5);
+  journal.onEvent(StepFinished{"a", "mix", 3, 7, std::nullopt, {}, false});
+  journal.onQuiet();  // refused: the failed sync stops the journal as a failed write would
+  REQUIRE(journal.failure());
+  CHECK(journal.failure()->message.find("fdatasync failed") != std::string::npos);
+  CHECK(committedStates(path)["00112233aabbccdd/a"] == "running");
+
+  // A sync that fails only at the very end (the last one, as the run closes its journal) is
+  // reported by finish().
+  test::TempDir other;
+  const std::string lastPath = other.path("journal.sqlite");
+  auto lastDb = openJournal(lastPath);
+  REQUIRE(lastDb.ok());
+  RunJournal last(*lastDb.value(), nlohmann::json::object(), failingSync);
+  last.onEvent(startedRun(other, "11112233aabbccdd"));
+  RunReport report;
+  last.onEvent(RunFinished{&report});
+  last.finish();
+  REQUIRE(last.failure());
+  CHECK(last.failure()->message.find(lastPath + "-wal: fdatasync failed") == 0);
 }
