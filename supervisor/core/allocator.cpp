@@ -15,7 +15,7 @@ std::string allocatorName() {
     return std::string("jemalloc ") + version;
   return "jemalloc";
 #else
-  return "glibc malloc";
+  return "system malloc";
 #endif
 }
 

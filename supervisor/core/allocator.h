@@ -11,8 +11,8 @@
 
 namespace cordon {
 
-// "jemalloc 5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c", or "glibc malloc" (a build
-// without jemalloc, such as a sanitizer build): what benchmarks print beside their figures.
+// "jemalloc 5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c", or "system malloc" in a build
+// without jemalloc (glibc's, or the sanitizer's that replaces it): what the benchmarks print.
 std::string allocatorName();
 
 }  // namespace cordon
