@@ -1047,12 +1047,14 @@ TEST_CASE("run: a journal that stops mid-run is a warning and an audit record, n
   test::TempDir dir;
   const std::string state = dir.path("state");
   const std::string policy = dir.write("policy.yaml", kMixPolicy);
-  // Eight outputs of 50 KB each, all kept inline in the journal: its WAL outgrows the file size
-  // limit below (RLIMIT_FSIZE; SIGXFSZ ignored, so the write fails with EFBIG instead of
-  // killing the supervisor), as a full disk would make it fail. The audit log stays small.
-  dir.write("big.txt", std::string(50'000, 'x'));
+  // 120 outputs of 60 KB each (7 MB), all kept inline in the journal: its WAL outgrows the file
+  // size limit below (RLIMIT_FSIZE; SIGXFSZ ignored, so the write fails with EFBIG instead of
+  // killing the supervisor), as a full disk would make it fail. The audit log stays small. The
+  // limit is well above what else the supervisor writes: a coverage build's .gcda files, up to
+  // 1 MB each, are written at its exit under the same limit.
+  dir.write("big.txt", std::string(60'000, 'x'));
   std::string steps;
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 120; ++i) {
     steps += "  - { name: s" + std::to_string(i) + ", plugin: mix, config: { label: l" +
              std::to_string(i) + " }, inputs: { a: inputs.text } }\n";
   }
@@ -1060,7 +1062,7 @@ TEST_CASE("run: a journal that stops mid-run is a warning and an audit record, n
       dir.write("flow.yaml", "name: big\ninputs:\n  text: { file: big.txt }\nsteps:\n" + steps);
   const std::string audit = dir.path("audit.jsonl");
   Command run =
-      runShell("trap '' XFSZ; prlimit --fsize=262144 -- env " +
+      runShell("trap '' XFSZ; prlimit --fsize=4194304 -- env " +
                test::cordonCommandLine("run " + workflow + " --policy " + policy + " --audit-log " +
                                        audit + " --state-dir " + state + " --jobs 1"));
   INFO(run.output);
